@@ -1,0 +1,282 @@
+import * as zmq from 'zeromq';
+import type { EventObject } from 'xstate';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { DropCounter } from '../metrics/drops.js';
+import type { Metrics } from '../metrics/registry.js';
+import { Deque } from '../util/deque.js';
+import { fromResource } from './from-resource.js';
+
+export type SocketKind = 'router' | 'dealer' | 'pull' | 'push' | 'pub' | 'sub' | 'rep' | 'req';
+
+/** A codec's verdict on frames it cannot accept; the adapter counts and logs it. */
+export interface Rejection {
+  readonly type: 'rejected';
+  readonly reason: string;
+  readonly detail?: string;
+}
+
+export const reject = (reason: string, detail?: string): Rejection =>
+  detail === undefined ? { type: 'rejected', reason } : { type: 'rejected', reason, detail };
+
+export interface Codec<In extends EventObject, Out> {
+  decode(frames: Buffer[]): In | Rejection;
+  encode(message: Out): Buffer[];
+}
+
+/** Frames in, frames out: for owners that build frames themselves (the broker forwards opaque bodies). */
+export const rawCodec: Codec<{ type: 'frames'; frames: Buffer[] }, Buffer[]> = {
+  decode: (frames) => ({ type: 'frames', frames }),
+  encode: (frames) => frames,
+};
+
+/** Socket options passed to zeromq.js as data, plus what steward adds. */
+export interface SocketOptions {
+  routingId?: string;
+  handover?: boolean;
+  maxMessageSize?: number;
+  linger?: number;
+  sendHighWaterMark?: number;
+  receiveHighWaterMark?: number;
+  immediate?: boolean;
+  reconnectInterval?: number;
+  reconnectMaxInterval?: number;
+  heartbeatInterval?: number;
+  heartbeatTimeout?: number;
+  subscribe?: readonly string[];
+  curveServer?: boolean;
+  curveSecretKey?: string;
+  curvePublicKey?: string;
+  curveServerKey?: string;
+  zapDomain?: string;
+}
+
+export interface ZmqSocketConfig<In extends EventObject, Out> {
+  /** Socket name in logs and metrics, e.g. `broker.frontend`. */
+  readonly name: string;
+  readonly kind: SocketKind;
+  readonly bind?: readonly string[];
+  readonly connect?: readonly string[];
+  readonly options?: SocketOptions;
+  /** systemId of the actor that receives `zmq.ready` and `zmq.batch`. */
+  readonly owner: string;
+  readonly codec: Codec<In, Out>;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** Largest burst delivered as one event (zeromq.js reads up to 512 ready messages per poll). */
+  readonly maxBatch?: number;
+  /** Messages waiting for the writer beyond this are dropped as `send_queue_full`. */
+  readonly maxSendQueue?: number;
+}
+
+export type ZmqOwnerEvent<In> =
+  | { type: 'zmq.ready'; socket: string; endpoints: string[] }
+  | { type: 'zmq.batch'; socket: string; messages: In[] };
+
+export type ZmqCommand<Out> =
+  | { type: 'zmq.send'; messages: readonly Out[] }
+  | { type: 'zmq.subscribe'; topic: string }
+  | { type: 'zmq.unsubscribe'; topic: string };
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? (error as { code?: string }).code : undefined;
+}
+
+/** The part of every readable/writable zeromq.js socket the adapter uses. */
+type AnySocket = zmq.Socket & {
+  receive(): Promise<Buffer[]>;
+  send(frames: Buffer[]): Promise<void>;
+};
+
+function createSocket(kind: SocketKind, options: SocketOptions): AnySocket {
+  const { subscribe: _subscribe, ...rest } = options;
+  const common = { linger: 0, ...rest } as Record<string, unknown>;
+  return createRawSocket(kind, common) as AnySocket;
+}
+
+function createRawSocket(kind: SocketKind, common: Record<string, unknown>): zmq.Socket {
+  switch (kind) {
+    case 'router':
+      // mandatory + sendTimeout 0: an unknown peer fails fast with EHOSTUNREACH and
+      // a full one with EAGAIN, instead of blocking the writer forever.
+      return new zmq.Router({ mandatory: true, sendTimeout: 0, ...common });
+    case 'dealer':
+      return new zmq.Dealer(common);
+    case 'pull':
+      return new zmq.Pull(common);
+    case 'push':
+      return new zmq.Push(common);
+    case 'pub':
+      return new zmq.Publisher({ sendTimeout: 0, ...common });
+    case 'sub':
+      return new zmq.Subscriber(common);
+    case 'rep':
+      return new zmq.Reply(common);
+    case 'req':
+      return new zmq.Request(common);
+  }
+}
+
+const BIND_ATTEMPTS = 20;
+const BIND_RETRY_MS = 50;
+
+async function bindWithRetry(socket: zmq.Socket, endpoint: string, isClosed: () => boolean): Promise<string> {
+  // A socket closed a moment ago (a restart) may still hold the port briefly.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await socket.bind(endpoint);
+      return socket.lastEndpoint ?? endpoint;
+    } catch (error) {
+      if (errorCode(error) !== 'EADDRINUSE' || attempt >= BIND_ATTEMPTS || isClosed()) throw error;
+      await new Promise((r) => setTimeout(r, BIND_RETRY_MS));
+    }
+  }
+}
+
+/**
+ * The thin adapter: one socket, frames to typed events through a codec (a
+ * burst to one `zmq.batch` event), typed commands to frames through a single
+ * writer loop (zeromq.js allows one pending send per socket). It knows no
+ * routing. It closes its socket before it fails, so a restart can bind again.
+ */
+export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<In, Out>) {
+  const log = (config.logger ?? silentLogger).child({ socket: config.name });
+  const maxBatch = config.maxBatch ?? 512;
+  const maxSendQueue = config.maxSendQueue ?? 100_000;
+  const received = config.metrics?.messagesReceived.labels({ socket: config.name });
+  const sent = config.metrics?.messagesSent.labels({ socket: config.name });
+
+  return fromResource<ZmqCommand<Out>, void>(({ system, receive, fail }) => {
+    const drops = new DropCounter(config.name, config.metrics, log);
+    const socket = createSocket(config.kind, config.options ?? {});
+    let closed = false;
+    const queue = new Deque<Out>(64);
+    let writing = false;
+
+    const deliver = (event: ZmqOwnerEvent<In>) => {
+      const owner = system.get(config.owner);
+      if (owner) owner.send(event);
+      else if (event.type === 'zmq.batch') for (let i = 0; i < event.messages.length; i++) drops.drop('no_owner');
+    };
+
+    const decode = (frames: Buffer[], batch: In[]) => {
+      let decoded: In | Rejection;
+      try {
+        decoded = config.codec.decode(frames);
+      } catch (error) {
+        // A codec must not throw; if one does, the message is dropped, not the process.
+        drops.drop('codec_threw', error instanceof Error ? error.message : String(error));
+        return;
+      }
+      if (decoded.type === 'rejected') drops.drop((decoded as Rejection).reason, (decoded as Rejection).detail);
+      else batch.push(decoded as In);
+    };
+
+    const read = async () => {
+      while (!closed) {
+        let frames: Buffer[];
+        try {
+          frames = await socket.receive();
+        } catch (error) {
+          if (closed || socket.closed || errorCode(error) === 'ENOTSOCK') return;
+          if (errorCode(error) === 'EAGAIN') continue;
+          log.error({ err: error }, 'receive failed');
+          fail(error);
+          return;
+        }
+        const batch: In[] = [];
+        decode(frames, batch);
+        let n = 1;
+        while (n < maxBatch && !closed && socket.readable) {
+          try {
+            decode(await socket.receive(), batch);
+          } catch {
+            break;
+          }
+          n += 1;
+        }
+        received?.inc(n);
+        if (batch.length > 0) deliver({ type: 'zmq.batch', socket: config.name, messages: batch });
+      }
+    };
+
+    const pump = async () => {
+      writing = true;
+      try {
+        while (!closed && queue.length > 0) {
+          const message = queue.shift() as Out;
+          let frames: Buffer[];
+          try {
+            frames = config.codec.encode(message);
+          } catch (error) {
+            drops.drop('encode_failed', error instanceof Error ? error.message : String(error));
+            continue;
+          }
+          try {
+            await socket.send(frames);
+            sent?.inc();
+          } catch (error) {
+            if (closed || socket.closed) return;
+            const code = errorCode(error);
+            if (code === 'EHOSTUNREACH') drops.drop('unroutable');
+            else if (code === 'EAGAIN') drops.drop('peer_full');
+            else drops.drop('send_failed', code ?? String(error));
+          }
+        }
+      } finally {
+        writing = false;
+      }
+    };
+
+    receive((command) => {
+      if (closed) return;
+      switch (command.type) {
+        case 'zmq.send': {
+          const { messages } = command;
+          for (let i = 0; i < messages.length; i++) {
+            if (queue.length >= maxSendQueue) drops.drop('send_queue_full');
+            else queue.push(messages[i] as Out);
+          }
+          if (!writing) void pump();
+          break;
+        }
+        case 'zmq.subscribe':
+          (socket as unknown as zmq.Subscriber).subscribe(command.topic);
+          break;
+        case 'zmq.unsubscribe':
+          (socket as unknown as zmq.Subscriber).unsubscribe(command.topic);
+          break;
+      }
+    });
+
+    void (async () => {
+      try {
+        if (config.kind === 'sub') {
+          const topics = config.options?.subscribe;
+          if (topics) for (const t of topics) (socket as unknown as zmq.Subscriber).subscribe(t);
+        }
+        const endpoints: string[] = [];
+        for (const endpoint of config.bind ?? []) endpoints.push(await bindWithRetry(socket, endpoint, () => closed));
+        for (const endpoint of config.connect ?? []) {
+          socket.connect(endpoint);
+          endpoints.push(endpoint);
+        }
+        if (closed) return;
+        log.debug({ endpoints }, 'socket ready');
+        deliver({ type: 'zmq.ready', socket: config.name, endpoints });
+        if (config.kind !== 'push' && config.kind !== 'pub') await read();
+      } catch (error) {
+        if (closed) return;
+        log.error({ err: error, bind: config.bind, connect: config.connect }, 'socket failed');
+        fail(error);
+      }
+    })();
+
+    return () => {
+      closed = true;
+      socket.close();
+    };
+  });
+}
+
+export type ZmqSocketLogic<In extends EventObject, Out> = ReturnType<typeof zmqSocket<In, Out>>;

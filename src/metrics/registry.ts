@@ -1,0 +1,71 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The metrics of one steward role instance. One registry per instance rather
+ * than prom-client's global one, so several roles (the local mesh, or tests)
+ * can live in one process without clashing.
+ */
+export class Metrics {
+  readonly registry: Registry;
+  readonly messagesReceived: Counter<'socket'>;
+  readonly messagesSent: Counter<'socket'>;
+  readonly dropped: Counter<'socket' | 'reason'>;
+
+  private readonly counters = new Map<string, Counter<string>>();
+  private readonly gauges = new Map<string, Gauge<string>>();
+  private readonly histograms = new Map<string, Histogram<string>>();
+
+  constructor(readonly role: string) {
+    this.registry = new Registry();
+    this.registry.setDefaultLabels({ role });
+    this.messagesReceived = this.counter('steward_messages_received_total', 'Messages read from a socket', ['socket']);
+    this.messagesSent = this.counter('steward_messages_sent_total', 'Messages written to a socket', ['socket']);
+    this.dropped = this.counter(
+      'steward_dropped_total',
+      'Messages refused or lost, by socket and reason (malformed, unroutable, queue full...)',
+      ['socket', 'reason'],
+    );
+  }
+
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    const existing = this.counters.get(name);
+    if (existing) return existing as Counter<L>;
+    const c = new Counter<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] });
+    this.counters.set(name, c as Counter<string>);
+    return c;
+  }
+
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+    const existing = this.gauges.get(name);
+    if (existing) return existing as Gauge<L>;
+    const g = new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] });
+    this.gauges.set(name, g as Gauge<string>);
+    return g;
+  }
+
+  histogram<L extends string>(name: string, help: string, labelNames: readonly L[] = [], buckets?: number[]): Histogram<L> {
+    const existing = this.histograms.get(name);
+    if (existing) return existing as Histogram<L>;
+    const h = new Histogram<L>({
+      name,
+      help,
+      labelNames: [...labelNames],
+      registers: [this.registry],
+      ...(buckets ? { buckets } : {}),
+    });
+    this.histograms.set(name, h as Histogram<string>);
+    return h;
+  }
+
+  /** Current value of a counter or gauge with these labels (for tests and the inspector). */
+  async value(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const metric = this.registry.getSingleMetric(name);
+    if (!metric) return 0;
+    const data = await metric.get();
+    let sum = 0;
+    for (const v of data.values) {
+      if (Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)) sum += v.value;
+    }
+    return sum;
+  }
+}

@@ -1,0 +1,68 @@
+import type { AnyActorLogic } from 'xstate';
+
+/** Which siblings restart with a child that exited abnormally (OTP semantics). */
+export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
+
+/**
+ * permanent: always restarted; transient: restarted only after an abnormal exit;
+ * temporary: never restarted (per-connection sessions).
+ */
+export type RestartType = 'permanent' | 'transient' | 'temporary';
+
+/**
+ * How a child is stopped when its supervisor shuts down: at once, or by sending
+ * it `lifecycle.shutdown` and waiting up to this many milliseconds for it to
+ * reach a final state (draining in-flight work) before stopping it anyway.
+ */
+export type ShutdownSpec = 'brutal_kill' | number;
+
+export interface ChildSpec {
+  readonly id: string;
+  readonly logic: AnyActorLogic;
+  readonly input?: unknown;
+  readonly restart?: RestartType;
+  readonly shutdown?: ShutdownSpec;
+  /** Registers the child in the actor system so siblings can address it. */
+  readonly systemId?: string;
+}
+
+/**
+ * How a child ended. A child that errors is abnormal; a child that reaches a
+ * final state is normal unless its output says `{ exit: 'failed' }`, which is
+ * how a supervisor that gave up tells its own parent.
+ */
+export type ExitReason =
+  | { readonly kind: 'normal'; readonly output?: unknown }
+  | { readonly kind: 'error'; readonly error: unknown }
+  | { readonly kind: 'failed'; readonly reason: string };
+
+/** What a supervisor's final state outputs. */
+export type SupervisorOutput =
+  | { readonly exit: 'normal' }
+  | { readonly exit: 'failed'; readonly reason: string };
+
+export interface Backoff {
+  /** Delay before the first restart in a burst, in ms. */
+  readonly initial: number;
+  /** Ceiling of the exponential delay, in ms. */
+  readonly max: number;
+}
+
+export type SupervisorEvent =
+  | { type: 'supervisor.startChild'; spec: ChildSpec }
+  | { type: 'supervisor.terminateChild'; id: string }
+  | { type: 'lifecycle.shutdown' }
+  | { type: 'supervisor.$restart'; ids: readonly string[]; generation: number };
+
+/** Structured reports a supervisor emits, for logs, metrics and the inspector. */
+export type SupervisorReport =
+  | { type: 'supervisor.childStarted'; supervisor: string; id: string; restarts: number }
+  | { type: 'supervisor.childExited'; supervisor: string; id: string; reason: ExitReason; willRestart: boolean }
+  | { type: 'supervisor.gaveUp'; supervisor: string; id: string; restarts: number; period: number };
+
+export interface ChildState {
+  readonly spec: ChildSpec;
+  /** Whether an actor for this spec is alive right now (false while a restart is pending). */
+  running: boolean;
+  restarts: number;
+}
