@@ -6,29 +6,12 @@ import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/registry.js';
 import { Deque } from '../util/deque.js';
 import { fromResource } from './from-resource.js';
+import type { Codec, Rejection } from '../protocol/codec.js';
 
 export type SocketKind = 'router' | 'dealer' | 'pull' | 'push' | 'pub' | 'sub' | 'rep' | 'req';
 
-/** A codec's verdict on frames it cannot accept; the adapter counts and logs it. */
-export interface Rejection {
-  readonly type: 'rejected';
-  readonly reason: string;
-  readonly detail?: string;
-}
-
-export const reject = (reason: string, detail?: string): Rejection =>
-  detail === undefined ? { type: 'rejected', reason } : { type: 'rejected', reason, detail };
-
-export interface Codec<In extends EventObject, Out> {
-  decode(frames: Buffer[]): In | Rejection;
-  encode(message: Out): Buffer[];
-}
-
-/** Frames in, frames out: for owners that build frames themselves (the broker forwards opaque bodies). */
-export const rawCodec: Codec<{ type: 'frames'; frames: Buffer[] }, Buffer[]> = {
-  decode: (frames) => ({ type: 'frames', frames }),
-  encode: (frames) => frames,
-};
+export { reject, rawCodec } from '../protocol/codec.js';
+export type { Codec, Rejection } from '../protocol/codec.js';
 
 /** Socket options passed to zeromq.js as data, plus what steward adds. */
 export interface SocketOptions {
@@ -76,7 +59,9 @@ export type ZmqOwnerEvent<In> =
 export type ZmqCommand<Out> =
   | { type: 'zmq.send'; messages: readonly Out[] }
   | { type: 'zmq.subscribe'; topic: string }
-  | { type: 'zmq.unsubscribe'; topic: string };
+  | { type: 'zmq.unsubscribe'; topic: string }
+  /** Asks the adapter to send `zmq.ready` again (an owner that restarted wants its endpoints). */
+  | { type: 'zmq.announce' };
 
 function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? (error as { code?: string }).code : undefined;
@@ -152,6 +137,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
     let closed = false;
     const queue = new Deque<Out>(64);
     let writing = false;
+    let endpoints: string[] | undefined;
 
     const deliver = (event: ZmqOwnerEvent<In>) => {
       const owner = system.get(config.owner);
@@ -246,6 +232,9 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
         case 'zmq.unsubscribe':
           (socket as unknown as zmq.Subscriber).unsubscribe(command.topic);
           break;
+        case 'zmq.announce':
+          if (endpoints !== undefined) deliver({ type: 'zmq.ready', socket: config.name, endpoints });
+          break;
       }
     });
 
@@ -255,13 +244,14 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
           const topics = config.options?.subscribe;
           if (topics) for (const t of topics) (socket as unknown as zmq.Subscriber).subscribe(t);
         }
-        const endpoints: string[] = [];
-        for (const endpoint of config.bind ?? []) endpoints.push(await bindWithRetry(socket, endpoint, () => closed));
+        const bound: string[] = [];
+        for (const endpoint of config.bind ?? []) bound.push(await bindWithRetry(socket, endpoint, () => closed));
         for (const endpoint of config.connect ?? []) {
           socket.connect(endpoint);
-          endpoints.push(endpoint);
+          bound.push(endpoint);
         }
         if (closed) return;
+        endpoints = bound;
         log.debug({ endpoints }, 'socket ready');
         deliver({ type: 'zmq.ready', socket: config.name, endpoints });
         if (config.kind !== 'push' && config.kind !== 'pub') await read();

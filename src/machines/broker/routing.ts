@@ -1,0 +1,456 @@
+/**
+ * The broker's per-message work: services, their request queues, least-
+ * recently-used workers with credit, in-flight requests, MMI. Plain code over
+ * mutable tables, called by the broker machine once per received burst; it
+ * returns frames to send and session lifecycle commands, and touches no
+ * socket. Per-session life (ready, busy, gone) is mirrored to session actors
+ * through those commands, per message work stays here (DESIGN section 4).
+ */
+import type { BrokerInbound, ClientRequest, WorkerReady, WorkerReply } from '../../protocol/broker-wire.js';
+import {
+  MDP_HEARTBEAT_INTERVAL_MS,
+  MDP_HEARTBEAT_LIVENESS,
+  MMI_NOT_FOUND,
+  MMI_NOT_IMPLEMENTED,
+  MMI_OK,
+  MMI_PREFIX,
+  brokerClientReply,
+  brokerDisconnect,
+  brokerHeartbeat,
+  brokerRequest,
+} from '../../protocol/mdp.js';
+import { Status, taggedReply } from '../../protocol/tagged.js';
+import { Deque } from '../../util/deque.js';
+
+export interface BrokerCoreOptions {
+  readonly heartbeatIntervalMs?: number;
+  readonly liveness?: number;
+  /** Requests waiting per service beyond this are refused (503 / dropped). */
+  readonly maxQueuePerService?: number;
+  /** Distinct services (with workers or queued requests) the broker tracks at most. */
+  readonly maxServices?: number;
+  /** MDP requests carry no expiration; one waiting longer than this is dropped. 0: wait forever. */
+  readonly mdpRequestTtlMs?: number;
+  /** Called with each request's time in the broker, receipt to reply, in ms. */
+  readonly observeLatency?: (ms: number) => void;
+}
+
+export type SessionEndReason = 'expired' | 'disconnected' | 'replaced' | 'shutdown';
+
+export type SessionCommand =
+  | { type: 'session.start'; key: string; hex: string; service: string; credit: number }
+  | { type: 'session.update'; key: string; hex: string; inFlight: number; served: number }
+  | { type: 'session.end'; key: string; hex: string; reason: SessionEndReason };
+
+/** Why a message was not delivered, for the drop counter. */
+export type BrokerDropReason =
+  | 'queue_full'
+  | 'too_many_services'
+  | 'expired'
+  | 'worker_lost'
+  | 'shutting_down'
+  | 'stale_reply'
+  | 'unknown_worker'
+  | 'mmi_registration';
+
+interface Pending {
+  readonly req: ClientRequest;
+  readonly via: string;
+  readonly receivedAt: number;
+  readonly expiresAt: number;
+  token: number;
+  worker: WorkerEntry | undefined;
+}
+
+interface WorkerEntry {
+  readonly key: string;
+  readonly id: Buffer;
+  readonly hex: string;
+  readonly via: string;
+  readonly service: ServiceEntry;
+  readonly credit: number;
+  inFlight: number;
+  /** In its service's `available` deque right now. */
+  queued: boolean;
+  alive: boolean;
+  lastSeen: number;
+  served: number;
+  readonly holding: Set<number>;
+}
+
+interface ServiceEntry {
+  readonly name: string;
+  readonly queue: Deque<Pending>;
+  /** Workers with free credit, least recently used first. */
+  readonly available: Deque<WorkerEntry>;
+  workers: number;
+  requests: number;
+  replies: number;
+}
+
+export interface BrokerStats {
+  requests: number;
+  replies: number;
+  mmi: number;
+  expired: number;
+  workerLost: number;
+  refused: number;
+}
+
+export interface ServiceSummary {
+  readonly name: string;
+  readonly workers: number;
+  readonly queued: number;
+  readonly inFlight: number;
+  readonly requests: number;
+  readonly replies: number;
+}
+
+export class BrokerCore {
+  readonly heartbeatIntervalMs: number;
+  readonly liveness: number;
+  private readonly maxQueue: number;
+  private readonly maxServices: number;
+  private readonly mdpTtl: number;
+  private readonly observeLatency: ((ms: number) => void) | undefined;
+
+  private readonly services = new Map<string, ServiceEntry>();
+  private readonly workers = new Map<string, WorkerEntry>();
+  private readonly inFlight = new Map<number, Pending>();
+  private nextToken = 1;
+  private draining = false;
+
+  /** Frames to send, per socket name; drained by the caller after each call. */
+  readonly out = new Map<string, Buffer[][]>();
+  readonly sessions: SessionCommand[] = [];
+  readonly drops: BrokerDropReason[] = [];
+  readonly stats: BrokerStats = { requests: 0, replies: 0, mmi: 0, expired: 0, workerLost: 0, refused: 0 };
+
+  constructor(options: BrokerCoreOptions = {}) {
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? MDP_HEARTBEAT_INTERVAL_MS;
+    this.liveness = options.liveness ?? MDP_HEARTBEAT_LIVENESS;
+    this.maxQueue = options.maxQueuePerService ?? 10_000;
+    this.maxServices = options.maxServices ?? 10_000;
+    this.mdpTtl = options.mdpRequestTtlMs ?? 30_000;
+    this.observeLatency = options.observeLatency;
+  }
+
+  /** Handles one burst from one socket. */
+  handle(messages: readonly BrokerInbound[], via: string, now: number): void {
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i] as BrokerInbound;
+      switch (m.type) {
+        case 'client.request':
+          this.onClientRequest(m, via, now);
+          break;
+        case 'worker.ready':
+          this.onReady(m, via, now);
+          break;
+        case 'worker.reply':
+          this.onReply(m, now);
+          break;
+        case 'worker.heartbeat': {
+          const w = this.workers.get(m.peer.toString('latin1'));
+          if (w) w.lastSeen = now;
+          else this.disconnectUnknown(m.peer, via);
+          break;
+        }
+        case 'worker.disconnect': {
+          const w = this.workers.get(m.peer.toString('latin1'));
+          if (w) this.removeWorker(w, 'disconnected', false);
+          break;
+        }
+      }
+    }
+  }
+
+  /** The heartbeat tick: purge silent workers, heartbeat live ones, expire queued requests. */
+  tick(now: number): void {
+    const deadline = now - this.heartbeatIntervalMs * this.liveness;
+    for (const w of this.workers.values()) {
+      if (w.lastSeen < deadline) {
+        this.removeWorker(w, 'expired', true);
+        continue;
+      }
+      this.send(w.via, brokerHeartbeat(w.id));
+      this.sessions.push({ type: 'session.update', key: w.key, hex: w.hex, inFlight: w.inFlight, served: w.served });
+    }
+    for (const svc of this.services.values()) {
+      if (svc.queue.length > 0) {
+        const expired = svc.queue.removeWhere((p) => p.expiresAt !== 0 && p.expiresAt <= now);
+        for (const p of expired) this.answerExpired(p);
+      }
+      if (svc.workers === 0 && svc.queue.length === 0) this.services.delete(svc.name);
+    }
+  }
+
+  /** Stop taking requests: refuse what waits in queues; in-flight requests may still be answered. */
+  startDrain(): void {
+    this.draining = true;
+    for (const svc of this.services.values()) {
+      while (svc.queue.length > 0) this.refuse(svc.queue.shift() as Pending, 'shutting_down');
+    }
+  }
+
+  /** After draining: tell every worker to go (it will register again with a broker that runs). */
+  finishDrain(): void {
+    for (const w of [...this.workers.values()]) this.removeWorker(w, 'shutdown', true);
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  get workerCount(): number {
+    return this.workers.size;
+  }
+
+  summary(): ServiceSummary[] {
+    const out: ServiceSummary[] = [];
+    for (const svc of this.services.values()) {
+      let inFlight = 0;
+      for (const w of this.workers.values()) if (w.service === svc) inFlight += w.inFlight;
+      out.push({ name: svc.name, workers: svc.workers, queued: svc.queue.length, inFlight, requests: svc.requests, replies: svc.replies });
+    }
+    return out;
+  }
+
+  /** A readable view for the inspector and logs; the tables themselves are not serializable. */
+  toJSON(): object {
+    return { workers: this.workers.size, inFlight: this.inFlight.size, draining: this.draining, services: this.summary() };
+  }
+
+  // ---- clients ----
+
+  private onClientRequest(req: ClientRequest, via: string, now: number): void {
+    if (req.service.startsWith(MMI_PREFIX)) {
+      this.onMmi(req, via);
+      return;
+    }
+    this.stats.requests += 1;
+    const expiresAt = req.expiresAt !== 0 ? req.expiresAt : this.mdpTtl > 0 ? now + this.mdpTtl : 0;
+    const pending: Pending = { req, via, receivedAt: now, expiresAt, token: 0, worker: undefined };
+    if (this.draining) {
+      this.refuse(pending, 'shutting_down');
+      return;
+    }
+    if (req.expiresAt !== 0 && req.expiresAt <= now) {
+      this.answerExpired(pending);
+      return;
+    }
+    let svc = this.services.get(req.service);
+    if (!svc) {
+      if (this.services.size >= this.maxServices) {
+        this.refuse(pending, 'too_many_services');
+        return;
+      }
+      svc = { name: req.service, queue: new Deque(), available: new Deque(), workers: 0, requests: 0, replies: 0 };
+      this.services.set(req.service, svc);
+    }
+    if (svc.queue.length >= this.maxQueue) {
+      this.refuse(pending, 'queue_full');
+      return;
+    }
+    svc.requests += 1;
+    svc.queue.push(pending);
+    this.dispatch(svc, now);
+  }
+
+  private onMmi(req: ClientRequest, via: string): void {
+    this.stats.mmi += 1;
+    const name = req.service;
+    if (name === 'mmi.service' && req.body.length > 0) {
+      const asked = (req.body[0] as Buffer).toString('latin1');
+      this.replyToClient(req, via, Status.Ok, [Buffer.from(this.hasWorkers(asked) ? MMI_OK : MMI_NOT_FOUND)]);
+      return;
+    }
+    if (name === 'mmi.services') {
+      const list = this.summary().filter((s) => s.workers > 0).map((s) => ({ name: s.name, workers: s.workers, queued: s.queued }));
+      this.replyToClient(req, via, Status.Ok, [Buffer.from(JSON.stringify(list))]);
+      return;
+    }
+    if (req.dialect === 'tagged') {
+      // butler asks `mmi.<service>`; it answered 400 where MDP says 404.
+      const asked = name.slice(MMI_PREFIX.length);
+      const found = this.hasWorkers(asked);
+      const code = found ? MMI_OK : req.steward ? MMI_NOT_FOUND : '400';
+      this.replyToClient(req, via, Status.Ok, [Buffer.from(code)]);
+      return;
+    }
+    this.replyToClient(req, via, Status.NotImplemented, [Buffer.from(MMI_NOT_IMPLEMENTED)]);
+  }
+
+  private hasWorkers(service: string): boolean {
+    const svc = this.services.get(service);
+    return svc !== undefined && svc.workers > 0;
+  }
+
+  private replyToClient(req: ClientRequest, via: string, status: Status, body: readonly Buffer[]): void {
+    if (req.dialect === 'mdp') this.send(via, brokerClientReply(req.peer, req.serviceFrame, body));
+    else this.send(via, taggedReply(req.peer, req.header as Buffer, req.steward, status, body));
+  }
+
+  /** Broker-made error answers: tagged clients get a status they can match; MDP has no way to say it. */
+  private answerError(p: Pending, status: Status, reason: BrokerDropReason, message: string): void {
+    this.drops.push(reason);
+    if (p.req.dialect === 'tagged') {
+      const body = p.req.steward ? [Buffer.from(message)] : [Buffer.from(`${status}:${message}`)];
+      this.send(p.via, taggedReply(p.req.peer, p.req.header as Buffer, p.req.steward, status, body));
+    }
+  }
+
+  private answerExpired(p: Pending): void {
+    this.stats.expired += 1;
+    this.answerError(p, Status.Expired, 'expired', `request for ${p.req.service} expired before a worker took it`);
+  }
+
+  private refuse(p: Pending, reason: BrokerDropReason): void {
+    this.stats.refused += 1;
+    const message =
+      reason === 'shutting_down'
+        ? 'broker is shutting down'
+        : reason === 'queue_full'
+          ? `queue for ${p.req.service} is full`
+          : 'too many services';
+    this.answerError(p, Status.Unavailable, reason, message);
+  }
+
+  // ---- workers ----
+
+  private onReady(m: WorkerReady, via: string, now: number): void {
+    const key = m.peer.toString('latin1');
+    const existing = this.workers.get(key);
+    // A worker that restarted under the same identity registers again; its old requests are lost.
+    if (existing) this.removeWorker(existing, 'replaced', false);
+    if (m.service.startsWith(MMI_PREFIX)) {
+      this.drops.push('mmi_registration');
+      this.send(via, brokerDisconnect(m.peer));
+      return;
+    }
+    let svc = this.services.get(m.service);
+    if (!svc) {
+      svc = { name: m.service, queue: new Deque(), available: new Deque(), workers: 0, requests: 0, replies: 0 };
+      this.services.set(m.service, svc);
+    }
+    const w: WorkerEntry = {
+      key,
+      id: m.peer,
+      hex: m.peer.toString('hex'),
+      via,
+      service: svc,
+      credit: m.credit,
+      inFlight: 0,
+      queued: true,
+      alive: true,
+      lastSeen: now,
+      served: 0,
+      holding: new Set(),
+    };
+    this.workers.set(key, w);
+    svc.workers += 1;
+    svc.available.push(w);
+    this.sessions.push({ type: 'session.start', key, hex: w.hex, service: svc.name, credit: w.credit });
+    this.dispatch(svc, now);
+  }
+
+  private onReply(m: WorkerReply, now: number): void {
+    const w = this.workers.get(m.peer.toString('latin1'));
+    if (!w) {
+      this.drops.push('unknown_worker');
+      return;
+    }
+    w.lastSeen = now;
+    const token = m.envelope.length === 4 ? m.envelope.readUInt32BE(0) : -1;
+    const p = this.inFlight.get(token);
+    if (!p || p.worker !== w) {
+      // A reply for a request this worker no longer holds (it was given up); never answer twice.
+      this.drops.push('stale_reply');
+      return;
+    }
+    this.inFlight.delete(token);
+    w.holding.delete(token);
+    w.inFlight -= 1;
+    w.served += 1;
+    w.service.replies += 1;
+    this.stats.replies += 1;
+    this.replyToClient(p.req, p.via, Status.Ok, m.body);
+    this.observeLatency?.(now - p.receivedAt);
+    if (!w.queued) {
+      w.queued = true;
+      w.service.available.push(w);
+    }
+    this.dispatch(w.service, now);
+  }
+
+  private disconnectUnknown(peer: Buffer, via: string): void {
+    this.drops.push('unknown_worker');
+    this.send(via, brokerDisconnect(peer));
+  }
+
+  private removeWorker(w: WorkerEntry, reason: SessionEndReason, sendDisconnect: boolean): void {
+    if (!w.alive) return;
+    w.alive = false;
+    this.workers.delete(w.key);
+    w.service.workers -= 1;
+    for (const token of w.holding) {
+      const p = this.inFlight.get(token);
+      this.inFlight.delete(token);
+      if (!p) continue;
+      this.stats.workerLost += 1;
+      this.answerError(p, Status.WorkerLost, 'worker_lost', `the worker serving ${p.req.service} was lost (${reason})`);
+    }
+    w.holding.clear();
+    if (sendDisconnect) this.send(w.via, brokerDisconnect(w.id));
+    this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, reason });
+  }
+
+  // ---- dispatch ----
+
+  private dispatch(svc: ServiceEntry, now: number): void {
+    while (svc.queue.length > 0 && svc.available.length > 0) {
+      const w = svc.available.shift() as WorkerEntry;
+      w.queued = false;
+      if (!w.alive || w.inFlight >= w.credit) continue;
+      let p = svc.queue.shift();
+      while (p !== undefined && p.expiresAt !== 0 && p.expiresAt <= now) {
+        this.answerExpired(p);
+        p = svc.queue.shift();
+      }
+      if (p === undefined) {
+        // Nothing left to hand out: the worker keeps its place at the head.
+        w.queued = true;
+        svc.available.unshift(w);
+        return;
+      }
+      this.assign(p, w);
+      if (w.inFlight < w.credit) {
+        w.queued = true;
+        svc.available.push(w);
+      }
+    }
+  }
+
+  private assign(p: Pending, w: WorkerEntry): void {
+    let token = this.nextToken;
+    // uint32 tokens wrap after 4 billion requests; skip any still in flight.
+    while (this.inFlight.has(token)) token = (token + 1) >>> 0 || 1;
+    this.nextToken = (token + 1) >>> 0 || 1;
+    p.token = token;
+    p.worker = w;
+    this.inFlight.set(token, p);
+    w.holding.add(token);
+    w.inFlight += 1;
+    const envelope = Buffer.allocUnsafe(4);
+    envelope.writeUInt32BE(token, 0);
+    this.send(w.via, brokerRequest(w.id, envelope, p.req.body));
+  }
+
+  private send(via: string, frames: Buffer[]): void {
+    let list = this.out.get(via);
+    if (!list) {
+      list = [];
+      this.out.set(via, list);
+    }
+    list.push(frames);
+  }
+}

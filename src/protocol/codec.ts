@@ -1,0 +1,28 @@
+/**
+ * The contract between a socket adapter and a protocol: frames to a typed
+ * message or a Rejection, typed message to frames. Decoders never throw; a
+ * Rejection's reason becomes a label on the drop counter.
+ */
+export interface Rejection {
+  readonly type: 'rejected';
+  readonly reason: string;
+  readonly detail?: string;
+}
+
+export const reject = (reason: string, detail?: string): Rejection =>
+  detail === undefined ? { type: 'rejected', reason } : { type: 'rejected', reason, detail };
+
+export function isRejection(value: { type: string }): value is Rejection {
+  return value.type === 'rejected';
+}
+
+export interface Codec<In extends { type: string }, Out> {
+  decode(frames: Buffer[]): In | Rejection;
+  encode(message: Out): Buffer[];
+}
+
+/** Frames in, frames out: for owners that build frames themselves (the broker forwards opaque bodies). */
+export const rawCodec: Codec<{ type: 'frames'; frames: Buffer[] }, Buffer[]> = {
+  decode: (frames) => ({ type: 'frames', frames }),
+  encode: (frames) => frames,
+};

@@ -1,0 +1,4 @@
+import type { RoleDefinition } from '../cli/role.js';
+
+/** Every role `--role NAME` can start. Each lives in its own module under src/roles/. */
+export const roles: readonly RoleDefinition[] = [];

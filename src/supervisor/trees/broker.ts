@@ -1,0 +1,154 @@
+import { zmqSocket, type SocketOptions } from '../../actors/zmq-socket.js';
+import type { Logger } from '../../log.js';
+import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
+import { brokerMachine } from '../../machines/broker/broker.machine.js';
+import type { BrokerCoreOptions } from '../../machines/broker/routing.js';
+import type { Metrics } from '../../metrics/registry.js';
+import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames, type BrokerInbound, type BrokerWireLimits } from '../../protocol/broker-wire.js';
+import type { Codec } from '../../protocol/codec.js';
+import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
+import { dynamicSupervisor } from '../sharded.js';
+import { supervisor } from '../supervisor.js';
+import type { ChildSpec } from '../types.js';
+
+export interface BrokerTreeConfig extends BrokerCoreOptions {
+  /** Names the tree; systemIds are `${name}.frontend`, `${name}.broker` ... */
+  readonly name?: string;
+  readonly frontend: string;
+  /** May equal `frontend`: one socket then serves clients and workers. */
+  readonly backend: string;
+  readonly drainTimeoutMs?: number;
+  readonly limits?: Partial<BrokerWireLimits>;
+  /** Largest message accepted from a peer, in bytes (ZMQ_MAXMSGSIZE). */
+  readonly maxMessageSize?: number;
+  readonly socketOptions?: SocketOptions;
+  readonly sessionShards?: number;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly now?: () => number;
+}
+
+export interface BrokerTreeIds {
+  readonly root: string;
+  readonly frontend: string;
+  readonly backend: string;
+  readonly broker: string;
+  readonly heartbeat: string;
+  readonly sessions: string;
+}
+
+export function brokerTreeIds(name = 'broker'): BrokerTreeIds {
+  return {
+    root: name,
+    frontend: `${name}.frontend`,
+    backend: `${name}.backend`,
+    broker: `${name}.broker`,
+    heartbeat: `${name}.heartbeat`,
+    sessions: `${name}.sessions`,
+  };
+}
+
+/**
+ * broker (rest_for_one)
+ *   frontend socket, backend socket   bind first; a crash here restarts everything after
+ *   broker                            routing; a crash restarts the heartbeat and sessions, sockets stay bound
+ *   heartbeat monitor                 ticks the broker
+ *   sessions                          one worker-session actor per registered worker, sharded
+ *
+ * Stopped in reverse: sessions and ticks end, the broker drains in-flight
+ * requests while its sockets are still open, then the sockets close.
+ */
+export function brokerTree(config: BrokerTreeConfig) {
+  const ids = brokerTreeIds(config.name);
+  const limits = { ...DEFAULT_BROKER_WIRE_LIMITS, ...config.limits };
+  const codec: Codec<BrokerInbound, Buffer[]> = {
+    decode: (frames) => decodeBrokerFrames(frames, limits),
+    encode: (frames) => frames,
+  };
+  const shared = config.frontend === config.backend;
+  const socketOptions: SocketOptions = {
+    maxMessageSize: config.maxMessageSize ?? 16 * 1024 * 1024,
+    // Named workers reconnecting under the same identity must be accepted at once.
+    handover: true,
+    sendHighWaterMark: 100_000,
+    receiveHighWaterMark: 100_000,
+    ...config.socketOptions,
+  };
+  const socketsIds = shared ? [ids.frontend] : [ids.frontend, ids.backend];
+  const children: ChildSpec[] = [
+    {
+      id: 'frontend',
+      systemId: ids.frontend,
+      logic: zmqSocket({
+        name: ids.frontend,
+        kind: 'router',
+        bind: [config.frontend],
+        owner: ids.broker,
+        codec,
+        options: socketOptions,
+        logger: config.logger,
+        ...(config.metrics ? { metrics: config.metrics } : {}),
+      }),
+    },
+  ];
+  if (!shared) {
+    children.push({
+      id: 'backend',
+      systemId: ids.backend,
+      logic: zmqSocket({
+        name: ids.backend,
+        kind: 'router',
+        bind: [config.backend],
+        owner: ids.broker,
+        codec,
+        options: socketOptions,
+        logger: config.logger,
+        ...(config.metrics ? { metrics: config.metrics } : {}),
+      }),
+    });
+  }
+  const drainTimeoutMs = config.drainTimeoutMs ?? 5_000;
+  children.push(
+    {
+      id: 'broker',
+      systemId: ids.broker,
+      shutdown: drainTimeoutMs + 1_000,
+      logic: brokerMachine({
+        ...config,
+        sockets: socketsIds,
+        sessions: ids.sessions,
+        sessionPrefix: `${ids.sessions}.worker`,
+        drainTimeoutMs,
+      }),
+    },
+    {
+      id: 'heartbeat',
+      systemId: ids.heartbeat,
+      logic: heartbeatMonitor,
+      input: { target: ids.broker, intervalMs: config.heartbeatIntervalMs ?? MDP_HEARTBEAT_INTERVAL_MS },
+    },
+    {
+      id: 'sessions',
+      systemId: ids.sessions,
+      shutdown: 5_000,
+      logic: dynamicSupervisor({
+        name: ids.sessions,
+        shards: config.sessionShards ?? 8,
+        logger: config.logger,
+        intensity: 100,
+        period: 10_000,
+        ...(config.now ? { now: config.now } : {}),
+      }),
+    },
+  );
+  return supervisor({
+    name: ids.root,
+    strategy: 'rest_for_one',
+    intensity: 5,
+    period: 30_000,
+    backoff: { initial: 100, max: 5_000 },
+    children,
+    logger: config.logger,
+    ...(config.now ? { now: config.now } : {}),
+  });
+}

@@ -1,0 +1,32 @@
+import * as zmq from 'zeromq';
+
+/** Bind to an ephemeral loopback port and read the endpoint back, so tests never fight over ports. */
+export const ANY = 'tcp://127.0.0.1:*';
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, rejectTimeout) => {
+    timer = setTimeout(() => rejectTimeout(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function receiveWithin(socket: zmq.Dealer | zmq.Request | zmq.Pull | zmq.Subscriber | zmq.Router, ms: number): Promise<Buffer[]> {
+  return withTimeout(socket.receive(), ms, 'a message');
+}
+
+/** Polls until the predicate holds; bounded, never spins forever. */
+export async function eventually(predicate: () => boolean | Promise<boolean>, ms = 5000, step = 10): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await new Promise((r) => setTimeout(r, step));
+  }
+  throw new Error(`condition not met within ${ms} ms`);
+}
+
+export const strings = (frames: Buffer[]) => frames.map((f) => f.toString());
