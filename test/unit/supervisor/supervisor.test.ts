@@ -16,7 +16,7 @@ function boot(opts: Parameters<typeof supervisor>[0], clock = new SimulatedClock
     t += ms;
     clock.increment(ms);
   };
-  const child = (id: string) => actor.getSnapshot().children[id] as AnyActorRef | undefined;
+  const child = (id: string) => (actor.getSnapshot().children as Record<string, AnyActorRef | undefined>)[id];
   return { actor, reports, advance, child };
 }
 
@@ -103,7 +103,7 @@ describe('supervisor', () => {
     child('normal')!.send({ type: 'finish' });
     child('crashy')!.send({ type: 'crash' });
     advance(0);
-    expect(actor.getSnapshot().children['normal']).toBeUndefined();
+    expect((actor.getSnapshot().children as Record<string, unknown>)['normal']).toBeUndefined();
     expect(journal).toEqual(['start:crashy', 'start:crashy']);
   });
 
@@ -204,7 +204,7 @@ describe('supervisor', () => {
       backoff: { initial: 0, max: 0 },
       children: [{ id: 'inner', logic: inner, shutdown: 1000 }],
     });
-    const innerRef = actor.getSnapshot().children['inner'] as AnyActorRef;
+    const innerRef = (actor.getSnapshot().children as Record<string, AnyActorRef>)['inner']!;
     (innerRef.getSnapshot().children['x'] as AnyActorRef).send({ type: 'crash' });
     advance(0);
     const exited = reports.find((r) => r.type === 'supervisor.childExited' && r.id === 'inner');
