@@ -4,6 +4,7 @@ import type { ActorLogic, ActorRefFromLogic, ActorSystem, EventObject, NonReduci
 type AnyActorSystem = ActorSystem<any>;
 
 const FAIL = 'steward.$fail';
+const DONE = 'steward.$done';
 const STOP = 'xstate.stop';
 
 export type ResourceSnapshot<TInput> = Snapshot<undefined> & { input: TInput };
@@ -23,6 +24,8 @@ export interface ResourceScope<TEvent extends EventObject, TInput, TEmitted exte
    * `xstate.error.actor.*` and can restart it at once.
    */
   readonly fail: (error: unknown) => void;
+  /** Ends the actor normally (after a graceful shutdown); the cleanup runs first. */
+  readonly done: () => void;
 }
 
 export type ResourceLogic<TEvent extends EventObject, TInput, TEmitted extends EventObject = EventObject> = ActorLogic<
@@ -81,6 +84,10 @@ export function fromResource<TEvent extends EventObject, TInput = NonReducibleUn
             if (self.getSnapshot().status !== 'active') return;
             self.send({ type: FAIL, error } as never);
           },
+          done: () => {
+            if (self.getSnapshot().status !== 'active') return;
+            self.send({ type: DONE } as never);
+          },
         }) ?? undefined;
     },
     transition: (snapshot, event, actorScope) => {
@@ -89,6 +96,11 @@ export function fromResource<TEvent extends EventObject, TInput = NonReducibleUn
         dispose(instance);
         instances.delete(actorScope.self);
         return { ...snapshot, status: 'stopped', error: undefined } as ResourceSnapshot<TInput>;
+      }
+      if (event.type === DONE) {
+        dispose(instance);
+        instances.delete(actorScope.self);
+        return { ...snapshot, status: 'done', output: undefined } as ResourceSnapshot<TInput>;
       }
       if (event.type === FAIL) {
         dispose(instance);

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/registry.js';
-import { Deque } from '../util/deque.js';
+import { SocketWriter } from '../util/socket-writer.js';
 import { fromResource } from './from-resource.js';
 import type { Codec, Rejection } from '../protocol/codec.js';
 
@@ -48,6 +48,8 @@ export interface ZmqSocketConfig<In extends EventObject, Out> {
   readonly metrics?: Metrics;
   /** Largest burst delivered as one event (zeromq.js reads up to 512 ready messages per poll). */
   readonly maxBatch?: number;
+  /** On a graceful shutdown, how long queued messages may take to leave (ms). */
+  readonly closeLingerMs?: number;
   /** Messages waiting for the writer beyond this are dropped as `send_queue_full`. */
   readonly maxSendQueue?: number;
 }
@@ -61,7 +63,9 @@ export type ZmqCommand<Out> =
   | { type: 'zmq.subscribe'; topic: string }
   | { type: 'zmq.unsubscribe'; topic: string }
   /** Asks the adapter to send `zmq.ready` again (an owner that restarted wants its endpoints). */
-  | { type: 'zmq.announce' };
+  | { type: 'zmq.announce' }
+  /** Graceful close: hand what is queued to the socket, close with a bounded linger, end normally. */
+  | { type: 'lifecycle.shutdown' };
 
 function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? (error as { code?: string }).code : undefined;
@@ -131,12 +135,18 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
   const received = config.metrics?.messagesReceived.labels({ socket: config.name });
   const sent = config.metrics?.messagesSent.labels({ socket: config.name });
 
-  return fromResource<ZmqCommand<Out>, void>(({ system, receive, fail }) => {
-    const drops = new DropCounter(config.name, config.metrics, log);
+  const closeLingerMs = config.closeLingerMs ?? 1_000;
+
+  return fromResource<ZmqCommand<Out>, void>(({ system, receive, fail, done }) => {
+    const drops = new DropCounter(config.name, config.metrics, config.logger ?? silentLogger);
     const socket = createSocket(config.kind, config.options ?? {});
     let closed = false;
-    const queue = new Deque<Out>(64);
-    let writing = false;
+    const writer = new SocketWriter(
+      socket,
+      (reason, detail) => drops.drop(reason, detail),
+      () => sent?.inc(),
+      maxSendQueue,
+    );
     let endpoints: string[] | undefined;
 
     const deliver = (event: ZmqOwnerEvent<In>) => {
@@ -186,44 +196,21 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
       }
     };
 
-    const pump = async () => {
-      writing = true;
-      try {
-        while (!closed && queue.length > 0) {
-          const message = queue.shift() as Out;
-          let frames: Buffer[];
-          try {
-            frames = config.codec.encode(message);
-          } catch (error) {
-            drops.drop('encode_failed', error instanceof Error ? error.message : String(error));
-            continue;
-          }
-          try {
-            await socket.send(frames);
-            sent?.inc();
-          } catch (error) {
-            if (closed || socket.closed) return;
-            const code = errorCode(error);
-            if (code === 'EHOSTUNREACH') drops.drop('unroutable');
-            else if (code === 'EAGAIN') drops.drop('peer_full');
-            else drops.drop('send_failed', code ?? String(error));
-          }
-        }
-      } finally {
-        writing = false;
-      }
-    };
-
     receive((command) => {
       if (closed) return;
       switch (command.type) {
         case 'zmq.send': {
           const { messages } = command;
           for (let i = 0; i < messages.length; i++) {
-            if (queue.length >= maxSendQueue) drops.drop('send_queue_full');
-            else queue.push(messages[i] as Out);
+            let frames: Buffer[];
+            try {
+              frames = config.codec.encode(messages[i] as Out);
+            } catch (error) {
+              drops.drop('encode_failed', error instanceof Error ? error.message : String(error));
+              continue;
+            }
+            writer.write(frames);
           }
-          if (!writing) void pump();
           break;
         }
         case 'zmq.subscribe':
@@ -234,6 +221,11 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
           break;
         case 'zmq.announce':
           if (endpoints !== undefined) deliver({ type: 'zmq.ready', socket: config.name, endpoints });
+          break;
+        case 'lifecycle.shutdown':
+          // Replies and goodbyes queued by the owner's drain must leave before the socket closes.
+          socket.linger = closeLingerMs;
+          void writer.whenDrained(closeLingerMs).then(done);
           break;
       }
     });
@@ -264,6 +256,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
 
     return () => {
       closed = true;
+      writer.stop();
       socket.close();
     };
   });

@@ -2,7 +2,7 @@ import { createActor, type Actor, type AnyActorRef } from 'xstate';
 import { silentLogger, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { whenStopped } from '../runtime/run-role.js';
-import { brokerTree, brokerTreeIds, type BrokerTreeConfig } from '../supervisor/trees/broker.js';
+import { brokerTree, brokerTreeIds, sharesSocket, type BrokerTreeConfig } from '../supervisor/trees/broker.js';
 import type { BrokerCore } from '../machines/broker/routing.js';
 
 export interface BrokerOptions extends Omit<BrokerTreeConfig, 'logger' | 'frontend' | 'backend'> {
@@ -45,7 +45,7 @@ export class Broker {
       });
       this.listen = (endpoints) => {
         const ep = (id: string) => endpoints[id]?.[0] ?? '';
-        resolve({ frontend: ep(this.ids.frontend), backend: ep(frontend === backend ? this.ids.frontend : this.ids.backend) });
+        resolve({ frontend: ep(this.ids.frontend), backend: ep(sharesSocket(frontend, backend) ? this.ids.frontend : this.ids.backend) });
       };
     });
     // The tree may fail to bind; a rejection nobody awaits yet must not crash the process.

@@ -146,7 +146,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
 
   const tagged = parseTagHeader(header);
   if (tagged) {
-    if (n < 6) return reject('tagged_too_few_frames');
+    if (n < 5) return reject('tagged_too_few_frames');
     const serviceFrame = frames[3] as Buffer;
     if (serviceFrame.length === 0 || serviceFrame.length > limits.maxServiceLength) return reject('bad_service_name');
     const expiresAt = parseExpiration(frames[4] as Buffer);

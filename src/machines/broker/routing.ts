@@ -116,6 +116,12 @@ export class BrokerCore {
 
   private readonly services = new Map<string, ServiceEntry>();
   private readonly workers = new Map<string, WorkerEntry>();
+  /**
+   * Workers that said DISCONNECT while holding requests: they get no new work,
+   * but their replies still reach clients, so a worker can shut down without
+   * losing what it was doing. Purged like any silent worker.
+   */
+  private readonly departing = new Map<string, WorkerEntry>();
   private readonly inFlight = new Map<number, Pending>();
   private nextToken = 1;
   private draining = false;
@@ -157,7 +163,7 @@ export class BrokerCore {
         }
         case 'worker.disconnect': {
           const w = this.workers.get(m.peer.toString('latin1'));
-          if (w) this.removeWorker(w, 'disconnected', false);
+          if (w) this.depart(w, now);
           break;
         }
       }
@@ -167,6 +173,12 @@ export class BrokerCore {
   /** The heartbeat tick: purge silent workers, heartbeat live ones, expire queued requests. */
   tick(now: number): void {
     const deadline = now - this.heartbeatIntervalMs * this.liveness;
+    for (const w of this.departing.values()) {
+      if (w.lastSeen < deadline) {
+        this.departing.delete(w.key);
+        this.failHoldings(w, 'expired');
+      }
+    }
     for (const w of this.workers.values()) {
       if (w.lastSeen < deadline) {
         this.removeWorker(w, 'expired', true);
@@ -195,6 +207,8 @@ export class BrokerCore {
   /** After draining: tell every worker to go (it will register again with a broker that runs). */
   finishDrain(): void {
     for (const w of [...this.workers.values()]) this.removeWorker(w, 'shutdown', true);
+    for (const w of this.departing.values()) this.failHoldings(w, 'shutdown');
+    this.departing.clear();
   }
 
   get inFlightCount(): number {
@@ -322,6 +336,11 @@ export class BrokerCore {
     const existing = this.workers.get(key);
     // A worker that restarted under the same identity registers again; its old requests are lost.
     if (existing) this.removeWorker(existing, 'replaced', false);
+    const departed = this.departing.get(key);
+    if (departed) {
+      this.departing.delete(key);
+      this.failHoldings(departed, 'replaced');
+    }
     if (m.service.startsWith(MMI_PREFIX)) {
       this.drops.push('mmi_registration');
       this.send(via, brokerDisconnect(m.peer));
@@ -354,7 +373,8 @@ export class BrokerCore {
   }
 
   private onReply(m: WorkerReply, now: number): void {
-    const w = this.workers.get(m.peer.toString('latin1'));
+    const key = m.peer.toString('latin1');
+    const w = this.workers.get(key) ?? this.departing.get(key);
     if (!w) {
       this.drops.push('unknown_worker');
       return;
@@ -375,6 +395,10 @@ export class BrokerCore {
     this.stats.replies += 1;
     this.replyToClient(p.req, p.via, Status.Ok, m.body);
     this.observeLatency?.(now - p.receivedAt);
+    if (!w.alive) {
+      if (w.holding.size === 0) this.departing.delete(key);
+      return;
+    }
     if (!w.queued) {
       w.queued = true;
       w.service.available.push(w);
@@ -387,11 +411,28 @@ export class BrokerCore {
     this.send(via, brokerDisconnect(peer));
   }
 
-  private removeWorker(w: WorkerEntry, reason: SessionEndReason, sendDisconnect: boolean): void {
+  /** A worker leaving by DISCONNECT: no new work; what it holds may still be answered. */
+  private depart(w: WorkerEntry, now: number): void {
+    if (w.holding.size === 0) {
+      this.removeWorker(w, 'disconnected', false);
+      return;
+    }
+    this.removeWorker(w, 'disconnected', false, true);
+    w.lastSeen = now;
+    this.departing.set(w.key, w);
+  }
+
+  private removeWorker(w: WorkerEntry, reason: SessionEndReason, sendDisconnect: boolean, keepHoldings = false): void {
     if (!w.alive) return;
     w.alive = false;
     this.workers.delete(w.key);
     w.service.workers -= 1;
+    if (!keepHoldings) this.failHoldings(w, reason);
+    if (sendDisconnect) this.send(w.via, brokerDisconnect(w.id));
+    this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, reason });
+  }
+
+  private failHoldings(w: WorkerEntry, reason: SessionEndReason): void {
     for (const token of w.holding) {
       const p = this.inFlight.get(token);
       this.inFlight.delete(token);
@@ -400,8 +441,6 @@ export class BrokerCore {
       this.answerError(p, Status.WorkerLost, 'worker_lost', `the worker serving ${p.req.service} was lost (${reason})`);
     }
     w.holding.clear();
-    if (sendDisconnect) this.send(w.via, brokerDisconnect(w.id));
-    this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, reason });
   }
 
   // ---- dispatch ----

@@ -9,6 +9,7 @@ import type { Codec } from '../../protocol/codec.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
 import { dynamicSupervisor } from '../sharded.js';
 import { supervisor } from '../supervisor.js';
+import { SOCKET_SHUTDOWN_MS } from './constants.js';
 import type { ChildSpec } from '../types.js';
 
 export interface BrokerTreeConfig extends BrokerCoreOptions {
@@ -35,6 +36,11 @@ export interface BrokerTreeIds {
   readonly broker: string;
   readonly heartbeat: string;
   readonly sessions: string;
+}
+
+/** One socket serves both when given one concrete endpoint; two wildcards ask for two ports. */
+export function sharesSocket(frontend: string, backend: string): boolean {
+  return frontend === backend && !frontend.endsWith(':*');
 }
 
 export function brokerTreeIds(name = 'broker'): BrokerTreeIds {
@@ -65,7 +71,7 @@ export function brokerTree(config: BrokerTreeConfig) {
     decode: (frames) => decodeBrokerFrames(frames, limits),
     encode: (frames) => frames,
   };
-  const shared = config.frontend === config.backend;
+  const shared = sharesSocket(config.frontend, config.backend);
   const socketOptions: SocketOptions = {
     maxMessageSize: config.maxMessageSize ?? 16 * 1024 * 1024,
     // Named workers reconnecting under the same identity must be accepted at once.
@@ -79,6 +85,7 @@ export function brokerTree(config: BrokerTreeConfig) {
     {
       id: 'frontend',
       systemId: ids.frontend,
+      shutdown: SOCKET_SHUTDOWN_MS,
       logic: zmqSocket({
         name: ids.frontend,
         kind: 'router',
@@ -95,6 +102,7 @@ export function brokerTree(config: BrokerTreeConfig) {
     children.push({
       id: 'backend',
       systemId: ids.backend,
+      shutdown: SOCKET_SHUTDOWN_MS,
       logic: zmqSocket({
         name: ids.backend,
         kind: 'router',

@@ -1,0 +1,197 @@
+import * as zmq from 'zeromq';
+import { silentLogger, type Logger } from '../log.js';
+import { toFrames, type ReplyBody } from '../machines/worker/request.js';
+import { STEWARD_TAG, Status, parseTagHeader, taggedRequest } from '../protocol/tagged.js';
+import { SocketWriter } from '../util/socket-writer.js';
+import { DEFAULT_FRONTEND } from './broker.js';
+import { BrokerError, ClosedError, TimeoutError } from './errors.js';
+
+export interface ClientOptions {
+  /** Broker frontend endpoint(s); requests are spread over them. Default tcp://127.0.0.1:5555. */
+  readonly broker?: string | readonly string[];
+  /** Per attempt, in ms (butler: 2500). */
+  readonly timeout?: number;
+  /** Further attempts after the first, each with a new request id. */
+  readonly retries?: number;
+  /** Keep the connection across retries (true), or reconnect before each retry (false, butler's `persistent = False`). */
+  readonly persistent?: boolean;
+  readonly maxMessageSize?: number;
+  readonly logger?: Logger;
+}
+
+export interface CallOptions {
+  readonly timeout?: number;
+  readonly retries?: number;
+}
+
+interface Call {
+  readonly service: string;
+  readonly body: Buffer[];
+  readonly timeout: number;
+  attemptsLeft: number;
+  attempts: number;
+  id: string;
+  deadline: number;
+  readonly resolve: (frames: Buffer[]) => void;
+  readonly reject: (error: Error) => void;
+}
+
+const RETRYABLE = new Set<string>([Status.WorkerLost, Status.Unavailable]);
+
+/**
+ * Calls services through steward brokers. Speaks the tagged wire (request id
+ * and expiration per attempt), so many calls may be in flight on one client,
+ * a late reply to an abandoned attempt is dropped, and the broker never hands
+ * a worker a request its client stopped waiting for.
+ */
+export class Client {
+  private socket: zmq.Dealer;
+  private writer: SocketWriter;
+  private readonly endpoints: string[];
+  private readonly calls = new Map<string, Call>();
+  private seq = 0;
+  private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly log: Logger;
+  readonly timeout: number;
+  readonly retries: number;
+  readonly persistent: boolean;
+
+  constructor(private readonly options: ClientOptions = {}) {
+    this.endpoints = options.broker === undefined ? [DEFAULT_FRONTEND] : typeof options.broker === 'string' ? [options.broker] : [...options.broker];
+    this.timeout = options.timeout ?? 2500;
+    this.retries = options.retries ?? 2;
+    this.persistent = options.persistent ?? true;
+    this.log = (options.logger ?? silentLogger).child({ actor: 'client' });
+    this.socket = this.open();
+    this.writer = this.writerFor(this.socket);
+  }
+
+  /** Sends `body` to `service` and resolves with the reply frames. */
+  call(service: string, body: ReplyBody = [], options: CallOptions = {}): Promise<Buffer[]> {
+    if (this.closed) return Promise.reject(new ClosedError());
+    return new Promise<Buffer[]>((resolve, rejectCall) => {
+      const call: Call = {
+        service,
+        body: toFrames(body),
+        timeout: options.timeout ?? this.timeout,
+        attemptsLeft: options.retries ?? this.retries,
+        attempts: 0,
+        id: '',
+        deadline: 0,
+        resolve,
+        reject: rejectCall,
+      };
+      this.attempt(call);
+    });
+  }
+
+  /** RFC 8 service discovery: does a worker serve `service` right now? */
+  async available(service: string, options: CallOptions = {}): Promise<boolean> {
+    const [code] = await this.call('mmi.service', [service], options);
+    return code?.toString() === '200';
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const call of this.calls.values()) call.reject(new ClosedError());
+    this.calls.clear();
+    this.writer.stop();
+    this.socket.close();
+  }
+
+  private open(): zmq.Dealer {
+    const socket = new zmq.Dealer({ linger: 0, maxMessageSize: this.options.maxMessageSize ?? 16 * 1024 * 1024 });
+    for (const ep of this.endpoints) socket.connect(ep);
+    void this.read(socket);
+    return socket;
+  }
+
+  private writerFor(socket: zmq.Dealer): SocketWriter {
+    return new SocketWriter(socket, (reason, detail) => this.log.warn({ reason, detail }, 'send failed'));
+  }
+
+  private attempt(call: Call): void {
+    this.seq += 1;
+    call.id = this.seq.toString(36);
+    call.attempts += 1;
+    const now = Date.now();
+    call.deadline = now + call.timeout;
+    this.calls.set(call.id, call);
+    this.writer.write(taggedRequest(STEWARD_TAG, call.id, call.service, call.deadline, call.body));
+    if (!this.sweeper) this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(50, this.timeout / 10)));
+  }
+
+  /** One timer for all calls: per-request timers cost more than the requests at high rates. */
+  private sweep(): void {
+    const now = Date.now();
+    let reconnect = false;
+    const retry: Call[] = [];
+    for (const [id, call] of this.calls) {
+      if (call.deadline > now) continue;
+      this.calls.delete(id);
+      if (call.attemptsLeft > 0) {
+        call.attemptsLeft -= 1;
+        retry.push(call);
+        if (!this.persistent) reconnect = true;
+      } else {
+        call.reject(new TimeoutError(call.service, call.attempts, call.timeout));
+      }
+    }
+    if (reconnect) this.reconnect();
+    for (const call of retry) this.attempt(call);
+    if (this.calls.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
+  /** A fresh socket; calls in flight on the old one are sent again with new ids. */
+  private reconnect(): void {
+    this.log.debug('reconnecting');
+    this.writer.stop();
+    this.socket.close();
+    this.socket = this.open();
+    this.writer = this.writerFor(this.socket);
+    const inFlight = [...this.calls.values()];
+    this.calls.clear();
+    for (const call of inFlight) this.attempt(call);
+  }
+
+  private async read(socket: zmq.Dealer): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await socket.receive();
+      } catch {
+        return; // closed
+      }
+      this.onReply(frames);
+    }
+  }
+
+  private onReply(frames: Buffer[]): void {
+    // "", "STW1:<id>", status, body...
+    if (frames.length < 3 || (frames[0] as Buffer).length !== 0) return;
+    const header = parseTagHeader(frames[1] as Buffer);
+    if (!header) return;
+    const call = this.calls.get(header.id);
+    if (!call) return; // a late reply to an abandoned attempt
+    this.calls.delete(header.id);
+    const status = (frames[2] as Buffer).toString();
+    const body = frames.slice(3);
+    if (status === Status.Ok) {
+      call.resolve(body);
+      return;
+    }
+    if (RETRYABLE.has(status) && call.attemptsLeft > 0) {
+      call.attemptsLeft -= 1;
+      this.attempt(call);
+      return;
+    }
+    call.reject(new BrokerError(call.service, status, body.map((b) => b.toString()).join(' ')));
+  }
+}

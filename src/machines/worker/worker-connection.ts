@@ -1,0 +1,156 @@
+import { enqueueActions, setup } from 'xstate';
+import type { ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
+import { silentLogger, type Logger } from '../../log.js';
+import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protocol/mdp.js';
+import type { WorkerInbound } from '../../protocol/worker-wire.js';
+import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
+import type { Handler } from './request.js';
+import { WorkerLink } from './worker-link.js';
+
+export interface WorkerConnectionConfig {
+  readonly service: string;
+  readonly handler: Handler;
+  /** systemId of this connection's socket adapter. */
+  readonly socket: string;
+  /** Requests the broker may hand this worker at once (MDP peers: 1). */
+  readonly credit?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly liveness?: number;
+  /** Reconnect delays: 0 for the first attempt, then `initial` doubling up to `max` (butler: 1 s .. 32 s). */
+  readonly reconnect?: { readonly initial: number; readonly max: number };
+  readonly drainTimeoutMs?: number;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+}
+
+export type WorkerConnectionEvent =
+  | ZmqOwnerEvent<WorkerInbound>
+  | HeartbeatTick
+  | { type: 'worker.idle' }
+  | { type: 'lifecycle.shutdown' };
+
+export interface WorkerConnectionContext {
+  readonly link: WorkerLink;
+  endpoint: string | undefined;
+}
+
+/**
+ * One worker's registration with one broker: READY, then heartbeats both
+ * ways; when the broker falls silent for `liveness` intervals or says
+ * DISCONNECT, register again after a growing delay. On shutdown it says
+ * DISCONNECT first (the broker sends nothing new but still takes the replies
+ * in flight), finishes what it holds, then ends.
+ */
+export function workerConnection(config: WorkerConnectionConfig) {
+  const log = (config.logger ?? silentLogger).child({ actor: 'worker', service: config.service });
+  const now = config.now ?? Date.now;
+  const interval = config.heartbeatIntervalMs ?? MDP_HEARTBEAT_INTERVAL_MS;
+  const liveness = config.liveness ?? MDP_HEARTBEAT_LIVENESS;
+  const reconnect = config.reconnect ?? { initial: 1_000, max: 32_000 };
+  const credit = config.credit ?? 1;
+
+  return setup({
+    types: {
+      context: {} as WorkerConnectionContext,
+      events: {} as WorkerConnectionEvent,
+    },
+    delays: {
+      reconnectDelay: ({ context }) => {
+        const n = context.link.attempts;
+        return n <= 1 ? 0 : Math.min(reconnect.max, reconnect.initial * 2 ** (n - 2));
+      },
+      drainTimeout: config.drainTimeoutMs ?? 5_000,
+    },
+    guards: {
+      disconnected: ({ context }) => context.link.disconnectRequested,
+      silent: ({ context }) => context.link.silentSince(now(), interval * liveness),
+      idle: ({ context }) => context.link.inFlight === 0,
+    },
+    actions: {
+      register: ({ context }) => {
+        context.link.ready();
+      },
+      heartbeat: ({ context }) => {
+        context.link.heartbeat();
+      },
+      handle: ({ context, event }) => {
+        if (event.type === 'zmq.batch') context.link.handle(event.messages, now());
+      },
+      countAttempt: ({ context }) => {
+        context.link.attempts += 1;
+        context.link.lastHeard = now();
+      },
+      logLost: ({ context }) => {
+        log.warn(
+          { broker: context.endpoint, reason: context.link.disconnectRequested ? 'broker said DISCONNECT' : 'broker silent' },
+          'reconnecting to broker',
+        );
+      },
+      sayGoodbye: ({ context }) => {
+        context.link.disconnect();
+      },
+      recordEndpoint: enqueueActions(({ event, enqueue }) => {
+        if (event.type !== 'zmq.ready') return;
+        enqueue.assign({ endpoint: event.endpoints[0] });
+      }),
+    },
+  }).createMachine({
+    id: 'workerConnection',
+    context: ({ self }) => {
+      let pending: Buffer[][] = [];
+      // Replies that complete in the same tick leave as one zmq.send.
+      const flush = () => {
+        const messages = pending;
+        pending = [];
+        const command: ZmqCommand<Buffer[]> = { type: 'zmq.send', messages };
+        self.system.get(config.socket)?.send(command);
+      };
+      const send = (frames: Buffer[]) => {
+        if (pending.length === 0) queueMicrotask(flush);
+        pending.push(frames);
+      };
+      const link = new WorkerLink(
+        config.service,
+        credit,
+        config.handler,
+        send,
+        () => self.send({ type: 'worker.idle' }),
+        log,
+        now(),
+      );
+      return { link, endpoint: undefined };
+    },
+    initial: 'registered',
+    on: {
+      'zmq.ready': { actions: 'recordEndpoint' },
+    },
+    states: {
+      registered: {
+        entry: 'register',
+        on: {
+          'zmq.batch': [{ actions: 'handle' }],
+          'heartbeat.tick': [{ guard: 'silent', target: 'reconnecting' }, { actions: 'heartbeat' }],
+          'lifecycle.shutdown': 'draining',
+        },
+        always: { guard: 'disconnected', target: 'reconnecting' },
+      },
+      reconnecting: {
+        entry: ['logLost', 'countAttempt'],
+        after: { reconnectDelay: 'registered' },
+        on: {
+          'zmq.batch': { actions: 'handle' },
+          'lifecycle.shutdown': 'draining',
+        },
+      },
+      draining: {
+        entry: 'sayGoodbye',
+        always: { guard: 'idle', target: 'stopped' },
+        after: { drainTimeout: 'stopped' },
+        on: {
+          'zmq.batch': { actions: 'handle' },
+        },
+      },
+      stopped: { type: 'final' },
+    },
+  });
+}

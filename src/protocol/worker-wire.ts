@@ -1,0 +1,34 @@
+/**
+ * What an MDP/0.1 worker's DEALER receives from the broker:
+ *   "", "MDPW01", 0x02 REQUEST, envelope, "", body...
+ *   "", "MDPW01", 0x04 HEARTBEAT
+ *   "", "MDPW01", 0x05 DISCONNECT
+ */
+import { reject, type Rejection } from './codec.js';
+import { MDPW01_FRAME, MdpCommand } from './mdp.js';
+
+export type WorkerInbound =
+  | { readonly type: 'broker.request'; readonly envelope: Buffer; readonly body: Buffer[] }
+  | { readonly type: 'broker.heartbeat' }
+  | { readonly type: 'broker.disconnect' };
+
+export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): WorkerInbound | Rejection {
+  const n = frames.length;
+  if (n > maxFrames) return reject('too_many_frames');
+  if (n < 3) return reject('too_few_frames');
+  if ((frames[0] as Buffer).length !== 0) return reject('missing_delimiter');
+  if (!(frames[1] as Buffer).equals(MDPW01_FRAME)) return reject('not_mdp_worker_protocol');
+  const command = frames[2] as Buffer;
+  if (command.length !== 1) return reject('bad_command_frame');
+  switch (command[0]) {
+    case MdpCommand.Request:
+      if (n < 5 || (frames[4] as Buffer).length !== 0) return reject('bad_request');
+      return { type: 'broker.request', envelope: frames[3] as Buffer, body: frames.slice(5) };
+    case MdpCommand.Heartbeat:
+      return { type: 'broker.heartbeat' };
+    case MdpCommand.Disconnect:
+      return { type: 'broker.disconnect' };
+    default:
+      return reject('unknown_command');
+  }
+}

@@ -1,0 +1,96 @@
+import { zmqSocket, type SocketOptions } from '../../actors/zmq-socket.js';
+import type { Logger } from '../../log.js';
+import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
+import { workerConnection, type WorkerConnectionConfig } from '../../machines/worker/worker-connection.js';
+import type { Metrics } from '../../metrics/registry.js';
+import type { Codec } from '../../protocol/codec.js';
+import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
+import { decodeWorkerFrames, type WorkerInbound } from '../../protocol/worker-wire.js';
+import { supervisor } from '../supervisor.js';
+import { SOCKET_SHUTDOWN_MS } from './constants.js';
+import type { ChildSpec } from '../types.js';
+
+export interface WorkerTreeConfig extends Omit<WorkerConnectionConfig, 'socket'> {
+  readonly name?: string;
+  /** Broker backend endpoints: the worker registers with every one of them. */
+  readonly brokers: readonly string[];
+  /** A fixed routing id (a named worker); brokers accept its reconnects at once. */
+  readonly identity?: string;
+  readonly maxMessageSize?: number;
+  readonly socketOptions?: SocketOptions;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+}
+
+const codec: Codec<WorkerInbound, Buffer[]> = { decode: (frames) => decodeWorkerFrames(frames), encode: (frames) => frames };
+
+/**
+ * worker (one_for_one)
+ *   link.0 (one_for_all)        one per broker: if its socket or machine fails, both start over
+ *     socket                    DEALER to the broker backend
+ *     connection                READY, heartbeats, reconnects, runs the handler
+ *     heartbeat                 ticks the connection
+ *   link.1 ...
+ */
+export function workerTree(config: WorkerTreeConfig) {
+  const name = config.name ?? 'worker';
+  const links: ChildSpec[] = config.brokers.map((endpoint, i) => {
+    const prefix = `${name}.link.${i}`;
+    const socketId = `${prefix}.socket`;
+    const connectionId = `${prefix}.connection`;
+    const drainTimeoutMs = config.drainTimeoutMs ?? 5_000;
+    return {
+      id: `link.${i}`,
+      systemId: prefix,
+      shutdown: drainTimeoutMs + 1_000,
+      logic: supervisor({
+        name: prefix,
+        strategy: 'one_for_all',
+        intensity: 10,
+        period: 60_000,
+        backoff: { initial: 200, max: 10_000 },
+        logger: config.logger,
+        children: [
+          {
+            id: 'socket',
+            systemId: socketId,
+            shutdown: SOCKET_SHUTDOWN_MS,
+            logic: zmqSocket({
+              name: socketId,
+              kind: 'dealer',
+              connect: [endpoint],
+              owner: connectionId,
+              codec,
+              options: {
+                maxMessageSize: config.maxMessageSize ?? 16 * 1024 * 1024,
+                ...(config.identity !== undefined ? { routingId: config.identity } : {}),
+                ...config.socketOptions,
+              },
+              logger: config.logger,
+              ...(config.metrics ? { metrics: config.metrics } : {}),
+            }),
+          },
+          {
+            id: 'connection',
+            systemId: connectionId,
+            shutdown: drainTimeoutMs,
+            logic: workerConnection({ ...config, socket: socketId }),
+          },
+          {
+            id: 'heartbeat',
+            logic: heartbeatMonitor,
+            input: { target: connectionId, intervalMs: config.heartbeatIntervalMs ?? MDP_HEARTBEAT_INTERVAL_MS },
+          },
+        ],
+      }),
+    };
+  });
+  return supervisor({
+    name,
+    strategy: 'one_for_one',
+    intensity: 5,
+    period: 60_000,
+    children: links,
+    logger: config.logger,
+  });
+}
