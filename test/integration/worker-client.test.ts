@@ -186,3 +186,19 @@ describe('Worker and Client through the broker', () => {
     await first;
   });
 });
+
+describe('broker under its supervisor', () => {
+  it('should restart a crashed broker machine with its sockets still bound, and workers register again', async () => {
+    const { b, frontend, backend } = await broker({ heartbeatIntervalMs: 100 });
+    worker({ broker: backend, service: 'svc', handler: () => 'ok', heartbeatIntervalMs: 100 });
+    const c = client({ broker: frontend, timeout: 500, retries: 10 });
+    expect(text(await c.call('svc'))).toEqual(['ok']);
+    const before = b.core();
+    // An injected crash: a burst the routing core cannot read makes the broker machine throw.
+    b.actor.system.get(b.ids.broker)!.send({ type: 'zmq.batch', socket: b.ids.frontend, messages: [null] });
+    await eventually(() => b.core() !== undefined && b.core() !== before, 3000);
+    expect(b.core()!.workerCount).toBe(0);
+    expect(text(await c.call('svc'))).toEqual(['ok']);
+    expect(b.core()!.workerCount).toBe(1);
+  });
+});

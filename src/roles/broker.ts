@@ -1,0 +1,50 @@
+import { Broker, DEFAULT_BACKEND, DEFAULT_FRONTEND } from '../api/broker.js';
+import { flagInt, flagString, type RoleDefinition } from '../cli/role.js';
+import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
+
+export const brokerRole: RoleDefinition = {
+  name: 'broker',
+  summary: 'route client requests to service workers (Majordomo MDP/0.1 and butler wire)',
+  usage: `Usage: steward --role broker [--frontend ENDPOINT] [--backend ENDPOINT] [flags]
+
+Routes each client request to a worker of the named service, least recently used
+first, queueing it until a worker is free or the request expires. Speaks MDP/0.1
+(RFC 7) with MMI (RFC 8), and the butler/ebwrkapi wire, on the same sockets.
+
+Flags:
+  --frontend ENDPOINT     where clients connect (default ${DEFAULT_FRONTEND})
+  --backend ENDPOINT      where workers connect (default ${DEFAULT_BACKEND});
+                          give the same endpoint as --frontend to use one socket
+  --heartbeat MS          heartbeat interval (default ${MDP_HEARTBEAT_INTERVAL_MS})
+  --liveness N            intervals of silence before a worker is purged (default ${MDP_HEARTBEAT_LIVENESS})
+  --max-queue N           requests waiting per service before new ones are refused (default 10000)
+  --max-message-size B    largest message accepted from a peer, in bytes (default 16777216)
+  --drain-timeout MS      on shutdown, how long in-flight requests may finish (default 5000)
+
+Example:
+  steward --role broker --frontend tcp://127.0.0.1:5555 --backend tcp://127.0.0.1:5556`,
+  options: {
+    frontend: { type: 'string' },
+    backend: { type: 'string' },
+    heartbeat: { type: 'string' },
+    liveness: { type: 'string' },
+    'max-queue': { type: 'string' },
+    'max-message-size': { type: 'string' },
+    'drain-timeout': { type: 'string' },
+  },
+  async start(ctx) {
+    const { flags } = ctx;
+    const broker = await Broker.start({
+      frontend: flagString(flags, 'frontend') ?? DEFAULT_FRONTEND,
+      backend: flagString(flags, 'backend') ?? DEFAULT_BACKEND,
+      heartbeatIntervalMs: flagInt(flags, 'heartbeat', MDP_HEARTBEAT_INTERVAL_MS, 10, 3_600_000),
+      liveness: flagInt(flags, 'liveness', MDP_HEARTBEAT_LIVENESS, 1, 1000),
+      maxQueuePerService: flagInt(flags, 'max-queue', 10_000, 1, 10_000_000),
+      maxMessageSize: flagInt(flags, 'max-message-size', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      drainTimeoutMs: flagInt(flags, 'drain-timeout', 5_000, 0, 600_000),
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+    });
+    return { root: broker.actor };
+  },
+};

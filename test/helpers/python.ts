@@ -1,0 +1,42 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+/** Debian's python3 with python3-zmq; the python3 first on PATH may be a shim without it. */
+export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+export function peer(name: string): string {
+  return fileURLToPath(new URL(`../peers/${name}`, import.meta.url));
+}
+
+/** Runs a Python peer to completion (bounded) and returns its exit code and output. */
+export function runPython(script: string, args: string[], ms = 10_000, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(PYTHON, [peer(script), ...args], { timeout: ms, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+    });
+  });
+}
+
+/** A long-running Python peer; resolves once it printed `readyLine`. Stop it by its pid with `kill()`. */
+export async function startPython(script: string, args: string[], readyLine = 'READY', env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+  const child = spawn(PYTHON, [peer(script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((resolve, rejectStart) => {
+    const timer = setTimeout(() => rejectStart(new Error(`${script} did not print ${readyLine}: ${stderr}`)), 10_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.trim() === readyLine) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      rejectStart(new Error(`${script} exited with ${code}: ${stderr}`));
+    });
+  });
+  return child;
+}

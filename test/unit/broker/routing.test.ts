@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { BrokerCore } from '../../../src/machines/broker/routing.js';
+import { decodeBrokerFrames, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
+
+const f = (...parts: (string | number[])[]) => parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)));
+function msg(...parts: (string | number[])[]): BrokerInbound {
+  const m = decodeBrokerFrames(f(...parts));
+  if (m.type === 'rejected') throw new Error(m.reason);
+  return m;
+}
+const ready = (w: string, svc: string, credit?: number) => msg(w, '', 'MDPW01', [1], svc, ...(credit ? [String(credit)] : []));
+const request = (c: string, svc: string, body = 'x') => msg(c, '', 'MDPC01', svc, body);
+const tagged = (c: string, id: string, svc: string, exp: number) => msg(c, '', `STW1:${id}`, svc, String(exp), 'x');
+
+/** Frames sent, as strings, per socket; drains the core's outbox. */
+function sent(core: BrokerCore, via = 'be'): string[][] {
+  const out = (core.out.get(via) ?? []).map((frames) => frames.map((b) => (b.length === 1 && b[0]! < 8 ? `#${b[0]}` : b.toString('latin1'))));
+  core.out.delete(via);
+  return out;
+}
+
+describe('broker routing core (events in, frames out)', () => {
+  it('should hand a request to an idle worker and the reply back to the client', () => {
+    const core = new BrokerCore();
+    core.handle([ready('W1', 'svc')], 'be', 0);
+    expect(core.sessions).toEqual([expect.objectContaining({ type: 'session.start', service: 'svc', credit: 1 })]);
+    core.handle([request('C1', 'svc', 'hello')], 'fe', 1);
+    const [toWorker] = sent(core, 'be');
+    expect(toWorker!.slice(0, 4)).toEqual(['W1', '', 'MDPW01', '#2']);
+    expect(toWorker!.slice(5)).toEqual(['', 'hello']);
+    core.handle([msg('W1', '', 'MDPW01', [3], toWorker![4]!, '', 'HELLO')], 'be', 2);
+    expect(sent(core, 'fe')).toEqual([['C1', '', 'MDPC01', 'svc', 'HELLO']]);
+  });
+
+  it('should queue requests while no worker is free and give them out least recently used first', () => {
+    const core = new BrokerCore();
+    core.handle([request('C1', 'svc', 'a'), request('C1', 'svc', 'b'), request('C1', 'svc', 'c')], 'fe', 0);
+    expect(sent(core, 'be')).toEqual([]);
+    core.handle([ready('W1', 'svc'), ready('W2', 'svc')], 'be', 1);
+    const first = sent(core, 'be');
+    expect(first.map((m) => [m[0], m.at(-1)])).toEqual([
+      ['W1', 'a'],
+      ['W2', 'b'],
+    ]);
+    // W2 answers first, so it is the least recently used when W1 is still busy: c goes to W2.
+    core.handle([msg('W2', '', 'MDPW01', [3], first[1]![4]!, '', 'B')], 'be', 2);
+    expect(sent(core, 'be').map((m) => [m[0], m.at(-1)])).toEqual([['W2', 'c']]);
+  });
+
+  it('should keep up to the announced credit in flight to one worker', () => {
+    const core = new BrokerCore();
+    core.handle([ready('W1', 'svc', 3)], 'be', 0);
+    core.handle([1, 2, 3, 4, 5].map((i) => request('C', 'svc', String(i))), 'fe', 1);
+    expect(sent(core, 'be')).toHaveLength(3);
+    expect(core.inFlightCount).toBe(3);
+  });
+
+  it('should purge a silent worker on the tick, answer what it held 410 to tagged clients, and drop it from MMI', () => {
+    const core = new BrokerCore({ heartbeatIntervalMs: 1000, liveness: 3 });
+    core.handle([ready('W1', 'svc')], 'be', 0);
+    core.handle([tagged('C1', 'r1', 'svc', 100_000)], 'fe', 10);
+    sent(core, 'be');
+    core.tick(2_000);
+    expect(sent(core, 'be')).toEqual([['W1', '', 'MDPW01', '#4']]);
+    core.tick(3_500);
+    expect(sent(core, 'be')).toEqual([['W1', '', 'MDPW01', '#5']]);
+    expect(sent(core, 'fe')).toEqual([['C1', '', 'STW1:r1', '410', 'the worker serving svc was lost (expired)']]);
+    core.handle([msg('C2', '', 'MDPC01', 'mmi.service', 'svc')], 'fe', 3_600);
+    expect(sent(core, 'fe')).toEqual([['C2', '', 'MDPC01', 'mmi.service', '404']]);
+  });
+
+  it('should answer an expired tagged request 504 and never dispatch it', () => {
+    const core = new BrokerCore();
+    core.handle([tagged('C1', 'r1', 'svc', 50)], 'fe', 100);
+    expect(sent(core, 'fe')).toEqual([['C1', '', 'STW1:r1', '504', 'request for svc expired before a worker took it']]);
+    core.handle([tagged('C1', 'r2', 'svc', 200)], 'fe', 100);
+    core.handle([ready('W1', 'svc')], 'be', 300);
+    expect(sent(core, 'be')).toEqual([]);
+    expect(sent(core, 'fe')).toEqual([['C1', '', 'STW1:r2', '504', 'request for svc expired before a worker took it']]);
+  });
+
+  it('should drop a reply whose token the worker does not hold', () => {
+    const core = new BrokerCore();
+    core.handle([ready('W1', 'svc')], 'be', 0);
+    core.handle([msg('W1', '', 'MDPW01', [3], 'XXXX', '', 'forged')], 'be', 1);
+    expect(sent(core, 'fe')).toEqual([]);
+    expect(core.drops).toContain('stale_reply');
+  });
+
+  it('should re-register a worker that sends READY again under the same identity', () => {
+    const core = new BrokerCore();
+    core.handle([ready('W1', 'old')], 'be', 0);
+    core.handle([ready('W1', 'new')], 'be', 1);
+    expect(core.workerCount).toBe(1);
+    expect(core.summary().find((s) => s.name === 'new')?.workers).toBe(1);
+    expect(core.summary().find((s) => s.name === 'old')?.workers ?? 0).toBe(0);
+  });
+
+  it('should let a departing worker answer what it holds but give it nothing new', () => {
+    const core = new BrokerCore();
+    core.handle([ready('W1', 'svc')], 'be', 0);
+    core.handle([request('C1', 'svc', 'a')], 'fe', 1);
+    const [req] = sent(core, 'be');
+    core.handle([msg('W1', '', 'MDPW01', [5])], 'be', 2);
+    core.handle([request('C1', 'svc', 'b')], 'fe', 3);
+    expect(sent(core, 'be')).toEqual([]);
+    core.handle([msg('W1', '', 'MDPW01', [3], req![4]!, '', 'A')], 'be', 4);
+    expect(sent(core, 'fe')).toEqual([['C1', '', 'MDPC01', 'svc', 'A']]);
+    expect(core.inFlightCount).toBe(0);
+  });
+
+  it('should refuse queued and new requests while draining, and disconnect workers when done', () => {
+    const core = new BrokerCore();
+    core.handle([tagged('C1', 'r1', 'svc', 10_000)], 'fe', 0);
+    core.handle([ready('W1', 'other')], 'be', 0);
+    core.startDrain();
+    expect(sent(core, 'fe')).toEqual([['C1', '', 'STW1:r1', '503', 'broker is shutting down']]);
+    core.finishDrain();
+    expect(sent(core, 'be')).toEqual([['W1', '', 'MDPW01', '#5']]);
+  });
+
+  it('should answer butler-framed mmi.<service> with 200 or 400 and the request id', () => {
+    const core = new BrokerCore();
+    core.handle([ready('W1', 'api.images')], 'be', 0);
+    core.handle([msg('C', '', '0.3.0:9', 'mmi.api.images', '0'), msg('C', '', '0.3.0:10', 'mmi.nope', '0')], 'fe', 1);
+    expect(sent(core, 'fe')).toEqual([
+      ['C', '', '0.3.0:9', '200'],
+      ['C', '', '0.3.0:10', '400'],
+    ]);
+  });
+});
