@@ -1,0 +1,105 @@
+import { fileURLToPath } from 'node:url';
+import { Client } from '../src/api/client.js';
+import { closedLoop } from './lib/load.js';
+import { FifoDealer } from './lib/fifo-dealer.js';
+import { MAIN, logLine, startProc, type Proc } from './lib/proc.js';
+import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
+
+const ECHO_ROUTER = fileURLToPath(new URL('./peers/echo-router.js', import.meta.url));
+
+async function startBroker(): Promise<{ proc: Proc; frontend: string; backend: string }> {
+  let endpoints: Record<string, string[]> = {};
+  const proc = await startProc(
+    [MAIN, '--role', 'broker', '--frontend', 'tcp://127.0.0.1:*', '--backend', 'tcp://127.0.0.1:*', '--log-level', 'info'],
+    (line) => {
+      const l = logLine(line);
+      if (l?.['msg'] !== 'broker listening') return false;
+      endpoints = l['endpoints'] as Record<string, string[]>;
+      return true;
+    },
+  );
+  return { proc, frontend: endpoints['broker.frontend']![0]!, backend: endpoints['broker.backend']![0]! };
+}
+
+async function startWorker(backend: string, service: string, concurrency: number): Promise<Proc> {
+  return startProc(
+    [MAIN, '--role', 'worker', '--service', service, '--broker', backend, '--concurrency', String(concurrency), '--log-level', 'info'],
+    (line) => logLine(line)?.['msg'] === 'worker started',
+  );
+}
+
+/** Waits until the broker routes to the service: one successful call. */
+async function warm(client: Client, service: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await client.call(service, 'warm', { timeout: 200, retries: 0 });
+      return;
+    } catch {
+      // not registered yet
+    }
+  }
+  throw new Error(`${service} never answered`);
+}
+
+export const suite: BenchSuite = {
+  name: 'broker',
+  description: 'request/reply through the broker (client, broker, worker in separate processes) vs a direct DEALER-to-ROUTER echo',
+  async run(options: BenchOptions): Promise<BenchRow[]> {
+    const durationMs = options.quick ? 500 : 2_000;
+    const body = [Buffer.alloc(16, 'x')];
+    const echo = await startProc([ECHO_ROUTER, 'tcp://127.0.0.1:*'], (l) => l.startsWith('tcp://'));
+    const echoEndpoint = echo.lines[0]!;
+    const { proc: broker, frontend, backend } = await startBroker();
+    const credit1 = await startWorker(backend, 'echo.credit1', 1);
+    const credit100 = await startWorker(backend, 'echo.credit100', 100);
+    const direct = new FifoDealer(echoEndpoint);
+    const client = new Client({ broker: frontend, timeout: 10_000, retries: 0 });
+    await warm(client, 'echo.credit1');
+    await warm(client, 'echo.credit100');
+    await direct.request(body);
+
+    const series: Record<string, number[]> = {};
+    const p99: Record<string, number[]> = {};
+    const record = (key: string, rate: number, p99ms: number) => {
+      (series[key] ??= []).push(rate);
+      (p99[key] ??= []).push(p99ms);
+    };
+    try {
+      for (let round = 0; round < options.rounds; round++) {
+        // Interleave baseline and subject in each round so drift hits both alike.
+        for (const inFlight of [1, 100]) {
+          const d = await closedLoop(() => direct.request(body), inFlight, durationMs);
+          record(`direct.${inFlight}`, d.rate, d.p99Ms);
+          const c1 = await closedLoop(() => client.call('echo.credit1', body), inFlight, durationMs);
+          record(`credit1.${inFlight}`, c1.rate, c1.p99Ms);
+          if (inFlight > 1) {
+            const c100 = await closedLoop(() => client.call('echo.credit100', body), inFlight, durationMs);
+            record(`credit100.${inFlight}`, c100.rate, c100.p99Ms);
+          }
+        }
+      }
+    } finally {
+      client.close();
+      direct.close();
+      await Promise.all([credit1.stop(), credit100.stop()]);
+      await broker.stop();
+      await echo.stop();
+    }
+    const row = (name: string, key: string, baselineKey: string, note: string): BenchRow => ({
+      suite: 'broker',
+      name,
+      value: median(series[key]!),
+      unit: 'req/s',
+      better: 'higher',
+      baseline: `direct DEALER-ROUTER echo, ${baselineKey.split('.')[1]} in flight`,
+      baselineValue: median(series[baselineKey]!),
+      rounds: options.rounds,
+      note: `${note}; p99 ${median(p99[key]!).toFixed(2)} ms (baseline ${median(p99[baselineKey]!).toFixed(2)} ms)`,
+    });
+    return [
+      row('broker, 1 in flight (sequential)', 'credit1.1', 'direct.1', 'steward client, worker credit 1'),
+      row('broker, 100 in flight, worker credit 1 (MDP rule)', 'credit1.100', 'direct.100', 'one request per worker at a time'),
+      row('broker, 100 in flight, worker credit 100', 'credit100.100', 'direct.100', 'steward credit extension'),
+    ];
+  },
+};
