@@ -53,6 +53,8 @@ export class RpcRegistry {
    * Makes every method of `object` callable: its own and its prototypes'
    * (class methods), bound to it. Skipped: `constructor`, names starting with
    * `_` (private by convention), the reserved `timeout` and `close`, getters.
+   * TypeScript's `private` does not exist at run time: keep helpers a client
+   * must not call in `#private` methods or name them with a leading `_`.
    */
   register(object: object): this {
     const seen = new Set<string>();

@@ -26,3 +26,24 @@ export async function loadHandler(path: string): Promise<Handler> {
 
 /** The built-in handler: echo the request frames back. */
 export const echoHandler: Handler = (request) => request.body as Buffer[];
+
+/**
+ * Loads `--rpc PATH`: the module's default export when it is an object (its
+ * methods are served), else the module itself (its exported functions).
+ */
+export async function loadRpcModule(path: string): Promise<object> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(
+      `--rpc ${path}: cannot load the module (${error instanceof Error ? error.message : String(error)})`,
+      '--rpc ./service.js (an ES module exporting functions, or an object as default)',
+    );
+  }
+  const def = mod['default'];
+  const target = typeof def === 'object' && def !== null ? def : mod;
+  const callable = Object.values(target).some((v) => typeof v === 'function') || Object.getPrototypeOf(target) !== Object.prototype;
+  if (!callable) throw new UsageError(`--rpc ${path}: the module exports no functions`, 'export function resize_image(name, size) { ... }');
+  return target;
+}
