@@ -238,6 +238,16 @@ export class Client {
       call.resolve(body);
       return;
     }
+    if (status === Status.Expired) {
+      // The attempt's deadline passed in the broker's queue before any worker took it:
+      // that is this attempt timing out, whichever of the broker's tick and our sweep saw it first.
+      if (call.attemptsLeft > 0) {
+        call.attemptsLeft -= 1;
+        if (!this.persistent) this.reconnect();
+        this.attempt(call);
+      } else call.reject(new TimeoutError(call.service, call.attempts, call.timeout));
+      return;
+    }
     if (RETRYABLE.has(status) && call.attemptsLeft > 0) {
       call.attemptsLeft -= 1;
       this.attempt(call);

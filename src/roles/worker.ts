@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { DEFAULT_BACKEND } from '../api/broker.js';
 import { Worker } from '../api/worker.js';
 import { UsageError } from '../cli/errors.js';
@@ -10,6 +11,14 @@ import { echoHandler, loadHandler, loadRpcModule } from './handler-module.js';
 
 /** The service `--role worker` serves RPC for without being told: butler's example. */
 export const IMAGES_SERVICE = 'api.images';
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 type Serving = { kind: 'handler'; handler: Handler } | { kind: 'rpc'; target: object | 'images' };
 
@@ -75,6 +84,7 @@ Examples:
     if (root !== undefined && !(serving.kind === 'rpc' && serving.target === 'images')) {
       throw new UsageError('--root is for the api.images service', `steward --role worker --service ${IMAGES_SERVICE} --root ${root}`);
     }
+    if (root !== undefined && !isDirectory(root)) throw new UsageError(`--root ${root}: no such directory`, '--root ./pictures');
     const brokers = flagList(flags, 'broker');
     const identity = flagString(flags, 'identity');
     const sink = flagString(flags, 'sink');

@@ -91,5 +91,8 @@ describe('steward CLI: api.images worker, --rpc client, sink', () => {
     const handlerAndRpc = await runCli(['--role', 'worker', '--service', 'x', '--handler', file, '--rpc', file]);
     expect(handlerAndRpc).toMatchObject({ code: 2 });
     expect(handlerAndRpc.stderr).toContain('give --handler or --rpc, not both');
+    const noRoot = await runCli(['--role', 'worker', '--service', 'api.images', '--root', join(dir, 'absent')]);
+    expect(noRoot).toMatchObject({ code: 2 });
+    expect(noRoot.stderr).toContain('no such directory');
   });
 });

@@ -49,8 +49,8 @@ async function fakeBroker() {
       const [peer, , header, service, , ...body] = await receiveWithin(router, 5000);
       return { peer: peer!, header: header!.toString(), service: service!.toString(), body: body.map(String) };
     },
-    async answer(peer: Buffer, header: string, body: string) {
-      await router.send([peer, '', header, '200', body]);
+    async answer(peer: Buffer, header: string, body: string, status = '200') {
+      await router.send([peer, '', header, status, body]);
     },
   };
 }
@@ -163,6 +163,18 @@ describe('client options against slow, dead and late workers', () => {
     await fake.answer(first.peer, first.header, 'stale'); // to a closed connection: lost
     await fake.answer(second.peer, second.header, 'fresh');
     expect(text(await call)).toEqual(['fresh']);
+  });
+
+  it('should take a 504 (expired in the broker\'s queue) for that attempt timing out: retry, then TimeoutError', async () => {
+    const fake = await fakeBroker();
+    const c = client({ broker: fake.endpoint, timeout: 5000, retries: 1 });
+    const call = c.call('svc', 'x').catch((e: unknown) => e);
+    const first = await fake.nextRequest();
+    await fake.answer(first.peer, first.header, 'request for svc expired before a worker took it', '504');
+    const second = await fake.nextRequest();
+    expect(second.header).not.toBe(first.header);
+    await fake.answer(second.peer, second.header, 'expired again', '504');
+    expect(await call).toMatchObject({ name: 'TimeoutError', attempts: 2, timeoutMs: 5000 });
   });
 
   it('persistent: false should still time out after every attempt when nobody answers', async () => {
