@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { RpcRegistry } from '../api/rpc-registry.js';
 import { UsageError } from '../cli/errors.js';
 import type { Handler } from '../machines/worker/request.js';
 
@@ -43,7 +44,8 @@ export async function loadRpcModule(path: string): Promise<object> {
   }
   const def = mod['default'];
   const target = typeof def === 'object' && def !== null ? def : mod;
-  const callable = Object.values(target).some((v) => typeof v === 'function') || Object.getPrototypeOf(target) !== Object.prototype;
-  if (!callable) throw new UsageError(`--rpc ${path}: the module exports no functions`, 'export function resize_image(name, size) { ... }');
+  if (new RpcRegistry().register(target).names().length === 0) {
+    throw new UsageError(`--rpc ${path}: the module exports no functions to serve`, 'export function resize_image(name, size) { ... }');
+  }
   return target;
 }

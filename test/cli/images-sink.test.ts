@@ -91,6 +91,10 @@ describe('steward CLI: api.images worker, --rpc client, sink', () => {
     const handlerAndRpc = await runCli(['--role', 'worker', '--service', 'x', '--handler', file, '--rpc', file]);
     expect(handlerAndRpc).toMatchObject({ code: 2 });
     expect(handlerAndRpc.stderr).toContain('give --handler or --rpc, not both');
+    writeFileSync(join(dir, 'empty.mjs'), 'export const version = 1;\n');
+    const empty = await runCli(['--role', 'worker', '--service', 'x', '--rpc', join(dir, 'empty.mjs')]);
+    expect(empty).toMatchObject({ code: 2 });
+    expect(empty.stderr).toContain('exports no functions to serve');
     const noRoot = await runCli(['--role', 'worker', '--service', 'api.images', '--root', join(dir, 'absent')]);
     expect(noRoot).toMatchObject({ code: 2 });
     expect(noRoot.stderr).toContain('no such directory');
