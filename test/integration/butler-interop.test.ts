@@ -157,11 +157,11 @@ describe('butler wire interop with peers written in Python from the butler spec'
   });
 
   it('should heartbeat butler workers directly and answer theirs, so they stay registered whatever the broker interval', async () => {
-    // The broker ticks every second; the worker gives up after 3 x 100 ms of silence unless its heartbeats are answered.
-    const { b, frontend, backend } = await broker({ heartbeatIntervalMs: 1000 });
-    const worker = await pythonWorker(backend, 'py.steady', { HEARTBEAT_MS: '100' });
+    // The broker ticks every 1.5 s; the worker gives up after 3 x 150 ms of silence unless its heartbeats are answered.
+    const { b, frontend, backend } = await broker({ heartbeatIntervalMs: 1500 });
+    const worker = await pythonWorker(backend, 'py.steady', { HEARTBEAT_MS: '150' });
     await worker.waitForLine((l) => l === 'HEARTBEAT');
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 2000));
     expect(worker.lines).not.toContain('RECONNECTING');
     expect(b.core()!.workerCount).toBe(1);
     expect(await butlerClient(frontend, 'py.steady', 'ok')).toMatchObject({ code: 0, stdout: 'py:OK\n' });

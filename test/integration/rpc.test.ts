@@ -109,15 +109,15 @@ describe('RPC through the broker', () => {
   });
 
   it('should run several calls at once with concurrency and keep heartbeating while they run', async () => {
-    // Calls last longer than the broker's liveness window (3 x 50 ms): only heartbeats keep the worker registered.
-    const { b, frontend, backend } = await broker({ heartbeatIntervalMs: 50, liveness: 3 });
+    // Calls last longer than the broker's liveness window (3 x 100 ms): only heartbeats keep the worker registered.
+    const { b, frontend, backend } = await broker({ heartbeatIntervalMs: 100, liveness: 3 });
     let running = 0;
     let peak = 0;
-    const w = track(Worker.prepare({ broker: backend, service: 'slow', concurrency: 4, heartbeatIntervalMs: 50 }));
+    const w = track(Worker.prepare({ broker: backend, service: 'slow', concurrency: 4, heartbeatIntervalMs: 100 }));
     w.registerFunction(async (i: number) => {
       running += 1;
       peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 1000));
       running -= 1;
       return i;
     }, 'work');
