@@ -1,10 +1,13 @@
 import * as zmq from 'zeromq';
 import { silentLogger, type Logger } from '../log.js';
 import { toFrames, type ReplyBody } from '../machines/worker/request.js';
+import type { JsonLimits, JsonObject } from '../protocol/json.js';
+import { decodeRpcReply, encodeRpcRequest } from '../protocol/rpc.js';
 import { STEWARD_TAG, Status, parseTagHeader, taggedRequest } from '../protocol/tagged.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { DEFAULT_FRONTEND } from './broker.js';
-import { BrokerError, ClosedError, TimeoutError } from './errors.js';
+import { BrokerError, ClosedError, InvalidReplyError, RemoteError, TimeoutError, UnknownMethodError } from './errors.js';
+import { rpcProxy, type RpcProxy, type UntypedService } from './rpc-proxy.js';
 
 export interface ClientOptions {
   /** Broker frontend endpoint(s); requests are spread over them. Default tcp://127.0.0.1:5555. */
@@ -16,6 +19,8 @@ export interface ClientOptions {
   /** Keep the connection across retries (true), or reconnect before each retry (false, butler's `persistent = False`). */
   readonly persistent?: boolean;
   readonly maxMessageSize?: number;
+  /** Limits on RPC replies read as JSON (default: the message size limit, nesting 64). */
+  readonly replyLimits?: Partial<JsonLimits>;
   readonly logger?: Logger;
 }
 
@@ -56,12 +61,14 @@ export class Client {
   readonly timeout: number;
   readonly retries: number;
   readonly persistent: boolean;
+  private readonly replyLimits: JsonLimits;
 
   constructor(private readonly options: ClientOptions = {}) {
     this.endpoints = options.broker === undefined ? [DEFAULT_FRONTEND] : typeof options.broker === 'string' ? [options.broker] : [...options.broker];
     this.timeout = options.timeout ?? 2500;
     this.retries = options.retries ?? 2;
     this.persistent = options.persistent ?? true;
+    this.replyLimits = { maxBytes: options.maxMessageSize ?? 16 * 1024 * 1024, maxDepth: 64, ...options.replyLimits };
     this.log = (options.logger ?? silentLogger).child({ actor: 'client' });
     this.socket = this.open();
     this.writer = this.writerFor(this.socket);
@@ -84,6 +91,50 @@ export class Client {
       };
       this.attempt(call);
     });
+  }
+
+  /**
+   * butler's `client.send`: one body frame (an object is sent as JSON), and
+   * the reply's first frame as text. `send('mmi.NAME')` asks the broker
+   * whether a worker serves NAME: "200" or "404".
+   */
+  async send(service: string, body?: string | Buffer | JsonObject, options: CallOptions = {}): Promise<string> {
+    const frames = body === undefined ? [] : typeof body === 'string' || Buffer.isBuffer(body) ? [body] : [JSON.stringify(body)];
+    const [first] = await this.call(service, frames, options);
+    return first?.toString() ?? '';
+  }
+
+  /**
+   * butler's `client.rpc(service)`: an object whose methods call the
+   * service's, each returning a promise. A method that threw rejects with a
+   * RemoteError, an unknown one with an UnknownMethodError.
+   */
+  rpc<T = UntypedService>(service: string, options: CallOptions = {}): RpcProxy<T> {
+    return rpcProxy<T>((method, args) => this.invoke(service, method, args, {}, options));
+  }
+
+  /** One RPC call without the proxy; `kwargs` go to Python workers as keyword arguments. */
+  async invoke(
+    service: string,
+    method: string,
+    args: readonly unknown[] = [],
+    kwargs: Readonly<Record<string, unknown>> = {},
+    options: CallOptions = {},
+  ): Promise<unknown> {
+    const reply = await this.call(service, [encodeRpcRequest(method, args, kwargs)], options);
+    const decoded = decodeRpcReply(reply, this.replyLimits);
+    switch (decoded.type) {
+      case 'rpc.result':
+        return decoded.value;
+      case 'rpc.not_found':
+        throw new UnknownMethodError(service, method);
+      case 'rpc.exception': {
+        const { name, message, traceback } = decoded.exception;
+        throw new RemoteError(service, name, message, traceback, method);
+      }
+      case 'rpc.invalid':
+        throw new InvalidReplyError(service, decoded.message);
+    }
   }
 
   /** RFC 8 service discovery: does a worker serve `service` right now? */
@@ -185,6 +236,16 @@ export class Client {
     const body = frames.slice(3);
     if (status === Status.Ok) {
       call.resolve(body);
+      return;
+    }
+    if (status === Status.Expired) {
+      // The attempt's deadline passed in the broker's queue before any worker took it:
+      // that is this attempt timing out, whichever of the broker's tick and our sweep saw it first.
+      if (call.attemptsLeft > 0) {
+        call.attemptsLeft -= 1;
+        if (!this.persistent) this.reconnect();
+        this.attempt(call);
+      } else call.reject(new TimeoutError(call.service, call.attempts, call.timeout));
       return;
     }
     if (RETRYABLE.has(status) && call.attemptsLeft > 0) {

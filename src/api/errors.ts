@@ -24,7 +24,11 @@ export class BrokerError extends Error {
   }
 }
 
-/** The remote handler threw; `remoteName`, `message` and `remoteStack` are the remote error's. */
+/**
+ * The remote method threw; `remoteName`, `message` and `remoteStack` are the
+ * remote error's (its class name, message and traceback). The remote
+ * traceback is appended to `stack` too, for whoever prints it.
+ */
 export class RemoteError extends Error {
   override readonly name = 'RemoteError';
   constructor(
@@ -32,8 +36,32 @@ export class RemoteError extends Error {
     readonly remoteName: string,
     message: string,
     readonly remoteStack: string,
+    readonly method?: string,
   ) {
     super(message);
+    if (remoteStack.length > 0) this.stack = `${this.stack ?? ''}\n    --- remote ${remoteName} in ${service}${method ? `.${method}` : ''} ---\n${remoteStack}`;
+  }
+}
+
+/** The service answered "404": it has no method of that name. */
+export class UnknownMethodError extends Error {
+  override readonly name = 'UnknownMethodError';
+  constructor(
+    readonly service: string,
+    readonly method: string,
+  ) {
+    super(`${service} has no method ${method}`);
+  }
+}
+
+/** A reply that could not be read (too large, too deeply nested, empty). */
+export class InvalidReplyError extends Error {
+  override readonly name = 'InvalidReplyError';
+  constructor(
+    readonly service: string,
+    message: string,
+  ) {
+    super(`${service}: ${message}`);
   }
 }
 

@@ -1,20 +1,33 @@
 import { createActor, type Actor } from 'xstate';
+import type { ZmqCommand } from '../actors/zmq-socket.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
 import type { Metrics } from '../metrics/registry.js';
+import type { JsonValue } from '../protocol/json.js';
+import { DEFAULT_SINK_LIMITS, encodeSinkEvent } from '../protocol/sink.js';
 import { whenStopped } from '../runtime/run-role.js';
-import { workerTree, type WorkerTreeConfig } from '../supervisor/trees/worker.js';
+import { workerSinkId, workerTree, type WorkerTreeConfig } from '../supervisor/trees/worker.js';
 import { DEFAULT_BACKEND } from './broker.js';
+import { DEFAULT_RPC_LIMITS, RpcRegistry, type RpcFunction, type RpcLimits } from './rpc-registry.js';
 
 export type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
 
 export interface WorkerOptions extends Omit<WorkerTreeConfig, 'logger' | 'brokers' | 'handler'> {
   /** Broker backend endpoint(s); the worker registers with each. Default tcp://127.0.0.1:5556. */
   readonly broker?: string | readonly string[];
-  /** Answers each request. Without one, use `requests()` to take them one by one. */
+  /** Answers each request. Without one (and without `rpc`), use `requests()` to take them one by one. */
   readonly handler?: Handler;
+  /**
+   * Serve butler RPC: the methods of this object (or this registry) become
+   * callable; more can be added with `registerFunction` / `register`.
+   */
+  readonly rpc?: object | RpcRegistry;
+  /** Bounds on RPC request bodies and results. */
+  readonly rpcLimits?: Partial<RpcLimits>;
   /** How many requests this worker runs at once (the credit it announces; MDP peers take 1). */
   readonly concurrency?: number;
+  /** Largest event `emit` sends, in bytes of JSON. */
+  readonly maxEventBytes?: number;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
@@ -29,16 +42,37 @@ export interface IncomingRequest extends WorkerRequest {
  * A worker serving one service through one or more brokers: registers, heartbeats both
  * ways, registers again when a broker goes silent or says DISCONNECT, and on `stop()`
  * finishes what it holds before it leaves.
+ *
+ * It answers in one of three ways: a `handler`; butler RPC (`rpc`, or functions
+ * registered before `run()`); or by hand, taking requests from `requests()`.
  */
 export class Worker {
   readonly actor: Actor<ReturnType<typeof workerTree>>;
+  readonly service: string;
   private readonly inbox: IncomingRequest[] = [];
   private readonly takers: Array<(r: IteratorResult<IncomingRequest>) => void> = [];
   private closed = false;
+  private started = false;
+  private registry: RpcRegistry | undefined;
+  private rpcHandler: Handler | undefined;
+  private readonly rpcLimits: RpcLimits;
+  private readonly hasHandler: boolean;
+  private readonly sinkId: string | undefined;
+  private readonly maxEventBytes: number;
 
   private constructor(options: WorkerOptions) {
     const brokers = options.broker === undefined ? [DEFAULT_BACKEND] : typeof options.broker === 'string' ? [options.broker] : [...options.broker];
-    const handler: Handler = options.handler ?? ((request) => this.enqueue(request));
+    this.service = options.service;
+    this.hasHandler = options.handler !== undefined;
+    this.rpcLimits = { ...DEFAULT_RPC_LIMITS, ...options.rpcLimits };
+    if (options.rpc !== undefined) {
+      if (this.hasHandler) throw new TypeError('give a worker either a handler or rpc, not both');
+      this.useRegistry(options.rpc instanceof RpcRegistry ? options.rpc : new RpcRegistry().register(options.rpc));
+    }
+    // Decided per request, so functions registered after construction are served.
+    const handler: Handler = options.handler ?? ((request) => (this.rpcHandler ? this.rpcHandler(request) : this.enqueue(request)));
+    this.sinkId = options.sink ? workerSinkId(options.name) : undefined;
+    this.maxEventBytes = options.maxEventBytes ?? DEFAULT_SINK_LIMITS.maxBytes;
     this.actor = createActor(
       workerTree({
         ...options,
@@ -50,10 +84,49 @@ export class Worker {
     );
   }
 
+  /** A worker that has not registered yet: register functions, then `run()` (butler's `Service`). */
+  static prepare(options: WorkerOptions): Worker {
+    return new Worker(options);
+  }
+
   static start(options: WorkerOptions): Worker {
-    const worker = new Worker(options);
-    worker.actor.start();
-    return worker;
+    return new Worker(options).run();
+  }
+
+  /** Registers with the brokers and starts answering. */
+  run(): this {
+    if (!this.started) {
+      this.started = true;
+      this.actor.start();
+    }
+    return this;
+  }
+
+  /** Makes `fn` callable over RPC as `name` (default: its own name). Call before `run()`. */
+  registerFunction(fn: RpcFunction, name?: string): this {
+    this.rpcRegistry().registerFunction(fn, name);
+    return this;
+  }
+
+  /** Makes the methods of `object` callable over RPC (`timeout` and `close` are reserved). Call before `run()`. */
+  register(object: object): this {
+    this.rpcRegistry().register(object);
+    return this;
+  }
+
+  /**
+   * Pushes an event to the sink given in the options (any JSON value). Returns
+   * false once the worker stopped. Throws when there is no sink, or the event
+   * has no JSON form or is larger than `maxEventBytes`.
+   */
+  emit(event: JsonValue): boolean {
+    if (this.sinkId === undefined) throw new Error('this worker has no sink: start it with { sink: "tcp://127.0.0.1:5558" }');
+    const frames = encodeSinkEvent(this.service, event, this.maxEventBytes);
+    const socket = this.actor.system.get(this.sinkId);
+    if (!socket || this.actor.getSnapshot().status !== 'active') return false;
+    const send: ZmqCommand<Buffer[]> = { type: 'zmq.send', messages: [frames] };
+    socket.send(send);
+    return true;
   }
 
   /** Requests one at a time, for a manual loop (butler's `worker.recv`). Ends when the worker stops. */
@@ -72,13 +145,24 @@ export class Worker {
   }
 
   async stop(): Promise<void> {
-    if (this.actor.getSnapshot().status === 'active') {
+    if (this.started && this.actor.getSnapshot().status === 'active') {
       const stopped = whenStopped(this.actor);
       this.actor.send({ type: 'lifecycle.shutdown' });
       await stopped;
     }
     this.closed = true;
     for (const t of this.takers.splice(0)) t({ value: undefined, done: true });
+  }
+
+  private rpcRegistry(): RpcRegistry {
+    if (this.hasHandler) throw new TypeError('this worker answers with its handler; start it without one to serve RPC');
+    return this.registry ?? this.useRegistry(new RpcRegistry());
+  }
+
+  private useRegistry(registry: RpcRegistry): RpcRegistry {
+    this.registry = registry;
+    this.rpcHandler = registry.handler(this.rpcLimits);
+    return registry;
   }
 
   private enqueue(request: WorkerRequest): Promise<ReplyBody> {

@@ -2,14 +2,19 @@
  * Frames a broker ROUTER socket receives, decoded into typed messages. One
  * decoder serves both the frontend and the backend (they may be one
  * endpoint): peers are told apart by their first frames, MDPC01 / MDPW01 /
- * `<tag>:<id>`. Every malformed message becomes a Rejection with a reason the
- * adapter counts; nothing here throws.
+ * `<tag>:<id>` after an empty delimiter, or a butler worker's one-byte
+ * command with no delimiter. Every malformed message becomes a Rejection with
+ * a reason the adapter counts; nothing here throws.
  */
+import { ButlerCommand } from './butler.js';
 import { reject, type Rejection } from './codec.js';
 import { MAX_CREDIT, MDPC01, MDPW01, MdpCommand } from './mdp.js';
 import { isStewardTag, parseTagHeader } from './tagged.js';
 
 export type ClientDialect = 'mdp' | 'tagged';
+
+/** How a worker frames its messages: MDP/0.1 (with the steward credit extension) or butler's. */
+export type WorkerWire = 'mdp' | 'butler';
 
 export interface ClientRequest {
   readonly type: 'client.request';
@@ -25,12 +30,15 @@ export interface ClientRequest {
   readonly steward: boolean;
   /** Unix ms after which nobody waits for the answer; 0 for none (MDP). */
   readonly expiresAt: number;
+  /** Tagged dialect only: the expiration frame as received, forwarded to butler workers as is. */
+  readonly expiration: Buffer | undefined;
   readonly body: Buffer[];
 }
 
 export interface WorkerReady {
   readonly type: 'worker.ready';
   readonly peer: Buffer;
+  readonly wire: WorkerWire;
   readonly service: string;
   /** How many requests the worker takes at once (steward extension; MDP workers: 1). */
   readonly credit: number;
@@ -39,6 +47,7 @@ export interface WorkerReady {
 export interface WorkerReply {
   readonly type: 'worker.reply';
   readonly peer: Buffer;
+  readonly wire: WorkerWire;
   /** The opaque envelope the broker put where MDP has the client address. */
   readonly envelope: Buffer;
   readonly body: Buffer[];
@@ -47,6 +56,7 @@ export interface WorkerReply {
 export interface WorkerHeartbeat {
   readonly type: 'worker.heartbeat';
   readonly peer: Buffer;
+  readonly wire: WorkerWire;
 }
 
 export interface WorkerDisconnect {
@@ -91,9 +101,44 @@ function parseCredit(frame: Buffer | undefined): number | undefined {
   return n;
 }
 
+/** A butler command frame: one byte, 0x01 to 0x04. Anything else is left to the MDP/client checks. */
+function butlerCommand(frame: Buffer): number | undefined {
+  if (frame.length !== 1) return undefined;
+  const c = frame[0] as number;
+  return c >= ButlerCommand.Ready && c <= ButlerCommand.Reply ? c : undefined;
+}
+
+function decodeButlerWorker(frames: Buffer[], command: number, limits: BrokerWireLimits): BrokerInbound | Rejection {
+  const n = frames.length;
+  const peer = frames[0] as Buffer;
+  switch (command) {
+    case ButlerCommand.Ready: {
+      if (n !== 3) return reject('butler_bad_ready');
+      const service = frames[2] as Buffer;
+      if (service.length === 0 || service.length > limits.maxServiceLength) return reject('bad_service_name');
+      return { type: 'worker.ready', peer, wire: 'butler', service: service.toString('latin1'), credit: 1 };
+    }
+    case ButlerCommand.Heartbeat:
+      return n === 2 ? { type: 'worker.heartbeat', peer, wire: 'butler' } : reject('butler_bad_heartbeat');
+    case ButlerCommand.Reconnect:
+      // Only the broker says RECONNECT.
+      return reject('butler_unexpected_reconnect');
+    default: {
+      // REPLY: envelope, "", "<api>:<id>", body. The broker answers from its own record of the
+      // request, so the echoed header is not trusted, only checked for presence.
+      if (n < 5) return reject('butler_bad_reply');
+      if ((frames[3] as Buffer).length !== 0) return reject('bad_reply_delimiter');
+      return { type: 'worker.reply', peer, wire: 'butler', envelope: frames[2] as Buffer, body: frames.slice(5) };
+    }
+  }
+}
+
 export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS): BrokerInbound | Rejection {
   const n = frames.length;
   if (n > limits.maxFrames) return reject('too_many_frames', `${n} > ${limits.maxFrames}`);
+  if (n < 2) return reject('too_few_frames', `${n}`);
+  const butler = butlerCommand(frames[1] as Buffer);
+  if (butler !== undefined) return decodeButlerWorker(frames, butler, limits);
   if (n < 3) return reject('too_few_frames', `${n}`);
   const peer = frames[0] as Buffer;
   if ((frames[1] as Buffer).length !== 0) return reject('missing_delimiter');
@@ -113,6 +158,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
       requestId: undefined,
       steward: false,
       expiresAt: 0,
+      expiration: undefined,
       body: frames.slice(4),
     };
   }
@@ -128,15 +174,15 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
         if (service.length === 0 || service.length > limits.maxServiceLength) return reject('bad_service_name');
         const credit = parseCredit(frames[5]);
         if (credit === undefined) return reject('bad_credit');
-        return { type: 'worker.ready', peer, service: service.toString('latin1'), credit };
+        return { type: 'worker.ready', peer, wire: 'mdp', service: service.toString('latin1'), credit };
       }
       case MdpCommand.Reply: {
         if (n < 6) return reject('bad_reply');
         if ((frames[5] as Buffer).length !== 0) return reject('bad_reply_delimiter');
-        return { type: 'worker.reply', peer, envelope: frames[4] as Buffer, body: frames.slice(6) };
+        return { type: 'worker.reply', peer, wire: 'mdp', envelope: frames[4] as Buffer, body: frames.slice(6) };
       }
       case MdpCommand.Heartbeat:
-        return n === 4 ? { type: 'worker.heartbeat', peer } : reject('bad_heartbeat');
+        return n === 4 ? { type: 'worker.heartbeat', peer, wire: 'mdp' } : reject('bad_heartbeat');
       case MdpCommand.Disconnect:
         return { type: 'worker.disconnect', peer };
       default:
@@ -149,7 +195,8 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
     if (n < 5) return reject('tagged_too_few_frames');
     const serviceFrame = frames[3] as Buffer;
     if (serviceFrame.length === 0 || serviceFrame.length > limits.maxServiceLength) return reject('bad_service_name');
-    const expiresAt = parseExpiration(frames[4] as Buffer);
+    const expiration = frames[4] as Buffer;
+    const expiresAt = parseExpiration(expiration);
     if (expiresAt === undefined) return reject('bad_expiration');
     return {
       type: 'client.request',
@@ -161,6 +208,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
       requestId: tagged.id,
       steward: isStewardTag(tagged.tag),
       expiresAt,
+      expiration,
       body: frames.slice(5),
     };
   }

@@ -1,19 +1,54 @@
 import { DEFAULT_FRONTEND } from '../api/broker.js';
 import { Client } from '../api/client.js';
+import { RemoteError } from '../api/errors.js';
 import { UsageError } from '../cli/errors.js';
 import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
+import { parseJson, type JsonValue } from '../protocol/json.js';
+
+/** A shell argument as an RPC argument: JSON when it parses (42, true, {"a":1}, "quoted"), else the string itself. */
+export function parseArgument(text: string): JsonValue {
+  const parsed = parseJson(text, { maxBytes: 1024 * 1024, maxDepth: 32 });
+  return parsed.ok ? parsed.value : text;
+}
+
+type Job = { kind: 'call'; service: string } | { kind: 'mmi'; service: string } | { kind: 'rpc'; service: string; method: string; args: JsonValue[] };
+
+function chooseJob(call: string | undefined, mmi: string | undefined, rpc: string | undefined, positionals: readonly string[]): Job {
+  const given = [call, mmi, rpc].filter((x) => x !== undefined).length;
+  if (given !== 1) {
+    throw new UsageError('give one of --call SERVICE [BODY...], --rpc SERVICE METHOD [ARGS...] or --mmi SERVICE', 'steward --role client --call echo hello');
+  }
+  if (call !== undefined) return { kind: 'call', service: call };
+  if (mmi !== undefined) {
+    if (positionals.length > 0) throw new UsageError('--mmi takes no body', `steward --role client --mmi ${mmi}`);
+    return { kind: 'mmi', service: mmi };
+  }
+  const [method, ...args] = positionals;
+  if (method === undefined) throw new UsageError('--rpc needs a method name after the service', `steward --role client --rpc ${rpc as string} info a.png`);
+  return { kind: 'rpc', service: rpc as string, method, args: args.map(parseArgument) };
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof RemoteError) return `${error.service}.${error.method ?? '?'} raised ${error.remoteName}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
 
 export const clientRole: RoleDefinition = {
   name: 'client',
   summary: 'call a service once from the shell and print the reply',
   usage: `Usage: steward --role client --call SERVICE [BODY...] [--broker ENDPOINT]... [flags]
+       steward --role client --rpc SERVICE METHOD [ARGS...]
        steward --role client --mmi SERVICE
 
-Sends one request (each BODY argument is one frame) and prints the reply,
-one frame per line. Exits 0 on a reply, 1 on a timeout or broker error.
+--call sends one request (each BODY argument is one frame) and prints the
+reply, one frame per line. --rpc calls METHOD of a butler RPC service with the
+ARGS (each parsed as JSON when it parses, else taken as a string: 42 is a
+number, '"42"' a string) and prints the result as JSON. Exits 0 on a reply, 1
+on a timeout, a broker error or a remote exception (printed to stderr).
 
 Flags:
   --call SERVICE          the service to call
+  --rpc SERVICE           the RPC service to call; METHOD and ARGS follow
   --mmi SERVICE           ask the broker whether SERVICE has a worker (prints 200 or 404)
   --broker ENDPOINT       a broker frontend, repeatable (default ${DEFAULT_FRONTEND})
   --timeout MS            per attempt (default 2500)
@@ -21,10 +56,13 @@ Flags:
 
 Examples:
   steward --role client --call echo hello world
+  steward --role client --rpc api.images resize_image a.png 150x180
+  steward --role client --rpc api.images info a.png
   steward --role client --mmi echo`,
   allowPositionals: true,
   options: {
     call: { type: 'string' },
+    rpc: { type: 'string' },
     mmi: { type: 'string' },
     broker: { type: 'string', multiple: true },
     timeout: { type: 'string' },
@@ -32,12 +70,7 @@ Examples:
   },
   async start(ctx) {
     const { flags } = ctx;
-    const call = flagString(flags, 'call');
-    const mmi = flagString(flags, 'mmi');
-    if ((call === undefined) === (mmi === undefined)) {
-      throw new UsageError('give either --call SERVICE [BODY...] or --mmi SERVICE', 'steward --role client --call echo hello');
-    }
-    if (mmi !== undefined && ctx.positionals.length > 0) throw new UsageError('--mmi takes no body', `steward --role client --mmi ${mmi}`);
+    const job = chooseJob(flagString(flags, 'call'), flagString(flags, 'mmi'), flagString(flags, 'rpc'), ctx.positionals);
     const brokers = flagList(flags, 'broker');
     const client = new Client({
       broker: brokers.length > 0 ? brokers : [DEFAULT_FRONTEND],
@@ -47,12 +80,17 @@ Examples:
     });
     const done = (async () => {
       try {
-        const reply = call !== undefined ? await client.call(call, [...ctx.positionals]) : await client.call('mmi.service', [mmi as string]);
+        if (job.kind === 'rpc') {
+          const result = await client.invoke(job.service, job.method, job.args);
+          ctx.out.write(`${JSON.stringify(result)}\n`);
+          return 0;
+        }
+        const reply = job.kind === 'call' ? await client.call(job.service, [...ctx.positionals]) : await client.call('mmi.service', [job.service]);
         for (const frame of reply) ctx.out.write(`${frame.toString()}\n`);
         return 0;
       } catch (error) {
         ctx.logger.debug({ err: error }, 'call failed');
-        process.stderr.write(`steward: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(`steward: ${describeFailure(error)}\n`);
         return 1;
       } finally {
         client.close();

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { RpcRegistry } from '../api/rpc-registry.js';
 import { UsageError } from '../cli/errors.js';
 import type { Handler } from '../machines/worker/request.js';
 
@@ -26,3 +27,25 @@ export async function loadHandler(path: string): Promise<Handler> {
 
 /** The built-in handler: echo the request frames back. */
 export const echoHandler: Handler = (request) => request.body as Buffer[];
+
+/**
+ * Loads `--rpc PATH`: the module's default export when it is an object (its
+ * methods are served), else the module itself (its exported functions).
+ */
+export async function loadRpcModule(path: string): Promise<object> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(
+      `--rpc ${path}: cannot load the module (${error instanceof Error ? error.message : String(error)})`,
+      '--rpc ./service.js (an ES module exporting functions, or an object as default)',
+    );
+  }
+  const def = mod['default'];
+  const target = typeof def === 'object' && def !== null ? def : mod;
+  if (new RpcRegistry().register(target).names().length === 0) {
+    throw new UsageError(`--rpc ${path}: the module exports no functions to serve`, 'export function resize_image(name, size) { ... }');
+  }
+  return target;
+}

@@ -1,36 +1,73 @@
+import { statSync } from 'node:fs';
 import { DEFAULT_BACKEND } from '../api/broker.js';
 import { Worker } from '../api/worker.js';
 import { UsageError } from '../cli/errors.js';
 import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
+import type { Handler } from '../machines/worker/request.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
-import { echoHandler, loadHandler } from './handler-module.js';
+import type { JsonValue } from '../protocol/json.js';
+import { ImagesService } from '../services/images.js';
+import { echoHandler, loadHandler, loadRpcModule } from './handler-module.js';
+
+/** The service `--role worker` serves RPC for without being told: butler's example. */
+export const IMAGES_SERVICE = 'api.images';
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+type Serving = { kind: 'handler'; handler: Handler } | { kind: 'rpc'; target: object | 'images' };
+
+async function chooseServing(service: string, handlerPath: string | undefined, rpc: string | undefined): Promise<Serving> {
+  if (handlerPath !== undefined && rpc !== undefined) throw new UsageError('give --handler or --rpc, not both', '--rpc images');
+  if (handlerPath !== undefined) return { kind: 'handler', handler: await loadHandler(handlerPath) };
+  if (rpc === 'images' || (rpc === undefined && service === IMAGES_SERVICE)) return { kind: 'rpc', target: 'images' };
+  if (rpc !== undefined) return { kind: 'rpc', target: await loadRpcModule(rpc) };
+  return { kind: 'handler', handler: echoHandler };
+}
 
 export const workerRole: RoleDefinition = {
   name: 'worker',
   summary: 'serve one named service through one or more brokers',
-  usage: `Usage: steward --role worker --service NAME [--broker ENDPOINT]... [--handler PATH] [flags]
+  usage: `Usage: steward --role worker --service NAME [--broker ENDPOINT]... [--handler PATH | --rpc images|PATH] [flags]
 
 Registers NAME with every broker given, heartbeats both ways, registers again
-when a broker goes silent, and answers requests with the handler module
-(an ES module whose default export is \`async (request) => reply\`); without
---handler it echoes each request back.
+when a broker goes silent, and answers requests:
+  --handler PATH   with a module whose default export is \`async (request) => reply\`;
+  --rpc PATH       over butler RPC, with the functions a module exports (or the
+                   methods of its default export object);
+  --rpc images     over butler RPC, with the built-in api.images service
+                   (resize_image(name, "WxH"), info(name)) on the files under --root;
+                   this is the default for --service ${IMAGES_SERVICE};
+  otherwise it echoes each request back.
 
 Flags:
   --service NAME          the service to serve (required), e.g. api.images
   --broker ENDPOINT       a broker backend, repeatable (default ${DEFAULT_BACKEND})
-  --handler PATH          module answering requests (default: echo)
+  --handler PATH          module answering requests
+  --rpc images|PATH       serve RPC (see above)
+  --root DIR              directory api.images reads and writes (default: the current one)
+  --sink ENDPOINT         push events to a sink (api.images reports each image it writes)
   --concurrency N         requests run at once (default 1)
   --identity NAME         fixed routing id, so brokers accept reconnects at once
   --heartbeat MS          heartbeat interval (default ${MDP_HEARTBEAT_INTERVAL_MS})
   --liveness N            silent intervals before the broker is taken for lost (default ${MDP_HEARTBEAT_LIVENESS})
   --drain-timeout MS      on shutdown, how long running requests may finish (default 5000)
 
-Example:
-  steward --role worker --service echo --broker tcp://127.0.0.1:5556`,
+Examples:
+  steward --role worker --service echo --broker tcp://127.0.0.1:5556
+  steward --role worker --service api.images --root ./pictures --concurrency 4`,
   options: {
     service: { type: 'string' },
     broker: { type: 'string', multiple: true },
     handler: { type: 'string' },
+    rpc: { type: 'string' },
+    root: { type: 'string' },
+    sink: { type: 'string' },
     concurrency: { type: 'string' },
     identity: { type: 'string' },
     heartbeat: { type: 'string' },
@@ -42,23 +79,37 @@ Example:
     const service = flagString(flags, 'service');
     if (!service) throw new UsageError('--service is required', 'steward --role worker --service echo');
     if (service.startsWith('mmi.')) throw new UsageError(`--service ${service}: names starting with mmi. belong to the broker`, '--service echo');
-    const handlerPath = flagString(flags, 'handler');
-    const handler = handlerPath ? await loadHandler(handlerPath) : echoHandler;
+    const serving = await chooseServing(service, flagString(flags, 'handler'), flagString(flags, 'rpc'));
+    const root = flagString(flags, 'root');
+    if (root !== undefined && !(serving.kind === 'rpc' && serving.target === 'images')) {
+      throw new UsageError('--root is for the api.images service', `steward --role worker --service ${IMAGES_SERVICE} --root ${root}`);
+    }
+    if (root !== undefined && !isDirectory(root)) throw new UsageError(`--root ${root}: no such directory`, '--root ./pictures');
     const brokers = flagList(flags, 'broker');
     const identity = flagString(flags, 'identity');
-    const worker = Worker.start({
+    const sink = flagString(flags, 'sink');
+    const worker = Worker.prepare({
       service,
       broker: brokers.length > 0 ? brokers : [DEFAULT_BACKEND],
-      handler,
+      ...(serving.kind === 'handler' ? { handler: serving.handler } : {}),
       concurrency: flagInt(flags, 'concurrency', 1, 1, 10_000),
       heartbeatIntervalMs: flagInt(flags, 'heartbeat', MDP_HEARTBEAT_INTERVAL_MS, 10, 3_600_000),
       liveness: flagInt(flags, 'liveness', MDP_HEARTBEAT_LIVENESS, 1, 1000),
       drainTimeoutMs: flagInt(flags, 'drain-timeout', 5_000, 0, 600_000),
       ...(identity !== undefined ? { identity } : {}),
+      ...(sink !== undefined ? { sink } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,
     });
-    ctx.logger.info({ service, brokers: brokers.length > 0 ? brokers : [DEFAULT_BACKEND] }, 'worker started');
+    if (serving.kind === 'rpc') {
+      const onEvent = sink === undefined ? undefined : (event: JsonValue) => void worker.emit(event);
+      worker.register(serving.target === 'images' ? new ImagesService({ ...(root !== undefined ? { root } : {}), ...(onEvent ? { onEvent } : {}) }) : serving.target);
+    }
+    worker.run();
+    ctx.logger.info(
+      { service, brokers: brokers.length > 0 ? brokers : [DEFAULT_BACKEND], serving: serving.kind === 'rpc' ? `rpc:${serving.target === 'images' ? 'images' : flagString(flags, 'rpc')}` : 'handler' },
+      'worker started',
+    );
     return { root: worker.actor };
   },
 };

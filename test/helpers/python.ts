@@ -40,3 +40,54 @@ export async function startPython(script: string, args: string[], readyLine = 'R
   });
   return child;
 }
+
+/** A long-running Python peer whose output lines are kept, for tests that watch what it did. */
+export class PythonPeer {
+  readonly child: ChildProcess;
+  readonly lines: string[] = [];
+  stderr = '';
+  private waiters: Array<() => void> = [];
+
+  constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(PYTHON, [peer(script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      this.lines.push(line);
+      for (const w of [...this.waiters]) w();
+    });
+    this.child.on('exit', () => {
+      for (const w of [...this.waiters]) w();
+    });
+  }
+
+  /** Waits (bounded) for an output line matching the predicate. */
+  waitForLine(predicate: (line: string) => boolean, ms = 10_000): Promise<string> {
+    return new Promise((resolve, rejectWait) => {
+      const check = () => {
+        const found = this.lines.find(predicate);
+        if (found !== undefined) {
+          done();
+          resolve(found);
+        } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          done();
+          rejectWait(new Error(`python peer exited (${this.child.exitCode ?? this.child.signalCode}); output:\n${this.lines.join('\n')}\n${this.stderr}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        rejectWait(new Error(`no matching line within ${ms} ms; output:\n${this.lines.join('\n')}\n${this.stderr}`));
+      }, ms);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== check);
+      };
+      this.waiters.push(check);
+      check();
+    });
+  }
+
+  /** Kills this peer, by its own pid only. */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}

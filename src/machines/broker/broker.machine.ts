@@ -116,7 +116,7 @@ export function brokerMachine(config: BrokerMachineConfig) {
           const sessions = system.get(config.sessions);
           for (const cmd of core.sessions) {
             if (cmd.type === 'session.start') {
-              log.info({ worker: cmd.hex, service: cmd.service, credit: cmd.credit }, 'worker registered');
+              log.info({ worker: cmd.hex, service: cmd.service, credit: cmd.credit, wire: cmd.wire }, 'worker registered');
               const start: SupervisorEvent = {
                 type: 'supervisor.startChild',
                 spec: {

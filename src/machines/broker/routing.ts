@@ -5,9 +5,15 @@
  * returns frames to send and session lifecycle commands, and touches no
  * socket. Per-session life (ready, busy, gone) is mirrored to session actors
  * through those commands, per message work stays here (DESIGN section 4).
+ *
+ * Workers speak MDP/0.1 or butler's wire (protocol/butler.ts); each entry
+ * remembers which, and only the frames sent to it differ: a client of either
+ * dialect reaches a worker of either wire.
  */
-import type { BrokerInbound, ClientRequest, WorkerReady, WorkerReply } from '../../protocol/broker-wire.js';
+import type { BrokerInbound, ClientRequest, WorkerReady, WorkerReply, WorkerWire } from '../../protocol/broker-wire.js';
+import { SYNTHETIC_TAG, brokerButlerHeartbeat, brokerButlerReconnect, brokerButlerRequest } from '../../protocol/butler.js';
 import {
+  EMPTY,
   MDP_HEARTBEAT_INTERVAL_MS,
   MDP_HEARTBEAT_LIVENESS,
   MMI_NOT_FOUND,
@@ -19,7 +25,7 @@ import {
   brokerHeartbeat,
   brokerRequest,
 } from '../../protocol/mdp.js';
-import { Status, taggedReply } from '../../protocol/tagged.js';
+import { Status, tagHeader, taggedReply } from '../../protocol/tagged.js';
 import { Deque } from '../../util/deque.js';
 
 export interface BrokerCoreOptions {
@@ -38,7 +44,7 @@ export interface BrokerCoreOptions {
 export type SessionEndReason = 'expired' | 'disconnected' | 'replaced' | 'shutdown';
 
 export type SessionCommand =
-  | { type: 'session.start'; key: string; hex: string; service: string; credit: number }
+  | { type: 'session.start'; key: string; hex: string; service: string; credit: number; wire: WorkerWire }
   | { type: 'session.update'; key: string; hex: string; inFlight: number; served: number }
   | { type: 'session.end'; key: string; hex: string; reason: SessionEndReason };
 
@@ -51,7 +57,9 @@ export type BrokerDropReason =
   | 'shutting_down'
   | 'stale_reply'
   | 'unknown_worker'
-  | 'mmi_registration';
+  | 'mmi_registration'
+  /** An MDP request with several body frames reached a butler worker, whose wire carries one: it got the first. */
+  | 'body_truncated';
 
 interface Pending {
   readonly req: ClientRequest;
@@ -67,6 +75,7 @@ interface WorkerEntry {
   readonly id: Buffer;
   readonly hex: string;
   readonly via: string;
+  readonly wire: WorkerWire;
   readonly service: ServiceEntry;
   readonly credit: number;
   inFlight: number;
@@ -157,8 +166,14 @@ export class BrokerCore {
           break;
         case 'worker.heartbeat': {
           const w = this.workers.get(m.peer.toString('latin1'));
-          if (w) w.lastSeen = now;
-          else this.disconnectUnknown(m.peer, via);
+          if (!w) {
+            this.disconnectUnknown(m.peer, via, m.wire);
+            break;
+          }
+          w.lastSeen = now;
+          // butler workers give up on a broker silent for 2 s, less than an MDP interval:
+          // answering each of their heartbeats keeps them whatever the tick interval is.
+          if (w.wire === 'butler') this.send(via, brokerButlerHeartbeat(w.id));
           break;
         }
         case 'worker.disconnect': {
@@ -184,7 +199,7 @@ export class BrokerCore {
         this.removeWorker(w, 'expired', true);
         continue;
       }
-      this.send(w.via, brokerHeartbeat(w.id));
+      this.send(w.via, w.wire === 'butler' ? brokerButlerHeartbeat(w.id) : brokerHeartbeat(w.id));
       this.sessions.push({ type: 'session.update', key: w.key, hex: w.hex, inFlight: w.inFlight, served: w.served });
     }
     for (const svc of this.services.values()) {
@@ -343,7 +358,7 @@ export class BrokerCore {
     }
     if (m.service.startsWith(MMI_PREFIX)) {
       this.drops.push('mmi_registration');
-      this.send(via, brokerDisconnect(m.peer));
+      this.send(via, goodbye(m.peer, m.wire));
       return;
     }
     let svc = this.services.get(m.service);
@@ -356,6 +371,7 @@ export class BrokerCore {
       id: m.peer,
       hex: m.peer.toString('hex'),
       via,
+      wire: m.wire,
       service: svc,
       credit: m.credit,
       inFlight: 0,
@@ -368,7 +384,7 @@ export class BrokerCore {
     this.workers.set(key, w);
     svc.workers += 1;
     svc.available.push(w);
-    this.sessions.push({ type: 'session.start', key, hex: w.hex, service: svc.name, credit: w.credit });
+    this.sessions.push({ type: 'session.start', key, hex: w.hex, service: svc.name, credit: w.credit, wire: w.wire });
     this.dispatch(svc, now);
   }
 
@@ -406,9 +422,9 @@ export class BrokerCore {
     this.dispatch(w.service, now);
   }
 
-  private disconnectUnknown(peer: Buffer, via: string): void {
+  private disconnectUnknown(peer: Buffer, via: string, wire: WorkerWire): void {
     this.drops.push('unknown_worker');
-    this.send(via, brokerDisconnect(peer));
+    this.send(via, goodbye(peer, wire));
   }
 
   /** A worker leaving by DISCONNECT: no new work; what it holds may still be answered. */
@@ -428,7 +444,7 @@ export class BrokerCore {
     this.workers.delete(w.key);
     w.service.workers -= 1;
     if (!keepHoldings) this.failHoldings(w, reason);
-    if (sendDisconnect) this.send(w.via, brokerDisconnect(w.id));
+    if (sendDisconnect) this.send(w.via, goodbye(w.id, w.wire));
     this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, reason });
   }
 
@@ -481,7 +497,16 @@ export class BrokerCore {
     w.inFlight += 1;
     const envelope = Buffer.allocUnsafe(4);
     envelope.writeUInt32BE(token, 0);
-    this.send(w.via, brokerRequest(w.id, envelope, p.req.body));
+    if (w.wire === 'mdp') {
+      this.send(w.via, brokerRequest(w.id, envelope, p.req.body));
+      return;
+    }
+    const req = p.req;
+    // MDP clients have neither a request id nor an expiration frame: make them up.
+    const header = req.header ?? tagHeader(SYNTHETIC_TAG, String(token));
+    const expiration = req.expiration ?? Buffer.from(String(p.expiresAt));
+    if (req.body.length > 1) this.drops.push('body_truncated');
+    this.send(w.via, brokerButlerRequest(w.id, envelope, header, req.serviceFrame, expiration, req.body[0] ?? EMPTY));
   }
 
   private send(via: string, frames: Buffer[]): void {
@@ -492,4 +517,9 @@ export class BrokerCore {
     }
     list.push(frames);
   }
+}
+
+/** "Register again": MDP's DISCONNECT, butler's RECONNECT. */
+function goodbye(worker: Buffer, wire: WorkerWire): Buffer[] {
+  return wire === 'butler' ? brokerButlerReconnect(worker) : brokerDisconnect(worker);
 }

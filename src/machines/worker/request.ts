@@ -1,4 +1,5 @@
 /** What a worker's handler receives and may return. */
+import { encodeRpcException } from '../../protocol/rpc.js';
 
 export type ReplyBody = Buffer | Uint8Array | string | readonly (Buffer | Uint8Array | string)[];
 
@@ -37,6 +38,5 @@ export function makeRequest(service: string, body: Buffer[]): WorkerRequest {
  * into a typed RemoteError: "500:exception:" + JSON {name, message, traceback}.
  */
 export function exceptionReply(error: unknown): Buffer[] {
-  const e = error instanceof Error ? error : new Error(String(error));
-  return [Buffer.from(`500:exception:${JSON.stringify({ name: e.name, message: e.message, traceback: e.stack ?? '' })}`)];
+  return [encodeRpcException(error)];
 }

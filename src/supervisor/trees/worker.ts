@@ -18,9 +18,16 @@ export interface WorkerTreeConfig extends Omit<WorkerConnectionConfig, 'socket'>
   readonly identity?: string;
   readonly maxMessageSize?: number;
   readonly socketOptions?: SocketOptions;
+  /** A sink's PULL endpoint: events the worker emits are pushed there. */
+  readonly sink?: string;
+  /** Events waiting for the sink beyond this are dropped (counted as `send_queue_full`). */
+  readonly maxSinkQueue?: number;
   readonly logger: Logger;
   readonly metrics?: Metrics;
 }
+
+/** systemId of a worker tree's sink socket (send it `zmq.send` with encoded events). */
+export const workerSinkId = (name = 'worker') => `${name}.sink`;
 
 const codec: Codec<WorkerInbound, Buffer[]> = { decode: (frames) => decodeWorkerFrames(frames), encode: (frames) => frames };
 
@@ -31,9 +38,31 @@ const codec: Codec<WorkerInbound, Buffer[]> = { decode: (frames) => decodeWorker
  *     connection                READY, heartbeats, reconnects, runs the handler
  *     heartbeat                 ticks the connection
  *   link.1 ...
+ *   sink                        PUSH to the sink, when one is given; first, so it stops last
  */
 export function workerTree(config: WorkerTreeConfig) {
   const name = config.name ?? 'worker';
+  const sinkChildren: ChildSpec[] = config.sink
+    ? [
+        {
+          id: 'sink',
+          systemId: workerSinkId(name),
+          shutdown: SOCKET_SHUTDOWN_MS,
+          logic: zmqSocket({
+            name: workerSinkId(name),
+            kind: 'push',
+            connect: [config.sink],
+            // A push socket delivers nothing; nobody needs its ready event.
+            owner: name,
+            codec: { decode: (frames) => ({ type: 'frames', frames }), encode: (frames: Buffer[]) => frames },
+            options: { sendHighWaterMark: 1_000 },
+            maxSendQueue: config.maxSinkQueue ?? 10_000,
+            logger: config.logger,
+            ...(config.metrics ? { metrics: config.metrics } : {}),
+          }),
+        },
+      ]
+    : [];
   const links: ChildSpec[] = config.brokers.map((endpoint, i) => {
     const prefix = `${name}.link.${i}`;
     const socketId = `${prefix}.socket`;
@@ -90,7 +119,7 @@ export function workerTree(config: WorkerTreeConfig) {
     strategy: 'one_for_one',
     intensity: 5,
     period: 60_000,
-    children: links,
+    children: [...sinkChildren, ...links],
     logger: config.logger,
   });
 }

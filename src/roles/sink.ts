@@ -1,0 +1,42 @@
+import { Sink } from '../api/sink.js';
+import { flagInt, flagString, type RoleDefinition } from '../cli/role.js';
+import { DEFAULT_SINK_ENDPOINT, DEFAULT_SINK_LIMITS } from '../protocol/sink.js';
+
+export const sinkRole: RoleDefinition = {
+  name: 'sink',
+  summary: 'collect the events workers push (butler task result sink)',
+  usage: `Usage: steward --role sink [--bind ENDPOINT] [flags]
+
+Binds a PULL socket and logs every event workers push to it (a worker started
+with --sink ENDPOINT, or any PUSH socket sending one JSON frame, or a source
+frame and a JSON frame), one structured log line per event ("sink event").
+Events larger or deeper than the limits, and frames that are not JSON, are
+dropped and counted (steward_dropped_total{socket="sink.socket"}).
+
+Flags:
+  --bind ENDPOINT         where workers push (default ${DEFAULT_SINK_ENDPOINT})
+  --max-event-size B      largest event, in bytes of JSON (default ${DEFAULT_SINK_LIMITS.maxBytes})
+  --max-depth N           deepest nesting of an event (default ${DEFAULT_SINK_LIMITS.maxDepth})
+
+Example:
+  steward --role sink --bind tcp://127.0.0.1:5558
+  steward --role worker --service api.images --sink tcp://127.0.0.1:5558`,
+  options: {
+    bind: { type: 'string' },
+    'max-event-size': { type: 'string' },
+    'max-depth': { type: 'string' },
+  },
+  async start(ctx) {
+    const { flags } = ctx;
+    const sink = await Sink.start({
+      bind: flagString(flags, 'bind') ?? DEFAULT_SINK_ENDPOINT,
+      limits: {
+        maxBytes: flagInt(flags, 'max-event-size', DEFAULT_SINK_LIMITS.maxBytes, 2, 256 * 1024 * 1024),
+        maxDepth: flagInt(flags, 'max-depth', DEFAULT_SINK_LIMITS.maxDepth, 1, 1024),
+      },
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+    });
+    return { root: sink.actor };
+  },
+};

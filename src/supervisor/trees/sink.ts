@@ -1,0 +1,62 @@
+import { zmqSocket } from '../../actors/zmq-socket.js';
+import type { Logger } from '../../log.js';
+import { sinkMachine, type SinkMachineConfig } from '../../machines/sink/sink.machine.js';
+import type { Metrics } from '../../metrics/registry.js';
+import type { Codec } from '../../protocol/codec.js';
+import type { JsonLimits } from '../../protocol/json.js';
+import { DEFAULT_SINK_LIMITS, decodeSinkFrames, type SinkEvent } from '../../protocol/sink.js';
+import { supervisor } from '../supervisor.js';
+import { SOCKET_SHUTDOWN_MS } from './constants.js';
+
+export interface SinkTreeConfig extends Omit<SinkMachineConfig, 'logger'> {
+  readonly name?: string;
+  readonly bind: string;
+  readonly limits?: Partial<JsonLimits>;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+}
+
+export const sinkTreeIds = (name = 'sink') => ({ root: name, socket: `${name}.socket`, machine: `${name}.machine` });
+
+/**
+ * sink (rest_for_one)
+ *   socket     PULL, bound; events that do not decode are counted drops
+ *   machine    logs and delivers each event
+ */
+export function sinkTree(config: SinkTreeConfig) {
+  const ids = sinkTreeIds(config.name);
+  const limits: JsonLimits = { ...DEFAULT_SINK_LIMITS, ...config.limits };
+  const codec: Codec<SinkEvent, Buffer[]> = { decode: (frames) => decodeSinkFrames(frames, limits), encode: (frames) => frames };
+  return supervisor({
+    name: ids.root,
+    strategy: 'rest_for_one',
+    intensity: 5,
+    period: 30_000,
+    backoff: { initial: 100, max: 5_000 },
+    logger: config.logger,
+    children: [
+      {
+        id: 'socket',
+        systemId: ids.socket,
+        shutdown: SOCKET_SHUTDOWN_MS,
+        logic: zmqSocket({
+          name: ids.socket,
+          kind: 'pull',
+          bind: [config.bind],
+          owner: ids.machine,
+          codec,
+          // Above the event limit, so an oversized event reaches the codec and is counted as
+          // a drop; only a peer sending far more is cut off by libzmq itself.
+          options: { maxMessageSize: Math.max(16 * 1024 * 1024, limits.maxBytes + 1024), receiveHighWaterMark: 10_000 },
+          logger: config.logger,
+          ...(config.metrics ? { metrics: config.metrics } : {}),
+        }),
+      },
+      {
+        id: 'machine',
+        systemId: ids.machine,
+        logic: sinkMachine({ ...config, socket: ids.socket, logger: config.logger }),
+      },
+    ],
+  });
+}
