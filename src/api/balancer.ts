@@ -1,5 +1,5 @@
 import { createActor, type Actor, type AnyActorRef } from 'xstate';
-import type { ConfigFileCommand } from '../actors/config-file.js';
+import type { ConfigFileCommand, ReloadCause } from '../actors/config-file.js';
 import { loadBalancerConfig, type BalancerConfig } from '../config/balancer-config.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { BalancerContext, ConfigState } from '../machines/balancer/balancer.machine.js';
@@ -72,9 +72,9 @@ export class Balancer {
   }
 
   /** Reads the configuration file again (what SIGHUP does); a broken file is logged and changes nothing. */
-  reload(): void {
+  reload(cause: Extract<ReloadCause, 'signal' | 'api'> = 'api'): void {
     const file = this.actor.system.get(this.ids.config) as AnyActorRef | undefined;
-    file?.send({ type: 'config.reload', cause: 'api' } satisfies ConfigFileCommand);
+    file?.send({ type: 'config.reload', cause } satisfies ConfigFileCommand);
   }
 
   /** Which configuration is in force and how reloads went. */

@@ -33,7 +33,7 @@ Example:
       logger: ctx.logger,
       metrics: ctx.metrics,
     });
-    ctx.onReload(() => balancer.reload());
+    ctx.onReload(() => balancer.reload('signal'));
     return { root: balancer.actor };
   },
 };

@@ -3,6 +3,7 @@ import { errorText, failed, ok, settleOnce, type Probe } from './types.js';
 
 const STATUS_QUERY = "SHOW GLOBAL STATUS LIKE 'Threads_connected'";
 const LIMIT_QUERY = 'SELECT @@GLOBAL.max_connections AS max_connections';
+const QUIT_TIMEOUT_MS = 1_000;
 
 function firstNumber(rows: RowDataPacket[], column: string): number | undefined {
   const value = rows[0]?.[column] as unknown;
@@ -28,7 +29,18 @@ export const mysqlProbe: Probe<'MySQL'> = (target, signal) => {
     connectTimeout: 30_000,
     multipleStatements: false,
   });
-  const { promise, settle } = settleOnce(signal, where, () => conn.destroy());
+  let answered = false;
+  const { promise, settle } = settleOnce(signal, where, () => {
+    if (!answered) {
+      conn.destroy();
+      return;
+    }
+    // A polite QUIT, so the server does not count an aborted client per check; bounded in case it never answers.
+    const force = setTimeout(() => conn.destroy(), QUIT_TIMEOUT_MS);
+    force.unref();
+    // Destroying in end's callback would discard the QUIT still in the socket's buffer: the server closes instead.
+    conn.end(() => clearTimeout(force));
+  });
   conn.on('error', (error) => settle(failed(`${where}: ${errorText(error)}`)));
   conn.query<RowDataPacket[]>(STATUS_QUERY, (statusError, statusRows) => {
     if (statusError) return settle(failed(`${where}: ${errorText(statusError)}`));
@@ -39,6 +51,7 @@ export const mysqlProbe: Probe<'MySQL'> = (target, signal) => {
       if (threads === undefined || limit === undefined || limit <= 0) {
         return settle(failed(`${where}: no Threads_connected / max_connections in the server's answer`));
       }
+      answered = true;
       const load = threads / limit;
       const detail = `${threads} of ${limit} connections`;
       settle(load < target.maxLoad ? ok(detail) : failed(`${where}: overloaded, ${detail} (limit ${Math.round(target.maxLoad * 100)}%)`));
