@@ -5,8 +5,12 @@ import { Deque } from '../util/deque.js';
 
 export type BalancerRequest = Partial<StirrRequest>;
 
-/** The balancer's own reasons, then the client's: a reply without a known reason (a stirr server), an unreadable reply, no reply in time, a closed client. */
-export type BalancerErrorReason = StirrErrorReason | 'remote' | 'bad_reply' | 'timeout' | 'closed';
+/**
+ * The balancer's own reasons, then the client's: a reply without a known
+ * reason (a stirr server), an unreadable reply, no reply in time, too many
+ * requests waiting, a closed client.
+ */
+export type BalancerErrorReason = StirrErrorReason | 'remote' | 'bad_reply' | 'timeout' | 'busy' | 'closed';
 
 /** A request the balancer refused or could not answer; `reason` is stable, `message` is for people. */
 export class BalancerError extends Error {
@@ -60,7 +64,7 @@ export class BalancerClient {
   get<T extends JsonValue = JsonValue>(request: BalancerRequest = {}): Promise<T> {
     if (this.closed) return Promise.reject(new BalancerError('closed', 'the client is closed'));
     if (this.pending.length >= this.options.maxPending) {
-      return Promise.reject(new BalancerError('closed', `more than ${this.options.maxPending} requests waiting`));
+      return Promise.reject(new BalancerError('busy', `more than ${this.options.maxPending} requests waiting`));
     }
     const socket = this.connect();
     const frame = encodeStirrRequest(request);

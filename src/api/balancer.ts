@@ -41,10 +41,17 @@ export class Balancer {
     const bind = options.bind ?? DEFAULT_BALANCER_BIND;
     this.ids = balancerTreeIds(options.name);
     this.actor = createActor(balancerTree({ ...options, bind, config, logger: options.logger ?? silentLogger }));
+    // The socket's last failure explains a tree that gave up before listening (address in use, bad endpoint).
+    let lastFailure: unknown;
+    this.actor.on('supervisor.childExited', (report) => {
+      if (report.reason.kind === 'error') lastFailure = report.reason.error;
+    });
     this.ready = new Promise<string>((resolve, rejectReady) => {
       this.actor.subscribe({
         next: (snapshot) => {
-          if (snapshot.status !== 'active') rejectReady(new Error(`balancer stopped before it listened on ${bind}`));
+          if (snapshot.status === 'active') return;
+          const why = lastFailure instanceof Error ? `: ${lastFailure.message}` : '';
+          rejectReady(new Error(`balancer could not listen on ${bind}${why}`, { cause: lastFailure }));
         },
         error: (error) => rejectReady(error),
       });

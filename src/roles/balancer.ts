@@ -1,5 +1,8 @@
+import { UsageError } from '../cli/errors.js';
 import { flagString, type RoleDefinition } from '../cli/role.js';
 import { Balancer, DEFAULT_BALANCER_BIND, DEFAULT_BALANCER_CONFIG } from '../api/balancer.js';
+
+const ENDPOINT = /^(tcp|ipc|inproc|ws|wss|pgm|epgm|vmci):\/\/\S+$/;
 
 /** stirr as a steward role: same flags, same wire, same configuration file. */
 export const balancerRole: RoleDefinition = {
@@ -27,9 +30,12 @@ Example:
     bind: { type: 'string' },
   },
   async start(ctx) {
+    const bind = flagString(ctx.flags, 'bind') ?? DEFAULT_BALANCER_BIND;
+    // libzmq would refuse it too, but only after the supervisor retried the socket a few times.
+    if (!ENDPOINT.test(bind)) throw new UsageError(`--bind must be protocol://interface:port, got "${bind}"`, `--bind ${DEFAULT_BALANCER_BIND}`);
     const balancer = await Balancer.start({
       configFile: flagString(ctx.flags, 'config') ?? DEFAULT_BALANCER_CONFIG,
-      bind: flagString(ctx.flags, 'bind') ?? DEFAULT_BALANCER_BIND,
+      bind,
       logger: ctx.logger,
       metrics: ctx.metrics,
     });

@@ -67,6 +67,13 @@ describe('steward --role balancer', () => {
     expect(await p.exit()).toBe(0);
   });
 
+  it('should exit 2 for a --bind that is not an endpoint', async () => {
+    const dir = await configDir([{ type: 'Base', configuration: 1 }]);
+    const { code, stderr } = await runCli(['--role', 'balancer', '-c', dir.file, '--bind', '127.0.0.1:5555']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--bind must be protocol://interface:port, got "127.0.0.1:5555"');
+  });
+
   it('should print stirr-style help', async () => {
     const { code, stdout } = await runCli(['--role', 'balancer', '--help']);
     expect(code).toBe(0);
