@@ -1,0 +1,111 @@
+import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import type { ConfigFileCommand, ReloadCause } from '../actors/config-file.js';
+import { loadBalancerConfig, type BalancerConfig } from '../config/balancer-config.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { BalancerContext, ConfigState } from '../machines/balancer/balancer.machine.js';
+import type { BackendSummary } from '../machines/balancer/table.js';
+import type { Metrics } from '../metrics/registry.js';
+import { whenStopped } from '../runtime/run-role.js';
+import { balancerTree, balancerTreeIds, type BalancerTreeConfig } from '../supervisor/trees/balancer.js';
+
+export { BalancerClient, BalancerError } from './balancer-client.js';
+export type { BalancerClientOptions, BalancerErrorReason, BalancerRequest } from './balancer-client.js';
+
+export interface BalancerOptions extends Omit<BalancerTreeConfig, 'logger' | 'bind' | 'config'> {
+  /** Path of the configuration file (stirr's format); read and validated before anything binds. */
+  readonly configFile?: string;
+  /** Or a configuration already loaded (it still names the file to watch). */
+  readonly config?: BalancerConfig;
+  /** `tcp://127.0.0.1:*` picks a free port (read it back from `endpoint()`). */
+  readonly bind?: string;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+}
+
+export const DEFAULT_BALANCER_BIND = 'tcp://127.0.0.1:5555';
+export const DEFAULT_BALANCER_CONFIG = 'config.json';
+
+/**
+ * A running balancer: its supervision tree, the endpoint it bound, reload and
+ * a graceful stop. `node dist/main.js --role balancer` is this plus flags.
+ * `start` throws ConfigError (naming file, field and fix) before binding
+ * anything when the file is wrong.
+ */
+export class Balancer {
+  readonly actor: Actor<ReturnType<typeof balancerTree>>;
+  readonly ids: ReturnType<typeof balancerTreeIds>;
+  private readonly ready: Promise<string>;
+  private listen: (endpoint: string) => void = () => undefined;
+
+  private constructor(options: BalancerOptions, config: BalancerConfig) {
+    const bind = options.bind ?? DEFAULT_BALANCER_BIND;
+    this.ids = balancerTreeIds(options.name);
+    this.actor = createActor(balancerTree({ ...options, bind, config, logger: options.logger ?? silentLogger }));
+    // The socket's last failure explains a tree that gave up before listening (address in use, bad endpoint).
+    let lastFailure: unknown;
+    this.actor.on('supervisor.childExited', (report) => {
+      if (report.reason.kind === 'error') lastFailure = report.reason.error;
+    });
+    this.ready = new Promise<string>((resolve, rejectReady) => {
+      this.actor.subscribe({
+        next: (snapshot) => {
+          if (snapshot.status === 'active') return;
+          const why = lastFailure instanceof Error ? `: ${lastFailure.message}` : '';
+          rejectReady(new Error(`balancer could not listen on ${bind}${why}`, { cause: lastFailure }));
+        },
+        error: (error) => rejectReady(error),
+      });
+      this.listen = resolve;
+    });
+    // The tree may fail to bind; a rejection nobody awaits yet must not crash the process.
+    this.ready.catch(() => undefined);
+  }
+
+  static async start(options: BalancerOptions = {}): Promise<Balancer> {
+    const config = options.config ?? (await loadBalancerConfig(options.configFile ?? DEFAULT_BALANCER_CONFIG, options.configLimits));
+    const balancer = new Balancer(options, config);
+    balancer.actor.start();
+    const machine = balancer.actor.system.get(balancer.ids.machine) as AnyActorRef | undefined;
+    machine?.on('balancer.listening', (event: { endpoint: string }) => balancer.listen(event.endpoint));
+    const known = balancer.context()?.endpoint;
+    if (known !== undefined) balancer.listen(known);
+    await balancer.ready;
+    return balancer;
+  }
+
+  /** The endpoint bound, with the port filled in. */
+  endpoint(): Promise<string> {
+    return this.ready;
+  }
+
+  /** Reads the configuration file again (what SIGHUP does); a broken file is logged and changes nothing. */
+  reload(cause: Extract<ReloadCause, 'signal' | 'api'> = 'api'): void {
+    const file = this.actor.system.get(this.ids.config) as AnyActorRef | undefined;
+    file?.send({ type: 'config.reload', cause } satisfies ConfigFileCommand);
+  }
+
+  /** Which configuration is in force and how reloads went. */
+  configState(): ConfigState | undefined {
+    const state = this.context()?.configState;
+    return state ? { ...state } : undefined;
+  }
+
+  /** Every backend with its health, in file order. */
+  backends(): BackendSummary[] {
+    return this.context()?.table.summary() ?? [];
+  }
+
+  /** Graceful: stop health checks, stop answering, close the socket. */
+  async stop(): Promise<void> {
+    if (this.actor.getSnapshot().status !== 'active') return;
+    const stopped = whenStopped(this.actor);
+    this.actor.send({ type: 'lifecycle.shutdown' });
+    await stopped;
+  }
+
+  /** The running balancer machine's context (it is replaced when the machine restarts). */
+  private context(): BalancerContext | undefined {
+    const machine = this.actor.system.get(this.ids.machine) as AnyActorRef | undefined;
+    return (machine?.getSnapshot() as { context?: BalancerContext } | undefined)?.context;
+  }
+}

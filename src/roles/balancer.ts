@@ -1,0 +1,45 @@
+import { UsageError } from '../cli/errors.js';
+import { flagString, type RoleDefinition } from '../cli/role.js';
+import { Balancer, DEFAULT_BALANCER_BIND, DEFAULT_BALANCER_CONFIG } from '../api/balancer.js';
+
+const ENDPOINT = /^(tcp|ipc|inproc|ws|wss|pgm|epgm|vmci):\/\/\S+$/;
+
+/** stirr as a steward role: same flags, same wire, same configuration file. */
+export const balancerRole: RoleDefinition = {
+  name: 'balancer',
+  summary: 'hand out backend configurations from a JSON file, load-balanced, skipping unhealthy backends (stirr)',
+  usage: `Usage: steward --role balancer [-c CONFIG] [-d] [--bind ADDRESS]
+
+A load-balancing backend configuration manager (stirr). Clients send one JSON
+frame {"group", "type", "algorithm", "args"} from a DEALER (or a REQ) and get
+the chosen backend's "configuration" back, or {"error": "..."}.
+
+Flags:
+  -c, --config PATH     the configuration file to load (default: ${DEFAULT_BALANCER_CONFIG});
+                        reloaded when it changes and on SIGHUP
+  -d, --debug           output debug information
+  --bind ADDRESS        protocol://interface:port to listen on (default: ${DEFAULT_BALANCER_BIND})
+
+Algorithms: Casual, Weighted, RoundRobin, LeastRecent
+Backend types: Base, Tcp, Http, MySQL (["MySQL", user, password]), Redis
+
+Example:
+  steward --role balancer -c examples/balancer/config.json --bind tcp://127.0.0.1:5557`,
+  options: {
+    config: { type: 'string', short: 'c' },
+    bind: { type: 'string' },
+  },
+  async start(ctx) {
+    const bind = flagString(ctx.flags, 'bind') ?? DEFAULT_BALANCER_BIND;
+    // libzmq would refuse it too, but only after the supervisor retried the socket a few times.
+    if (!ENDPOINT.test(bind)) throw new UsageError(`--bind must be protocol://interface:port, got "${bind}"`, `--bind ${DEFAULT_BALANCER_BIND}`);
+    const balancer = await Balancer.start({
+      configFile: flagString(ctx.flags, 'config') ?? DEFAULT_BALANCER_CONFIG,
+      bind,
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+    });
+    ctx.onReload(() => balancer.reload('signal'));
+    return { root: balancer.actor };
+  },
+};
