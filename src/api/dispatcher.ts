@@ -154,7 +154,23 @@ export class Dispatcher {
     this.ready.catch(() => undefined);
   }
 
+  /** Starts a dispatcher and resolves once it listens; rejects (and stops it) if the registry refuses it. */
   static async start(options: DispatcherOptions): Promise<Dispatcher> {
+    const dispatcher = Dispatcher.launch(options);
+    try {
+      await dispatcher.ready;
+    } catch (error) {
+      await dispatcher.stop();
+      throw error;
+    }
+    return dispatcher;
+  }
+
+  /**
+   * Starts a dispatcher without waiting: it may wait a long time for a
+   * registry. `listening()` settles when it listens or is refused.
+   */
+  static launch(options: DispatcherOptions): Dispatcher {
     const dispatcher = new Dispatcher(options);
     dispatcher.actor.start();
     const system = dispatcher.actor.system;
@@ -164,12 +180,6 @@ export class Dispatcher {
     (system.get(dispatcher.ids.registrar) as AnyActorRef | undefined)?.on('registrar.refused', (e: { code: string; message: string }) =>
       dispatcher.settle.refused(e.code, e.message),
     );
-    try {
-      await dispatcher.ready;
-    } catch (error) {
-      await dispatcher.stop();
-      throw error;
-    }
     return dispatcher;
   }
 

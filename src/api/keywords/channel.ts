@@ -16,6 +16,9 @@ export class ChannelFailure extends Error {
   }
 }
 
+/** How long a closed channel keeps trying to deliver what it already sent (a `write` with `wait: false`). */
+const CLOSE_LINGER_MS = 500;
+
 interface Pending {
   readonly resolve: (reply: Reply) => void;
   readonly reject: (error: ChannelFailure) => void;
@@ -39,7 +42,7 @@ export interface ChannelOptions {
 export class RequestChannel {
   private socket: zmq.Dealer | undefined;
   private readonly pending = new Map<string, Pending>();
-  private readonly queue = new Deque<Buffer[]>(16);
+  private readonly queue = new Deque<{ frames: Buffer[]; onSent: (() => void) | undefined }>(16);
   private writing = false;
   private closed = false;
   private readonly prefix = randomBytes(3).toString('hex');
@@ -61,8 +64,11 @@ export class RequestChannel {
     return this.pending.size;
   }
 
-  /** Resolves with the reply (ok or an error code); rejects with ChannelFailure when none comes in time. */
-  request(command: KeywordsCommand, args: readonly Buffer[], timeoutMs = this.options.timeoutMs): Promise<Reply> {
+  /**
+   * Resolves with the reply (ok or an error code); rejects with ChannelFailure
+   * when none comes in time. `onSent` runs once the request is handed to the socket.
+   */
+  request(command: KeywordsCommand, args: readonly Buffer[], onSent?: () => void, timeoutMs = this.options.timeoutMs): Promise<Reply> {
     if (this.closed) return Promise.reject(new ChannelFailure('closed', this.endpoint, timeoutMs));
     const socket = this.ensureSocket();
     const id = `${this.prefix}${(this.seq++).toString(36)}`;
@@ -73,17 +79,24 @@ export class RequestChannel {
         this.reset();
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.queue.push(request(id, command, args));
+      this.queue.push({ frames: request(id, command, args), onSent });
       if (!this.writing) void this.pump(socket);
     });
   }
 
-  /** Drops the socket and fails what waits on it; the next request opens a new one. */
-  reset(): void {
+  /**
+   * Drops the socket and fails what waits on it; the next request opens a new
+   * one. After a timeout nothing queued may linger; a graceful close gives what
+   * was already sent a moment to leave.
+   */
+  reset(lingerMs = 0): void {
     const socket = this.socket;
     this.socket = undefined;
     while (this.queue.length > 0) this.queue.shift();
-    socket?.close();
+    if (socket) {
+      socket.linger = lingerMs;
+      socket.close();
+    }
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       this.pending.delete(id);
@@ -94,7 +107,7 @@ export class RequestChannel {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.reset();
+    this.reset(CLOSE_LINGER_MS);
   }
 
   private ensureSocket(): zmq.Dealer {
@@ -115,9 +128,10 @@ export class RequestChannel {
     this.writing = true;
     try {
       while (this.socket === socket && this.queue.length > 0) {
-        const frames = this.queue.shift() as Buffer[];
+        const item = this.queue.shift() as { frames: Buffer[]; onSent: (() => void) | undefined };
         try {
-          await socket.send(frames);
+          await socket.send(item.frames);
+          item.onSent?.();
         } catch {
           // Closed under us, or no peer took it in time: the request's timer answers for it.
           return;

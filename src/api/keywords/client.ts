@@ -224,13 +224,13 @@ export class KeywordService {
   }
 
   /** @internal A request to the dispatcher; resolves with the ok payload, throws a typed KeywordError. */
-  async call(command: KeywordsCommand, args: readonly Buffer[], keyword?: string): Promise<Buffer[]> {
+  async call(command: KeywordsCommand, args: readonly Buffer[], keyword?: string, onSent?: () => void): Promise<Buffer[]> {
     let location = await this.locate();
     for (let attempt = 0; ; attempt++) {
       const channel = this.channelTo(location.dispatch);
       let reply: Reply;
       try {
-        reply = await channel.request(command, [Buffer.from(this.name), ...args]);
+        reply = await channel.request(command, [Buffer.from(this.name), ...args], onSent);
       } catch (error) {
         if (!(error instanceof ChannelFailure) || error.kind === 'closed' || this.closed) throw new KeywordClosedError(`${this.name} ${command}`);
         // Silent: the dispatcher may have moved (restarted on other ports) or died; ask where it is now.
@@ -352,20 +352,32 @@ export class Keyword {
    * Writes a value: text or bytes are an ascii form, numbers and booleans a
    * native one; the dispatcher validates it against the keyword's type. With
    * `wait` (the default) resolves with the value now held, in ascii form;
-   * with `{wait: false}` resolves once sent and ignores the answer.
+   * with `{wait: false}` resolves once the request is sent, and its answer is
+   * ignored (a refused write is then only seen by reading back).
    */
   write(value: KeywordInput, options?: { wait?: true }): Promise<string>;
   write(value: KeywordInput, options: { wait: false }): Promise<void>;
   write(value: KeywordInput, options?: { wait?: boolean }): Promise<string | void>;
   async write(value: KeywordInput, options: { wait?: boolean } = {}): Promise<string | void> {
-    const sent = this.service.call('modify', [Buffer.from(this.name), inputToAscii(value)], this.name);
     if (options.wait === false) {
-      sent.catch(() => undefined);
+      await new Promise<void>((resolve, reject) => {
+        this.modify(value, resolve).catch(reject);
+      });
       return;
     }
-    const value2 = parseValue(await sent, this.name);
-    if (isRejected(value2)) throw new KeywordError('protocol', `malformed modify reply: ${value2.reason}`, { service: this.service.name, keyword: this.name });
-    return value2.toString('utf8');
+    return (await this.modify(value)).toString('utf8');
+  }
+
+  /** Like `write`, resolving with the value now held exactly as bytes. */
+  writeBytes(value: KeywordInput): Promise<Buffer> {
+    return this.modify(value);
+  }
+
+  private async modify(value: KeywordInput, onSent?: () => void): Promise<Buffer> {
+    const payload = await this.service.call('modify', [Buffer.from(this.name), inputToAscii(value)], this.name, onSent);
+    const held = parseValue(payload, this.name);
+    if (isRejected(held)) throw new KeywordError('protocol', `malformed modify reply: ${held.reason}`, { service: this.service.name, keyword: this.name });
+    return held;
   }
 
   identify(): Promise<KeywordDescriptor> {
