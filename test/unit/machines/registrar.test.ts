@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, fromCallback, SimulatedClock, type AnyActorRef, type EventObject } from 'xstate';
+import { createActor, fromCallback, SimulatedClock, type AnyActorRef } from 'xstate';
 import type { ZmqCommand } from '../../../src/actors/zmq-socket.js';
-import type { KeywordServiceEvent } from '../../../src/machines/keywords/keyword-service.machine.js';
+import type { DispatcherBound, KeywordServiceEvent } from '../../../src/machines/keywords/keyword-service.machine.js';
 import { registrarMachine, type RegistrarEmitted } from '../../../src/machines/keywords/registrar.machine.js';
 import { decodeReply, errorReply, grantPayload, okReply, type ErrorCode, type Grant } from '../../../src/protocol/keywords.js';
 import { supervisor } from '../../../src/supervisor/index.js';
@@ -83,7 +83,7 @@ function boot(options: { allowSpawn?: boolean } = {}) {
   const peer = Buffer.from('r');
   const ok = (command: string, payload: Buffer[] = []) => reply(okReply(peer, lastId(command), payload));
   const fail = (command: string, code: ErrorCode, message = 'no') => reply(errorReply(peer, lastId(command), code, message));
-  const bound = (generation: number) => registrar().send({ type: 'dispatcher.bound', generation, dispatch: GRANT.dispatch, broadcast: GRANT.broadcast } satisfies EventObject);
+  const bound = (generation: number) => registrar().send({ type: 'dispatcher.bound', generation, dispatch: GRANT.dispatch, broadcast: GRANT.broadcast } satisfies DispatcherBound);
   const state = () => JSON.stringify(registrar().getSnapshot().value);
   /** SimulatedClock fires each timer at most once per increment: step through time as a real clock would. */
   const advance = (ms: number, step = 10) => {
