@@ -240,7 +240,7 @@ export class KeywordService {
           location = moved;
           continue;
         }
-        throw new DispatcherUnavailableError(this.name, location.dispatch, this.client.timeoutMs, keyword);
+        throw new DispatcherUnavailableError(this.name, location.dispatch, this.client.timeoutMs, keyword, moved?.state);
       }
       if (reply.ok) return reply.payload;
       if (reply.code === 'wrong-service' && attempt === 0 && !this.client.direct) {

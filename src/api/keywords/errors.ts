@@ -68,8 +68,9 @@ export class RegistryUnavailableError extends KeywordError {
 
 export class DispatcherUnavailableError extends KeywordError {
   override name = 'DispatcherUnavailableError';
-  constructor(service: string, endpoint: string, timeoutMs: number, keyword?: string) {
-    super('dispatcher-unavailable', `the dispatcher of "${service}" at ${endpoint} did not answer within ${timeoutMs} ms; it may have stopped`, {
+  constructor(service: string, endpoint: string, timeoutMs: number, keyword?: string, registryState?: string) {
+    const listed = registryState === 'suspect' ? ' (the registry lists it as suspect: it has missed heartbeats)' : '';
+    super('dispatcher-unavailable', `the dispatcher of "${service}" at ${endpoint} did not answer within ${timeoutMs} ms; it may have stopped${listed}`, {
       service,
       endpoint,
       ...(keyword ? { keyword } : {}),
