@@ -69,6 +69,10 @@ export function registryMachine(config: RegistryMachineConfig) {
       handleBatch: ({ context, event }) => {
         if (event.type !== 'zmq.batch') return;
         context.table.handle(event.messages, now());
+        // -v: one line per request; checked once per burst so the default level pays nothing.
+        if (log.isLevelEnabled('debug')) {
+          for (const m of event.messages) log.debug({ request: m.type, id: m.id, ...('service' in m ? { service: m.service } : {}) }, 'request');
+        }
         if (requests) for (const m of event.messages) requests.inc({ command: m.type.slice(m.type.indexOf('.') + 1) });
       },
       entryState: ({ context, event }) => {
