@@ -45,7 +45,12 @@ Examples:
       if (ctx.positionals.length > 0) throw new UsageError('name keywords either to show or with --monitor, not both', `steward --role show -s ${service} --monitor ${monitored[0]}`);
       const done = (async () => {
         for (const name of monitored) {
-          await svc.keyword(name).monitor((u) => ctx.out.write(line(u.keyword, binary ? printBinary(u.binary) : printable(u.bytes))));
+          try {
+            await svc.keyword(name).monitor((u) => ctx.out.write(line(u.keyword, binary ? printBinary(u.binary) : printable(u.bytes))));
+          } catch (error) {
+            reportFailure(service, name, error);
+            return 1;
+          }
         }
         ctx.logger.info({ service, keywords: monitored }, 'monitoring');
         // Runs until a signal; the runtime then closes the client (exit 0).
@@ -55,7 +60,13 @@ Examples:
     }
 
     const done = (async () => {
-      const names = ctx.positionals.length > 0 ? [...ctx.positionals] : await svc.enumerate();
+      let names: string[];
+      try {
+        names = ctx.positionals.length > 0 ? [...ctx.positionals] : await svc.enumerate();
+      } catch (error) {
+        reportFailure(service, '*', error);
+        return 1;
+      }
       let code = 0;
       for (const name of names) {
         try {

@@ -118,6 +118,27 @@ describe('keyword roles as processes', () => {
     expect(await monitor.exit()).toBe(0);
   });
 
+  it("should keep a monitor of svc deaf to svc2's broadcasts", async () => {
+    const s = await setup(2);
+    await registry(s);
+    await dispatcher(s, 'svc');
+    await dispatcher(s, 'svc2');
+    const monitor = start(['--role', 'show', '-s', 'svc', '-c', s.config, '--monitor', 'NOTE']);
+    await monitor.waitForLog(listening('monitoring'));
+    expect((await runCli(['--role', 'modify', '-s', 'svc2', '-c', s.config, 'NOTE=svc2:first'])).code).toBe(0);
+    expect((await runCli(['--role', 'modify', '-s', 'svc', '-c', s.config, 'NOTE=svc:second'])).code).toBe(0);
+    await monitor.waitForLine((l) => l === 'NOTE = svc:second');
+    expect(monitor.lines.filter((l) => l.startsWith('NOTE'))).toEqual(['NOTE = svc:second']);
+  });
+
+  it('should fail a monitor of an unknown service with a message and exit 1', async () => {
+    const s = await setup();
+    await registry(s);
+    const r = await runCli(['--role', 'show', '-s', 'ghost', '-c', s.config, '--monitor', 'TEMP']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('steward: ghost.TEMP: no-such-service');
+  });
+
   it('should drop a killed dispatcher after the heartbeat expiry, free its ports, and tell clients', async () => {
     const s = await setup(1);
     const reg = await registry(s);
