@@ -141,7 +141,11 @@ export class Dispatcher {
       });
       this.settle = {
         listening: resolve,
-        refused: (code, message) => rejectReady(new KeywordRejectedError(isErrorCode(code) ? code : 'protocol', `the registry refused "${options.service}": ${message}`, { service: options.service })),
+        refused: (code, message) => {
+          // Taken by a dispatcher that may be dead: the registrar asks again until the registry drops it.
+          if (code === 'service-taken') return;
+          rejectReady(new KeywordRejectedError(isErrorCode(code) ? code : 'protocol', `the registry refused "${options.service}": ${message}`, { service: options.service }));
+        },
       };
       if (options.startTimeoutMs !== undefined) {
         const timer = setTimeout(

@@ -262,6 +262,17 @@ describe('registry and dispatcher', () => {
     expect(again.endpoints()?.dispatch).toBe(`tcp://127.0.0.1:${config.router.firstPort}`);
   });
 
+  it('should let a restarted dispatcher take its service over once the dead one expires', async () => {
+    const config = await mesh(2);
+    const r = await registry(config);
+    const dead = await Dispatcher.start({ service: 'svc', keywords: KEYWORDS, config });
+    dead.actor.stop();
+    // A new instance (another token) is refused while the registry still lists the old one, and keeps asking.
+    const next = await dispatcher(config, 'svc', { retryMs: 100 });
+    expect(r.table()?.get('svc')?.dispatch).toBe(next.endpoints()?.dispatch);
+    expect(await client(config).service('svc').keyword('TEMP').read()).toBe('20.5');
+  });
+
   it('should start a registry itself when none answers and allow-spawn = yes', async () => {
     const config = await mesh(2, { allowSpawn: true, process: 'thread' });
     const d = await Dispatcher.start({ service: 'svc', keywords: KEYWORDS, config });

@@ -2,7 +2,7 @@ import { assign, enqueueActions, setup } from 'xstate';
 import type { ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import { parseGrant, request, type Grant, type Reply } from '../../protocol/keywords.js';
+import { isRejected, parseGrant, request, type Grant, type Reply } from '../../protocol/keywords.js';
 import type { ChildSpec, SupervisorEvent } from '../../supervisor/types.js';
 import type { DispatcherBound, KeywordServiceEvent, SocketBinding } from './keyword-service.machine.js';
 
@@ -135,7 +135,7 @@ export function registrarMachine(config: RegistrarConfig) {
               continue;
             }
             const grant = parseGrant(reply.payload);
-            if ('type' in grant) log.warn({ reason: grant.reason }, 'malformed grant from the registry; ignored');
+            if (isRejected(grant)) log.warn({ reason: grant.reason }, 'malformed grant from the registry; ignored');
             else enqueue.raise({ type: 'registrar.granted', grant });
           } else if (kind === 'hb') {
             enqueue.raise(reply.ok ? { type: 'registrar.beatAcked' } : { type: 'registrar.forgotten', code: reply.code });
@@ -175,7 +175,11 @@ export function registrarMachine(config: RegistrarConfig) {
       }),
       refused: enqueueActions(({ event, enqueue }) => {
         if (event.type !== 'registrar.refused') return;
-        log.error({ code: event.code, reason: event.message, retryMs }, 'registry refused the registration');
+        if (event.code === 'service-taken') {
+          log.warn({ reason: event.message, retryMs }, 'service held by another dispatcher; asking again until the registry drops it');
+        } else {
+          log.error({ code: event.code, reason: event.message, retryMs }, 'registry refused the registration');
+        }
         enqueue.emit({ type: 'registrar.refused', code: event.code, message: event.message });
       }),
       bindGrant: enqueueActions(({ context, event, system, enqueue }) => {
