@@ -1,6 +1,7 @@
 import { UsageError } from '../cli/errors.js';
 import { flagBool, flagList, type RoleDefinition } from '../cli/role.js';
 import { isValidName } from '../protocol/ktl-types.js';
+import type { ConnectionEvent } from '../api/keywords/index.js';
 import { clientFor, clientOptions, reportFailure } from './keywords-client.js';
 import { line, printBinary, printable } from './keywords-print.js';
 
@@ -43,10 +44,18 @@ Examples:
 
     if (monitored.length > 0) {
       if (ctx.positionals.length > 0) throw new UsageError('name keywords either to show or with --monitor, not both', `steward --role show -s ${service} --monitor ${monitored[0]}`);
+      // Once per service, not per keyword: one broadcast link carries them all.
+      const onConnection = (e: ConnectionEvent) => {
+        const text = e.state === 'lost' ? `lost the broadcasts at ${e.endpoint}; waiting for the dispatcher to return` : `broadcasts flow again from ${e.endpoint}`;
+        process.stderr.write(`steward: ${service}: ${text}\n`);
+        ctx.logger.warn({ service, state: e.state, endpoint: e.endpoint }, e.state === 'lost' ? 'broadcasts lost' : 'broadcasts restored');
+      };
       const done = (async () => {
-        for (const name of monitored) {
+        for (const [i, name] of monitored.entries()) {
           try {
-            await svc.keyword(name).monitor((u) => ctx.out.write(line(u.keyword, binary ? printBinary(u.binary) : printable(u.bytes))));
+            await svc
+              .keyword(name)
+              .monitor((u) => ctx.out.write(line(u.keyword, binary ? printBinary(u.binary) : printable(u.bytes))), i === 0 ? { onConnection } : {});
           } catch (error) {
             reportFailure(service, name, error);
             return 1;

@@ -118,6 +118,22 @@ describe('keyword roles as processes', () => {
     expect(await monitor.exit()).toBe(0);
   });
 
+  it('should tell a monitor its dispatcher left, and carry on when it returns', async () => {
+    const s = await setup(2);
+    await registry(s);
+    const first = await dispatcher(s);
+    const monitor = start(['--role', 'show', '-s', 'thermo', '-c', s.config, '--monitor', 'NOTE']);
+    await monitor.waitForLog(listening('monitoring'));
+    first.signal('SIGTERM');
+    expect(await first.exit()).toBe(0);
+    await monitor.waitForLog((l) => l.msg === 'broadcasts lost');
+    expect(monitor.stderr).toMatch(/steward: thermo: lost the broadcasts at tcp:\/\/127\.0\.0\.1:\d+; waiting for the dispatcher to return/);
+    await dispatcher(s);
+    await monitor.waitForLog((l) => l.msg === 'broadcasts restored');
+    expect((await runCli(['--role', 'modify', '-s', 'thermo', '-c', s.config, 'NOTE=second life'])).code).toBe(0);
+    await monitor.waitForLine((l) => l === 'NOTE = second life');
+  });
+
   it("should keep a monitor of svc deaf to svc2's broadcasts", async () => {
     const s = await setup(2);
     await registry(s);

@@ -262,6 +262,32 @@ describe('registry and dispatcher', () => {
     expect(again.endpoints()?.dispatch).toBe(`tcp://127.0.0.1:${config.router.firstPort}`);
   });
 
+  it('should tell a monitor when its dispatcher goes away, and follow it to its new ports when it returns', async () => {
+    const config = await mesh(3);
+    await registry(config);
+    const first = await Dispatcher.start({ service: 'svc', keywords: KEYWORDS, config });
+    const firstBroadcast = first.endpoints()!.broadcast;
+    const events: string[] = [];
+    const values: string[] = [];
+    await client(config, 200)
+      .service('svc')
+      .keyword('NOTE')
+      .monitor((u) => values.push(u.ascii), { onConnection: (e) => events.push(`${e.state} ${e.endpoint}`) });
+    await first.stop();
+    await eventually(() => events.length === 1, 3000);
+    expect(events).toEqual([`lost ${firstBroadcast}`]);
+    // Its freed pair goes to the back of the line: the new dispatcher lives elsewhere.
+    const second = await dispatcher(config, 'svc');
+    expect(second.endpoints()!.broadcast).not.toBe(firstBroadcast);
+    await eventually(() => events.length === 2, 5000);
+    expect(events[1]).toBe(`restored ${second.endpoints()!.broadcast}`);
+    await eventually(async () => {
+      second.set('NOTE', `back ${values.length}`);
+      return values.length > 0;
+    }, 3000, 100);
+    expect(values[0]).toMatch(/^back/);
+  });
+
   it('should let a restarted dispatcher take its service over once the dead one expires', async () => {
     const config = await mesh(2);
     const r = await registry(config);

@@ -10,6 +10,9 @@ export interface RawBroadcast {
 
 type Listener = (b: RawBroadcast) => void;
 
+/** The link to the publisher went down (the dispatcher stopped or died) or came back. */
+export type LinkState = 'lost' | 'restored';
+
 /**
  * One SUB socket per service, shared by every monitor of its keywords.
  * Subscriptions are per keyword topic (`service\0KEYWORD\0`), reference
@@ -22,10 +25,12 @@ export class BroadcastSubscriber {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly syncWaiters = new Map<string, () => void>();
   private closed = false;
+  private down = false;
 
   constructor(
     readonly service: string,
     private readonly limits: KeywordsLimits = DEFAULT_KEYWORDS_LIMITS,
+    private readonly onLink?: (state: LinkState, endpoint: string) => void,
   ) {}
 
   /** Connects to `endpoint`, moving there (subscriptions kept) if the dispatcher moved. */
@@ -39,8 +44,8 @@ export class BroadcastSubscriber {
         // Already gone.
       }
     }
-    socket.connect(endpoint);
     this.endpoint = endpoint;
+    socket.connect(endpoint);
   }
 
   add(keyword: string, listener: Listener): void {
@@ -92,6 +97,17 @@ export class BroadcastSubscriber {
     if (this.socket) return this.socket;
     const socket = new zmq.Subscriber({ linger: 0, maxMessageSize: this.limits.maxValueBytes + 64 * 1024, receiveHighWaterMark: 100_000 });
     this.socket = socket;
+    // Transport events, not application heartbeats: enough to tell a monitor its dispatcher went away.
+    socket.events.on('disconnect', (e) => {
+      if (this.closed || e.address !== this.endpoint) return;
+      this.down = true;
+      this.onLink?.('lost', e.address);
+    });
+    socket.events.on('connect', (e) => {
+      if (this.closed || !this.down || e.address !== this.endpoint) return;
+      this.down = false;
+      this.onLink?.('restored', e.address);
+    });
     void this.read(socket);
     return socket;
   }

@@ -15,7 +15,7 @@ import {
   type Reply,
 } from '../../protocol/keywords.js';
 import { fromAscii, inputToAscii, isValidName, type BinaryValue, type KeywordDescriptor, type KeywordInput } from '../../protocol/ktl-types.js';
-import { BroadcastSubscriber, type RawBroadcast } from './broadcasts.js';
+import { BroadcastSubscriber, type LinkState, type RawBroadcast } from './broadcasts.js';
 import { ChannelFailure, RequestChannel } from './channel.js';
 import {
   DispatcherUnavailableError,
@@ -54,9 +54,21 @@ export interface Subscription {
   unsubscribe(): void;
 }
 
+export interface ConnectionEvent {
+  readonly service: string;
+  /** lost: the dispatcher's broadcast socket went away (stopped, killed); restored: connected again, perhaps elsewhere. */
+  readonly state: LinkState;
+  readonly endpoint: string;
+}
+
 export interface MonitorOptions {
   /** Call the callback once with the current value before any change. */
   readonly prime?: boolean;
+  /**
+   * Told when the broadcasts stop (the dispatcher went away) and when they
+   * flow again. Changes in between are not replayed: read to catch up.
+   */
+  readonly onConnection?: (event: ConnectionEvent) => void;
 }
 
 export interface WaitOptions {
@@ -165,6 +177,8 @@ export class KeywordService {
   private broadcasts: BroadcastSubscriber | undefined;
   private readonly keywords = new Map<string, Keyword>();
   private readonly descriptors = new Map<string, Promise<KeywordDescriptor>>();
+  private readonly linkListeners = new Set<(event: ConnectionEvent) => void>();
+  private relocating: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -206,8 +220,8 @@ export class KeywordService {
   }
 
   /** Calls back for every change of every keyword of the service. */
-  monitorAll(callback: (update: KeywordUpdate) => void): Promise<Subscription> {
-    return this.subscribe('', callback, this.client.timeoutMs);
+  monitorAll(callback: (update: KeywordUpdate) => void, options: Pick<MonitorOptions, 'onConnection'> = {}): Promise<Subscription> {
+    return this.subscribe('', callback, this.client.timeoutMs, options.onConnection);
   }
 
   /** Closes this service's sockets; the client can hand out a new one. */
@@ -219,6 +233,7 @@ export class KeywordService {
   shutdown(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.relocating);
     this.channel?.close();
     this.broadcasts?.close();
   }
@@ -253,14 +268,19 @@ export class KeywordService {
   }
 
   /** @internal Subscribes to a keyword's broadcasts ('' for all) and resolves once the subscription is live. */
-  async subscribe(keyword: string, callback: (update: KeywordUpdate) => void, timeoutMs: number): Promise<Subscription> {
+  async subscribe(
+    keyword: string,
+    callback: (update: KeywordUpdate) => void,
+    timeoutMs: number,
+    onConnection?: (event: ConnectionEvent) => void,
+  ): Promise<Subscription> {
     if (this.closed) throw new KeywordClosedError(`${this.name} monitor`);
     const deadline = Date.now() + timeoutMs;
     const location = await this.locate();
     const descriptors = new Map<string, KeywordDescriptor>();
     if (keyword !== '') descriptors.set(keyword, await this.identify(keyword));
     else for (const name of await this.enumerate()) descriptors.set(name, await this.identify(name));
-    this.broadcasts ??= new BroadcastSubscriber(this.name, this.client.limits);
+    this.broadcasts ??= new BroadcastSubscriber(this.name, this.client.limits, (state, endpoint) => this.onLink(state, endpoint));
     const broadcasts = this.broadcasts;
     broadcasts.connect(location.broadcast);
     const listener = (b: RawBroadcast) => {
@@ -271,7 +291,13 @@ export class KeywordService {
       callback({ service: this.name, keyword: b.keyword, seq: b.seq, ascii: b.value.toString('utf8'), bytes: b.value, binary: cast.value.binary });
     };
     broadcasts.add(keyword, listener);
-    const subscription: Subscription = { unsubscribe: () => broadcasts.remove(keyword, listener) };
+    if (onConnection) this.linkListeners.add(onConnection);
+    const subscription: Subscription = {
+      unsubscribe: () => {
+        broadcasts.remove(keyword, listener);
+        if (onConnection) this.linkListeners.delete(onConnection);
+      },
+    };
     try {
       await this.sync(keyword, broadcasts, deadline);
     } catch (error) {
@@ -296,6 +322,33 @@ export class KeywordService {
       if (await wait) return;
     }
     throw new DispatcherUnavailableError(this.name, endpoint, this.client.timeoutMs, keyword || undefined);
+  }
+
+  /**
+   * The broadcast link went down: tell the monitors, and while it stays down
+   * ask the registry now and then whether the dispatcher came back elsewhere
+   * (`locate` moves the subscriber there).
+   */
+  private onLink(state: LinkState, endpoint: string): void {
+    for (const listener of [...this.linkListeners]) {
+      try {
+        listener({ service: this.name, state, endpoint });
+      } catch {
+        // A throwing listener is the caller's bug; the others still hear.
+      }
+    }
+    clearInterval(this.relocating);
+    this.relocating = undefined;
+    if (state === 'restored' || this.client.direct || this.closed) return;
+    this.relocating = setInterval(() => {
+      if (this.closed || (this.broadcasts?.subscriptions ?? 0) === 0) {
+        clearInterval(this.relocating);
+        return;
+      }
+      this.location = undefined;
+      this.locate().catch(() => undefined);
+    }, Math.max(100, this.client.timeoutMs));
+    this.relocating.unref();
   }
 
   private locate(): Promise<Location> {
@@ -386,7 +439,7 @@ export class Keyword {
 
   /** Calls `callback` on every change, in order, until unsubscribed; resolves once no change can be missed. */
   async monitor(callback: (update: KeywordUpdate) => void, options: MonitorOptions = {}): Promise<Subscription> {
-    const subscription = await this.service.subscribe(this.name, callback, this.service.client.timeoutMs);
+    const subscription = await this.service.subscribe(this.name, callback, this.service.client.timeoutMs, options.onConnection);
     if (options.prime) {
       try {
         const bytes = await this.readBytes();
