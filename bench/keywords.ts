@@ -234,9 +234,12 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const at = process.argv.indexOf('--rounds');
   const rounds = at > 0 ? Number(process.argv[at + 1]) : quick ? 1 : 5;
   const rows = await suite.run({ rounds, quick });
-  for (const r of rows) {
-    const ratio = r.baselineValue ? (r.value / r.baselineValue).toFixed(2) : '-';
-    process.stdout.write(`${r.name}: ${Math.round(r.value)} ${r.unit} | ${r.baseline}: ${Math.round(r.baselineValue ?? 0)} | ratio ${ratio}\n`);
-  }
-  process.exit(0);
+  const text = rows
+    .map((r) => {
+      const ratio = r.baselineValue ? (r.value / r.baselineValue).toFixed(2) : '-';
+      return `${r.name}: ${Math.round(r.value)} ${r.unit} | ${r.baseline}: ${Math.round(r.baselineValue ?? 0)} | ratio ${ratio}\n`;
+    })
+    .join('');
+  // Exit only once stdout is flushed: a pipe is written asynchronously.
+  process.stdout.write(text, () => process.exit(0));
 }
