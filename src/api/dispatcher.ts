@@ -1,0 +1,239 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import {
+  DEFAULT_KEYWORDS_CONFIG,
+  connectHost,
+  directEndpoints,
+  registryConnectEndpoint,
+  type KeywordsConfig,
+} from '../config/keywords-config.js';
+import type { KeywordDefinition } from '../config/keywords-file.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { KeywordServiceContext } from '../machines/keywords/keyword-service.machine.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { KeywordDescriptor, KeywordInput, TypedValue } from '../protocol/ktl-types.js';
+import { castInput } from '../protocol/ktl-types.js';
+import { isErrorCode } from '../protocol/keywords.js';
+import { whenStopped } from '../runtime/run-role.js';
+import { dispatcherTree, dispatcherTreeIds, type DispatcherPlacement, type RegistrySpawn } from '../supervisor/trees/dispatcher.js';
+import { KeywordError, KeywordRejectedError } from './keywords/errors.js';
+import { registryTreeConfig } from './registry.js';
+
+export interface DispatcherOptions {
+  readonly service: string;
+  readonly keywords: readonly KeywordDefinition[];
+  /** The INI settings: `[zmq-router]` (registry, spawning) or, with `enable = no`, `[zmq]` ports. */
+  readonly config?: KeywordsConfig;
+  /** Bind these and skip the registry (overrides the config). `tcp://127.0.0.1:*` works. */
+  readonly direct?: { readonly dispatch: string; readonly broadcast: string };
+  /** How a registry is started when none answers (default: from `process` in the config). */
+  readonly spawn?: RegistrySpawn;
+  /** Names this dispatcher to the registry; default host, pid and random bytes. */
+  readonly token?: string;
+  readonly bindTimeoutMs?: number;
+  readonly retryMs?: number;
+  /** Reject `start` if the dispatcher does not listen within this (default: wait for a registry as long as it takes). */
+  readonly startTimeoutMs?: number;
+  readonly name?: string;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+}
+
+export interface DispatcherEndpoints {
+  readonly dispatch: string;
+  readonly broadcast: string;
+}
+
+/** `node dist/main.js` beside this module once built; from the sources (tests), the built one. */
+export function defaultMainScript(): string {
+  const built = fileURLToPath(new URL('../main.js', import.meta.url));
+  if (existsSync(built)) return built;
+  return fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+}
+
+/** How a dispatcher spawns a registry when `process` is not `thread`: this program, `--role registry`, settings as flags. */
+export function registryProcessSpawn(config: KeywordsConfig, logLevel?: string): RegistrySpawn {
+  const r = config.router;
+  const args = [
+    defaultMainScript(),
+    '--role',
+    'registry',
+    ...(config.file ? ['-c', config.file] : []),
+    '--port',
+    String(r.port),
+    '--first-port',
+    String(r.firstPort),
+    '--last-port',
+    String(r.lastPort),
+    '--heartbeat',
+    String(r.heartbeatMs),
+    '--liveness',
+    String(r.liveness),
+    '--parent-watch',
+    ...(logLevel ? ['--log-level', logLevel] : []),
+  ];
+  return { mode: 'process', command: process.execPath, args };
+}
+
+function placementOf(options: DispatcherOptions, config: KeywordsConfig, logger: Logger): DispatcherPlacement {
+  if (options.direct) return { kind: 'direct', ...options.direct };
+  if (!config.router.enable) return { kind: 'direct', ...directEndpoints(config, 'bind') };
+  const r = config.router;
+  const spawn =
+    options.spawn ??
+    (r.process === 'thread'
+      ? ({ mode: 'thread', tree: registryTreeConfig({ config }, logger) } satisfies RegistrySpawn)
+      : registryProcessSpawn(config, logger.level));
+  return {
+    kind: 'registry',
+    registry: registryConnectEndpoint(config),
+    host: connectHost(config.zmq.host),
+    token: options.token ?? `${hostname()}-${process.pid}-${randomBytes(6).toString('hex')}`,
+    timeoutMs: r.timeoutMs,
+    allowSpawn: r.allowSpawn,
+    spawn,
+    ...(options.bindTimeoutMs !== undefined ? { bindTimeoutMs: options.bindTimeoutMs } : {}),
+    ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
+  };
+}
+
+/**
+ * A running dispatcher: hosts one service's keywords, answers reads, writes,
+ * identify and enumerate, and broadcasts every change. With a registry it
+ * registers (starting one when none answers and `allow-spawn = yes`) and
+ * heartbeats; without, it binds the `[zmq]` ports.
+ */
+export class Dispatcher {
+  readonly actor: Actor<ReturnType<typeof dispatcherTree>>;
+  readonly ids: ReturnType<typeof dispatcherTreeIds>;
+  readonly service: string;
+  private readonly ready: Promise<DispatcherEndpoints>;
+  private settle: { listening(e: DispatcherEndpoints): void; refused(code: string, message: string): void } = {
+    listening: () => undefined,
+    refused: () => undefined,
+  };
+
+  private constructor(options: DispatcherOptions) {
+    const logger = options.logger ?? silentLogger;
+    const config = options.config ?? DEFAULT_KEYWORDS_CONFIG;
+    this.service = options.service;
+    this.ids = dispatcherTreeIds(options.service, options.name);
+    this.actor = createActor(
+      dispatcherTree({
+        service: options.service,
+        definitions: options.keywords,
+        placement: placementOf(options, config, logger),
+        logger,
+        ...(options.name !== undefined ? { name: options.name } : {}),
+        ...(options.metrics ? { metrics: options.metrics } : {}),
+      }),
+      { systemId: this.ids.root },
+    );
+    this.ready = new Promise<DispatcherEndpoints>((resolve, rejectReady) => {
+      this.actor.subscribe({
+        next: (snapshot) => {
+          if (snapshot.status !== 'active') rejectReady(new Error(`dispatcher of "${options.service}" stopped before it listened`));
+        },
+        error: (error) => rejectReady(error),
+      });
+      this.settle = {
+        listening: resolve,
+        refused: (code, message) => {
+          // Taken by a dispatcher that may be dead: the registrar asks again until the registry drops it.
+          if (code === 'service-taken') return;
+          rejectReady(new KeywordRejectedError(isErrorCode(code) ? code : 'protocol', `the registry refused "${options.service}": ${message}`, { service: options.service }));
+        },
+      };
+      if (options.startTimeoutMs !== undefined) {
+        const timer = setTimeout(
+          () => rejectReady(new KeywordError('registry-unavailable', `dispatcher of "${options.service}" did not start listening within ${options.startTimeoutMs} ms`, { service: options.service })),
+          options.startTimeoutMs,
+        );
+        timer.unref();
+      }
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  /** Starts a dispatcher and resolves once it listens; rejects (and stops it) if the registry refuses it. */
+  static async start(options: DispatcherOptions): Promise<Dispatcher> {
+    const dispatcher = Dispatcher.launch(options);
+    try {
+      await dispatcher.ready;
+    } catch (error) {
+      await dispatcher.stop();
+      throw error;
+    }
+    return dispatcher;
+  }
+
+  /**
+   * Starts a dispatcher without waiting: it may wait a long time for a
+   * registry. `listening()` settles when it listens or is refused.
+   */
+  static launch(options: DispatcherOptions): Dispatcher {
+    const dispatcher = new Dispatcher(options);
+    dispatcher.actor.start();
+    const system = dispatcher.actor.system;
+    (system.get(dispatcher.ids.keywords) as AnyActorRef | undefined)?.on('dispatcher.listening', (e: DispatcherEndpoints) =>
+      dispatcher.settle.listening({ dispatch: e.dispatch, broadcast: e.broadcast }),
+    );
+    (system.get(dispatcher.ids.registrar) as AnyActorRef | undefined)?.on('registrar.refused', (e: { code: string; message: string }) =>
+      dispatcher.settle.refused(e.code, e.message),
+    );
+    return dispatcher;
+  }
+
+  private context(): KeywordServiceContext | undefined {
+    const machine = this.actor.system.get(this.ids.keywords) as AnyActorRef | undefined;
+    return (machine?.getSnapshot() as { context?: KeywordServiceContext } | undefined)?.context;
+  }
+
+  /** Where the dispatcher listens now (its ports may change if a restarted registry could not give the same ones back). */
+  endpoints(): DispatcherEndpoints | undefined {
+    const ctx = this.context();
+    const b = ctx?.binding;
+    if (!ctx || !b || !ctx.listening) return undefined;
+    const dispatch = ctx.endpoints.get(b.dispatch);
+    const broadcast = ctx.endpoints.get(b.broadcast);
+    return dispatch !== undefined && broadcast !== undefined ? { dispatch, broadcast } : undefined;
+  }
+
+  /** Resolves with the endpoints first listened on. */
+  listening(): Promise<DispatcherEndpoints> {
+    return this.ready;
+  }
+
+  get(name: string): TypedValue | undefined {
+    return this.context()?.store.get(name);
+  }
+
+  descriptor(name: string): KeywordDescriptor | undefined {
+    return this.context()?.store.descriptor(name);
+  }
+
+  /**
+   * Sets a value from the dispatcher's own code (a sensor reading, a state
+   * change) and broadcasts it; read-only keywords too, since read-only
+   * means read-only to clients. Throws KeywordRejectedError on a bad value.
+   */
+  set(name: string, value: KeywordInput): TypedValue {
+    const desc = this.descriptor(name);
+    if (!desc) throw new KeywordRejectedError('no-such-keyword', `"${this.service}" has no keyword "${name}"`, { service: this.service, keyword: name });
+    const cast = castInput(desc, value);
+    if (!cast.ok) throw new KeywordRejectedError('invalid-value', `${this.service}.${name} (${desc.type}): ${cast.reason}`, { service: this.service, keyword: name });
+    this.actor.system.get(this.ids.keywords)?.send({ type: 'keywords.set', name, value });
+    return cast.value;
+  }
+
+  /** Graceful: close the sockets, unregister, stop a registry this dispatcher started. */
+  async stop(): Promise<void> {
+    if (this.actor.getSnapshot().status !== 'active') return;
+    const stopped = whenStopped(this.actor);
+    this.actor.send({ type: 'lifecycle.shutdown' });
+    await stopped;
+  }
+}

@@ -1,0 +1,27 @@
+import { UsageError } from '../cli/errors.js';
+import { flagInt, flagString, type RoleContext } from '../cli/role.js';
+import { loadKeywordsConfig } from '../config/keywords-config.js';
+import { isValidName } from '../protocol/ktl-types.js';
+import { KeywordClient, KeywordError } from '../api/keywords/index.js';
+
+/** The shared start of `show` and `modify`: a client from -c and --timeout, and the -s service. */
+export async function clientFor(ctx: RoleContext, role: string): Promise<{ client: KeywordClient; service: string }> {
+  const service = flagString(ctx.flags, 'service');
+  if (service === undefined) throw new UsageError('-s SERVICE is required', `steward --role ${role} -s SERVICE ...`);
+  if (!isValidName(service)) throw new UsageError(`"${service}" is not a service name (1-64 of A-Z a-z 0-9 _ . -)`, `steward --role ${role} -s thermo ...`);
+  const config = await loadKeywordsConfig(flagString(ctx.flags, 'config'));
+  const timeoutMs = flagInt(ctx.flags, 'timeout', config.router.timeoutMs, 1, 3_600_000);
+  return { client: new KeywordClient({ config, timeoutMs }), service };
+}
+
+/** One failed keyword: a line on stderr naming it, the code and the reason. */
+export function reportFailure(service: string, keyword: string, error: unknown): void {
+  const text = error instanceof KeywordError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+  process.stderr.write(`steward: ${service}.${keyword}: ${text}\n`);
+}
+
+export const clientOptions = {
+  service: { type: 'string', short: 's' },
+  config: { type: 'string', short: 'c' },
+  timeout: { type: 'string' },
+} as const;
