@@ -1,0 +1,493 @@
+import type { AnyActorRef, AnyEventObject, InspectionEvent, Observer, Subscription } from 'xstate';
+import { chartOf } from './chart.js';
+import { toJsonSafe, type JsonValue, type SerializeLimits } from './serialize.js';
+import type { ActorView, HotCounts, InspectionDelta, InspectionState, LogEntry, LogKind, RemovedActor } from './types.js';
+
+/**
+ * Events that arrive once per message burst or per tick: counted, not recorded.
+ * A burst event carries the messages themselves, which must not be held.
+ */
+export const DEFAULT_HOT_EVENTS: readonly string[] = ['zmq.batch', 'zmq.send', 'heartbeat.tick'];
+
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export interface InspectionSourceOptions {
+  /** Snapshots are coalesced and handed out at most this often. */
+  readonly flushMs?: number;
+  /** Recent events and reports kept (a ring). */
+  readonly logSize?: number;
+  /** Actors tracked at most; more are counted as untracked. */
+  readonly maxActors?: number;
+  readonly hotEvents?: Iterable<string>;
+  /** Record one in every N hot events as a `sampled` log entry without its payload; 0 records none. */
+  readonly sampleHotEvery?: number;
+  /** Limits for serializing a context. */
+  readonly contextLimits?: Partial<SerializeLimits>;
+  /** Limits for serializing an event in the log. */
+  readonly eventLimits?: Partial<SerializeLimits>;
+  readonly now?: () => number;
+  readonly timers?: Timers;
+}
+
+/** The parts of XState's Actor this reads; some are internal but stable in v5 (`_parent`, `options`). */
+interface RefLike {
+  readonly sessionId: string;
+  readonly id?: string;
+  readonly systemId?: string;
+  readonly options?: { readonly systemId?: string };
+  readonly _parent?: { readonly sessionId: string };
+  readonly logic?: unknown;
+  getSnapshot(): unknown;
+  on?(type: string, handler: (event: AnyEventObject) => void): unknown;
+}
+
+interface SnapshotLike {
+  readonly status?: string;
+  readonly value?: unknown;
+  readonly context?: unknown;
+  readonly error?: unknown;
+  readonly children?: Record<string, unknown>;
+}
+
+interface Entry {
+  readonly ref: RefLike;
+  readonly id: string;
+  readonly parent: string | null;
+  readonly root: string;
+  readonly name: string;
+  readonly machine: string | null;
+  readonly chart: number | null;
+  readonly startedAt: number;
+  dirty: boolean;
+  events: number;
+  updatedAt: number;
+  view: ActorView | undefined;
+  /** Supervisors only: how often each child id was restarted. */
+  restarts: Map<string, number> | undefined;
+}
+
+interface LogRecord {
+  seq: number;
+  at: number;
+  kind: LogKind;
+  actor: string | null;
+  type: string;
+  source: string | null;
+  /** The event or report itself, held only until the next flush serializes it. */
+  raw: unknown;
+  detail: JsonValue | undefined;
+}
+
+const ERROR_PREFIX = 'xstate.error.actor.';
+const DONE_PREFIX = 'xstate.done.actor.';
+const SUPERVISOR_REPORTS = ['supervisor.childStarted', 'supervisor.childExited', 'supervisor.gaveUp'] as const;
+const SWEEP_EVERY_MS = 1_000;
+
+const defaultTimers: Timers = {
+  set: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+function statusOf(snapshot: unknown): string {
+  const status = (snapshot as SnapshotLike | undefined)?.status;
+  return typeof status === 'string' ? status : 'active';
+}
+
+/**
+ * The inspection sink: XState's inspection observer for one or more actor
+ * systems, kept off the hot path. Per inspection event it does O(1) work and
+ * copies nothing: a snapshot only marks its actor dirty, a hot event only
+ * bumps a counter, other events take a slot in a bounded ring. Every
+ * `flushMs` the dirty actors' latest snapshots are serialized (bounded by
+ * the serializer's limits) and handed to subscribers as one delta.
+ */
+export class InspectionSource {
+  readonly observer: Observer<InspectionEvent>;
+  private readonly flushMs: number;
+  private readonly maxActors: number;
+  private readonly hotEvents: ReadonlySet<string>;
+  private readonly sampleEvery: number;
+  private readonly contextLimits: Partial<SerializeLimits>;
+  private readonly eventLimits: Partial<SerializeLimits>;
+  private readonly now: () => number;
+  private readonly timers: Timers;
+
+  private readonly actors = new Map<string, Entry>();
+  private dirty: Entry[] = [];
+  private readonly hot = new Map<string, number>();
+  private readonly ring: (LogRecord | undefined)[];
+  private seq = 0;
+  private flushedSeq = 0;
+  private flushes = 0;
+  private untracked = 0;
+  private readonly untrackedRefs = new WeakSet<object>();
+  private lastSweep = 0;
+  private sweepNeeded = false;
+  private timer: unknown;
+  private closed = false;
+  private readonly listeners = new Set<(delta: InspectionDelta) => void>();
+  private readonly charts = new Map<object, number>();
+  private readonly logics = new Map<number, object>();
+  private readonly attachments: Subscription[] = [];
+
+  constructor(options: InspectionSourceOptions = {}) {
+    this.flushMs = options.flushMs ?? 100;
+    this.maxActors = options.maxActors ?? 20_000;
+    this.hotEvents = new Set(options.hotEvents ?? DEFAULT_HOT_EVENTS);
+    this.sampleEvery = Math.max(0, Math.floor(options.sampleHotEvery ?? 0));
+    this.contextLimits = options.contextLimits ?? {};
+    this.eventLimits = options.eventLimits ?? { maxDepth: 3, maxNodes: 200, maxKeys: 20, maxItems: 10, maxString: 200 };
+    this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? defaultTimers;
+    this.ring = new Array<LogRecord | undefined>(Math.max(1, options.logSize ?? 500)).fill(undefined);
+    for (const type of this.hotEvents) this.hot.set(type, 0);
+    this.observer = { next: (event) => this.record(event) };
+  }
+
+  /** The observer as XState's `inspect` option wants it. */
+  get inspect(): Observer<InspectionEvent> {
+    return this.observer;
+  }
+
+  /**
+   * Inspects a tree that was created without the `inspect` option: actors
+   * that exist now are walked once, later ones arrive as events.
+   */
+  attach(root: AnyActorRef): () => void {
+    const sub = root.system.inspect(this.observer);
+    this.attachments.push(sub);
+    const rootId = root.sessionId;
+    const walk = (ref: RefLike, depth: number) => {
+      if (depth > 64) return;
+      this.register(ref, rootId);
+      const children = (ref.getSnapshot() as SnapshotLike | undefined)?.children ?? {};
+      for (const child of Object.values(children)) {
+        if (child && typeof (child as RefLike).sessionId === 'string') walk(child as RefLike, depth + 1);
+      }
+    };
+    walk(root as unknown as RefLike, 0);
+    this.scheduleFlush();
+    return () => sub.unsubscribe();
+  }
+
+  subscribe(listener: (delta: InspectionDelta) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The logic behind a chart key (the Stately bridge sends a machine's config). */
+  logicOf(chart: number): object | undefined {
+    return this.logics.get(chart);
+  }
+
+  /** The drawable shape of the machine behind a chart key. */
+  chart(key: number) {
+    const logic = this.logics.get(key);
+    return logic === undefined ? undefined : chartOf(logic);
+  }
+
+  hotCounts(): HotCounts {
+    return Object.fromEntries(this.hot);
+  }
+
+  /** Everything at once: every live actor (views built now if missing) and the recent log. */
+  state(): InspectionState {
+    const at = this.now();
+    const actors: ActorView[] = [];
+    for (const entry of this.actors.values()) {
+      if (statusOf(entry.ref.getSnapshot()) !== 'active') continue;
+      if (entry.view === undefined || entry.dirty) entry.view = this.view(entry, at);
+      actors.push(entry.view);
+    }
+    const log: LogEntry[] = [];
+    const n = this.ring.length;
+    for (let i = 0; i < n; i++) {
+      const rec = this.ring[(this.seq + 1 + i) % n];
+      if (rec !== undefined) log.push(this.finalize(rec));
+    }
+    return { flush: this.flushes, at, actors, log, hot: this.hotCounts(), untracked: this.untracked };
+  }
+
+  /** Coalesces what happened since the last flush into one delta for the subscribers. Called by the timer. */
+  flush(): InspectionDelta {
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    this.timer = undefined;
+    this.flushes += 1;
+    const at = this.now();
+    const building = this.listeners.size > 0;
+
+    if (this.sweepNeeded || at - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(at);
+
+    const upsert: ActorView[] = [];
+    const remove: RemovedActor[] = [];
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (const entry of dirty) {
+      entry.dirty = false;
+      const snapshot = entry.ref.getSnapshot();
+      const status = statusOf(snapshot);
+      if (status !== 'active') {
+        if (this.actors.delete(entry.id)) {
+          const error = (snapshot as SnapshotLike | undefined)?.error;
+          remove.push({ id: entry.id, status, error: error === undefined ? null : toJsonSafe(error, this.eventLimits) });
+        }
+        continue;
+      }
+      entry.updatedAt = at;
+      // Nobody watching: leave the view to be built when someone asks (state()).
+      entry.view = building ? this.view(entry, at) : undefined;
+      if (entry.view) upsert.push(entry.view);
+    }
+
+    const log: LogEntry[] = [];
+    const n = this.ring.length;
+    const from = Math.max(this.flushedSeq + 1, this.seq - n + 1);
+    for (let s = from; s <= this.seq; s++) {
+      const rec = this.ring[s % n];
+      if (rec !== undefined && rec.seq === s) log.push(this.finalize(rec));
+    }
+    this.flushedSeq = this.seq;
+
+    const delta: InspectionDelta = { flush: this.flushes, at, upsert, remove, log, hot: this.hotCounts(), untracked: this.untracked };
+    for (const listener of this.listeners) listener(delta);
+    return delta;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    this.timer = undefined;
+    for (const sub of this.attachments.splice(0)) sub.unsubscribe();
+    this.listeners.clear();
+  }
+
+  /** Number of actors tracked now (for tests and the page header). */
+  get size(): number {
+    return this.actors.size;
+  }
+
+  // ---- per inspection event: O(1), no copies ----
+
+  private record(event: InspectionEvent): void {
+    if (this.closed) return;
+    switch (event.type) {
+      case '@xstate.event':
+        this.onEvent(event.actorRef as unknown as RefLike, event.event, event.sourceRef as unknown as RefLike | undefined, event.rootId);
+        return;
+      case '@xstate.snapshot':
+        this.onSnapshot(event.actorRef as unknown as RefLike, event.rootId);
+        return;
+      case '@xstate.actor':
+        this.register(event.actorRef as unknown as RefLike, event.rootId);
+        this.scheduleFlush();
+        return;
+      default:
+        // Actions and microsteps: per transition, and nothing a viewer needs.
+        return;
+    }
+  }
+
+  private onSnapshot(ref: RefLike, rootId: string): void {
+    const entry = this.actors.get(ref.sessionId) ?? this.lateRegister(ref, rootId);
+    if (entry === undefined || entry.dirty) return;
+    entry.dirty = true;
+    this.dirty.push(entry);
+    this.scheduleFlush();
+  }
+
+  private onEvent(target: RefLike, event: AnyEventObject, source: RefLike | undefined, rootId: string): void {
+    const entry = this.actors.get(target.sessionId) ?? this.lateRegister(target, rootId);
+    if (entry !== undefined) entry.events += 1;
+    const type = event.type;
+    const count = this.hot.get(type);
+    if (count !== undefined) {
+      this.hot.set(type, count + 1);
+      if (this.sampleEvery > 0 && (count + 1) % this.sampleEvery === 0) {
+        const messages = (event as { messages?: unknown }).messages;
+        this.log('sampled', target.sessionId, type, source?.sessionId ?? null, undefined, {
+          every: this.sampleEvery,
+          ...(Array.isArray(messages) ? { messages: messages.length } : {}),
+        });
+      }
+      return;
+    }
+    if (type.startsWith(ERROR_PREFIX)) {
+      this.sweepNeeded = true;
+      this.log('crashed', target.sessionId, type.slice(ERROR_PREFIX.length), source?.sessionId ?? null, event);
+      return;
+    }
+    if (type.startsWith(DONE_PREFIX)) this.sweepNeeded = true;
+    this.log('event', target.sessionId, type, source?.sessionId ?? null, event);
+  }
+
+  private log(kind: LogKind, actor: string | null, type: string, source: string | null, raw: unknown, detail?: JsonValue): void {
+    const seq = ++this.seq;
+    const slot = seq % this.ring.length;
+    const rec = this.ring[slot];
+    const at = this.now();
+    if (rec === undefined) {
+      this.ring[slot] = { seq, at, kind, actor, type, source, raw, detail };
+    } else {
+      // Reuse the slot's record: the ring allocates nothing once full.
+      rec.seq = seq;
+      rec.at = at;
+      rec.kind = kind;
+      rec.actor = actor;
+      rec.type = type;
+      rec.source = source;
+      rec.raw = raw;
+      rec.detail = detail;
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.timer !== undefined || this.closed) return;
+    this.timer = this.timers.set(() => {
+      this.timer = undefined;
+      this.flush();
+    }, this.flushMs);
+  }
+
+  // ---- the actor table ----
+
+  /** An actor seen before its `@xstate.actor` event (inspection attached late): tracked if still alive. */
+  private lateRegister(ref: RefLike, rootId: string): Entry | undefined {
+    if (this.untrackedRefs.has(ref)) return undefined;
+    if (statusOf(ref.getSnapshot()) !== 'active') return undefined;
+    return this.register(ref, rootId);
+  }
+
+  private register(ref: RefLike, rootId: string): Entry | undefined {
+    const existing = this.actors.get(ref.sessionId);
+    if (existing) return existing;
+    if (this.actors.size >= this.maxActors) {
+      if (!this.untrackedRefs.has(ref)) {
+        this.untrackedRefs.add(ref);
+        this.untracked += 1;
+      }
+      return undefined;
+    }
+    const logic = ref.logic;
+    const chart = chartOf(logic);
+    const at = this.now();
+    const entry: Entry = {
+      ref,
+      id: ref.sessionId,
+      parent: ref._parent?.sessionId ?? null,
+      root: rootId,
+      name: ref.id ?? ref.sessionId,
+      machine: chart?.machine ?? null,
+      chart: chart && typeof logic === 'object' && logic !== null ? this.chartKey(logic) : null,
+      startedAt: at,
+      dirty: true,
+      events: 0,
+      updatedAt: at,
+      view: undefined,
+      restarts: undefined,
+    };
+    this.actors.set(entry.id, entry);
+    this.dirty.push(entry);
+    if (entry.machine === 'supervisor') this.watchSupervisor(entry);
+    return entry;
+  }
+
+  private chartKey(logic: object): number {
+    let key = this.charts.get(logic);
+    if (key === undefined) {
+      key = this.charts.size + 1;
+      this.charts.set(logic, key);
+      this.logics.set(key, logic);
+    }
+    return key;
+  }
+
+  /** Supervisors report starts, exits and giving up through `emit`, which inspection does not see. */
+  private watchSupervisor(entry: Entry): void {
+    const on = entry.ref.on;
+    if (typeof on !== 'function') return;
+    for (const type of SUPERVISOR_REPORTS) {
+      on.call(entry.ref, type, (report: AnyEventObject) => this.onReport(entry, report));
+    }
+  }
+
+  private onReport(entry: Entry, report: AnyEventObject): void {
+    if (this.closed) return;
+    const child = String((report as { id?: unknown }).id ?? '');
+    switch (report.type) {
+      case 'supervisor.childStarted': {
+        const restarts = Number((report as { restarts?: unknown }).restarts ?? 0);
+        if (restarts > 0) {
+          entry.restarts ??= new Map();
+          entry.restarts.set(child, restarts);
+          this.log('restarted', entry.id, child, null, report);
+        } else {
+          this.log('started', entry.id, child, null, report);
+        }
+        return;
+      }
+      case 'supervisor.childExited': {
+        const kind = (report as { reason?: { kind?: unknown } }).reason?.kind;
+        this.sweepNeeded = true;
+        this.log(kind === 'normal' ? 'exited' : 'crashed', entry.id, child, null, report);
+        return;
+      }
+      case 'supervisor.gaveUp':
+        this.log('gaveUp', entry.id, child, null, report);
+        return;
+    }
+  }
+
+  /** Finds actors that ended without a snapshot event (a machine whose action threw). */
+  private sweep(at: number): void {
+    this.sweepNeeded = false;
+    this.lastSweep = at;
+    for (const entry of this.actors.values()) {
+      if (!entry.dirty && statusOf(entry.ref.getSnapshot()) !== 'active') {
+        entry.dirty = true;
+        this.dirty.push(entry);
+      }
+    }
+  }
+
+  // ---- at flush time only ----
+
+  private view(entry: Entry, at: number): ActorView {
+    const snapshot = entry.ref.getSnapshot() as SnapshotLike | undefined;
+    const ref = entry.ref;
+    const machine = entry.machine !== null;
+    const parent = entry.parent === null ? undefined : this.actors.get(entry.parent);
+    return {
+      id: entry.id,
+      parent: entry.parent,
+      root: entry.root,
+      name: entry.name,
+      // systemId is set after the actor announces itself, so read it now.
+      systemId: ref.systemId ?? ref.options?.systemId ?? null,
+      machine: entry.machine,
+      chart: entry.chart,
+      status: statusOf(snapshot),
+      value: machine ? toJsonSafe(snapshot?.value, { maxDepth: 8 }) : null,
+      context: machine ? toJsonSafe(snapshot?.context, this.contextLimits) : null,
+      events: entry.events,
+      restarts: parent?.restarts?.get(entry.name) ?? 0,
+      startedAt: entry.startedAt,
+      updatedAt: at,
+    };
+  }
+
+  private finalize(rec: LogRecord): LogEntry {
+    if (rec.detail === undefined) {
+      rec.detail = rec.raw === undefined ? null : toJsonSafe(rec.raw, this.eventLimits);
+      rec.raw = undefined;
+    }
+    return { seq: rec.seq, at: rec.at, kind: rec.kind, actor: rec.actor, type: rec.type, source: rec.source, detail: rec.detail };
+  }
+}
