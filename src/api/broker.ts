@@ -4,8 +4,9 @@ import type { Metrics } from '../metrics/registry.js';
 import { whenStopped } from '../runtime/run-role.js';
 import { brokerTree, brokerTreeIds, type BrokerTreeConfig } from '../supervisor/trees/broker.js';
 import type { BrokerCore } from '../machines/broker/routing.js';
+import type { RuntimeOptions } from './runtime-options.js';
 
-export interface BrokerOptions extends Omit<BrokerTreeConfig, 'logger' | 'frontend' | 'backend'> {
+export interface BrokerOptions extends Omit<BrokerTreeConfig, 'logger' | 'frontend' | 'backend'>, RuntimeOptions {
   /** Client endpoint; `tcp://127.0.0.1:*` picks a free port (read it back from `endpoints`). */
   readonly frontend?: string;
   /** Worker endpoint; the same as `frontend` shares one socket. */
@@ -32,10 +33,15 @@ export class Broker {
   private readonly ready: Promise<BrokerEndpoints>;
 
   private constructor(options: BrokerOptions) {
-    const frontend = options.frontend ?? DEFAULT_FRONTEND;
-    const backend = options.backend ?? DEFAULT_BACKEND;
-    this.ids = brokerTreeIds(options.name);
-    this.actor = createActor(brokerTree({ ...options, frontend, backend, logger: options.logger ?? silentLogger }));
+    const { inspect, ...config } = options;
+    const frontend = config.frontend ?? DEFAULT_FRONTEND;
+    const backend = config.backend ?? DEFAULT_BACKEND;
+    this.ids = brokerTreeIds(config.name);
+    this.actor = createActor(
+      brokerTree({ ...config, frontend, backend, logger: config.logger ?? silentLogger }),
+      // The root's id names the tree in the inspector; inspection is set here, at the root, for the whole system.
+      { id: this.ids.root, ...(inspect ? { inspect } : {}) },
+    );
     this.ready = new Promise<BrokerEndpoints>((resolve, rejectReady) => {
       this.actor.subscribe({
         next: (snapshot) => {
