@@ -59,7 +59,10 @@ class Model {
 async function setup() {
   const source = new InspectionSource({ flushMs: 50 });
   const server: InspectorServer = await startInspectorServer({ source, port: 0 });
-  const broker = await Broker.start({ frontend: ANY, backend: ANY, drainTimeoutMs: 100, heartbeatIntervalMs: 200, inspect: source.inspect });
+  const broker = await Broker.start({ frontend: ANY, backend: ANY, drainTimeoutMs: 100, heartbeatIntervalMs: 200,
+    // Raw workers send no heartbeats: only a DISCONNECT may end their sessions here.
+    liveness: 10_000,
+    inspect: source.inspect });
   cleanup.push(() => source.close(), () => server.close(), () => broker.stop());
   const sse = new SseReader(`${server.url}/api/stream`);
   cleanup.push(() => sse.close());

@@ -320,8 +320,11 @@ export class InspectionSource {
     }
     if (type.startsWith(ERROR_PREFIX)) {
       this.sweepNeeded = true;
-      this.log('crashed', target.sessionId, type.slice(ERROR_PREFIX.length), source?.sessionId ?? null, event);
-      return;
+      // A supervisor reports the crash itself, with what it will do about it; elsewhere this event is the only record.
+      if (entry?.machine !== 'supervisor') {
+        this.log('crashed', target.sessionId, type.slice(ERROR_PREFIX.length), source?.sessionId ?? null, event);
+        return;
+      }
     }
     if (type.startsWith(DONE_PREFIX)) this.sweepNeeded = true;
     this.log('event', target.sessionId, type, source?.sessionId ?? null, event);

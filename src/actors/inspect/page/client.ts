@@ -87,14 +87,26 @@ export const PAGE_JS = String.raw`
   // ---- tree ----
   function kindOf(a) { return a.machine || 'actor'; }
   function isEmptyShard(a, kids) { return a.machine === 'supervisor' && /\.shard\.\d+$/.test(a.name) && kids.length === 0; }
+  var KIND_LABELS = { workerSession: 'worker', heartbeatMonitor: 'heartbeat' };
+  function kindLabel(a) { return a.machine ? (KIND_LABELS[a.machine] || a.machine) : 'actor'; }
+  function printable(s) { return typeof s === 'string' && s.length > 0 && s.length <= 40 && /^[\x20-\x7e]+$/.test(s); }
   function extraOf(a) {
     var c = a.context;
     if (c && typeof c === 'object' && !Array.isArray(c)) {
-      if (typeof c.service === 'string') return c.service + (typeof c.inFlight === 'number' ? ' \u00b7 ' + c.inFlight + ' in flight' : '');
+      if (typeof c.service === 'string') {
+        return c.service + (printable(c.key) ? ' \u00b7 ' + c.key : '') + (typeof c.inFlight === 'number' ? ' \u00b7 ' + c.inFlight + ' in flight' : '');
+      }
       if (c.core && typeof c.core === 'object' && typeof c.core.workers === 'number') return c.core.workers + ' workers \u00b7 ' + c.core.inFlight + ' in flight';
       if (typeof c.ticks === 'number') return c.ticks + ' ticks';
     }
     return '';
+  }
+  /** A systemId that only repeats the name under its parent's prefix says nothing new in the tree. */
+  function sysLabel(a) {
+    if (!a.systemId || a.systemId === a.name) return '';
+    var tail = a.name.replace(/-/g, '.');
+    var id = a.systemId;
+    return id.length > tail.length && id.slice(id.length - tail.length) === tail && id.charAt(id.length - tail.length - 1) === '.' && a.machine === 'workerSession' ? '' : id;
   }
   function renderTree() {
     var byParent = new Map();
@@ -112,9 +124,9 @@ export const PAGE_JS = String.raw`
       var open = !collapsed.has(a.id);
       var row = h('div', { class: 'node' + (a.id === selected ? ' selected' : ''), onclick: function () { selected = a.id; schedule(); } }, [
         h('span', { class: 'twisty', text: kids.length ? (open ? '\u25be' : '\u25b8') : '', onclick: function (ev) { ev.stopPropagation(); if (open) collapsed.add(a.id); else collapsed.delete(a.id); schedule(); } }),
-        h('span', { class: 'kind ' + kindOf(a), text: kindOf(a) === 'workerSession' ? 'worker' : kindOf(a) }),
+        h('span', { class: 'kind ' + kindOf(a), text: kindLabel(a) }),
         h('span', { class: 'name', text: a.name }),
-        a.systemId && a.systemId !== a.name ? h('span', { class: 'sys', text: a.systemId }) : null,
+        sysLabel(a) ? h('span', { class: 'sys', text: sysLabel(a) }) : null,
         a.value !== null ? h('span', { class: 'state', text: valueText(a.value) }) : null,
         extraOf(a) ? h('span', { class: 'extra', text: extraOf(a) }) : null,
         a.restarts ? h('span', { class: 'restarts', text: '\u21bb' + a.restarts }) : null
@@ -193,26 +205,49 @@ export const PAGE_JS = String.raw`
   }
 
   // ---- log ----
+  function reasonText(r) {
+    if (!r || typeof r !== 'object') return '';
+    if (r.kind === 'error') return 'error: ' + (r.error && r.error.message ? r.error.message : short(r.error, 120));
+    if (r.kind === 'failed') return 'failed: ' + r.reason;
+    var out = r.output && typeof r.output === 'object' && r.output.reason ? ' (' + r.output.reason + ')' : '';
+    return 'normal' + out;
+  }
+  function detailText(e) {
+    var d = e.detail;
+    if (d === null || d === undefined) return '';
+    switch (e.kind) {
+      case 'event': return typeof d === 'object' ? short(withoutType(d), 160) : short(d, 160);
+      case 'sampled': return 'one of every ' + d.every + (d.messages !== undefined ? ', ' + d.messages + ' messages' : '');
+      case 'started': return '';
+      case 'restarted': return 'restart #' + d.restarts;
+      case 'exited': return reasonText(d.reason) + (d.willRestart ? ', will restart' : '');
+      case 'crashed':
+        if (d.reason) return reasonText(d.reason) + (d.willRestart ? ', will restart' : ', not restarted');
+        return d.error && d.error.message ? d.error.$error + ': ' + d.error.message : short(d.error, 160);
+      case 'gaveUp': return d.restarts + ' restarts within ' + d.period + ' ms: gave up';
+      default: return short(d, 160);
+    }
+  }
   function logItem(e) {
-    var who = e.kind === 'event' || e.kind === 'sampled' ? nameOf(e.actor) : nameOf(e.actor) + ' \u203a ' + e.type;
-    var what = e.kind === 'event' || e.kind === 'sampled' ? e.type : '';
-    var detail = e.detail;
-    if (e.kind === 'crashed' && detail && detail.error) detail = detail.error;
-    if (e.kind === 'crashed' && detail && detail.reason) detail = detail.reason;
+    var isEvent = e.kind === 'event' || e.kind === 'sampled';
+    var detail = detailText(e);
     return h('li', { 'data-kind': e.kind }, [
       h('span', { class: 't', text: time(e.at) }),
       h('span', { class: 'k ' + e.kind, text: e.kind }),
-      h('span', { class: 'who', text: who + ' ' }),
-      what ? h('span', { text: what + ' ' }) : null,
+      h('span', { class: 'who', text: (isEvent ? nameOf(e.actor) : nameOf(e.actor) + ' \u203a ' + e.type) + ' ' }),
+      isEvent ? h('span', { text: e.type + ' ' }) : null,
       e.source ? h('span', { class: 'd', text: 'from ' + nameOf(e.source) + ' ' }) : null,
-      detail !== null && e.kind !== 'event' && e.kind !== 'started' ? h('span', { class: 'd', text: short(detail, 160) }) : null,
-      e.kind === 'event' && detail && typeof detail === 'object' ? h('span', { class: 'd', text: short(withoutType(detail), 160) }) : null
+      detail ? h('span', { class: 'd', text: detail }) : null
     ]);
   }
   function withoutType(d) { var o = {}; for (var k in d) if (k !== 'type') o[k] = d[k]; return o; }
   function renderLog() {
     var only = $('selected-only').checked && selected !== null;
-    var list = only ? log.filter(function (e) { return e.actor === selected || e.source === selected; }) : log;
+    var text = $('filter').value.trim().toLowerCase();
+    var list = log.filter(function (e) {
+      if (only && e.actor !== selected && e.source !== selected) return false;
+      return !text || (e.type + ' ' + nameOf(e.actor) + ' ' + e.kind).toLowerCase().indexOf(text) >= 0;
+    });
     var el = $('log');
     el.replaceChildren.apply(el, list.slice(-150).reverse().map(logItem));
     var inc = $('incidents');
@@ -229,6 +264,7 @@ export const PAGE_JS = String.raw`
 
   $('hide-empty').addEventListener('change', schedule);
   $('selected-only').addEventListener('change', schedule);
+  $('filter').addEventListener('input', schedule);
   connect();
 })();
 `;

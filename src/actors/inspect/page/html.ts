@@ -29,6 +29,7 @@ export const PAGE_HTML = `<!doctype html>
     <div class="pane-title">Crashes and restarts</div>
     <ol id="incidents" class="incidents"></ol>
     <div class="pane-title">Recent events <label class="opt"><input type="checkbox" id="selected-only"> selected actor only</label></div>
+    <input id="filter" type="search" placeholder="filter events (type, actor, kind)" autocomplete="off">
     <ol id="log" class="log"></ol>
   </section>
 </main>

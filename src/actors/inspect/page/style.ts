@@ -11,7 +11,7 @@ header h1 span { font-weight: 400; color: #9fb4dd; }
 .conn { padding: 2px 8px; border-radius: 10px; font-size: 12px; }
 .conn.on { background: var(--ok); }
 .conn.off { background: var(--bad); }
-main { display: grid; grid-template-columns: minmax(300px, 30%) 1fr minmax(300px, 28%); gap: 10px; padding: 10px; height: calc(100vh - 42px); }
+main { display: grid; grid-template-columns: minmax(340px, 34%) 1fr minmax(300px, 27%); gap: 10px; padding: 10px; height: calc(100vh - 42px); }
 section { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; overflow: auto; min-height: 0; }
 .pane-title { font-weight: 600; color: var(--dim); text-transform: uppercase; font-size: 11px; letter-spacing: .05em; margin: 8px 0 6px; display: flex; justify-content: space-between; }
 .pane-title:first-child { margin-top: 0; }
@@ -51,11 +51,12 @@ pre#context { margin: 0; font: 12px/1.35 var(--mono); background: #fafbfc; borde
 .kids { display: flex; flex-wrap: wrap; align-items: flex-start; }
 ol.log, ol.incidents { list-style: none; margin: 0; padding: 0; font-family: var(--mono); font-size: 11px; }
 ol.log li, ol.incidents li { padding: 2px 4px; border-bottom: 1px solid #eef0f4; overflow-wrap: anywhere; }
-.log .t { color: var(--dim); margin-right: 6px; }
-.log .k { display: inline-block; min-width: 62px; font-weight: 600; }
+.log .t, .incidents .t { color: var(--dim); margin-right: 6px; }
+.log .k, .incidents .k { display: inline-block; min-width: 62px; font-weight: 600; margin-right: 4px; }
 .k.crashed, .k.gaveUp { color: var(--bad); } .k.restarted { color: var(--warn); } .k.started { color: var(--ok); }
 .k.exited { color: var(--dim); } .k.sampled { color: #9aa3b5; } .k.event { color: #7c3aed; }
-.log .who { color: var(--accent); }
-.log .d { color: #566074; }
+.log .who, .incidents .who { color: var(--accent); }
+.log .d, .incidents .d { color: #566074; }
+#filter { width: 100%; margin: 0 0 6px; padding: 3px 6px; border: 1px solid var(--line); border-radius: 4px; font: inherit; }
 .incidents:empty::after { content: "none so far"; color: var(--dim); font-family: system-ui, sans-serif; }
 `;
