@@ -121,7 +121,8 @@ export class InspectionSource {
 
   private readonly actors = new Map<string, Entry>();
   private dirty: Entry[] = [];
-  private readonly hot = new Map<string, number>();
+  /** One counter object per hot type: a hot event costs one lookup and an increment. */
+  private readonly hot = new Map<string, { n: number }>();
   private readonly ring: (LogRecord | undefined)[];
   private seq = 0;
   private flushedSeq = 0;
@@ -147,7 +148,7 @@ export class InspectionSource {
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? defaultTimers;
     this.ring = new Array<LogRecord | undefined>(Math.max(1, options.logSize ?? 500)).fill(undefined);
-    for (const type of this.hotEvents) this.hot.set(type, 0);
+    for (const type of this.hotEvents) this.hot.set(type, { n: 0 });
     this.observer = { next: (event) => this.record(event) };
   }
 
@@ -194,7 +195,9 @@ export class InspectionSource {
   }
 
   hotCounts(): HotCounts {
-    return Object.fromEntries(this.hot);
+    const out: Record<string, number> = {};
+    for (const [type, counter] of this.hot) out[type] = counter.n;
+    return out;
   }
 
   /** Everything at once: every live actor (views built now if missing) and the recent log. */
@@ -306,10 +309,10 @@ export class InspectionSource {
     const entry = this.actors.get(target.sessionId) ?? this.lateRegister(target, rootId);
     if (entry !== undefined) entry.events += 1;
     const type = event.type;
-    const count = this.hot.get(type);
-    if (count !== undefined) {
-      this.hot.set(type, count + 1);
-      if (this.sampleEvery > 0 && (count + 1) % this.sampleEvery === 0) {
+    const counter = this.hot.get(type);
+    if (counter !== undefined) {
+      counter.n += 1;
+      if (this.sampleEvery > 0 && counter.n % this.sampleEvery === 0) {
         const messages = (event as { messages?: unknown }).messages;
         this.log('sampled', target.sessionId, type, source?.sessionId ?? null, undefined, {
           every: this.sampleEvery,
