@@ -1,7 +1,8 @@
 import type { AnyActorRef, AnyEventObject, InspectionEvent, Observer, Subscription } from 'xstate';
 import { chartOf } from './chart.js';
 import { toJsonSafe, type JsonValue, type SerializeLimits } from './serialize.js';
-import type { ActorView, HotCounts, InspectionDelta, InspectionState, LogEntry, LogKind, RemovedActor } from './types.js';
+import { LogRing } from './log-ring.js';
+import type { ActorView, HotCounts, InspectionDelta, InspectionState, LogKind, RemovedActor } from './types.js';
 
 /**
  * Events that arrive once per message burst or per tick: counted, not recorded.
@@ -69,22 +70,11 @@ interface Entry {
   restarts: Map<string, number> | undefined;
 }
 
-interface LogRecord {
-  seq: number;
-  at: number;
-  kind: LogKind;
-  actor: string | null;
-  type: string;
-  source: string | null;
-  /** The event or report itself, held only until the next flush serializes it. */
-  raw: unknown;
-  detail: JsonValue | undefined;
-}
-
 const ERROR_PREFIX = 'xstate.error.actor.';
 const DONE_PREFIX = 'xstate.done.actor.';
 const SUPERVISOR_REPORTS = ['supervisor.childStarted', 'supervisor.childExited', 'supervisor.gaveUp'] as const;
 const SWEEP_EVERY_MS = 1_000;
+const MAX_CHARTS = 1_000;
 
 const defaultTimers: Timers = {
   set: (fn, ms) => {
@@ -123,8 +113,7 @@ export class InspectionSource {
   private dirty: Entry[] = [];
   /** One counter object per hot type: a hot event costs one lookup and an increment. */
   private readonly hot = new Map<string, { n: number }>();
-  private readonly ring: (LogRecord | undefined)[];
-  private seq = 0;
+  private readonly ring: LogRing;
   private flushedSeq = 0;
   private flushes = 0;
   private untracked = 0;
@@ -147,7 +136,7 @@ export class InspectionSource {
     this.eventLimits = options.eventLimits ?? { maxDepth: 3, maxNodes: 200, maxKeys: 20, maxItems: 10, maxString: 200 };
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? defaultTimers;
-    this.ring = new Array<LogRecord | undefined>(Math.max(1, options.logSize ?? 500)).fill(undefined);
+    this.ring = new LogRing(options.logSize ?? 500, (raw) => toJsonSafe(raw, this.eventLimits));
     for (const type of this.hotEvents) this.hot.set(type, { n: 0 });
     this.observer = { next: (event) => this.record(event) };
   }
@@ -174,7 +163,6 @@ export class InspectionSource {
       }
     };
     walk(root as unknown as RefLike, 0);
-    this.scheduleFlush();
     return () => sub.unsubscribe();
   }
 
@@ -209,12 +197,7 @@ export class InspectionSource {
       if (entry.view === undefined || entry.dirty) entry.view = this.view(entry, at);
       actors.push(entry.view);
     }
-    const log: LogEntry[] = [];
-    const n = this.ring.length;
-    for (let i = 0; i < n; i++) {
-      const rec = this.ring[(this.seq + 1 + i) % n];
-      if (rec !== undefined) log.push(this.finalize(rec));
-    }
+    const log = this.ring.all();
     return { flush: this.flushes, at, actors, log, hot: this.hotCounts(), untracked: this.untracked };
   }
 
@@ -249,14 +232,8 @@ export class InspectionSource {
       if (entry.view) upsert.push(entry.view);
     }
 
-    const log: LogEntry[] = [];
-    const n = this.ring.length;
-    const from = Math.max(this.flushedSeq + 1, this.seq - n + 1);
-    for (let s = from; s <= this.seq; s++) {
-      const rec = this.ring[s % n];
-      if (rec !== undefined && rec.seq === s) log.push(this.finalize(rec));
-    }
-    this.flushedSeq = this.seq;
+    const log = this.ring.since(this.flushedSeq);
+    this.flushedSeq = this.ring.seq;
 
     const delta: InspectionDelta = { flush: this.flushes, at, upsert, remove, log, hot: this.hotCounts(), untracked: this.untracked };
     for (const listener of this.listeners) listener(delta);
@@ -289,7 +266,6 @@ export class InspectionSource {
         return;
       case '@xstate.actor':
         this.register(event.actorRef as unknown as RefLike, event.rootId);
-        this.scheduleFlush();
         return;
       default:
         // Actions and microsteps: per transition, and nothing a viewer needs.
@@ -334,23 +310,7 @@ export class InspectionSource {
   }
 
   private log(kind: LogKind, actor: string | null, type: string, source: string | null, raw: unknown, detail?: JsonValue): void {
-    const seq = ++this.seq;
-    const slot = seq % this.ring.length;
-    const rec = this.ring[slot];
-    const at = this.now();
-    if (rec === undefined) {
-      this.ring[slot] = { seq, at, kind, actor, type, source, raw, detail };
-    } else {
-      // Reuse the slot's record: the ring allocates nothing once full.
-      rec.seq = seq;
-      rec.at = at;
-      rec.kind = kind;
-      rec.actor = actor;
-      rec.type = type;
-      rec.source = source;
-      rec.raw = raw;
-      rec.detail = detail;
-    }
+    this.ring.push(this.now(), kind, actor, type, source, raw, detail);
     this.scheduleFlush();
   }
 
@@ -402,12 +362,15 @@ export class InspectionSource {
     this.actors.set(entry.id, entry);
     this.dirty.push(entry);
     if (entry.machine === 'supervisor') this.watchSupervisor(entry);
+    this.scheduleFlush();
     return entry;
   }
 
-  private chartKey(logic: object): number {
+  private chartKey(logic: object): number | null {
     let key = this.charts.get(logic);
     if (key === undefined) {
+      // Charts hold their logic; a process that builds trees without end must not grow this without end.
+      if (this.charts.size >= MAX_CHARTS) return null;
       key = this.charts.size + 1;
       this.charts.set(logic, key);
       this.logics.set(key, logic);
@@ -489,11 +452,4 @@ export class InspectionSource {
     };
   }
 
-  private finalize(rec: LogRecord): LogEntry {
-    if (rec.detail === undefined) {
-      rec.detail = rec.raw === undefined ? null : toJsonSafe(rec.raw, this.eventLimits);
-      rec.raw = undefined;
-    }
-    return { seq: rec.seq, at: rec.at, kind: rec.kind, actor: rec.actor, type: rec.type, source: rec.source, detail: rec.detail };
-  }
 }
