@@ -33,13 +33,15 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
   res.end(`${message}\n`);
 }
 
-/** Host header check: a page on another site that rebinds its name to 127.0.0.1 must not read this server. */
-function loopbackHost(host: string | undefined, port: number): boolean {
+/**
+ * Host header check: a page on another site that rebinds its name to
+ * 127.0.0.1 must not read this server. Only the name is checked, so an SSH
+ * tunnel to another local port still works.
+ */
+function loopbackHost(host: string | undefined): boolean {
   if (host === undefined) return false;
-  const at = host.lastIndexOf(':');
-  const name = at > 0 && !host.endsWith(']') ? host.slice(0, at) : host;
-  const hostPort = at > 0 && !host.endsWith(']') ? host.slice(at + 1) : '80';
-  return LOOPBACK_HOSTS.has(name.toLowerCase()) && hostPort === String(port);
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0];
+  return LOOPBACK_HOSTS.has((name ?? '').toLowerCase());
 }
 
 /**
@@ -62,7 +64,7 @@ export function startLoopbackServer(options: LoopbackServerOptions): Promise<Loo
       if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) {
         return refuse(res, 413, 'no request bodies here');
       }
-      if (!loopbackHost(req.headers.host, port)) return refuse(res, 421, 'use http://127.0.0.1:PORT');
+      if (!loopbackHost(req.headers.host)) return refuse(res, 421, 'use http://127.0.0.1:PORT');
       let url: URL;
       try {
         url = new URL(raw, `http://${HOST}:${port}`);
