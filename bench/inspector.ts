@@ -12,9 +12,10 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInspector } from '@statelyai/inspect';
-import { assign, createActor, setup, type InspectionEvent, type Observer } from 'xstate';
+import { assign, setup, type InspectionEvent, type Observer } from 'xstate';
 import * as zmq from 'zeromq';
 import { Broker } from '../src/api/broker.js';
+import { createRootActor } from '../src/api/runtime-options.js';
 import { InspectionSource } from '../src/actors/inspect/source.js';
 import { clientRequest, MdpCommand, workerReady, workerReply } from '../src/protocol/mdp.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
@@ -109,21 +110,28 @@ async function round(inspect: boolean, credit: number, total: number): Promise<S
   }
 }
 
+/** The better of two tries: other jobs on a shared machine only ever slow a try down. */
+async function bestOf2(inspect: boolean, credit: number, total: number): Promise<Sample> {
+  const a = await round(inspect, credit, total);
+  const b = await round(inspect, credit, total);
+  return { rate: Math.max(a.rate, b.rate), cpuUs: Math.min(a.cpuUs, b.cpuUs) };
+}
+
 async function compare(credit: number, options: BenchOptions): Promise<BenchRow[]> {
-  const total = options.quick ? 3_000 : credit > 1 ? 30_000 : 10_000;
+  const total = options.quick ? 3_000 : credit > 1 ? 20_000 : 6_000;
   const off: Sample[] = [];
   const on: Sample[] = [];
   for (let r = 0; r < options.rounds; r++) {
     // Alternate the order so drift on a shared machine hits both sides alike.
     if (r % 2 === 0) {
-      off.push(await round(false, credit, total));
-      on.push(await round(true, credit, total));
+      off.push(await bestOf2(false, credit, total));
+      on.push(await bestOf2(true, credit, total));
     } else {
-      on.push(await round(true, credit, total));
-      off.push(await round(false, credit, total));
+      on.push(await bestOf2(true, credit, total));
+      off.push(await bestOf2(false, credit, total));
     }
   }
-  const setup = `${total} requests per round, ${WINDOW} in flight, in-process broker, raw DEALER client, one MDP worker with credit ${credit}`;
+  const setup = `best of 2 runs of ${total} requests per round, ${WINDOW} in flight, in-process broker, raw DEALER client, one MDP worker with credit ${credit}`;
   return [
     {
       suite: 'inspector',
@@ -161,7 +169,8 @@ const burstCounter = setup({
 
 /** Events per second one actor takes, with the given inspection attached (waits for deferred inspector work too). */
 async function actorRate(inspect: Observer<InspectionEvent> | undefined, events: number): Promise<number> {
-  const actor = createActor(burstCounter, inspect ? { inspect } : {}).start();
+  // As every role creates its root: an InspectionSource takes its fast path, other observers XState's option.
+  const actor = createRootActor(burstCounter, inspect ? { inspect } : {}).start();
   const event = { type: 'zmq.batch' as const, socket: 'bench', messages: [Buffer.from('x')] };
   const start = performance.now();
   for (let i = 0; i < events; i++) actor.send(event);

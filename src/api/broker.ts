@@ -1,10 +1,10 @@
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import type { Actor, AnyActorRef } from 'xstate';
 import { silentLogger, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { whenStopped } from '../runtime/run-role.js';
 import { brokerTree, brokerTreeIds, type BrokerTreeConfig } from '../supervisor/trees/broker.js';
 import type { BrokerCore } from '../machines/broker/routing.js';
-import type { RuntimeOptions } from './runtime-options.js';
+import { createRootActor, type RuntimeOptions } from './runtime-options.js';
 
 export interface BrokerOptions extends Omit<BrokerTreeConfig, 'logger' | 'frontend' | 'backend'>, RuntimeOptions {
   /** Client endpoint; `tcp://127.0.0.1:*` picks a free port (read it back from `endpoints`). */
@@ -37,11 +37,11 @@ export class Broker {
     const frontend = config.frontend ?? DEFAULT_FRONTEND;
     const backend = config.backend ?? DEFAULT_BACKEND;
     this.ids = brokerTreeIds(config.name);
-    this.actor = createActor(
-      brokerTree({ ...config, frontend, backend, logger: config.logger ?? silentLogger }),
-      // The root's id names the tree in the inspector; inspection is set here, at the root, for the whole system.
-      { id: this.ids.root, ...(inspect ? { inspect } : {}) },
-    );
+    // The root's id names the tree in the inspector; inspection is set here, at the root, for the whole system.
+    this.actor = createRootActor(brokerTree({ ...config, frontend, backend, logger: config.logger ?? silentLogger }), {
+      id: this.ids.root,
+      inspect,
+    });
     this.ready = new Promise<BrokerEndpoints>((resolve, rejectReady) => {
       this.actor.subscribe({
         next: (snapshot) => {

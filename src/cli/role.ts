@@ -21,7 +21,7 @@ export interface RoleContext {
   readonly out: NodeJS.WritableStream;
   /**
    * Set by `--inspect` / `--inspect-stately`: XState inspection for the role's
-   * tree. Pass it to the root `createActor` through the API's start, e.g.
+   * tree. Pass it to the API's start, which creates its root with `createRootActor`, e.g.
    * `Broker.start({ ...options, inspect: ctx.inspect })` (see `RuntimeOptions`).
    */
   readonly inspect?: InspectOption;

@@ -1,11 +1,20 @@
-import type { InspectionEvent, Observer } from 'xstate';
+import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { JsonValue } from './serialize.js';
+
+/**
+ * Marks an observer that can attach itself to a tree more cheaply than
+ * through XState's `inspect` option (`createRootActor` looks for it).
+ */
+export const ATTACH: unique symbol = Symbol.for('steward.inspect.attach');
+
+/** An inspection observer that may also attach itself to a root actor before it starts; returns a detach. */
+export type AttachableObserver = Observer<InspectionEvent> & { readonly [ATTACH]?: (root: AnyActorRef) => () => void };
 
 /**
  * What the roles accept to be inspected: XState's `inspect` option of
  * `createActor`, given at the root of a tree (an observer or a function).
  */
-export type InspectOption = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+export type InspectOption = AttachableObserver | ((event: InspectionEvent) => void);
 
 /** One live actor as the inspector shows it. Ids are XState session ids, unique in the process. */
 export interface ActorView {

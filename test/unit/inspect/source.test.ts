@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { assign, createActor, createMachine, setup, SimulatedClock, type AnyActorLogic, type AnyActorRef } from 'xstate';
 import { InspectionSource, type Timers } from '../../../src/actors/inspect/source.js';
-import type { InspectionDelta } from '../../../src/actors/inspect/types.js';
+import type { ActorView, InspectionDelta } from '../../../src/actors/inspect/types.js';
+import { createRootActor } from '../../../src/api/runtime-options.js';
 import { supervisor } from '../../../src/supervisor/index.js';
 import { probeChild } from '../../helpers/probe-child.js';
 
@@ -169,5 +170,38 @@ describe('InspectionSource', () => {
     const before = timers.pending;
     for (let i = 0; i < 100; i++) actor.send({ type: 'inc' });
     expect(timers.pending - before).toBe(1);
+  });
+});
+
+describe('createRootActor with an InspectionSource', () => {
+  it('should attach before the tree starts and see the same tree as the inspect option does', () => {
+    const journal: string[] = [];
+    const logic = () => supervisor({ name: 'top', children: [{ id: 'a', logic: probeChild('a', journal) }, { id: 'b', logic: probeChild('b', journal) }] });
+    const viaOption = inspected(logic());
+    const fast = new InspectionSource({ timers: manualTimers() });
+    fast.subscribe(() => undefined);
+    const actor = createRootActor(logic(), { id: 'top', inspect: fast.inspect });
+    actor.start();
+    const shape = (views: readonly ActorView[]) => views.map((v) => `${v.name}:${String(v.value)}:${v.parent === null ? 'root' : 'child'}`).sort();
+    const expected = shape(viaOption.source.flush().upsert).map((s) => s.replace(viaOption.actor.id, 'top'));
+    expect(shape(fast.flush().upsert)).toEqual(expected);
+
+    (actor.getSnapshot().children as Record<string, AnyActorRef>)['a']?.send({ type: 'crash' });
+    expect(fast.flush().log.map((e) => `${e.kind}:${e.type}`)).toContain('crashed:a');
+  });
+
+  it('should leave other observers working and detach on close', () => {
+    const fast = new InspectionSource({ timers: manualTimers() });
+    const seen: string[] = [];
+    const actor = createRootActor(counter, { inspect: fast.inspect });
+    actor.system.inspect((e) => seen.push(e.type));
+    actor.start();
+    actor.send({ type: 'inc' });
+    expect(seen).toContain('@xstate.snapshot');
+    fast.close();
+    const before = seen.length;
+    actor.send({ type: 'inc' });
+    expect(seen.length).toBeGreaterThan(before);
+    expect(fast.size).toBe(1);
   });
 });
