@@ -140,6 +140,10 @@ export class BrokerCore {
   readonly sessions: SessionCommand[] = [];
   readonly drops: BrokerDropReason[] = [];
   readonly stats: BrokerStats = { requests: 0, replies: 0, mmi: 0, expired: 0, workerLost: 0, refused: 0 };
+  /** Error answers by status (for MDP clients, which cannot be told, the request is dropped instead); only grows. */
+  readonly errors = new Map<Status, number>();
+  /** Services forgotten on the last tick, with their final counts; drained by the caller (metrics). */
+  readonly retired: ServiceSummary[] = [];
 
   constructor(options: BrokerCoreOptions = {}) {
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? MDP_HEARTBEAT_INTERVAL_MS;
@@ -207,7 +211,10 @@ export class BrokerCore {
         const expired = svc.queue.removeWhere((p) => p.expiresAt !== 0 && p.expiresAt <= now);
         for (const p of expired) this.answerExpired(p);
       }
-      if (svc.workers === 0 && svc.queue.length === 0) this.services.delete(svc.name);
+      if (svc.workers === 0 && svc.queue.length === 0) {
+        this.retired.push({ name: svc.name, workers: 0, queued: 0, inFlight: 0, requests: svc.requests, replies: svc.replies });
+        this.services.delete(svc.name);
+      }
     }
   }
 
@@ -322,6 +329,7 @@ export class BrokerCore {
   /** Broker-made error answers: tagged clients get a status they can match; MDP has no way to say it. */
   private answerError(p: Pending, status: Status, reason: BrokerDropReason, message: string): void {
     this.drops.push(reason);
+    this.errors.set(status, (this.errors.get(status) ?? 0) + 1);
     if (p.req.dialect === 'tagged') {
       const body = p.req.steward ? [Buffer.from(message)] : [Buffer.from(`${status}:${message}`)];
       this.send(p.via, taggedReply(p.req.peer, p.req.header as Buffer, p.req.steward, status, body));
