@@ -20,6 +20,8 @@ export interface RuntimeOptions {
 export interface RootActorOptions extends RuntimeOptions {
   /** Names the tree (the root's actor id), e.g. `broker`. */
   readonly id?: string;
+  /** Registers the root in its own actor system (some trees address their root). */
+  readonly systemId?: string;
 }
 
 /**
@@ -29,8 +31,8 @@ export interface RootActorOptions extends RuntimeOptions {
  * role's API creates its root with this.
  */
 export function createRootActor<TLogic extends AnyActorLogic>(logic: TLogic, options: RootActorOptions = {}): Actor<TLogic> {
-  const { inspect, id } = options;
-  const base = id !== undefined ? { id } : {};
+  const { inspect, id, systemId } = options;
+  const base = { ...(id !== undefined ? { id } : {}), ...(systemId !== undefined ? { systemId } : {}) };
   const attach = typeof inspect === 'object' ? (inspect as AttachableObserver)[ATTACH] : undefined;
   if (attach) {
     const actor = createActor(logic as AnyActorLogic, base) as Actor<TLogic>;

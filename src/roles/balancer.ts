@@ -34,6 +34,7 @@ Example:
     // libzmq would refuse it too, but only after the supervisor retried the socket a few times.
     if (!ENDPOINT.test(bind)) throw new UsageError(`--bind must be protocol://interface:port, got "${bind}"`, `--bind ${DEFAULT_BALANCER_BIND}`);
     const balancer = await Balancer.start({
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       configFile: flagString(ctx.flags, 'config') ?? DEFAULT_BALANCER_CONFIG,
       bind,
       logger: ctx.logger,

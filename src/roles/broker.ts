@@ -35,6 +35,7 @@ Example:
   async start(ctx) {
     const { flags } = ctx;
     const broker = await Broker.start({
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       frontend: flagString(flags, 'frontend') ?? DEFAULT_FRONTEND,
       backend: flagString(flags, 'backend') ?? DEFAULT_BACKEND,
       heartbeatIntervalMs: flagInt(flags, 'heartbeat', MDP_HEARTBEAT_INTERVAL_MS, 10, 3_600_000),

@@ -36,7 +36,14 @@ Example:
     if (file === undefined) throw new UsageError('--keywords is required', 'steward --role dispatcher --service NAME --keywords FILE');
     const config = await loadKeywordsConfig(flagString(ctx.flags, 'config'));
     const keywords = await loadKeywordsFile(file);
-    const dispatcher = Dispatcher.launch({ service, keywords, config, logger: ctx.logger, metrics: ctx.metrics });
+    const dispatcher = Dispatcher.launch({
+      service,
+      keywords,
+      config,
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
+    });
     // Never resolves while serving; rejects when the registry refuses the service (exit 1).
     const done = new Promise<number>((_, reject) => {
       dispatcher.listening().catch(reject);

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { createActor, type AnyActorRef } from 'xstate';
+import type { AnyActorRef } from 'xstate';
+import { createRootActor } from '../api/runtime-options.js';
 import { RpcRegistry } from '../api/rpc-registry.js';
 import { flagString, type RoleDefinition } from '../cli/role.js';
 import { loadBalancerConfig } from '../config/balancer-config.js';
@@ -57,9 +58,10 @@ examples/balancer/config.json. Prints what to type to call each part.`,
       ),
       part('balancer', balancerTree({ bind: ep(PORTS.balancer), config: balancerConfig, logger, metrics })),
     ];
-    const root = createActor(
-      supervisor({ name: 'mesh', strategy: 'one_for_one', intensity: 5, period: 60_000, children, logger }),
-    );
+    const root = createRootActor(supervisor({ name: 'mesh', strategy: 'one_for_one', intensity: 5, period: 60_000, children, logger }), {
+      id: 'mesh',
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
+    });
     root.start();
 
     const listening = Promise.all([

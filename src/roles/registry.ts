@@ -48,6 +48,7 @@ Example:
     if (level && flagString(ctx.flags, 'log-level') === undefined && !flagBool(ctx.flags, 'debug')) ctx.logger.level = level;
     const port = flagInt(ctx.flags, 'port', r.port, 1, 65535);
     const registry = await Registry.start({
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       config: { ...config, router: { ...r, port } },
       firstPort: flagInt(ctx.flags, 'first-port', r.firstPort, 1, 65535),
       lastPort: flagInt(ctx.flags, 'last-port', r.lastPort, 1, 65535),

@@ -29,6 +29,7 @@ Example:
   async start(ctx) {
     const { flags } = ctx;
     const sink = await Sink.start({
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       bind: flagString(flags, 'bind') ?? DEFAULT_SINK_ENDPOINT,
       limits: {
         maxBytes: flagInt(flags, 'max-event-size', DEFAULT_SINK_LIMITS.maxBytes, 2, 256 * 1024 * 1024),

@@ -89,6 +89,7 @@ Examples:
     const identity = flagString(flags, 'identity');
     const sink = flagString(flags, 'sink');
     const worker = Worker.prepare({
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       service,
       broker: brokers.length > 0 ? brokers : [DEFAULT_BACKEND],
       ...(serving.kind === 'handler' ? { handler: serving.handler } : {}),

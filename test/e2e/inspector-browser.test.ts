@@ -9,7 +9,10 @@ import { RawMdpClient, RawMdpWorker } from '../helpers/mdp-peers.js';
 import * as zmq from 'zeromq';
 import { ANY } from '../helpers/zmq.js';
 
-const SCREENSHOT = fileURLToPath(new URL('../../docs/inspector.png', import.meta.url));
+// Each run saves its screenshot under test-results/; STEWARD_UPDATE_DOCS=1 refreshes the one in docs/.
+const SCREENSHOT = fileURLToPath(
+  new URL(process.env['STEWARD_UPDATE_DOCS'] === '1' ? '../../docs/inspector.png' : '../../test-results/inspector.png', import.meta.url),
+);
 const hex = (id: string) => Buffer.from(id).toString('hex');
 
 async function freeEndpoint(): Promise<string> {
