@@ -9,12 +9,14 @@
 import { ButlerCommand } from './butler.js';
 import { reject, type Rejection } from './codec.js';
 import { MAX_CREDIT, MDPC01, MDPW01, MdpCommand } from './mdp.js';
+import { decodeStewardHeader, isStewardHeader, Kind } from './steward-wire.js';
 import { isStewardTag, parseTagHeader } from './tagged.js';
 
-export type ClientDialect = 'mdp' | 'tagged';
+/** mdp: RFC 7 clients; tagged: butler/ebwrkapi (and STW1) clients; steward: the compact wire. */
+export type ClientDialect = 'mdp' | 'tagged' | 'steward';
 
-/** How a worker frames its messages: MDP/0.1 (with the steward credit extension) or butler's. */
-export type WorkerWire = 'mdp' | 'butler';
+/** How a worker frames its messages: MDP/0.1 (with the steward credit extension), butler's, or steward's compact wire. */
+export type WorkerWire = 'mdp' | 'butler' | 'steward';
 
 export interface ClientRequest {
   readonly type: 'client.request';
@@ -32,6 +34,8 @@ export interface ClientRequest {
   readonly expiresAt: number;
   /** Tagged dialect only: the expiration frame as received, forwarded to butler workers as is. */
   readonly expiration: Buffer | undefined;
+  /** Steward dialect only: the numeric request id echoed in the reply header (0 otherwise). */
+  readonly replyId: number;
   readonly body: Buffer[];
 }
 
@@ -48,8 +52,8 @@ export interface WorkerReply {
   readonly type: 'worker.reply';
   readonly peer: Buffer;
   readonly wire: WorkerWire;
-  /** The opaque envelope the broker put where MDP has the client address. */
-  readonly envelope: Buffer;
+  /** The broker's token for the request, read from the envelope (MDP, butler) or the header (steward); -1 if malformed. */
+  readonly token: number;
   readonly body: Buffer[];
 }
 
@@ -101,6 +105,50 @@ function parseCredit(frame: Buffer | undefined): number | undefined {
   return n;
 }
 
+/** The envelope the broker put where MDP has the client address is a 4-byte token. */
+function envelopeToken(envelope: Buffer): number {
+  return envelope.length === 4 ? envelope.readUInt32BE(0) : -1;
+}
+
+/** steward's compact wire: [peer, header, body...] with no delimiter (protocol/steward-wire.ts). */
+function decodeSteward(frames: Buffer[], limits: BrokerWireLimits): BrokerInbound | Rejection {
+  const peer = frames[0] as Buffer;
+  const header = frames[1] as Buffer;
+  const m = decodeStewardHeader(header);
+  if ('type' in m) return m;
+  switch (m.kind) {
+    case Kind.ClientRequest:
+      if (m.service.length > limits.maxServiceLength) return reject('bad_service_name');
+      return {
+        type: 'client.request',
+        peer,
+        dialect: 'steward',
+        service: m.service,
+        serviceFrame: header.subarray(header.length - m.service.length),
+        header: undefined,
+        requestId: undefined,
+        steward: true,
+        expiresAt: m.expiresAt,
+        expiration: undefined,
+        replyId: m.requestId,
+        body: frames.slice(2),
+      };
+    case Kind.WorkerReady:
+      if (frames.length !== 2) return reject('sw_bad_ready');
+      if (m.service.length > limits.maxServiceLength) return reject('bad_service_name');
+      return { type: 'worker.ready', peer, wire: 'steward', service: m.service, credit: m.credit };
+    case Kind.WorkerReply:
+      return { type: 'worker.reply', peer, wire: 'steward', token: m.token, body: frames.slice(2) };
+    case Kind.Heartbeat:
+      return frames.length === 2 ? { type: 'worker.heartbeat', peer, wire: 'steward' } : reject('sw_bad_heartbeat');
+    case Kind.Disconnect:
+      return { type: 'worker.disconnect', peer };
+    default:
+      // Replies and worker requests only ever go from the broker.
+      return reject('sw_unexpected_kind');
+  }
+}
+
 /** A butler command frame: one byte, 0x01 to 0x04. Anything else is left to the MDP/client checks. */
 function butlerCommand(frame: Buffer): number | undefined {
   if (frame.length !== 1) return undefined;
@@ -128,7 +176,7 @@ function decodeButlerWorker(frames: Buffer[], command: number, limits: BrokerWir
       // request, so the echoed header is not trusted, only checked for presence.
       if (n < 5) return reject('butler_bad_reply');
       if ((frames[3] as Buffer).length !== 0) return reject('bad_reply_delimiter');
-      return { type: 'worker.reply', peer, wire: 'butler', envelope: frames[2] as Buffer, body: frames.slice(5) };
+      return { type: 'worker.reply', peer, wire: 'butler', token: envelopeToken(frames[2] as Buffer), body: frames.slice(5) };
     }
   }
 }
@@ -137,6 +185,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
   const n = frames.length;
   if (n > limits.maxFrames) return reject('too_many_frames', `${n} > ${limits.maxFrames}`);
   if (n < 2) return reject('too_few_frames', `${n}`);
+  if (isStewardHeader(frames[1] as Buffer)) return decodeSteward(frames, limits);
   const butler = butlerCommand(frames[1] as Buffer);
   if (butler !== undefined) return decodeButlerWorker(frames, butler, limits);
   if (n < 3) return reject('too_few_frames', `${n}`);
@@ -159,6 +208,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
       steward: false,
       expiresAt: 0,
       expiration: undefined,
+      replyId: 0,
       body: frames.slice(4),
     };
   }
@@ -179,7 +229,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
       case MdpCommand.Reply: {
         if (n < 6) return reject('bad_reply');
         if ((frames[5] as Buffer).length !== 0) return reject('bad_reply_delimiter');
-        return { type: 'worker.reply', peer, wire: 'mdp', envelope: frames[4] as Buffer, body: frames.slice(6) };
+        return { type: 'worker.reply', peer, wire: 'mdp', token: envelopeToken(frames[4] as Buffer), body: frames.slice(6) };
       }
       case MdpCommand.Heartbeat:
         return n === 4 ? { type: 'worker.heartbeat', peer, wire: 'mdp' } : reject('bad_heartbeat');
@@ -209,6 +259,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
       steward: isStewardTag(tagged.tag),
       expiresAt,
       expiration,
+      replyId: 0,
       body: frames.slice(5),
     };
   }

@@ -1,11 +1,13 @@
 /**
- * What an MDP/0.1 worker's DEALER receives from the broker:
+ * What a worker's DEALER receives from the broker, in MDP/0.1:
  *   "", "MDPW01", 0x02 REQUEST, envelope, "", body...
  *   "", "MDPW01", 0x04 HEARTBEAT
  *   "", "MDPW01", 0x05 DISCONNECT
+ * or in steward's compact wire (protocol/steward-wire.ts): [header, body...].
  */
 import { reject, type Rejection } from './codec.js';
 import { MDPW01_FRAME, MdpCommand } from './mdp.js';
+import { decodeStewardHeader, isStewardHeader, Kind } from './steward-wire.js';
 
 export type WorkerInbound =
   | { readonly type: 'broker.request'; readonly envelope: Buffer; readonly body: Buffer[] }
@@ -15,6 +17,7 @@ export type WorkerInbound =
 export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): WorkerInbound | Rejection {
   const n = frames.length;
   if (n > maxFrames) return reject('too_many_frames');
+  if (n >= 1 && isStewardHeader(frames[0] as Buffer)) return decodeSteward(frames);
   if (n < 3) return reject('too_few_frames');
   if ((frames[0] as Buffer).length !== 0) return reject('missing_delimiter');
   if (!(frames[1] as Buffer).equals(MDPW01_FRAME)) return reject('not_mdp_worker_protocol');
@@ -30,5 +33,22 @@ export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): WorkerInb
       return { type: 'broker.disconnect' };
     default:
       return reject('unknown_command');
+  }
+}
+
+/** steward's compact wire from the broker: [header, body...]. The token travels as a 4-byte envelope. */
+function decodeSteward(frames: Buffer[]): WorkerInbound | Rejection {
+  const header = frames[0] as Buffer;
+  const m = decodeStewardHeader(header);
+  if ('type' in m) return m;
+  switch (m.kind) {
+    case Kind.WorkerRequest:
+      return { type: 'broker.request', envelope: header.subarray(4, 8), body: frames.slice(1) };
+    case Kind.Heartbeat:
+      return { type: 'broker.heartbeat' };
+    case Kind.Disconnect:
+      return { type: 'broker.disconnect' };
+    default:
+      return reject('sw_unexpected_kind');
   }
 }

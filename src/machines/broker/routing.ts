@@ -25,6 +25,7 @@ import {
   brokerHeartbeat,
   brokerRequest,
 } from '../../protocol/mdp.js';
+import { clientReplyHeader, disconnectHeader, heartbeatHeader, workerRequestHeader } from '../../protocol/steward-wire.js';
 import { Status, tagHeader, taggedReply } from '../../protocol/tagged.js';
 import { Deque } from '../../util/deque.js';
 
@@ -203,7 +204,7 @@ export class BrokerCore {
         this.removeWorker(w, 'expired', true);
         continue;
       }
-      this.send(w.via, w.wire === 'butler' ? brokerButlerHeartbeat(w.id) : brokerHeartbeat(w.id));
+      this.send(w.via, heartbeat(w.id, w.wire));
       this.sessions.push({ type: 'session.update', key: w.key, hex: w.hex, inFlight: w.inFlight, served: w.served });
     }
     for (const svc of this.services.values()) {
@@ -305,7 +306,7 @@ export class BrokerCore {
       this.replyToClient(req, via, Status.Ok, [Buffer.from(JSON.stringify(list))]);
       return;
     }
-    if (req.dialect === 'tagged') {
+    if (req.dialect !== 'mdp') {
       // butler asks `mmi.<service>`; it answered 400 where MDP says 404.
       const asked = name.slice(MMI_PREFIX.length);
       const found = this.hasWorkers(asked);
@@ -322,7 +323,8 @@ export class BrokerCore {
   }
 
   private replyToClient(req: ClientRequest, via: string, status: Status, body: readonly Buffer[]): void {
-    if (req.dialect === 'mdp') this.send(via, brokerClientReply(req.peer, req.serviceFrame, body));
+    if (req.dialect === 'steward') this.send(via, [req.peer, clientReplyHeader(req.replyId, Number(status)), ...body]);
+    else if (req.dialect === 'mdp') this.send(via, brokerClientReply(req.peer, req.serviceFrame, body));
     else this.send(via, taggedReply(req.peer, req.header as Buffer, req.steward, status, body));
   }
 
@@ -330,7 +332,9 @@ export class BrokerCore {
   private answerError(p: Pending, status: Status, reason: BrokerDropReason, message: string): void {
     this.drops.push(reason);
     this.errors.set(status, (this.errors.get(status) ?? 0) + 1);
-    if (p.req.dialect === 'tagged') {
+    if (p.req.dialect === 'steward') {
+      this.send(p.via, [p.req.peer, clientReplyHeader(p.req.replyId, Number(status)), Buffer.from(message)]);
+    } else if (p.req.dialect === 'tagged') {
       const body = p.req.steward ? [Buffer.from(message)] : [Buffer.from(`${status}:${message}`)];
       this.send(p.via, taggedReply(p.req.peer, p.req.header as Buffer, p.req.steward, status, body));
     }
@@ -404,7 +408,7 @@ export class BrokerCore {
       return;
     }
     w.lastSeen = now;
-    const token = m.envelope.length === 4 ? m.envelope.readUInt32BE(0) : -1;
+    const token = m.token;
     const p = this.inFlight.get(token);
     if (!p || p.worker !== w) {
       // A reply for a request this worker no longer holds (it was given up); never answer twice.
@@ -503,6 +507,10 @@ export class BrokerCore {
     this.inFlight.set(token, p);
     w.holding.add(token);
     w.inFlight += 1;
+    if (w.wire === 'steward') {
+      this.send(w.via, [w.id, workerRequestHeader(token), ...p.req.body]);
+      return;
+    }
     const envelope = Buffer.allocUnsafe(4);
     envelope.writeUInt32BE(token, 0);
     if (w.wire === 'mdp') {
@@ -527,7 +535,13 @@ export class BrokerCore {
   }
 }
 
-/** "Register again": MDP's DISCONNECT, butler's RECONNECT. */
+/** "Register again": MDP's DISCONNECT, butler's RECONNECT, steward's DISCONNECT. */
 function goodbye(worker: Buffer, wire: WorkerWire): Buffer[] {
+  if (wire === 'steward') return [worker, disconnectHeader()];
   return wire === 'butler' ? brokerButlerReconnect(worker) : brokerDisconnect(worker);
+}
+
+function heartbeat(worker: Buffer, wire: WorkerWire): Buffer[] {
+  if (wire === 'steward') return [worker, heartbeatHeader()];
+  return wire === 'butler' ? brokerButlerHeartbeat(worker) : brokerHeartbeat(worker);
 }

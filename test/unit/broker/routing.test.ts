@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerCore } from '../../../src/machines/broker/routing.js';
 import { decodeBrokerFrames, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
+import { Kind, clientRequestHeader, decodeStewardHeader, workerReadyHeader, workerReplyHeader } from '../../../src/protocol/steward-wire.js';
 
 const f = (...parts: (string | number[])[]) => parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)));
 function msg(...parts: (string | number[])[]): BrokerInbound {
@@ -127,5 +128,41 @@ describe('broker routing core (events in, frames out)', () => {
       ['C', '', '0.3.0:9', '200'],
       ['C', '', '0.3.0:10', '400'],
     ]);
+  });
+});
+
+describe("broker routing core with steward's compact wire", () => {
+  const h = (frames: Buffer[]) => frames.map((b, i) => (i === 1 ? decodeStewardHeader(b) : b.toString()));
+  function swMsg(...frames: Buffer[]): BrokerInbound {
+    const m = decodeBrokerFrames(frames);
+    if (m.type === 'rejected') throw new Error(m.reason);
+    return m;
+  }
+
+  it('should route a compact request to a compact worker and the reply back, in three parts each way', () => {
+    const core = new BrokerCore();
+    core.handle([swMsg(Buffer.from('W1'), workerReadyHeader('svc', 2))], 'be', 0);
+    core.handle([swMsg(Buffer.from('C1'), clientRequestHeader(42, 10_000, 'svc'), Buffer.from('hi'))], 'fe', 1);
+    const [toWorker] = core.out.get('be')!;
+    core.out.clear();
+    expect(toWorker).toHaveLength(3);
+    const token = (decodeStewardHeader(toWorker![1]!) as { token: number }).token;
+    core.handle([swMsg(Buffer.from('W1'), workerReplyHeader(token), Buffer.from('HI'))], 'be', 2);
+    const [toClient] = core.out.get('fe')!;
+    expect(h(toClient!)).toEqual(['C1', { kind: Kind.ClientReply, requestId: 42, status: 200 }, 'HI']);
+  });
+
+  it('should let a compact client reach an MDP worker and an MDP client reach a compact worker', () => {
+    const core = new BrokerCore();
+    core.handle([ready('MW', 'mdp-svc'), swMsg(Buffer.from('SW'), workerReadyHeader('sw-svc', 1))], 'be', 0);
+    core.handle([swMsg(Buffer.from('C1'), clientRequestHeader(1, 10_000, 'mdp-svc'), Buffer.from('a')), request('C2', 'sw-svc', 'b')], 'fe', 1);
+    const out = core.out.get('be')!.map((m) => m[0]!.toString());
+    expect(out.sort()).toEqual(['MW', 'SW']);
+  });
+
+  it('should answer compact clients with a status the broker made (504 expired)', () => {
+    const core = new BrokerCore();
+    core.handle([swMsg(Buffer.from('C1'), clientRequestHeader(3, 50, 'svc'), Buffer.from('x'))], 'fe', 100);
+    expect(h(core.out.get('fe')![0]!)).toEqual(['C1', { kind: Kind.ClientReply, requestId: 3, status: 504 }, 'request for svc expired before a worker took it']);
   });
 });
