@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { toFrames, type ReplyBody } from '../machines/worker/request.js';
 import type { JsonLimits, JsonObject } from '../protocol/json.js';
 import { decodeRpcReply, encodeRpcRequest } from '../protocol/rpc.js';
-import { clientRequestHeader, decodeStewardHeader, isStewardHeader, Kind } from '../protocol/steward-wire.js';
+import { clientRequestUnit, decodeUnits, isStewardHeader, Kind, mergeUnits } from '../protocol/steward-wire.js';
 import { Status } from '../protocol/tagged.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { DEFAULT_FRONTEND } from './broker.js';
@@ -56,6 +56,13 @@ export class Client {
   private readonly endpoints: string[];
   private readonly calls = new Map<number, Call>();
   private seq = 0;
+  private outbox: Buffer[][] = [];
+  private readonly flushOutbox = () => {
+    const units = this.outbox;
+    this.outbox = [];
+    if (this.closed) return;
+    for (const message of mergeUnits(units)) this.writer.write(message);
+  };
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly log: Logger;
@@ -175,7 +182,9 @@ export class Client {
     const now = Date.now();
     call.deadline = now + call.timeout;
     this.calls.set(call.id, call);
-    this.writer.write([clientRequestHeader(call.id, call.deadline, call.service), ...call.body]);
+    // Calls made in the same tick share ZeroMQ messages (zeromq.js pays per message).
+    if (this.outbox.length === 0) queueMicrotask(this.flushOutbox);
+    this.outbox.push(clientRequestUnit(call.id, call.deadline, call.service, call.body));
     if (!this.sweeper) this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(50, this.timeout / 10)));
   }
 
@@ -228,16 +237,17 @@ export class Client {
   }
 
   private onReply(frames: Buffer[]): void {
-    // [header(reply, request id, status), body...] in steward's compact wire
-    const first = frames[0];
-    if (first === undefined || !isStewardHeader(first)) return;
-    const header = decodeStewardHeader(first);
-    if ('type' in header || header.kind !== Kind.ClientReply) return;
-    const call = this.calls.get(header.requestId);
+    // [units...] in steward's compact wire: one message may answer many calls.
+    if (frames.length === 0 || !isStewardHeader(frames[0] as Buffer)) return;
+    decodeUnits(frames, 0, (m) => {
+      if (!('type' in m) && m.kind === Kind.ClientReply) this.settle(m.requestId, String(m.status), m.body);
+    });
+  }
+
+  private settle(requestId: number, status: string, body: Buffer[]): void {
+    const call = this.calls.get(requestId);
     if (!call) return; // a late reply to an abandoned attempt
-    this.calls.delete(header.requestId);
-    const status = String(header.status);
-    const body = frames.slice(1);
+    this.calls.delete(requestId);
     if (status === Status.Ok) {
       call.resolve(body);
       return;

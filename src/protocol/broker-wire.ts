@@ -7,9 +7,9 @@
  * a reason the adapter counts; nothing here throws.
  */
 import { ButlerCommand } from './butler.js';
-import { reject, type Rejection } from './codec.js';
+import { reject, type Decoded, type Rejection } from './codec.js';
 import { MAX_CREDIT, MDPC01, MDPW01, MdpCommand } from './mdp.js';
-import { decodeStewardHeader, isStewardHeader, Kind } from './steward-wire.js';
+import { decodeUnits, isStewardHeader, Kind } from './steward-wire.js';
 import { isStewardTag, parseTagHeader } from './tagged.js';
 
 /** mdp: RFC 7 clients; tagged: butler/ebwrkapi (and STW1) clients; steward: the compact wire. */
@@ -110,43 +110,53 @@ function envelopeToken(envelope: Buffer): number {
   return envelope.length === 4 ? envelope.readUInt32BE(0) : -1;
 }
 
-/** steward's compact wire: [peer, header, body...] with no delimiter (protocol/steward-wire.ts). */
-function decodeSteward(frames: Buffer[], limits: BrokerWireLimits): BrokerInbound | Rejection {
+/** steward's compact wire: [peer, units...] (protocol/steward-wire.ts); one message may carry many. */
+function decodeSteward(frames: Buffer[], limits: BrokerWireLimits): Decoded<BrokerInbound> {
   const peer = frames[0] as Buffer;
-  const header = frames[1] as Buffer;
-  const m = decodeStewardHeader(header);
-  if ('type' in m) return m;
-  switch (m.kind) {
-    case Kind.ClientRequest:
-      if (m.service.length > limits.maxServiceLength) return reject('bad_service_name');
-      return {
-        type: 'client.request',
-        peer,
-        dialect: 'steward',
-        service: m.service,
-        serviceFrame: header.subarray(header.length - m.service.length),
-        header: undefined,
-        requestId: undefined,
-        steward: true,
-        expiresAt: m.expiresAt,
-        expiration: undefined,
-        replyId: m.requestId,
-        body: frames.slice(2),
-      };
-    case Kind.WorkerReady:
-      if (frames.length !== 2) return reject('sw_bad_ready');
-      if (m.service.length > limits.maxServiceLength) return reject('bad_service_name');
-      return { type: 'worker.ready', peer, wire: 'steward', service: m.service, credit: m.credit };
-    case Kind.WorkerReply:
-      return { type: 'worker.reply', peer, wire: 'steward', token: m.token, body: frames.slice(2) };
-    case Kind.Heartbeat:
-      return frames.length === 2 ? { type: 'worker.heartbeat', peer, wire: 'steward' } : reject('sw_bad_heartbeat');
-    case Kind.Disconnect:
-      return { type: 'worker.disconnect', peer };
-    default:
-      // Replies and worker requests only ever go from the broker.
-      return reject('sw_unexpected_kind');
-  }
+  const out: (BrokerInbound | Rejection)[] = [];
+  decodeUnits(frames, 1, (m) => {
+    if ('type' in m) {
+      out.push(m);
+      return;
+    }
+    switch (m.kind) {
+      case Kind.ClientRequest:
+        if (m.service.length > limits.maxServiceLength) out.push(reject('bad_service_name'));
+        else
+          out.push({
+            type: 'client.request',
+            peer,
+            dialect: 'steward',
+            service: m.service,
+            serviceFrame: m.serviceBytes,
+            header: undefined,
+            requestId: undefined,
+            steward: true,
+            expiresAt: m.expiresAt,
+            expiration: undefined,
+            replyId: m.requestId,
+            body: m.body,
+          });
+        break;
+      case Kind.WorkerReady:
+        if (m.service.length > limits.maxServiceLength) out.push(reject('bad_service_name'));
+        else out.push({ type: 'worker.ready', peer, wire: 'steward', service: m.service, credit: m.credit });
+        break;
+      case Kind.WorkerReply:
+        out.push({ type: 'worker.reply', peer, wire: 'steward', token: m.token, body: m.body });
+        break;
+      case Kind.Heartbeat:
+        out.push({ type: 'worker.heartbeat', peer, wire: 'steward' });
+        break;
+      case Kind.Disconnect:
+        out.push({ type: 'worker.disconnect', peer });
+        break;
+      default:
+        // Replies and worker requests only ever go from the broker.
+        out.push(reject('sw_unexpected_kind'));
+    }
+  });
+  return out.length === 1 ? (out[0] as BrokerInbound | Rejection) : out;
 }
 
 /** A butler command frame: one byte, 0x01 to 0x04. Anything else is left to the MDP/client checks. */
@@ -181,7 +191,7 @@ function decodeButlerWorker(frames: Buffer[], command: number, limits: BrokerWir
   }
 }
 
-export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS): BrokerInbound | Rejection {
+export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS): Decoded<BrokerInbound> {
   const n = frames.length;
   if (n > limits.maxFrames) return reject('too_many_frames', `${n} > ${limits.maxFrames}`);
   if (n < 2) return reject('too_few_frames', `${n}`);

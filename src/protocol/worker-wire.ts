@@ -5,16 +5,16 @@
  *   "", "MDPW01", 0x05 DISCONNECT
  * or in steward's compact wire (protocol/steward-wire.ts): [header, body...].
  */
-import { reject, type Rejection } from './codec.js';
+import { reject, type Decoded, type Rejection } from './codec.js';
 import { MDPW01_FRAME, MdpCommand } from './mdp.js';
-import { decodeStewardHeader, isStewardHeader, Kind } from './steward-wire.js';
+import { decodeUnits, isStewardHeader, Kind } from './steward-wire.js';
 
 export type WorkerInbound =
   | { readonly type: 'broker.request'; readonly envelope: Buffer; readonly body: Buffer[] }
   | { readonly type: 'broker.heartbeat' }
   | { readonly type: 'broker.disconnect' };
 
-export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): WorkerInbound | Rejection {
+export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): Decoded<WorkerInbound> {
   const n = frames.length;
   if (n > maxFrames) return reject('too_many_frames');
   if (n >= 1 && isStewardHeader(frames[0] as Buffer)) return decodeSteward(frames);
@@ -36,19 +36,21 @@ export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): WorkerInb
   }
 }
 
-/** steward's compact wire from the broker: [header, body...]. The token travels as a 4-byte envelope. */
-function decodeSteward(frames: Buffer[]): WorkerInbound | Rejection {
-  const header = frames[0] as Buffer;
-  const m = decodeStewardHeader(header);
-  if ('type' in m) return m;
-  switch (m.kind) {
-    case Kind.WorkerRequest:
-      return { type: 'broker.request', envelope: header.subarray(4, 8), body: frames.slice(1) };
-    case Kind.Heartbeat:
-      return { type: 'broker.heartbeat' };
-    case Kind.Disconnect:
-      return { type: 'broker.disconnect' };
-    default:
-      return reject('sw_unexpected_kind');
-  }
+/** steward's compact wire from the broker: [units...]; the token travels as a 4-byte envelope. */
+function decodeSteward(frames: Buffer[]): Decoded<WorkerInbound> {
+  const out: (WorkerInbound | Rejection)[] = [];
+  decodeUnits(frames, 0, (m) => {
+    if ('type' in m) out.push(m);
+    else if (m.kind === Kind.WorkerRequest) out.push({ type: 'broker.request', envelope: tokenEnvelope(m.token), body: m.body });
+    else if (m.kind === Kind.Heartbeat) out.push({ type: 'broker.heartbeat' });
+    else if (m.kind === Kind.Disconnect) out.push({ type: 'broker.disconnect' });
+    else out.push(reject('sw_unexpected_kind'));
+  });
+  return out.length === 1 ? (out[0] as WorkerInbound | Rejection) : out;
+}
+
+function tokenEnvelope(token: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(token, 0);
+  return b;
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as zmq from 'zeromq';
-import { clientReplyHeader, decodeStewardHeader, Kind } from '../../src/protocol/steward-wire.js';
+import { clientReplyUnit, decodeUnits, Kind, type StewardMessage } from '../../src/protocol/steward-wire.js';
 import { Broker, type BrokerOptions } from '../../src/api/broker.js';
 import { Client } from '../../src/api/client.js';
 import { BrokerError, TimeoutError } from '../../src/api/errors.js';
@@ -47,13 +47,17 @@ async function fakeBroker() {
   return {
     endpoint: router.lastEndpoint!,
     async nextRequest() {
-      const [peer, header, ...body] = await receiveWithin(router, 5000);
-      const decoded = decodeStewardHeader(header!);
-      if ('type' in decoded || decoded.kind !== Kind.ClientRequest) throw new Error('not a steward client request');
-      return { peer: peer!, header: decoded.requestId, service: decoded.service, body: body.map(String) };
+      const frames = await receiveWithin(router, 5000);
+      const units: StewardMessage[] = [];
+      decodeUnits(frames, 1, (m) => {
+        if (!('type' in m)) units.push(m);
+      });
+      const decoded = units[0];
+      if (units.length !== 1 || decoded?.kind !== Kind.ClientRequest) throw new Error('not one steward client request');
+      return { peer: frames[0]!, header: decoded.requestId, service: decoded.service, body: decoded.body.map(String) };
     },
     async answer(peer: Buffer, requestId: number, body: string, status = 200) {
-      await router.send([peer, clientReplyHeader(requestId, status), body]);
+      await router.send([peer, ...clientReplyUnit(requestId, status, [Buffer.from(body)])]);
     },
   };
 }

@@ -25,7 +25,7 @@ import {
   brokerHeartbeat,
   brokerRequest,
 } from '../../protocol/mdp.js';
-import { clientReplyHeader, disconnectHeader, heartbeatHeader, workerRequestHeader } from '../../protocol/steward-wire.js';
+import { MAX_MESSAGE_FRAMES as MAX_BATCH_FRAMES, clientReplyUnit, disconnectUnit, heartbeatUnit, workerRequestUnit } from '../../protocol/steward-wire.js';
 import { Status, tagHeader, taggedReply } from '../../protocol/tagged.js';
 import { Deque } from '../../util/deque.js';
 
@@ -136,6 +136,9 @@ export class BrokerCore {
   private nextToken = 1;
   private draining = false;
 
+  /** Compact-wire units waiting to leave, per socket, per peer. */
+  private readonly units = new Map<string, Map<string, Buffer[]>>();
+
   /** Frames to send, per socket name; drained by the caller after each call. */
   readonly out = new Map<string, Buffer[][]>();
   readonly sessions: SessionCommand[] = [];
@@ -188,6 +191,7 @@ export class BrokerCore {
         }
       }
     }
+    this.flushUnits();
   }
 
   /** The heartbeat tick: purge silent workers, heartbeat live ones, expire queued requests. */
@@ -204,7 +208,8 @@ export class BrokerCore {
         this.removeWorker(w, 'expired', true);
         continue;
       }
-      this.send(w.via, heartbeat(w.id, w.wire));
+      if (w.wire === 'steward') this.sendUnit(w.via, w.id, w.key, heartbeatUnit());
+      else this.send(w.via, heartbeat(w.id, w.wire));
       this.sessions.push({ type: 'session.update', key: w.key, hex: w.hex, inFlight: w.inFlight, served: w.served });
     }
     for (const svc of this.services.values()) {
@@ -217,6 +222,7 @@ export class BrokerCore {
         this.services.delete(svc.name);
       }
     }
+    this.flushUnits();
   }
 
   /** Stop taking requests: refuse what waits in queues; in-flight requests may still be answered. */
@@ -225,6 +231,7 @@ export class BrokerCore {
     for (const svc of this.services.values()) {
       while (svc.queue.length > 0) this.refuse(svc.queue.shift() as Pending, 'shutting_down');
     }
+    this.flushUnits();
   }
 
   /** After draining: tell every worker to go (it will register again with a broker that runs). */
@@ -232,6 +239,7 @@ export class BrokerCore {
     for (const w of [...this.workers.values()]) this.removeWorker(w, 'shutdown', true);
     for (const w of this.departing.values()) this.failHoldings(w, 'shutdown');
     this.departing.clear();
+    this.flushUnits();
   }
 
   get inFlightCount(): number {
@@ -323,7 +331,7 @@ export class BrokerCore {
   }
 
   private replyToClient(req: ClientRequest, via: string, status: Status, body: readonly Buffer[]): void {
-    if (req.dialect === 'steward') this.send(via, [req.peer, clientReplyHeader(req.replyId, Number(status)), ...body]);
+    if (req.dialect === 'steward') this.sendUnit(via, req.peer, req.peer.toString('latin1'), clientReplyUnit(req.replyId, Number(status), body));
     else if (req.dialect === 'mdp') this.send(via, brokerClientReply(req.peer, req.serviceFrame, body));
     else this.send(via, taggedReply(req.peer, req.header as Buffer, req.steward, status, body));
   }
@@ -333,7 +341,8 @@ export class BrokerCore {
     this.drops.push(reason);
     this.errors.set(status, (this.errors.get(status) ?? 0) + 1);
     if (p.req.dialect === 'steward') {
-      this.send(p.via, [p.req.peer, clientReplyHeader(p.req.replyId, Number(status)), Buffer.from(message)]);
+      const peer = p.req.peer;
+      this.sendUnit(p.via, peer, peer.toString('latin1'), clientReplyUnit(p.req.replyId, Number(status), [Buffer.from(message)]));
     } else if (p.req.dialect === 'tagged') {
       const body = p.req.steward ? [Buffer.from(message)] : [Buffer.from(`${status}:${message}`)];
       this.send(p.via, taggedReply(p.req.peer, p.req.header as Buffer, p.req.steward, status, body));
@@ -456,7 +465,10 @@ export class BrokerCore {
     this.workers.delete(w.key);
     w.service.workers -= 1;
     if (!keepHoldings) this.failHoldings(w, reason);
-    if (sendDisconnect) this.send(w.via, goodbye(w.id, w.wire));
+    if (sendDisconnect) {
+      if (w.wire === 'steward') this.sendUnit(w.via, w.id, w.key, disconnectUnit());
+      else this.send(w.via, goodbye(w.id, w.wire));
+    }
     this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, reason });
   }
 
@@ -508,7 +520,7 @@ export class BrokerCore {
     w.holding.add(token);
     w.inFlight += 1;
     if (w.wire === 'steward') {
-      this.send(w.via, [w.id, workerRequestHeader(token), ...p.req.body]);
+      this.sendUnit(w.via, w.id, w.key, workerRequestUnit(token, p.req.body));
       return;
     }
     const envelope = Buffer.allocUnsafe(4);
@@ -525,6 +537,36 @@ export class BrokerCore {
     this.send(w.via, brokerButlerRequest(w.id, envelope, header, req.serviceFrame, expiration, req.body[0] ?? EMPTY));
   }
 
+  /**
+   * Compact-wire units for one peer leave together: one message per peer per
+   * call instead of one per unit (zeromq.js pays per message). Capped so a
+   * batch stays far below any receiver's frame limit.
+   */
+  private sendUnit(via: string, peer: Buffer, key: string, unit: Buffer[]): void {
+    let perPeer = this.units.get(via);
+    if (perPeer === undefined) {
+      perPeer = new Map();
+      this.units.set(via, perPeer);
+    }
+    let batch = perPeer.get(key);
+    if (batch !== undefined && batch.length + unit.length > MAX_BATCH_FRAMES) {
+      this.send(via, batch);
+      batch = undefined;
+    }
+    if (batch === undefined) {
+      batch = [peer];
+      perPeer.set(key, batch);
+    }
+    for (let i = 0; i < unit.length; i++) batch.push(unit[i] as Buffer);
+  }
+
+  private flushUnits(): void {
+    for (const [via, perPeer] of this.units) {
+      for (const batch of perPeer.values()) this.send(via, batch);
+      perPeer.clear();
+    }
+  }
+
   private send(via: string, frames: Buffer[]): void {
     let list = this.out.get(via);
     if (!list) {
@@ -537,11 +579,10 @@ export class BrokerCore {
 
 /** "Register again": MDP's DISCONNECT, butler's RECONNECT, steward's DISCONNECT. */
 function goodbye(worker: Buffer, wire: WorkerWire): Buffer[] {
-  if (wire === 'steward') return [worker, disconnectHeader()];
+  if (wire === 'steward') return [worker, ...disconnectUnit()];
   return wire === 'butler' ? brokerButlerReconnect(worker) : brokerDisconnect(worker);
 }
 
 function heartbeat(worker: Buffer, wire: WorkerWire): Buffer[] {
-  if (wire === 'steward') return [worker, heartbeatHeader()];
   return wire === 'butler' ? brokerButlerHeartbeat(worker) : brokerHeartbeat(worker);
 }

@@ -5,6 +5,7 @@ import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protoco
 import type { WorkerInbound } from '../../protocol/worker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import type { Handler } from './request.js';
+import { mergeUnits } from '../../protocol/steward-wire.js';
 import { WorkerLink, type WorkerWireChoice } from './worker-link.js';
 
 export interface WorkerConnectionConfig {
@@ -100,9 +101,11 @@ export function workerConnection(config: WorkerConnectionConfig) {
     id: 'workerConnection',
     context: ({ self }) => {
       let pending: Buffer[][] = [];
-      // Replies that complete in the same tick leave as one zmq.send.
+      const merge = (config.wire ?? 'steward') === 'steward';
+      // Replies that complete in the same tick leave as one zmq.send; in the compact
+      // wire their units also share ZeroMQ messages (zeromq.js pays per message).
       const flush = () => {
-        const messages = pending;
+        const messages = merge ? mergeUnits(pending) : pending;
         pending = [];
         const command: ZmqCommand<Buffer[]> = { type: 'zmq.send', messages };
         self.system.get(config.socket)?.send(command);
@@ -157,3 +160,4 @@ export function workerConnection(config: WorkerConnectionConfig) {
     },
   });
 }
+

@@ -1,6 +1,6 @@
 import type { Logger } from '../../log.js';
 import { workerHeartbeat, workerReady, workerReply, workerDisconnect } from '../../protocol/mdp.js';
-import { disconnectHeader, heartbeatHeader, workerReadyHeader, workerReplyHeader } from '../../protocol/steward-wire.js';
+import { disconnectUnit, heartbeatUnit, workerReadyUnit, workerReplyUnit } from '../../protocol/steward-wire.js';
 import type { WorkerInbound } from '../../protocol/worker-wire.js';
 import { exceptionReply, makeRequest, toFrames, type Handler } from './request.js';
 
@@ -41,15 +41,15 @@ export class WorkerLink {
 
   ready(): void {
     this.disconnectRequested = false;
-    this.send(this.wire === 'steward' ? [workerReadyHeader(this.service, this.credit)] : workerReady(this.service, this.credit));
+    this.send(this.wire === 'steward' ? workerReadyUnit(this.service, this.credit) : workerReady(this.service, this.credit));
   }
 
   heartbeat(): void {
-    this.send(this.wire === 'steward' ? [heartbeatHeader()] : workerHeartbeat());
+    this.send(this.wire === 'steward' ? heartbeatUnit() : workerHeartbeat());
   }
 
   disconnect(): void {
-    this.send(this.wire === 'steward' ? [disconnectHeader()] : workerDisconnect());
+    this.send(this.wire === 'steward' ? disconnectUnit() : workerDisconnect());
   }
 
   handle(messages: readonly WorkerInbound[], now: number): void {
@@ -92,7 +92,7 @@ export class WorkerLink {
       this.failed += 1;
       this.log.debug({ err: error, service: this.service }, 'handler threw; replied with the exception');
     }
-    if (this.wire === 'steward') this.send([workerReplyHeader(envelope.readUInt32BE(0)), ...reply]);
+    if (this.wire === 'steward') this.send(workerReplyUnit(envelope.readUInt32BE(0), reply));
     else this.send(workerReply(envelope, reply));
     if (this.inFlight === 0) this.onIdle();
   }
