@@ -7,7 +7,8 @@ export default defineConfig({
     // more parallel forks only add scheduling noise and heartbeat-timing flakes.
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 30_000,
+    // CLI tests start many real processes; on a loaded 2-core machine each start can take a second.
+    testTimeout: 60_000,
     hookTimeout: 30_000,
     reporters: ['default'],
   },

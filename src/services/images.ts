@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import sharp, { type FormatEnum, type Metadata, type Sharp } from 'sharp';
+import type { FormatEnum, Metadata, Sharp } from 'sharp';
 import type { JsonValue } from '../protocol/json.js';
 
 export interface ImagesOptions {
@@ -152,6 +152,8 @@ export class ImagesService {
   async #open(path: string, name: string): Promise<{ image: Sharp; meta: Metadata; format: string }> {
     // Read the bytes first: sharp opening the path itself would also open FIFOs and devices.
     const data = await readFile(path);
+    // Loaded on first use (libvips is the heaviest import steward has).
+    const { default: sharp } = await import('sharp');
     const image = sharp(data, { limitInputPixels: this.maxInputPixels });
     let meta: Metadata;
     try {

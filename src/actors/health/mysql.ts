@@ -1,4 +1,4 @@
-import { createConnection, type RowDataPacket } from 'mysql2';
+import type { RowDataPacket } from 'mysql2';
 import { errorText, failed, ok, settleOnce, type Probe } from './types.js';
 
 const STATUS_QUERY = "SHOW GLOBAL STATUS LIKE 'Threads_connected'";
@@ -18,8 +18,10 @@ function firstNumber(rows: RowDataPacket[], column: string): number | undefined 
  * reached `maxLoad`, is down: handing out a backend that is about to refuse
  * connections only moves the failure to the client.
  */
-export const mysqlProbe: Probe<'MySQL'> = (target, signal) => {
+export const mysqlProbe: Probe<'MySQL'> = async (target, signal) => {
   const where = `mysql ${target.host}:${target.port}`;
+  // Loaded on first use: most processes never check a MySQL backend, and every CLI call pays for imports.
+  const { createConnection } = await import('mysql2');
   const conn = createConnection({
     host: target.host,
     port: target.port,

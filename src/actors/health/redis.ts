@@ -1,9 +1,10 @@
-import { Redis } from 'ioredis';
 import { errorText, failed, ok, settleOnce, type Probe } from './types.js';
 
 /** Up when the server answers PING with PONG. One connection per check, no retries, nothing queued. */
-export const redisProbe: Probe<'Redis'> = (target, signal) => {
+export const redisProbe: Probe<'Redis'> = async (target, signal) => {
   const where = `redis ${target.host}:${target.port}`;
+  // Loaded on first use: most processes never check a Redis backend, and every CLI call pays for imports.
+  const { Redis } = await import('ioredis');
   const client = new Redis({
     host: target.host,
     port: target.port,
