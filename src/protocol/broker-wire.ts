@@ -64,7 +64,25 @@ export interface WorkerDisconnect {
   readonly peer: Buffer;
 }
 
-export type BrokerInbound = ClientRequest | WorkerReady | WorkerReply | WorkerHeartbeat | WorkerDisconnect;
+/** Which of the broker's per-message limits a message broke. */
+export type MessageLimit = 'frames' | 'message_size';
+
+/**
+ * A message refused for its size or frame count. When its first frames still
+ * say who sent it (a client request or a worker reply), `message` holds that
+ * head, body cut, so the broker can answer the sender instead of leaving it
+ * to time out.
+ */
+export interface LimitRefusal {
+  readonly type: 'limit.refused';
+  readonly limit: MessageLimit;
+  readonly peer: Buffer;
+  /** e.g. "300 frames > 256", "20000000 bytes > 16777216". */
+  readonly detail: string;
+  readonly message: ClientRequest | WorkerReply | undefined;
+}
+
+export type BrokerInbound = ClientRequest | WorkerReady | WorkerReply | WorkerHeartbeat | WorkerDisconnect | LimitRefusal;
 
 export interface BrokerWireLimits {
   /** Frames in one message, routing id included. */
@@ -75,6 +93,9 @@ export interface BrokerWireLimits {
 export const DEFAULT_BROKER_WIRE_LIMITS: BrokerWireLimits = { maxFrames: 256, maxServiceLength: 255 };
 
 const MAX_EXPIRATION_DIGITS = 16;
+
+/** Frames that identify any client request or worker reply: peer, delimiter, header, service or envelope, ... */
+const HEAD_FRAMES = 6;
 
 function isHeader(frame: Buffer, header: string): boolean {
   // Cheaper than toString() per message: headers are 6 ASCII bytes.
@@ -213,4 +234,29 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
     };
   }
   return reject('unknown_protocol');
+}
+
+function limitRefusal(frames: Buffer[], limit: MessageLimit, detail: string, limits: BrokerWireLimits): LimitRefusal {
+  const head = decodeBrokerFrames(frames.slice(0, HEAD_FRAMES), limits);
+  const message = head.type === 'client.request' || head.type === 'worker.reply' ? head : undefined;
+  return { type: 'limit.refused', limit, peer: frames[0] as Buffer, detail, message };
+}
+
+/**
+ * `decodeBrokerFrames` behind the broker's per-message limits: more frames
+ * than `maxFrames`, or more bytes in all frames than `maxMessageBytes`, give
+ * a LimitRefusal the broker answers; everything else decodes as usual.
+ */
+export function decodeBrokerMessage(
+  frames: Buffer[],
+  limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS,
+  maxMessageBytes = Number.POSITIVE_INFINITY,
+): BrokerInbound | Rejection {
+  const n = frames.length;
+  if (n === 0) return reject('too_few_frames', '0');
+  if (n > limits.maxFrames) return limitRefusal(frames, 'frames', `${n} frames > ${limits.maxFrames}`, limits);
+  let bytes = 0;
+  for (let i = 0; i < n; i++) bytes += (frames[i] as Buffer).length;
+  if (bytes > maxMessageBytes) return limitRefusal(frames, 'message_size', `${bytes} bytes > ${maxMessageBytes}`, limits);
+  return decodeBrokerFrames(frames, limits);
 }

@@ -6,6 +6,7 @@ import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.
 import type { Handler } from '../machines/worker/request.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
 import type { JsonValue } from '../protocol/json.js';
+import { curveClientFlags, curveClientFromFlags, curveClientUsage, extraServerKey } from '../security/flags.js';
 import { ImagesService } from '../services/images.js';
 import { echoHandler, loadHandler, loadRpcModule } from './handler-module.js';
 
@@ -57,6 +58,8 @@ Flags:
   --heartbeat MS          heartbeat interval (default ${MDP_HEARTBEAT_INTERVAL_MS})
   --liveness N            silent intervals before the broker is taken for lost (default ${MDP_HEARTBEAT_LIVENESS})
   --drain-timeout MS      on shutdown, how long running requests may finish (default 5000)
+${curveClientUsage}
+  --curve-sink-key KEY    CURVE to the sink: its public key (or a file holding it)
 
 Examples:
   steward --role worker --service echo --broker tcp://127.0.0.1:5556
@@ -73,6 +76,8 @@ Examples:
     heartbeat: { type: 'string' },
     liveness: { type: 'string' },
     'drain-timeout': { type: 'string' },
+    ...curveClientFlags,
+    'curve-sink-key': { type: 'string' },
   },
   async start(ctx) {
     const { flags } = ctx;
@@ -88,6 +93,8 @@ Examples:
     const brokers = flagList(flags, 'broker');
     const identity = flagString(flags, 'identity');
     const sink = flagString(flags, 'sink');
+    const curve = await curveClientFromFlags(flags, ctx.logger);
+    const sinkCurve = await extraServerKey(flags, 'curve-sink-key', curve);
     const worker = Worker.prepare({
       service,
       broker: brokers.length > 0 ? brokers : [DEFAULT_BACKEND],
@@ -98,6 +105,8 @@ Examples:
       drainTimeoutMs: flagInt(flags, 'drain-timeout', 5_000, 0, 600_000),
       ...(identity !== undefined ? { identity } : {}),
       ...(sink !== undefined ? { sink } : {}),
+      ...(curve ? { curve } : {}),
+      ...(sinkCurve ? { sinkCurve } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,
     });
