@@ -1,9 +1,9 @@
 /**
  * The allow-list of a CURVE server: the Z85 public keys of the clients it
  * accepts, one per line. `#` starts a comment, on its own line or after the
- * key. '#' is also a Z85 character, so a key may contain or even begin with
- * it: a line whose first word is a whole 40-character key is that key, and a
- * trailing comment needs a space before it. Blank lines are ignored.
+ * key. '#' is also a Z85 character, so a key may contain it (though never
+ * begin with it: that would spell more than 32 bits), and a trailing comment
+ * needs a space before it. Blank lines are ignored.
  *
  *     # workers
  *     rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7   # images-1
@@ -23,9 +23,8 @@ export function parseAllowList(text: string, file: string): string[] {
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] as string).trim();
+    if (line === '' || line.startsWith('#')) continue;
     const [key = '', ...rest] = line.split(/\s+/);
-    // '#' is a Z85 digit too: a line opening with a whole key is a key, not a comment.
-    if (line === '' || (line.startsWith('#') && !isZ85Key(key))) continue;
     const trailing = rest.join(' ');
     if (!isZ85Key(key)) {
       const shown = key.length > 60 ? `${key.slice(0, 60)}...` : key;

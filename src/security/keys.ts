@@ -81,17 +81,17 @@ function scanKeyFile(text: string, file: string): KeyFileFields {
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i] as string;
     const line = raw.trim();
-    // '#' is a Z85 digit: a key alone on its line may begin with it.
-    if (line === '' || (line.startsWith('#') && !isZ85Key(line))) continue;
+    if (line === '' || line.startsWith('#')) continue;
+    // A file that is just one key ('=' is a Z85 digit, so this comes before the split).
+    if (isZ85Key(line) && fields.bareKey === undefined && fields.publicKey === undefined && fields.secretKey === undefined) {
+      fields.bareKey = { value: line, line: i + 1 };
+      continue;
+    }
     const eq = line.indexOf('=');
     if (eq < 0) {
-      // zcert section headers; or a file that is just one key.
-      if (/^[a-z-]+$/.test(line) && !isZ85Key(line)) {
+      // zcert section headers.
+      if (/^[a-z-]+$/.test(line)) {
         section = line;
-        continue;
-      }
-      if (isZ85Key(line) && fields.bareKey === undefined && fields.publicKey === undefined && fields.secretKey === undefined) {
-        fields.bareKey = { value: line, line: i + 1 };
         continue;
       }
       throw new ConfigError(file, `line ${i + 1}`, `"${line.slice(0, 60)}" is neither "name = value" nor a comment`, 'write `public-key = KEY` and `secret-key = KEY`, or ' + KEYGEN_FIX);
