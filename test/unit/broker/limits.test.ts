@@ -17,6 +17,13 @@ function sent(core: BrokerCore, via: string): string[][] {
   core.out.delete(via);
   return out;
 }
+/** decodeBrokerMessage for a message the test knows decodes (a refusal, here). */
+function limited(frames: Buffer[], maxBytes = 1024): BrokerInbound {
+  const m = decodeBrokerMessage(frames, DEFAULT_BROKER_WIRE_LIMITS, maxBytes);
+  if (m.type === 'rejected') throw new Error(m.reason);
+  return m;
+}
+
 function drops(core: BrokerCore): string[] {
   const d = [...core.drops];
   core.drops.length = 0;
@@ -54,14 +61,14 @@ describe('broker message limits (decodeBrokerMessage)', () => {
 describe('broker routing limits', () => {
   it('should answer a tagged request over a limit 413 with the limit named, and an MDP one not at all', () => {
     const core = new BrokerCore();
-    const big = decodeBrokerMessage(f('C', '', 'STW1:9', 'svc', String(FAR), 'x'.repeat(2000)), DEFAULT_BROKER_WIRE_LIMITS, 1024);
+    const big = limited(f('C', '', 'STW1:9', 'svc', String(FAR), 'x'.repeat(2000)));
     core.handle([big], 'fe', 0);
     const [reply] = sent(core, 'fe');
     expect(reply!.slice(0, 4)).toEqual(['C', '', 'STW1:9', '413']);
     expect(reply![4]).toMatch(/request for svc exceeds the broker's message size limit \(\d+ bytes > 1024\)/);
     expect(drops(core)).toEqual(['message_too_large']);
 
-    const mdp = decodeBrokerMessage(f('M', '', 'MDPC01', 'svc', ...Array.from({ length: 300 }, () => 'x')), DEFAULT_BROKER_WIRE_LIMITS, 1024);
+    const mdp = limited(f('M', '', 'MDPC01', 'svc', ...Array.from({ length: 300 }, () => 'x')));
     core.handle([mdp], 'fe', 1);
     expect(sent(core, 'fe')).toEqual([]);
     expect(drops(core)).toEqual(['too_many_frames']);
@@ -73,7 +80,7 @@ describe('broker routing limits', () => {
     core.handle([tagged('C', '1', 'svc'), tagged('C', '2', 'svc')], 'fe', 1);
     const [toWorker] = sent(core, 'be');
     const envelope = toWorker![4]!;
-    const huge = decodeBrokerMessage([Buffer.from('W1'), Buffer.alloc(0), Buffer.from('MDPW01'), Buffer.from([3]), Buffer.from(envelope, 'latin1'), Buffer.alloc(0), Buffer.alloc(4096)], DEFAULT_BROKER_WIRE_LIMITS, 1024);
+    const huge = limited([Buffer.from('W1'), Buffer.alloc(0), Buffer.from('MDPW01'), Buffer.from([3]), Buffer.from(envelope, 'latin1'), Buffer.alloc(0), Buffer.alloc(4096)]);
     core.handle([huge], 'be', 2);
     const [answer] = sent(core, 'fe');
     expect(answer!.slice(2, 4)).toEqual(['STW1:1', '413']);
