@@ -241,7 +241,10 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
     void (async () => {
       try {
         if (config.setup) {
-          teardown = (await config.setup(socket)) ?? undefined;
+          // A setup that does not wait must not delay a connect either: an owner may send at
+          // once, and a DEALER send issued before its connect can stall behind a CURVE handshake.
+          const prepared = config.setup(socket);
+          teardown = (prepared instanceof Promise ? await prepared : prepared) ?? undefined;
           if (closed) {
             teardown?.();
             return;
