@@ -126,7 +126,7 @@ describe('registry and dispatcher with CURVE', () => {
     expect(await c.service('svc').keyword('TEMP').read()).toBe('20.5');
   });
 
-  it('should start a registry with the dispatcher's pair and allow-list when none answers (process = thread)', async () => {
+  it("should start a registry with the dispatcher's pair and allow-list when none answers (process = thread)", async () => {
     const cfg = await config({ allowSpawn: true, process: 'thread' });
     await dispatcher(cfg);
     const c = client(cfg, { serverKey: mesh.publicKey, secretKey: clientKeys.secretKey });
