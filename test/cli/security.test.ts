@@ -86,6 +86,20 @@ describe('CURVE between real processes', () => {
     expect(worker.child.exitCode).toBeNull();
   });
 
+  it('should let in a key added to the allow-list on SIGHUP', async () => {
+    const allow = join(dir, 'hup.allow');
+    writeFileSync(allow, '# nobody yet\n');
+    const { broker, frontend } = await startBroker(['--curve-secret-key-file', keys.broker, '--curve-allow', allow]);
+    const ask = ['--role', 'client', '--mmi', 'echo', '--broker', frontend, '--timeout', '500', '--retries', '0', '--curve-server-key', keys.brokerPublic, '--curve-secret-key-file', keys.client];
+    expect((await runCli(ask)).code).toBe(1);
+    appendFileSync(allow, `${parseKeyFile(readFileSync(keys.client, 'utf8'), keys.client).publicKey}\n`);
+    broker.signal('SIGHUP');
+    await broker.waitForLog((l) => l.msg === 'allow-list replaced' && l['allowed'] === 1);
+    const after = await runCli(ask);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toContain('404');
+  });
+
   it('should exit 2 naming the file, field and fix for bad CURVE flags', async () => {
     const noKey = await runCli(['--role', 'broker', '--curve-allow', keys.allow]);
     expect(noKey.code).toBe(2);
