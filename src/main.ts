@@ -7,6 +7,7 @@ import { flagBool, flagString, type Flags, type RoleDefinition, type RoleRun } f
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
 import { roles } from './roles/index.js';
+import { startObservability } from './runtime/observability.js';
 import { shutdownRole, whenStopped, isFailed } from './runtime/run-role.js';
 import { VERSION } from './version.js';
 
@@ -95,6 +96,8 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ level: level as LevelWithSilent, name: role.name });
   const metrics = new Metrics(role.name);
   const reloaders: Array<() => void> = [];
+  // --inspect, --inspect-stately, --metrics: servers that live as long as the role.
+  const observability = await startObservability({ flags, logger, metrics });
   let run: RoleRun;
   try {
     run = await role.start({
@@ -104,11 +107,21 @@ async function main(argv: string[]): Promise<number> {
       positionals,
       onReload: (h) => reloaders.push(h),
       out: process.stdout,
+      ...(observability.inspect ? { inspect: observability.inspect } : {}),
     });
   } catch (error) {
+    await observability.close();
     logger.flush();
     throw error;
   }
+  const roleClose = run.close;
+  run = {
+    ...run,
+    close: async () => {
+      await roleClose?.();
+      await observability.close();
+    },
+  };
   return supervise(run, logger, reloaders);
 }
 

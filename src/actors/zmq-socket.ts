@@ -6,7 +6,7 @@ import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/registry.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { fromResource } from './from-resource.js';
-import type { Codec, Rejection } from '../protocol/codec.js';
+import type { Codec, Decoded, Rejection } from '../protocol/codec.js';
 
 export type SocketKind = 'router' | 'dealer' | 'pull' | 'push' | 'pub' | 'sub' | 'rep' | 'req';
 
@@ -164,7 +164,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
     };
 
     const decode = (frames: Buffer[], batch: In[]) => {
-      let decoded: In | Rejection;
+      let decoded: Decoded<In>;
       try {
         decoded = config.codec.decode(frames);
       } catch (error) {
@@ -172,7 +172,12 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
         drops.drop('codec_threw', error instanceof Error ? error.message : String(error));
         return;
       }
-      if (decoded.type === 'rejected') drops.drop((decoded as Rejection).reason, (decoded as Rejection).detail);
+      if (Array.isArray(decoded)) {
+        for (const d of decoded as readonly (In | Rejection)[]) {
+          if (d.type === 'rejected') drops.drop((d as Rejection).reason, (d as Rejection).detail);
+          else batch.push(d as In);
+        }
+      } else if ((decoded as In | Rejection).type === 'rejected') drops.drop((decoded as Rejection).reason, (decoded as Rejection).detail);
       else batch.push(decoded as In);
     };
 

@@ -1,4 +1,5 @@
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import { type Actor, type AnyActorRef } from 'xstate';
+import { createRootActor, type RuntimeOptions } from './runtime-options.js';
 import type { ConfigFileCommand, ReloadCause } from '../actors/config-file.js';
 import { loadBalancerConfig, type BalancerConfig } from '../config/balancer-config.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -11,7 +12,7 @@ import { balancerTree, balancerTreeIds, type BalancerTreeConfig } from '../super
 export { BalancerClient, BalancerError } from './balancer-client.js';
 export type { BalancerClientOptions, BalancerErrorReason, BalancerRequest } from './balancer-client.js';
 
-export interface BalancerOptions extends Omit<BalancerTreeConfig, 'logger' | 'bind' | 'config'> {
+export interface BalancerOptions extends Omit<BalancerTreeConfig, 'logger' | 'bind' | 'config'>, RuntimeOptions {
   /** Path of the configuration file (stirr's format); read and validated before anything binds. */
   readonly configFile?: string;
   /** Or a configuration already loaded (it still names the file to watch). */
@@ -40,7 +41,10 @@ export class Balancer {
   private constructor(options: BalancerOptions, config: BalancerConfig) {
     const bind = options.bind ?? DEFAULT_BALANCER_BIND;
     this.ids = balancerTreeIds(options.name);
-    this.actor = createActor(balancerTree({ ...options, bind, config, logger: options.logger ?? silentLogger }));
+    this.actor = createRootActor(balancerTree({ ...options, bind, config, logger: options.logger ?? silentLogger }), {
+      id: this.ids.root,
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    });
     // The socket's last failure explains a tree that gave up before listening (address in use, bad endpoint).
     let lastFailure: unknown;
     this.actor.on('supervisor.childExited', (report) => {

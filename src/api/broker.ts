@@ -1,11 +1,12 @@
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import type { Actor, AnyActorRef } from 'xstate';
 import { silentLogger, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { whenStopped } from '../runtime/run-role.js';
 import { brokerTree, brokerTreeIds, sharesSocket, type BrokerTreeConfig } from '../supervisor/trees/broker.js';
 import type { BrokerCore } from '../machines/broker/routing.js';
+import { createRootActor, type RuntimeOptions } from './runtime-options.js';
 
-export interface BrokerOptions extends Omit<BrokerTreeConfig, 'logger' | 'frontend' | 'backend'> {
+export interface BrokerOptions extends Omit<BrokerTreeConfig, 'logger' | 'frontend' | 'backend'>, RuntimeOptions {
   /** Client endpoint; `tcp://127.0.0.1:*` picks a free port (read it back from `endpoints`). */
   readonly frontend?: string;
   /** Worker endpoint; the same as `frontend` shares one socket. */
@@ -32,10 +33,15 @@ export class Broker {
   private readonly ready: Promise<BrokerEndpoints>;
 
   private constructor(options: BrokerOptions) {
-    const frontend = options.frontend ?? DEFAULT_FRONTEND;
-    const backend = options.backend ?? DEFAULT_BACKEND;
-    this.ids = brokerTreeIds(options.name);
-    this.actor = createActor(brokerTree({ ...options, frontend, backend, logger: options.logger ?? silentLogger }));
+    const { inspect, ...config } = options;
+    const frontend = config.frontend ?? DEFAULT_FRONTEND;
+    const backend = config.backend ?? DEFAULT_BACKEND;
+    this.ids = brokerTreeIds(config.name);
+    // The root's id names the tree in the inspector; inspection is set here, at the root, for the whole system.
+    this.actor = createRootActor(brokerTree({ ...config, frontend, backend, logger: config.logger ?? silentLogger }), {
+      id: this.ids.root,
+      inspect,
+    });
     this.ready = new Promise<BrokerEndpoints>((resolve, rejectReady) => {
       this.actor.subscribe({
         next: (snapshot) => {

@@ -3,7 +3,8 @@ import { silentLogger, type Logger } from '../log.js';
 import { toFrames, type ReplyBody } from '../machines/worker/request.js';
 import type { JsonLimits, JsonObject } from '../protocol/json.js';
 import { decodeRpcReply, encodeRpcRequest } from '../protocol/rpc.js';
-import { STEWARD_TAG, Status, parseTagHeader, taggedRequest } from '../protocol/tagged.js';
+import { clientRequestUnit, decodeUnits, isStewardHeader, Kind, mergeUnits } from '../protocol/steward-wire.js';
+import { Status } from '../protocol/tagged.js';
 import { curveClientSocketOptions, resolveCurveClient, watchClientHandshakes, type CurveClientOptions, type ResolvedCurveClient } from '../security/curve.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { DEFAULT_FRONTEND } from './broker.js';
@@ -42,7 +43,7 @@ interface Call {
   readonly timeout: number;
   attemptsLeft: number;
   attempts: number;
-  id: string;
+  id: number;
   deadline: number;
   readonly resolve: (frames: Buffer[]) => void;
   readonly reject: (error: Error) => void;
@@ -51,7 +52,7 @@ interface Call {
 const RETRYABLE = new Set<string>([Status.WorkerLost, Status.Unavailable]);
 
 /**
- * Calls services through steward brokers. Speaks the tagged wire (request id
+ * Calls services through steward brokers. Speaks steward's compact wire (request id
  * and expiration per attempt), so many calls may be in flight on one client,
  * a late reply to an abandoned attempt is dropped, and the broker never hands
  * a worker a request its client stopped waiting for.
@@ -60,8 +61,15 @@ export class Client {
   private socket: zmq.Dealer;
   private writer: SocketWriter;
   private readonly endpoints: string[];
-  private readonly calls = new Map<string, Call>();
+  private readonly calls = new Map<number, Call>();
   private seq = 0;
+  private outbox: Buffer[][] = [];
+  private readonly flushOutbox = () => {
+    const units = this.outbox;
+    this.outbox = [];
+    if (this.closed) return;
+    for (const message of mergeUnits(units)) this.writer.write(message);
+  };
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly log: Logger;
@@ -93,7 +101,7 @@ export class Client {
         timeout: options.timeout ?? this.timeout,
         attemptsLeft: options.retries ?? this.retries,
         attempts: 0,
-        id: '',
+        id: 0,
         deadline: 0,
         resolve,
         reject: rejectCall,
@@ -180,13 +188,17 @@ export class Client {
   }
 
   private attempt(call: Call): void {
-    this.seq += 1;
-    call.id = this.seq.toString(36);
+    // uint32 ids as in the header; 0 is never used, and wrapping past 4 billion skips live ones.
+    do this.seq = (this.seq + 1) >>> 0 || 1;
+    while (this.calls.has(this.seq));
+    call.id = this.seq;
     call.attempts += 1;
     const now = Date.now();
     call.deadline = now + call.timeout;
     this.calls.set(call.id, call);
-    this.writer.write(taggedRequest(STEWARD_TAG, call.id, call.service, call.deadline, call.body));
+    // Calls made in the same tick share ZeroMQ messages (zeromq.js pays per message).
+    if (this.outbox.length === 0) queueMicrotask(this.flushOutbox);
+    this.outbox.push(clientRequestUnit(call.id, call.deadline, call.service, call.body));
     if (!this.sweeper) this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(50, this.timeout / 10)));
   }
 
@@ -239,15 +251,17 @@ export class Client {
   }
 
   private onReply(frames: Buffer[]): void {
-    // "", "STW1:<id>", status, body...
-    if (frames.length < 3 || (frames[0] as Buffer).length !== 0) return;
-    const header = parseTagHeader(frames[1] as Buffer);
-    if (!header) return;
-    const call = this.calls.get(header.id);
+    // [units...] in steward's compact wire: one message may answer many calls.
+    if (frames.length === 0 || !isStewardHeader(frames[0] as Buffer)) return;
+    decodeUnits(frames, 0, (m) => {
+      if (!('type' in m) && m.kind === Kind.ClientReply) this.settle(m.requestId, String(m.status), m.body);
+    });
+  }
+
+  private settle(requestId: number, status: string, body: Buffer[]): void {
+    const call = this.calls.get(requestId);
     if (!call) return; // a late reply to an abandoned attempt
-    this.calls.delete(header.id);
-    const status = (frames[2] as Buffer).toString();
-    const body = frames.slice(3);
+    this.calls.delete(requestId);
     if (status === Status.Ok) {
       call.resolve(body);
       return;

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import { type Actor, type AnyActorRef } from 'xstate';
+import { createRootActor, type RuntimeOptions } from './runtime-options.js';
 import {
   DEFAULT_KEYWORDS_CONFIG,
   connectHost,
@@ -22,7 +23,7 @@ import { dispatcherTree, dispatcherTreeIds, type DispatcherCurve, type Dispatche
 import { KeywordError, KeywordRejectedError } from './keywords/errors.js';
 import { registryTreeConfig } from './registry.js';
 
-export interface DispatcherOptions {
+export interface DispatcherOptions extends RuntimeOptions {
   readonly service: string;
   readonly keywords: readonly KeywordDefinition[];
   /** The INI settings: `[zmq-router]` (registry, spawning) or, with `enable = no`, `[zmq]` ports. */
@@ -138,7 +139,7 @@ export class Dispatcher {
     const config = options.config ?? DEFAULT_KEYWORDS_CONFIG;
     this.service = options.service;
     this.ids = dispatcherTreeIds(options.service, options.name);
-    this.actor = createActor(
+    this.actor = createRootActor(
       dispatcherTree({
         service: options.service,
         definitions: options.keywords,
@@ -148,7 +149,7 @@ export class Dispatcher {
         ...(options.curve ? { curve: options.curve } : {}),
         ...(options.metrics ? { metrics: options.metrics } : {}),
       }),
-      { systemId: this.ids.root },
+      { id: this.ids.root, systemId: this.ids.root, ...(options.inspect ? { inspect: options.inspect } : {}) },
     );
     this.ready = new Promise<DispatcherEndpoints>((resolve, rejectReady) => {
       this.actor.subscribe({

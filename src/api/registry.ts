@@ -1,4 +1,5 @@
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import { type Actor, type AnyActorRef } from 'xstate';
+import { createRootActor, type RuntimeOptions } from './runtime-options.js';
 import { DEFAULT_KEYWORDS_CONFIG, registryBindEndpoint, type KeywordsConfig } from '../config/keywords-config.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { RegistryTable } from '../machines/registry/table.js';
@@ -6,7 +7,7 @@ import type { Metrics } from '../metrics/registry.js';
 import { whenStopped } from '../runtime/run-role.js';
 import { registryTree, registryTreeIds, type RegistryTreeConfig } from '../supervisor/trees/registry.js';
 
-export interface RegistryOptions extends Partial<Omit<RegistryTreeConfig, 'logger' | 'metrics'>> {
+export interface RegistryOptions extends Partial<Omit<RegistryTreeConfig, 'logger' | 'metrics'>>, RuntimeOptions {
   /** `[zmq-router]` supplies the endpoint, port range and heartbeat; the other options override it. */
   readonly config?: KeywordsConfig;
   readonly logger?: Logger;
@@ -47,7 +48,11 @@ export class Registry {
   private constructor(options: RegistryOptions) {
     const tree = registryTreeConfig(options, options.logger ?? silentLogger);
     this.ids = registryTreeIds(tree.name);
-    this.actor = createActor(registryTree(tree), { systemId: this.ids.root });
+    this.actor = createRootActor(registryTree(tree), {
+      id: this.ids.root,
+      systemId: this.ids.root,
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    });
     this.ready = new Promise<string>((resolve, rejectReady) => {
       this.actor.subscribe({
         next: (snapshot) => {

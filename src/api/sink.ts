@@ -1,5 +1,6 @@
 import { Observable, Subject } from 'rxjs';
-import { createActor, type Actor } from 'xstate';
+import { type Actor } from 'xstate';
+import { createRootActor, type RuntimeOptions } from './runtime-options.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { JsonLimits, JsonValue } from '../protocol/json.js';
@@ -9,7 +10,7 @@ import type { CurveServerOptions } from '../security/curve.js';
 import { sinkTree } from '../supervisor/trees/sink.js';
 import { Deque } from '../util/deque.js';
 
-export interface SinkOptions {
+export interface SinkOptions extends RuntimeOptions {
   /** Where workers push; `tcp://127.0.0.1:*` picks a free port (read it back with `endpoint()`). */
   readonly bind?: string;
   readonly name?: string;
@@ -59,7 +60,7 @@ export class Sink {
   private constructor(options: SinkOptions) {
     this.bufferSize = options.bufferSize ?? 10_000;
     this.events$ = this.subject.asObservable();
-    this.actor = createActor(
+    this.actor = createRootActor(
       sinkTree({
         bind: options.bind ?? DEFAULT_SINK_ENDPOINT,
         ...(options.name !== undefined ? { name: options.name } : {}),
@@ -70,6 +71,7 @@ export class Sink {
         logger: options.logger ?? silentLogger,
         ...(options.metrics ? { metrics: options.metrics } : {}),
       }),
+      { id: options.name ?? 'sink', ...(options.inspect ? { inspect: options.inspect } : {}) },
     );
     this.ready = new Promise<string>((resolve, rejectReady) => {
       this.bound = (endpoints) => resolve(endpoints[0] ?? '');

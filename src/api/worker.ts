@@ -1,4 +1,5 @@
-import { createActor, type Actor } from 'xstate';
+import { type Actor } from 'xstate';
+import { createRootActor, type RuntimeOptions } from './runtime-options.js';
 import type { ZmqCommand } from '../actors/zmq-socket.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
@@ -12,7 +13,7 @@ import { DEFAULT_RPC_LIMITS, RpcRegistry, type RpcFunction, type RpcLimits } fro
 
 export type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
 
-export interface WorkerOptions extends Omit<WorkerTreeConfig, 'logger' | 'brokers' | 'handler'> {
+export interface WorkerOptions extends Omit<WorkerTreeConfig, 'logger' | 'brokers' | 'handler'>, RuntimeOptions {
   /** Broker backend endpoint(s); the worker registers with each. Default tcp://127.0.0.1:5556. */
   readonly broker?: string | readonly string[];
   /** Answers each request. Without one (and without `rpc`), use `requests()` to take them one by one. */
@@ -73,7 +74,7 @@ export class Worker {
     const handler: Handler = options.handler ?? ((request) => (this.rpcHandler ? this.rpcHandler(request) : this.enqueue(request)));
     this.sinkId = options.sink ? workerSinkId(options.name) : undefined;
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_SINK_LIMITS.maxBytes;
-    this.actor = createActor(
+    this.actor = createRootActor(
       workerTree({
         ...options,
         brokers,
@@ -81,6 +82,7 @@ export class Worker {
         credit: options.concurrency ?? options.credit ?? 1,
         logger: options.logger ?? silentLogger,
       }),
+      { id: options.name ?? 'worker', ...(options.inspect ? { inspect: options.inspect } : {}) },
     );
   }
 

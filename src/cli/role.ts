@@ -3,6 +3,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { AnyActorRef } from 'xstate';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
+import type { InspectOption } from '../actors/inspect/types.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -18,6 +19,12 @@ export interface RoleContext {
   onReload(handler: () => void): void;
   /** Where the role writes what a person asked for (client replies, `show` values); logs go to the logger. */
   readonly out: NodeJS.WritableStream;
+  /**
+   * Set by `--inspect` / `--inspect-stately`: XState inspection for the role's
+   * tree. Pass it to the API's start, which creates its root with `createRootActor`, e.g.
+   * `Broker.start({ ...options, inspect: ctx.inspect })` (see `RuntimeOptions`).
+   */
+  readonly inspect?: InspectOption;
 }
 
 /** What a started role hands back to the runtime. */

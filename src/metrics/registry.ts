@@ -14,6 +14,7 @@ export class Metrics {
   private readonly counters = new Map<string, Counter<string>>();
   private readonly gauges = new Map<string, Gauge<string>>();
   private readonly histograms = new Map<string, Histogram<string>>();
+  private readonly collectors = new Set<() => void>();
 
   constructor(readonly role: string) {
     this.registry = new Registry();
@@ -57,8 +58,39 @@ export class Metrics {
     return h;
   }
 
+  /**
+   * Runs `publish` before every scrape: counts kept in plain numbers on the
+   * hot path are handed to prom-client here (and on ticks), never per message.
+   * Returns a function that removes it.
+   */
+  beforeScrape(publish: () => void): () => void {
+    this.collectors.add(publish);
+    return () => this.collectors.delete(publish);
+  }
+
+  /** The registry as Prometheus text, fresh. */
+  async scrape(): Promise<string> {
+    this.collect();
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private collect(): void {
+    for (const publish of this.collectors) {
+      try {
+        publish();
+      } catch {
+        // A collector that fails must not take the endpoint down; its metrics just stay stale.
+      }
+    }
+  }
+
   /** Current value of a counter or gauge with these labels (for tests and the inspector). */
   async value(name: string, labels: Record<string, string> = {}): Promise<number> {
+    this.collect();
     const metric = this.registry.getSingleMetric(name);
     if (!metric) return 0;
     const data = await metric.get();

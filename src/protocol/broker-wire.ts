@@ -7,14 +7,16 @@
  * a reason the adapter counts; nothing here throws.
  */
 import { ButlerCommand } from './butler.js';
-import { reject, type Rejection } from './codec.js';
+import { reject, type Decoded, type Rejection } from './codec.js';
 import { MAX_CREDIT, MDPC01, MDPW01, MdpCommand } from './mdp.js';
+import { MAX_MESSAGE_FRAMES, decodeUnits, isStewardHeader, Kind } from './steward-wire.js';
 import { isStewardTag, parseTagHeader } from './tagged.js';
 
-export type ClientDialect = 'mdp' | 'tagged';
+/** mdp: RFC 7 clients; tagged: butler/ebwrkapi (and STW1) clients; steward: the compact wire. */
+export type ClientDialect = 'mdp' | 'tagged' | 'steward';
 
-/** How a worker frames its messages: MDP/0.1 (with the steward credit extension) or butler's. */
-export type WorkerWire = 'mdp' | 'butler';
+/** How a worker frames its messages: MDP/0.1 (with the steward credit extension), butler's, or steward's compact wire. */
+export type WorkerWire = 'mdp' | 'butler' | 'steward';
 
 export interface ClientRequest {
   readonly type: 'client.request';
@@ -32,6 +34,8 @@ export interface ClientRequest {
   readonly expiresAt: number;
   /** Tagged dialect only: the expiration frame as received, forwarded to butler workers as is. */
   readonly expiration: Buffer | undefined;
+  /** Steward dialect only: the numeric request id echoed in the reply header (0 otherwise). */
+  readonly replyId: number;
   readonly body: Buffer[];
 }
 
@@ -48,8 +52,8 @@ export interface WorkerReply {
   readonly type: 'worker.reply';
   readonly peer: Buffer;
   readonly wire: WorkerWire;
-  /** The opaque envelope the broker put where MDP has the client address. */
-  readonly envelope: Buffer;
+  /** The broker's token for the request, read from the envelope (MDP, butler) or the header (steward); -1 if malformed. */
+  readonly token: number;
   readonly body: Buffer[];
 }
 
@@ -122,6 +126,60 @@ function parseCredit(frame: Buffer | undefined): number | undefined {
   return n;
 }
 
+/** The envelope the broker put where MDP has the client address is a 4-byte token. */
+function envelopeToken(envelope: Buffer): number {
+  return envelope.length === 4 ? envelope.readUInt32BE(0) : -1;
+}
+
+/** steward's compact wire: [peer, units...] (protocol/steward-wire.ts); one message may carry many. */
+function decodeSteward(frames: Buffer[], limits: BrokerWireLimits): Decoded<BrokerInbound> {
+  const peer = frames[0] as Buffer;
+  const out: (BrokerInbound | Rejection)[] = [];
+  decodeUnits(frames, 1, (m) => {
+    if ('type' in m) {
+      out.push(m);
+      return;
+    }
+    switch (m.kind) {
+      case Kind.ClientRequest:
+        if (m.service.length > limits.maxServiceLength) out.push(reject('bad_service_name'));
+        else
+          out.push({
+            type: 'client.request',
+            peer,
+            dialect: 'steward',
+            service: m.service,
+            serviceFrame: m.serviceBytes,
+            header: undefined,
+            requestId: undefined,
+            steward: true,
+            expiresAt: m.expiresAt,
+            expiration: undefined,
+            replyId: m.requestId,
+            body: m.body,
+          });
+        break;
+      case Kind.WorkerReady:
+        if (m.service.length > limits.maxServiceLength) out.push(reject('bad_service_name'));
+        else out.push({ type: 'worker.ready', peer, wire: 'steward', service: m.service, credit: m.credit });
+        break;
+      case Kind.WorkerReply:
+        out.push({ type: 'worker.reply', peer, wire: 'steward', token: m.token, body: m.body });
+        break;
+      case Kind.Heartbeat:
+        out.push({ type: 'worker.heartbeat', peer, wire: 'steward' });
+        break;
+      case Kind.Disconnect:
+        out.push({ type: 'worker.disconnect', peer });
+        break;
+      default:
+        // Replies and worker requests only ever go from the broker.
+        out.push(reject('sw_unexpected_kind'));
+    }
+  });
+  return out.length === 1 ? (out[0] as BrokerInbound | Rejection) : out;
+}
+
 /** A butler command frame: one byte, 0x01 to 0x04. Anything else is left to the MDP/client checks. */
 function butlerCommand(frame: Buffer): number | undefined {
   if (frame.length !== 1) return undefined;
@@ -149,15 +207,16 @@ function decodeButlerWorker(frames: Buffer[], command: number, limits: BrokerWir
       // request, so the echoed header is not trusted, only checked for presence.
       if (n < 5) return reject('butler_bad_reply');
       if ((frames[3] as Buffer).length !== 0) return reject('bad_reply_delimiter');
-      return { type: 'worker.reply', peer, wire: 'butler', envelope: frames[2] as Buffer, body: frames.slice(5) };
+      return { type: 'worker.reply', peer, wire: 'butler', token: envelopeToken(frames[2] as Buffer), body: frames.slice(5) };
     }
   }
 }
 
-export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS): BrokerInbound | Rejection {
+export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS): Decoded<BrokerInbound> {
   const n = frames.length;
   if (n > limits.maxFrames) return reject('too_many_frames', `${n} > ${limits.maxFrames}`);
   if (n < 2) return reject('too_few_frames', `${n}`);
+  if (isStewardHeader(frames[1] as Buffer)) return decodeSteward(frames, limits);
   const butler = butlerCommand(frames[1] as Buffer);
   if (butler !== undefined) return decodeButlerWorker(frames, butler, limits);
   if (n < 3) return reject('too_few_frames', `${n}`);
@@ -180,6 +239,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
       steward: false,
       expiresAt: 0,
       expiration: undefined,
+      replyId: 0,
       body: frames.slice(4),
     };
   }
@@ -200,7 +260,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
       case MdpCommand.Reply: {
         if (n < 6) return reject('bad_reply');
         if ((frames[5] as Buffer).length !== 0) return reject('bad_reply_delimiter');
-        return { type: 'worker.reply', peer, wire: 'mdp', envelope: frames[4] as Buffer, body: frames.slice(6) };
+        return { type: 'worker.reply', peer, wire: 'mdp', token: envelopeToken(frames[4] as Buffer), body: frames.slice(6) };
       }
       case MdpCommand.Heartbeat:
         return n === 4 ? { type: 'worker.heartbeat', peer, wire: 'mdp' } : reject('bad_heartbeat');
@@ -230,33 +290,78 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
       steward: isStewardTag(tagged.tag),
       expiresAt,
       expiration,
+      replyId: 0,
       body: frames.slice(5),
     };
   }
   return reject('unknown_protocol');
 }
 
-function limitRefusal(frames: Buffer[], limit: MessageLimit, detail: string, limits: BrokerWireLimits): LimitRefusal {
+function refusal(limit: MessageLimit, peer: Buffer, detail: string, message: ClientRequest | WorkerReply | undefined): LimitRefusal {
+  return { type: 'limit.refused', limit, peer, detail, message };
+}
+
+/** A classic message over a limit: its first frames still say who sent it (a client request, a worker reply). */
+function classicRefusal(frames: Buffer[], limit: MessageLimit, detail: string, limits: BrokerWireLimits): LimitRefusal {
   const head = decodeBrokerFrames(frames.slice(0, HEAD_FRAMES), limits);
-  const message = head.type === 'client.request' || head.type === 'worker.reply' ? head : undefined;
-  return { type: 'limit.refused', limit, peer: frames[0] as Buffer, detail, message };
+  const message = !Array.isArray(head) && 'type' in head && (head.type === 'client.request' || head.type === 'worker.reply') ? head : undefined;
+  return refusal(limit, frames[0] as Buffer, detail, message);
 }
 
 /**
- * `decodeBrokerFrames` behind the broker's per-message limits: more frames
- * than `maxFrames`, or more bytes in all frames than `maxMessageBytes`, give
- * a LimitRefusal the broker answers; everything else decodes as usual.
+ * A compact-wire unit is held to the limits as if it travelled alone
+ * (routing id, header, body parts), so a client's batching never turns
+ * requests that are each within the limits into a refusal.
  */
+function checkUnit(m: BrokerInbound | Rejection, limits: BrokerWireLimits, maxMessageBytes: number): BrokerInbound | Rejection {
+  if (m.type !== 'client.request' && m.type !== 'worker.reply') return m;
+  const frames = 2 + m.body.length;
+  if (frames > limits.maxFrames) return refusal('frames', m.peer, `${frames} frames > ${limits.maxFrames}`, m);
+  let bytes = m.peer.length + (m.type === 'client.request' ? 18 + m.serviceFrame.length : 9);
+  for (let i = 0; i < m.body.length; i++) bytes += (m.body[i] as Buffer).length;
+  if (bytes > maxMessageBytes) return refusal('message_size', m.peer, `${bytes} bytes > ${maxMessageBytes}`, m);
+  return m;
+}
+
+/**
+ * The broker's decoder behind its limits. A message over `maxFrames` frames,
+ * or over `maxMessageBytes` bytes in all its frames, becomes a LimitRefusal
+ * the broker answers (413 to clients that can be told). A compact-wire
+ * message may batch many units: each unit is held to the limits, and the
+ * message as a whole to the larger of `maxFrames` and a batch's size.
+ */
+export function brokerMessageDecoder(limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS, maxMessageBytes = Number.POSITIVE_INFINITY) {
+  const batchLimits: BrokerWireLimits = { ...limits, maxFrames: Math.max(limits.maxFrames, MAX_MESSAGE_FRAMES + 1) };
+  return (frames: Buffer[]): Decoded<BrokerInbound> => {
+    const n = frames.length;
+    if (n === 0) return reject('too_few_frames', '0');
+    if (n >= 2 && isStewardHeader(frames[1] as Buffer)) {
+      if (n > batchLimits.maxFrames) return refusal('frames', frames[0] as Buffer, `${n} frames > ${batchLimits.maxFrames}`, undefined);
+      const decoded = decodeBrokerFrames(frames, batchLimits);
+      if (!Array.isArray(decoded)) return checkUnit(decoded as BrokerInbound | Rejection, limits, maxMessageBytes);
+      const units = decoded as readonly (BrokerInbound | Rejection)[];
+      let out: (BrokerInbound | Rejection)[] | undefined;
+      for (let i = 0; i < units.length; i++) {
+        const checked = checkUnit(units[i] as BrokerInbound | Rejection, limits, maxMessageBytes);
+        // Copied only when a unit is refused: the common batch passes through as decoded.
+        if (checked !== units[i] && out === undefined) out = units.slice(0, i);
+        out?.push(checked);
+      }
+      return out ?? units;
+    }
+    if (n > limits.maxFrames) return classicRefusal(frames, 'frames', `${n} frames > ${limits.maxFrames}`, limits);
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += (frames[i] as Buffer).length;
+    if (bytes > maxMessageBytes) return classicRefusal(frames, 'message_size', `${bytes} bytes > ${maxMessageBytes}`, limits);
+    return decodeBrokerFrames(frames, limits);
+  };
+}
+
+/** One message through `brokerMessageDecoder` (for tests and one-off use; the broker keeps one decoder). */
 export function decodeBrokerMessage(
   frames: Buffer[],
   limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS,
   maxMessageBytes = Number.POSITIVE_INFINITY,
-): BrokerInbound | Rejection {
-  const n = frames.length;
-  if (n === 0) return reject('too_few_frames', '0');
-  if (n > limits.maxFrames) return limitRefusal(frames, 'frames', `${n} frames > ${limits.maxFrames}`, limits);
-  let bytes = 0;
-  for (let i = 0; i < n; i++) bytes += (frames[i] as Buffer).length;
-  if (bytes > maxMessageBytes) return limitRefusal(frames, 'message_size', `${bytes} bytes > ${maxMessageBytes}`, limits);
-  return decodeBrokerFrames(frames, limits);
+): Decoded<BrokerInbound> {
+  return brokerMessageDecoder(limits, maxMessageBytes)(frames);
 }

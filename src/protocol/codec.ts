@@ -16,8 +16,14 @@ export function isRejection(value: { type: string }): value is Rejection {
   return value.type === 'rejected';
 }
 
+/**
+ * One message usually decodes to one typed message; a wire that batches
+ * (steward's compact wire) may yield several, and rejections among them.
+ */
+export type Decoded<In> = In | Rejection | readonly (In | Rejection)[];
+
 export interface Codec<In extends { type: string }, Out> {
-  decode(frames: Buffer[]): In | Rejection;
+  decode(frames: Buffer[]): Decoded<In>;
   encode(message: Out): Buffer[];
 }
 

@@ -1,20 +1,23 @@
 /**
- * What an MDP/0.1 worker's DEALER receives from the broker:
+ * What a worker's DEALER receives from the broker, in MDP/0.1:
  *   "", "MDPW01", 0x02 REQUEST, envelope, "", body...
  *   "", "MDPW01", 0x04 HEARTBEAT
  *   "", "MDPW01", 0x05 DISCONNECT
+ * or in steward's compact wire (protocol/steward-wire.ts): [header, body...].
  */
-import { reject, type Rejection } from './codec.js';
+import { reject, type Decoded, type Rejection } from './codec.js';
 import { MDPW01_FRAME, MdpCommand } from './mdp.js';
+import { decodeUnits, isStewardHeader, Kind } from './steward-wire.js';
 
 export type WorkerInbound =
   | { readonly type: 'broker.request'; readonly envelope: Buffer; readonly body: Buffer[] }
   | { readonly type: 'broker.heartbeat' }
   | { readonly type: 'broker.disconnect' };
 
-export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): WorkerInbound | Rejection {
+export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): Decoded<WorkerInbound> {
   const n = frames.length;
   if (n > maxFrames) return reject('too_many_frames');
+  if (n >= 1 && isStewardHeader(frames[0] as Buffer)) return decodeSteward(frames);
   if (n < 3) return reject('too_few_frames');
   if ((frames[0] as Buffer).length !== 0) return reject('missing_delimiter');
   if (!(frames[1] as Buffer).equals(MDPW01_FRAME)) return reject('not_mdp_worker_protocol');
@@ -31,4 +34,23 @@ export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): WorkerInb
     default:
       return reject('unknown_command');
   }
+}
+
+/** steward's compact wire from the broker: [units...]; the token travels as a 4-byte envelope. */
+function decodeSteward(frames: Buffer[]): Decoded<WorkerInbound> {
+  const out: (WorkerInbound | Rejection)[] = [];
+  decodeUnits(frames, 0, (m) => {
+    if ('type' in m) out.push(m);
+    else if (m.kind === Kind.WorkerRequest) out.push({ type: 'broker.request', envelope: tokenEnvelope(m.token), body: m.body });
+    else if (m.kind === Kind.Heartbeat) out.push({ type: 'broker.heartbeat' });
+    else if (m.kind === Kind.Disconnect) out.push({ type: 'broker.disconnect' });
+    else out.push(reject('sw_unexpected_kind'));
+  });
+  return out.length === 1 ? (out[0] as WorkerInbound | Rejection) : out;
+}
+
+function tokenEnvelope(token: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(token, 0);
+  return b;
 }

@@ -39,6 +39,7 @@ Example:
     if (!ENDPOINT.test(bind)) throw new UsageError(`--bind must be protocol://interface:port, got "${bind}"`, `--bind ${DEFAULT_BALANCER_BIND}`);
     const curve = await curveServerFromFlags(ctx.flags, ctx.logger, 'balancer');
     const balancer = await Balancer.start({
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       configFile: flagString(ctx.flags, 'config') ?? DEFAULT_BALANCER_CONFIG,
       bind,
       ...(curve ? { curve } : {}),

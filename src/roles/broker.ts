@@ -51,6 +51,7 @@ Example:
     const { flags } = ctx;
     const curve = await curveServerFromFlags(flags, ctx.logger, 'broker');
     const broker = await Broker.start({
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       frontend: flagString(flags, 'frontend') ?? DEFAULT_FRONTEND,
       backend: flagString(flags, 'backend') ?? DEFAULT_BACKEND,
       heartbeatIntervalMs: flagInt(flags, 'heartbeat', MDP_HEARTBEAT_INTERVAL_MS, 10, 3_600_000),

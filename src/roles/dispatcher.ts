@@ -51,7 +51,15 @@ Example:
     const registryKey = registryKeyFlag === undefined ? undefined : await resolvePublicKey(registryKeyFlag);
     const keyFile = flagString(ctx.flags, 'curve-secret-key-file');
     const curve = server ? { ...server, ...(registryKey ? { registryKey } : {}), ...(keyFile ? { keyFile } : {}) } : undefined;
-    const dispatcher = Dispatcher.launch({ service, keywords, config, ...(curve ? { curve } : {}), logger: ctx.logger, metrics: ctx.metrics });
+    const dispatcher = Dispatcher.launch({
+      service,
+      keywords,
+      config,
+      ...(curve ? { curve } : {}),
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
+    });
     if (curve) ctx.onReload(() => reloadAllowList(dispatcher.actor.system, dispatcher.ids.root));
     // Never resolves while serving; rejects when the registry refuses the service (exit 1).
     const done = new Promise<number>((_, reject) => {

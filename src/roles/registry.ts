@@ -53,6 +53,7 @@ Example:
     const port = flagInt(ctx.flags, 'port', r.port, 1, 65535);
     const curve = await curveServerFromFlags(ctx.flags, ctx.logger, 'registry');
     const registry = await Registry.start({
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       config: { ...config, router: { ...r, port } },
       firstPort: flagInt(ctx.flags, 'first-port', r.firstPort, 1, 65535),
       lastPort: flagInt(ctx.flags, 'last-port', r.lastPort, 1, 65535),

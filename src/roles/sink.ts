@@ -34,6 +34,7 @@ Example:
     const { flags } = ctx;
     const curve = await curveServerFromFlags(flags, ctx.logger, 'sink');
     const sink = await Sink.start({
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       bind: flagString(flags, 'bind') ?? DEFAULT_SINK_ENDPOINT,
       limits: {
         maxBytes: flagInt(flags, 'max-event-size', DEFAULT_SINK_LIMITS.maxBytes, 2, 256 * 1024 * 1024),

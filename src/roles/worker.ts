@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { DEFAULT_BACKEND } from '../api/broker.js';
 import { Worker } from '../api/worker.js';
 import { UsageError } from '../cli/errors.js';
+import type { WorkerWireChoice } from '../machines/worker/worker-link.js';
 import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
 import type { Handler } from '../machines/worker/request.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
@@ -58,6 +59,8 @@ Flags:
   --heartbeat MS          heartbeat interval (default ${MDP_HEARTBEAT_INTERVAL_MS})
   --liveness N            silent intervals before the broker is taken for lost (default ${MDP_HEARTBEAT_LIVENESS})
   --drain-timeout MS      on shutdown, how long running requests may finish (default 5000)
+  --wire steward|mdp      steward (default): the compact wire, steward brokers only;
+                          mdp: MDP/0.1, for any Majordomo broker
 ${curveClientUsage}
   --curve-sink-key KEY    CURVE to the sink: its public key (or a file holding it)
 
@@ -76,6 +79,7 @@ Examples:
     heartbeat: { type: 'string' },
     liveness: { type: 'string' },
     'drain-timeout': { type: 'string' },
+    wire: { type: 'string' },
     ...curveClientFlags,
     'curve-sink-key': { type: 'string' },
   },
@@ -96,6 +100,7 @@ Examples:
     const curve = await curveClientFromFlags(flags, ctx.logger);
     const sinkCurve = await extraServerKey(flags, 'curve-sink-key', curve);
     const worker = Worker.prepare({
+      ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       service,
       broker: brokers.length > 0 ? brokers : [DEFAULT_BACKEND],
       ...(serving.kind === 'handler' ? { handler: serving.handler } : {}),
@@ -103,6 +108,7 @@ Examples:
       heartbeatIntervalMs: flagInt(flags, 'heartbeat', MDP_HEARTBEAT_INTERVAL_MS, 10, 3_600_000),
       liveness: flagInt(flags, 'liveness', MDP_HEARTBEAT_LIVENESS, 1, 1000),
       drainTimeoutMs: flagInt(flags, 'drain-timeout', 5_000, 0, 600_000),
+      wire: workerWire(flagString(flags, 'wire')),
       ...(identity !== undefined ? { identity } : {}),
       ...(sink !== undefined ? { sink } : {}),
       ...(curve ? { curve } : {}),
@@ -122,3 +128,8 @@ Examples:
     return { root: worker.actor };
   },
 };
+
+function workerWire(value: string | undefined): WorkerWireChoice {
+  if (value === undefined || value === 'steward' || value === 'mdp') return value ?? 'steward';
+  throw new UsageError(`--wire must be steward or mdp, got "${value}"`, '--wire mdp');
+}

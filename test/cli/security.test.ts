@@ -149,9 +149,9 @@ describe('limits between real processes', () => {
     const big = await runCli(['--role', 'client', '--call', 'echo', 'x'.repeat(3000), '--broker', frontend, '--retries', '0']);
     expect(big.code).toBe(1);
     expect(big.stderr).toMatch(/echo: 413 request for echo exceeds the broker's message size limit \(\d+ bytes > 2048\)/);
-    const many = await runCli(['--role', 'client', '--call', 'echo', ...Array.from({ length: 10 }, (_, i) => String(i)), '--broker', frontend, '--retries', '0']);
+    const many = await runCli(['--role', 'client', '--call', 'echo', ...Array.from({ length: 12 }, (_, i) => String(i)), '--broker', frontend, '--retries', '0']);
     expect(many.code).toBe(1);
-    expect(many.stderr).toContain('413 request for echo exceeds the broker\'s frame count limit (15 frames > 12)');
+    expect(many.stderr).toContain('413 request for echo exceeds the broker\'s frame count limit (14 frames > 12)');
   });
 
   it('should refuse limit flags out of range', async () => {

@@ -64,7 +64,7 @@ describe('broker limits', () => {
     const { frontend, metrics } = await broker({ limits: { maxFrames: 16 } });
     const error = await brokerError(client(frontend).call('svc', Array.from({ length: 20 }, () => 'f')));
     expect(error.status).toBe('413');
-    expect(error.message).toMatch(/frame count limit \(25 frames > 16\)/);
+    expect(error.message).toMatch(/frame count limit \(22 frames > 16\)/);
     expect(await hits(metrics, 'frames')).toBe(1);
 
     const raw = mdpClient(frontend);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 /** The README's library snippet, through the package's own entry point (dist/index.js, as `import 'steward'` resolves). */
 describe('the package entry point', () => {
   it('should run the README example: broker, worker and client from one import', async () => {
-    const { Broker, Worker, Client } = (await import('../../dist/index.js')) as typeof import('../../src/index.js');
+    const { Broker, Worker, Client } = (await import('../../dist/index.js')) as unknown as typeof import('../../src/index.js');
     const broker = await Broker.start({ frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', drainTimeoutMs: 200 });
     const { frontend, backend } = await broker.endpoints();
     const worker = Worker.start({ broker: backend, service: 'echo', concurrency: 8, handler: (req) => req.body as Buffer[] });

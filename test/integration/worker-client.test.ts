@@ -41,6 +41,14 @@ describe('Worker and Client through the broker', () => {
     expect(text(await c.call('echo', ['a', 'b']))).toEqual(['a', 'b']);
   });
 
+  it('should serve a worker speaking MDP/0.1 (the wire other Majordomo brokers understand) the same way', async () => {
+    const { frontend, backend } = await broker();
+    worker({ broker: backend, service: 'mdp.echo', wire: 'mdp', concurrency: 4, handler: (req) => [`mdp:${req.text()}`] });
+    const c = client({ broker: frontend });
+    const replies = await Promise.all(['a', 'b', 'c'].map((x) => c.call('mdp.echo', x)));
+    expect(replies.map(text)).toEqual([['mdp:a'], ['mdp:b'], ['mdp:c']]);
+  });
+
   it('should run many concurrent calls on one client against a worker with credit', async () => {
     const { frontend, backend } = await broker();
     let running = 0;

@@ -8,6 +8,7 @@ import { limitHits, type LimitName } from '../../metrics/limits.js';
 import type { Metrics } from '../../metrics/registry.js';
 import type { BrokerInbound } from '../../protocol/broker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
+import { brokerMetrics, newPublished, type BrokerPublished } from './broker-metrics.js';
 import { BrokerCore, type BrokerCoreOptions, type BrokerDropReason } from './routing.js';
 import { workerSession, type WorkerSessionEvent, type WorkerSessionInput } from './worker-session.js';
 
@@ -45,7 +46,7 @@ export interface BrokerContext {
   readonly core: BrokerCore;
   endpoints: Record<string, string[]>;
   /** Counter values already handed to prom-client (the core counts from zero after a restart). */
-  readonly published: { requests: number; replies: number };
+  readonly published: BrokerPublished;
 }
 
 /**
@@ -58,17 +59,12 @@ export function brokerMachine(config: BrokerMachineConfig) {
   const log = (config.logger ?? silentLogger).child({ actor: 'broker' });
   const now = config.now ?? Date.now;
   const drainTimeoutMs = config.drainTimeoutMs ?? 5_000;
-  const latency = config.metrics?.histogram(
-    'steward_broker_request_duration_seconds',
-    'Time from a request reaching the broker to its reply leaving it',
-    [],
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-  );
-  const requests = config.metrics?.counter('steward_broker_requests_total', 'Client requests received (MMI excluded)');
-  const replies = config.metrics?.counter('steward_broker_replies_total', 'Worker replies forwarded to clients');
-  const workersGauge = config.metrics?.gauge('steward_broker_workers', 'Registered workers per service', ['service']);
-  const queueGauge = config.metrics?.gauge('steward_broker_queue_depth', 'Requests waiting for a worker per service', ['service']);
-  const clientsGauge = config.metrics?.gauge('steward_broker_clients', 'Distinct clients with requests queued or in flight');
+  const published = brokerMetrics(config.metrics);
+  // The context of the running broker, for publishing at scrape time (a restart replaces it).
+  let current: BrokerContext | undefined;
+  config.metrics?.beforeScrape(() => {
+    if (current) published.publish(current.core, current.published);
+  });
   const drops = new DropCounter('broker', config.metrics, log);
   const limits = config.metrics ? limitHits(config.metrics) : undefined;
 
@@ -161,32 +157,18 @@ export function brokerMachine(config: BrokerMachineConfig) {
           core.drops.length = 0;
         }
       }),
-      publishMetrics: ({ context }) => {
-        const { stats } = context.core;
-        const { published } = context;
-        requests?.inc(stats.requests - published.requests);
-        replies?.inc(stats.replies - published.replies);
-        published.requests = stats.requests;
-        published.replies = stats.replies;
-        clientsGauge?.set(context.core.clientCount);
-        workersGauge?.reset();
-        queueGauge?.reset();
-        for (const svc of context.core.summary()) {
-          workersGauge?.set({ service: svc.name }, svc.workers);
-          queueGauge?.set({ service: svc.name }, svc.queued);
-        }
-      },
+      publishMetrics: ({ context }) => published.publish(context.core, context.published),
     },
   }).createMachine({
     id: 'broker',
-    context: () => ({
-      core: new BrokerCore({
-        ...config,
-        observeLatency: latency ? (ms) => latency.observe(ms / 1000) : config.observeLatency,
-      }),
-      endpoints: {},
-      published: { requests: 0, replies: 0 },
-    }),
+    context: () => {
+      current = {
+        core: new BrokerCore({ ...config, observeLatency: published.observeLatency ?? config.observeLatency }),
+        endpoints: {},
+        published: newPublished(),
+      };
+      return current;
+    },
     entry: 'announce',
     initial: 'running',
     on: {

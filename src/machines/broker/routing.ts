@@ -25,6 +25,7 @@ import {
   brokerHeartbeat,
   brokerRequest,
 } from '../../protocol/mdp.js';
+import { MAX_MESSAGE_FRAMES as MAX_BATCH_FRAMES, clientReplyUnit, disconnectUnit, heartbeatUnit, workerRequestUnit } from '../../protocol/steward-wire.js';
 import { Status, tagHeader, taggedReply } from '../../protocol/tagged.js';
 import { Deque } from '../../util/deque.js';
 
@@ -147,11 +148,18 @@ export class BrokerCore {
   private nextToken = 1;
   private draining = false;
 
+  /** Compact-wire units waiting to leave, per socket, per peer. */
+  private readonly units = new Map<string, Map<string, Buffer[]>>();
+
   /** Frames to send, per socket name; drained by the caller after each call. */
   readonly out = new Map<string, Buffer[][]>();
   readonly sessions: SessionCommand[] = [];
   readonly drops: BrokerDropReason[] = [];
   readonly stats: BrokerStats = { requests: 0, replies: 0, mmi: 0, expired: 0, workerLost: 0, refused: 0 };
+  /** Error answers by status (for MDP clients, which cannot be told, the request is dropped instead); only grows. */
+  readonly errors = new Map<Status, number>();
+  /** Services forgotten on the last tick, with their final counts; drained by the caller (metrics). */
+  readonly retired: ServiceSummary[] = [];
 
   constructor(options: BrokerCoreOptions = {}) {
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? MDP_HEARTBEAT_INTERVAL_MS;
@@ -199,6 +207,7 @@ export class BrokerCore {
           break;
       }
     }
+    this.flushUnits();
   }
 
   /** The heartbeat tick: purge silent workers, heartbeat live ones, expire queued requests. */
@@ -215,7 +224,8 @@ export class BrokerCore {
         this.removeWorker(w, 'expired', true);
         continue;
       }
-      this.send(w.via, w.wire === 'butler' ? brokerButlerHeartbeat(w.id) : brokerHeartbeat(w.id));
+      if (w.wire === 'steward') this.sendUnit(w.via, w.id, w.key, heartbeatUnit());
+      else this.send(w.via, heartbeat(w.id, w.wire));
       this.sessions.push({ type: 'session.update', key: w.key, hex: w.hex, inFlight: w.inFlight, served: w.served });
     }
     for (const svc of this.services.values()) {
@@ -223,8 +233,12 @@ export class BrokerCore {
         const expired = svc.queue.removeWhere((p) => p.expiresAt !== 0 && p.expiresAt <= now);
         for (const p of expired) this.answerExpired(p);
       }
-      if (svc.workers === 0 && svc.queue.length === 0) this.services.delete(svc.name);
+      if (svc.workers === 0 && svc.queue.length === 0) {
+        this.retired.push({ name: svc.name, workers: 0, queued: 0, inFlight: 0, requests: svc.requests, replies: svc.replies });
+        this.services.delete(svc.name);
+      }
     }
+    this.flushUnits();
   }
 
   /** Stop taking requests: refuse what waits in queues; in-flight requests may still be answered. */
@@ -233,6 +247,7 @@ export class BrokerCore {
     for (const svc of this.services.values()) {
       while (svc.queue.length > 0) this.refuse(svc.queue.shift() as Pending, 'shutting_down');
     }
+    this.flushUnits();
   }
 
   /** After draining: tell every worker to go (it will register again with a broker that runs). */
@@ -240,6 +255,7 @@ export class BrokerCore {
     for (const w of [...this.workers.values()]) this.removeWorker(w, 'shutdown', true);
     for (const w of this.departing.values()) this.failHoldings(w, 'shutdown');
     this.departing.clear();
+    this.flushUnits();
   }
 
   get inFlightCount(): number {
@@ -327,7 +343,7 @@ export class BrokerCore {
       this.replyToClient(req, via, Status.Ok, [Buffer.from(JSON.stringify(list))]);
       return;
     }
-    if (req.dialect === 'tagged') {
+    if (req.dialect !== 'mdp') {
       // butler asks `mmi.<service>`; it answered 400 where MDP says 404.
       const asked = name.slice(MMI_PREFIX.length);
       const found = this.hasWorkers(asked);
@@ -344,11 +360,12 @@ export class BrokerCore {
   }
 
   private replyToClient(req: ClientRequest, via: string, status: Status, body: readonly Buffer[]): void {
-    if (req.dialect === 'mdp') this.send(via, brokerClientReply(req.peer, req.serviceFrame, body));
+    if (req.dialect === 'steward') this.sendUnit(via, req.peer, req.peer.toString('latin1'), clientReplyUnit(req.replyId, Number(status), body));
+    else if (req.dialect === 'mdp') this.send(via, brokerClientReply(req.peer, req.serviceFrame, body));
     else this.send(via, taggedReply(req.peer, req.header as Buffer, req.steward, status, body));
   }
 
-  /** Broker-made error answers: tagged clients get a status they can match; MDP has no way to say it. */
+  /** Broker-made error answers: steward and tagged clients get a status they can match; MDP has no way to say it. */
   private answerError(p: Pending, status: Status, reason: BrokerDropReason, message: string): void {
     this.release(p);
     this.answerRequestError(p.req, p.via, status, reason, message);
@@ -356,7 +373,11 @@ export class BrokerCore {
 
   private answerRequestError(req: ClientRequest, via: string, status: Status, reason: BrokerDropReason, message: string): void {
     this.drops.push(reason);
-    if (req.dialect === 'tagged') {
+    this.errors.set(status, (this.errors.get(status) ?? 0) + 1);
+    if (req.dialect === 'steward') {
+      const peer = req.peer;
+      this.sendUnit(via, peer, peer.toString('latin1'), clientReplyUnit(req.replyId, Number(status), [Buffer.from(message)]));
+    } else if (req.dialect === 'tagged') {
       const body = req.steward ? [Buffer.from(message)] : [Buffer.from(`${status}:${message}`)];
       this.send(via, taggedReply(req.peer, req.header as Buffer, req.steward, status, body));
     }
@@ -487,7 +508,7 @@ export class BrokerCore {
       return undefined;
     }
     w.lastSeen = now;
-    const token = m.envelope.length === 4 ? m.envelope.readUInt32BE(0) : -1;
+    const token = m.token;
     const p = this.inFlight.get(token);
     if (!p || p.worker !== w) {
       // A reply for a request this worker no longer holds (it was given up); never answer twice.
@@ -535,7 +556,10 @@ export class BrokerCore {
     this.workers.delete(w.key);
     w.service.workers -= 1;
     if (!keepHoldings) this.failHoldings(w, reason);
-    if (sendDisconnect) this.send(w.via, goodbye(w.id, w.wire));
+    if (sendDisconnect) {
+      if (w.wire === 'steward') this.sendUnit(w.via, w.id, w.key, disconnectUnit());
+      else this.send(w.via, goodbye(w.id, w.wire));
+    }
     this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, reason });
   }
 
@@ -586,6 +610,10 @@ export class BrokerCore {
     this.inFlight.set(token, p);
     w.holding.add(token);
     w.inFlight += 1;
+    if (w.wire === 'steward') {
+      this.sendUnit(w.via, w.id, w.key, workerRequestUnit(token, p.req.body));
+      return;
+    }
     const envelope = Buffer.allocUnsafe(4);
     envelope.writeUInt32BE(token, 0);
     if (w.wire === 'mdp') {
@@ -600,6 +628,36 @@ export class BrokerCore {
     this.send(w.via, brokerButlerRequest(w.id, envelope, header, req.serviceFrame, expiration, req.body[0] ?? EMPTY));
   }
 
+  /**
+   * Compact-wire units for one peer leave together: one message per peer per
+   * call instead of one per unit (zeromq.js pays per message). Capped so a
+   * batch stays far below any receiver's frame limit.
+   */
+  private sendUnit(via: string, peer: Buffer, key: string, unit: Buffer[]): void {
+    let perPeer = this.units.get(via);
+    if (perPeer === undefined) {
+      perPeer = new Map();
+      this.units.set(via, perPeer);
+    }
+    let batch = perPeer.get(key);
+    if (batch !== undefined && batch.length + unit.length > MAX_BATCH_FRAMES) {
+      this.send(via, batch);
+      batch = undefined;
+    }
+    if (batch === undefined) {
+      batch = [peer];
+      perPeer.set(key, batch);
+    }
+    for (let i = 0; i < unit.length; i++) batch.push(unit[i] as Buffer);
+  }
+
+  private flushUnits(): void {
+    for (const [via, perPeer] of this.units) {
+      for (const batch of perPeer.values()) this.send(via, batch);
+      perPeer.clear();
+    }
+  }
+
   private send(via: string, frames: Buffer[]): void {
     let list = this.out.get(via);
     if (!list) {
@@ -610,7 +668,12 @@ export class BrokerCore {
   }
 }
 
-/** "Register again": MDP's DISCONNECT, butler's RECONNECT. */
+/** "Register again": MDP's DISCONNECT, butler's RECONNECT, steward's DISCONNECT. */
 function goodbye(worker: Buffer, wire: WorkerWire): Buffer[] {
+  if (wire === 'steward') return [worker, ...disconnectUnit()];
   return wire === 'butler' ? brokerButlerReconnect(worker) : brokerDisconnect(worker);
+}
+
+function heartbeat(worker: Buffer, wire: WorkerWire): Buffer[] {
+  return wire === 'butler' ? brokerButlerHeartbeat(worker) : brokerHeartbeat(worker);
 }

@@ -5,7 +5,8 @@ import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protoco
 import type { WorkerInbound } from '../../protocol/worker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import type { Handler } from './request.js';
-import { WorkerLink } from './worker-link.js';
+import { mergeUnits } from '../../protocol/steward-wire.js';
+import { WorkerLink, type WorkerWireChoice } from './worker-link.js';
 
 export interface WorkerConnectionConfig {
   readonly service: string;
@@ -14,6 +15,8 @@ export interface WorkerConnectionConfig {
   readonly socket: string;
   /** Requests the broker may hand this worker at once (MDP peers: 1). */
   readonly credit?: number;
+  /** steward (default): the compact wire, steward brokers only; mdp: any Majordomo broker. */
+  readonly wire?: WorkerWireChoice;
   readonly heartbeatIntervalMs?: number;
   readonly liveness?: number;
   /** Reconnect delays: 0 for the first attempt, then `initial` doubling up to `max` (butler: 1 s .. 32 s). */
@@ -98,9 +101,11 @@ export function workerConnection(config: WorkerConnectionConfig) {
     id: 'workerConnection',
     context: ({ self }) => {
       let pending: Buffer[][] = [];
-      // Replies that complete in the same tick leave as one zmq.send.
+      const merge = (config.wire ?? 'steward') === 'steward';
+      // Replies that complete in the same tick leave as one zmq.send; in the compact
+      // wire their units also share ZeroMQ messages (zeromq.js pays per message).
       const flush = () => {
-        const messages = pending;
+        const messages = merge ? mergeUnits(pending) : pending;
         pending = [];
         const command: ZmqCommand<Buffer[]> = { type: 'zmq.send', messages };
         self.system.get(config.socket)?.send(command);
@@ -117,6 +122,7 @@ export function workerConnection(config: WorkerConnectionConfig) {
         () => self.send({ type: 'worker.idle' }),
         log,
         now(),
+        config.wire ?? 'steward',
       );
       return { link, endpoint: undefined };
     },
@@ -154,3 +160,4 @@ export function workerConnection(config: WorkerConnectionConfig) {
     },
   });
 }
+

@@ -1,7 +1,15 @@
 import type { Logger } from '../../log.js';
 import { workerHeartbeat, workerReady, workerReply, workerDisconnect } from '../../protocol/mdp.js';
+import { disconnectUnit, heartbeatUnit, workerReadyUnit, workerReplyUnit } from '../../protocol/steward-wire.js';
 import type { WorkerInbound } from '../../protocol/worker-wire.js';
 import { exceptionReply, makeRequest, toFrames, type Handler } from './request.js';
+
+/**
+ * How a worker talks to its brokers: steward's compact wire (fewest message
+ * parts, steward brokers only) or MDP/0.1 (any Majordomo broker; credit is
+ * announced as an extra READY frame that other brokers ignore).
+ */
+export type WorkerWireChoice = 'steward' | 'mdp';
 
 /**
  * A worker's per-message work on one broker connection: run the handler for
@@ -26,21 +34,22 @@ export class WorkerLink {
     private readonly onIdle: () => void,
     private readonly log: Logger,
     now: number,
+    private readonly wire: WorkerWireChoice = 'steward',
   ) {
     this.lastHeard = now;
   }
 
   ready(): void {
     this.disconnectRequested = false;
-    this.send(workerReady(this.service, this.credit));
+    this.send(this.wire === 'steward' ? workerReadyUnit(this.service, this.credit) : workerReady(this.service, this.credit));
   }
 
   heartbeat(): void {
-    this.send(workerHeartbeat());
+    this.send(this.wire === 'steward' ? heartbeatUnit() : workerHeartbeat());
   }
 
   disconnect(): void {
-    this.send(workerDisconnect());
+    this.send(this.wire === 'steward' ? disconnectUnit() : workerDisconnect());
   }
 
   handle(messages: readonly WorkerInbound[], now: number): void {
@@ -83,7 +92,8 @@ export class WorkerLink {
       this.failed += 1;
       this.log.debug({ err: error, service: this.service }, 'handler threw; replied with the exception');
     }
-    this.send(workerReply(envelope, reply));
+    if (this.wire === 'steward') this.send(workerReplyUnit(envelope.readUInt32BE(0), reply));
+    else this.send(workerReply(envelope, reply));
     if (this.inFlight === 0) this.onIdle();
   }
 }

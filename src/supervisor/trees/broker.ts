@@ -4,7 +4,7 @@ import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js'
 import { brokerMachine } from '../../machines/broker/broker.machine.js';
 import type { BrokerCoreOptions } from '../../machines/broker/routing.js';
 import type { Metrics } from '../../metrics/registry.js';
-import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerMessage, type BrokerInbound, type BrokerWireLimits } from '../../protocol/broker-wire.js';
+import { DEFAULT_BROKER_WIRE_LIMITS, brokerMessageDecoder, type BrokerInbound, type BrokerWireLimits } from '../../protocol/broker-wire.js';
 import type { Codec } from '../../protocol/codec.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
@@ -81,7 +81,7 @@ export function brokerTree(config: BrokerTreeConfig) {
   const limits = { ...DEFAULT_BROKER_WIRE_LIMITS, ...config.limits };
   const maxMessageSize = config.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const codec: Codec<BrokerInbound, Buffer[]> = {
-    decode: (frames) => decodeBrokerMessage(frames, limits, maxMessageSize),
+    decode: brokerMessageDecoder(limits, maxMessageSize),
     encode: (frames) => frames,
   };
   const shared = sharesSocket(config.frontend, config.backend);

@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerCore } from '../../../src/machines/broker/routing.js';
 import { decodeBrokerFrames, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
+import type { Rejection } from '../../../src/protocol/codec.js';
 
 const f = (...parts: (string | number[])[]) => parts.map((p) => Buffer.from(p as string));
 function msg(...parts: (string | number[])[]): BrokerInbound {
   const m = decodeBrokerFrames(f(...parts));
-  if (m.type === 'rejected') throw new Error(m.reason);
-  return m;
+  // MDP and butler frames decode to one message; only the compact wire batches.
+  if (Array.isArray(m)) throw new Error('expected one message');
+  const one = m as BrokerInbound | Rejection;
+  if (one.type === 'rejected') throw new Error(one.reason);
+  return one;
 }
 const butlerReady = (w: string, svc: string) => msg(w, [1], svc);
 const butlerHeartbeat = (w: string) => msg(w, [2]);

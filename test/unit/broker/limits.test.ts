@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerCore } from '../../../src/machines/broker/routing.js';
 import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames, decodeBrokerMessage, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
+import type { Decoded, Rejection } from '../../../src/protocol/codec.js';
+import { clientRequestUnit, decodeUnits, Kind } from '../../../src/protocol/steward-wire.js';
 
 const f = (...parts: (string | number[])[]) => parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)));
+/** The one message a classic (non-batched) decode gives. */
+function one(m: Decoded<BrokerInbound>): BrokerInbound | Rejection {
+  if (Array.isArray(m)) throw new Error('expected one message');
+  return m as BrokerInbound | Rejection;
+}
 function msg(...parts: (string | number[])[]): BrokerInbound {
-  const m = decodeBrokerFrames(f(...parts));
+  const m = one(decodeBrokerFrames(f(...parts)));
   if (m.type === 'rejected') throw new Error(m.reason);
   return m;
 }
@@ -19,7 +26,7 @@ function sent(core: BrokerCore, via: string): string[][] {
 }
 /** decodeBrokerMessage for a message the test knows decodes (a refusal, here). */
 function limited(frames: Buffer[], maxBytes = 1024): BrokerInbound {
-  const m = decodeBrokerMessage(frames, DEFAULT_BROKER_WIRE_LIMITS, maxBytes);
+  const m = one(decodeBrokerMessage(frames, DEFAULT_BROKER_WIRE_LIMITS, maxBytes));
   if (m.type === 'rejected') throw new Error(m.reason);
   return m;
 }
@@ -34,27 +41,45 @@ describe('broker message limits (decodeBrokerMessage)', () => {
   const limits = { ...DEFAULT_BROKER_WIRE_LIMITS, maxFrames: 8 };
 
   it('should decode messages within the limits as before', () => {
-    expect(decodeBrokerMessage(f('C', '', 'STW1:1', 'svc', String(FAR), 'body'), limits, 1024)).toMatchObject({ type: 'client.request', service: 'svc' });
+    expect(one(decodeBrokerMessage(f('C', '', 'STW1:1', 'svc', String(FAR), 'body'), limits, 1024))).toMatchObject({ type: 'client.request', service: 'svc' });
   });
 
   it('should refuse too many frames, keeping the head of a tagged request so its client can be told', () => {
     const frames = f('C', '', 'STW1:1', 'svc', String(FAR), ...Array.from({ length: 10 }, () => 'b'));
-    const m = decodeBrokerMessage(frames, limits, 1024);
+    const m = one(decodeBrokerMessage(frames, limits, 1024));
     expect(m).toMatchObject({ type: 'limit.refused', limit: 'frames', detail: '15 frames > 8', message: { type: 'client.request', requestId: '1', service: 'svc' } });
   });
 
   it('should refuse a message whose frames together pass the size limit', () => {
-    const m = decodeBrokerMessage(f('C', '', 'STW1:2', 'svc', String(FAR), 'a'.repeat(600), 'b'.repeat(600)), limits, 1024);
+    const m = one(decodeBrokerMessage(f('C', '', 'STW1:2', 'svc', String(FAR), 'a'.repeat(600), 'b'.repeat(600)), limits, 1024));
     expect(m).toMatchObject({ type: 'limit.refused', limit: 'message_size', message: { type: 'client.request' } });
     expect((m as { detail: string }).detail).toMatch(/^\d+ bytes > 1024$/);
   });
 
   it('should keep the head of a worker reply, and of nothing it cannot read', () => {
-    const reply = decodeBrokerMessage(f('W', '', 'MDPW01', [3], [0, 0, 0, 1], '', 'x'.repeat(2000)), limits, 1024);
+    const reply = one(decodeBrokerMessage(f('W', '', 'MDPW01', [3], [0, 0, 0, 1], '', 'x'.repeat(2000)), limits, 1024));
     expect(reply).toMatchObject({ type: 'limit.refused', message: { type: 'worker.reply' } });
-    const junk = decodeBrokerMessage(f('P', 'garbage', ...Array.from({ length: 10 }, () => 'z')), limits, 1024);
+    const junk = one(decodeBrokerMessage(f('P', 'garbage', ...Array.from({ length: 10 }, () => 'z')), limits, 1024));
     expect(junk).toMatchObject({ type: 'limit.refused', limit: 'frames', message: undefined });
     expect(decodeBrokerMessage([], limits, 1024)).toMatchObject({ type: 'rejected' });
+  });
+
+  it('should hold each unit of a compact-wire batch to the limits as if it travelled alone', () => {
+    const small = Array.from({ length: 20 }, (_, i) => clientRequestUnit(i + 1, FAR, 'svc', [Buffer.from('hi')]));
+    const big = clientRequestUnit(99, FAR, 'svc', [Buffer.alloc(2000)]);
+    const batch = [Buffer.from('C'), ...small.flat(), ...big];
+    // 22 frames in all, over maxFrames 8, yet each unit is 3 frames: only the big one is refused, for its size.
+    const out = decodeBrokerMessage(batch, limits, 1024) as readonly { type: string; limit?: string; message?: { replyId: number } }[];
+    expect(out).toHaveLength(21);
+    expect(out.slice(0, 20).every((m) => m.type === 'client.request')).toBe(true);
+    expect(out[20]).toMatchObject({ type: 'limit.refused', limit: 'message_size', message: { replyId: 99 } });
+  });
+
+  it('should refuse a compact-wire unit with too many parts, and a batch past the batch cap', () => {
+    const many = clientRequestUnit(5, FAR, 'svc', Array.from({ length: 10 }, () => Buffer.from('p')));
+    expect(one(decodeBrokerMessage([Buffer.from('C'), ...many], limits, 1024))).toMatchObject({ type: 'limit.refused', limit: 'frames', detail: '12 frames > 8', message: { replyId: 5 } });
+    const flood = [Buffer.from('C'), ...Array.from({ length: 200 }, (_, i) => clientRequestUnit(i + 1, FAR, 's', [Buffer.from('x')])).flat()];
+    expect(one(decodeBrokerMessage(flood, limits, 1024))).toMatchObject({ type: 'limit.refused', limit: 'frames', message: undefined });
   });
 });
 
@@ -72,6 +97,18 @@ describe('broker routing limits', () => {
     core.handle([mdp], 'fe', 1);
     expect(sent(core, 'fe')).toEqual([]);
     expect(drops(core)).toEqual(['too_many_frames']);
+  });
+
+  it('should answer a compact-wire request over a limit with a 413 reply unit', () => {
+    const core = new BrokerCore();
+    const big = limited([Buffer.from('C'), ...clientRequestUnit(7, FAR, 'svc', [Buffer.alloc(3000)])]);
+    core.handle([big], 'fe', 0);
+    const frames = core.out.get('fe')![0]!;
+    const replies: Array<{ requestId: number; status: number; body: string }> = [];
+    decodeUnits(frames, 1, (m) => {
+      if (!('type' in m) && m.kind === Kind.ClientReply) replies.push({ requestId: m.requestId, status: m.status, body: m.body.join('') });
+    });
+    expect(replies).toEqual([{ requestId: 7, status: 413, body: expect.stringMatching(/request for svc exceeds the broker's message size limit/) }]);
   });
 
   it('should tell the client when its worker\'s reply is over a limit, and give the worker its credit back', () => {

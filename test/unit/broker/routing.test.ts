@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerCore } from '../../../src/machines/broker/routing.js';
 import { decodeBrokerFrames, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
+import type { Rejection } from '../../../src/protocol/codec.js';
+import { clientRequestUnit, decodeUnits, workerReadyUnit, workerReplyUnit } from '../../../src/protocol/steward-wire.js';
 
 const f = (...parts: (string | number[])[]) => parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)));
 function msg(...parts: (string | number[])[]): BrokerInbound {
   const m = decodeBrokerFrames(f(...parts));
-  if (m.type === 'rejected') throw new Error(m.reason);
-  return m;
+  // MDP and butler frames decode to one message; only the compact wire batches.
+  if (Array.isArray(m)) throw new Error('expected one message');
+  const one = m as BrokerInbound | Rejection;
+  if (one.type === 'rejected') throw new Error(one.reason);
+  return one;
 }
 const ready = (w: string, svc: string, credit?: number) => msg(w, '', 'MDPW01', [1], svc, ...(credit ? [String(credit)] : []));
 const request = (c: string, svc: string, body = 'x') => msg(c, '', 'MDPC01', svc, body);
@@ -127,5 +132,53 @@ describe('broker routing core (events in, frames out)', () => {
       ['C', '', '0.3.0:9', '200'],
       ['C', '', '0.3.0:10', '400'],
     ]);
+  });
+});
+
+describe("broker routing core with steward's compact wire", () => {
+  function swMsgs(...frames: Buffer[]): BrokerInbound[] {
+    const m = decodeBrokerFrames(frames);
+    const list = Array.isArray(m) ? m : [m];
+    for (const x of list) if (x.type === 'rejected') throw new Error(x.reason);
+    return list as BrokerInbound[];
+  }
+  const units = (frames: Buffer[]) => {
+    const out: unknown[] = [];
+    decodeUnits(frames, 1, (m) => out.push(m));
+    return out as Array<Record<string, unknown>>;
+  };
+  const B = (s: string) => Buffer.from(s);
+
+  it('should route compact requests to a compact worker and replies back, a burst per peer in one message', () => {
+    const core = new BrokerCore();
+    core.handle(swMsgs(B('W1'), ...workerReadyUnit('svc', 10)), 'be', 0);
+    core.handle(swMsgs(B('C1'), ...clientRequestUnit(41, 10_000, 'svc', [B('a')]), ...clientRequestUnit(42, 10_000, 'svc', [B('b')])), 'fe', 1);
+    const toWorker = core.out.get('be')!;
+    core.out.clear();
+    expect(toWorker).toHaveLength(1);
+    expect(toWorker[0]!).toHaveLength(3); // peer + two units with inline bodies
+    const tokens = units(toWorker[0]!).map((u) => u['token'] as number);
+    core.handle(swMsgs(B('W1'), ...workerReplyUnit(tokens[1]!, [B('B')]), ...workerReplyUnit(tokens[0]!, [B('A')])), 'be', 2);
+    const toClient = core.out.get('fe')!;
+    expect(toClient).toHaveLength(1);
+    expect(units(toClient[0]!).map((u) => [u['requestId'], u['status'], String((u['body'] as Buffer[])[0])])).toEqual([
+      [42, 200, 'B'],
+      [41, 200, 'A'],
+    ]);
+  });
+
+  it('should let a compact client reach an MDP worker and an MDP client reach a compact worker', () => {
+    const core = new BrokerCore();
+    core.handle([ready('MW', 'mdp-svc'), ...swMsgs(B('SW'), ...workerReadyUnit('sw-svc', 1))], 'be', 0);
+    core.handle([...swMsgs(B('C1'), ...clientRequestUnit(1, 10_000, 'mdp-svc', [B('a')])), request('C2', 'sw-svc', 'b')], 'fe', 1);
+    const out = core.out.get('be')!.map((m) => m[0]!.toString());
+    expect(out.sort()).toEqual(['MW', 'SW']);
+  });
+
+  it('should answer compact clients with a status the broker made (504 expired)', () => {
+    const core = new BrokerCore();
+    core.handle(swMsgs(B('C1'), ...clientRequestUnit(3, 50, 'svc', [B('x')])), 'fe', 100);
+    const [u] = units(core.out.get('fe')![0]!);
+    expect([u!['requestId'], u!['status'], String((u!['body'] as Buffer[])[0])]).toEqual([3, 504, 'request for svc expired before a worker took it']);
   });
 });

@@ -17,9 +17,10 @@ describe('broker wire decoder (frames written out by hand from RFC 7)', () => {
   });
 
   it('should decode REPLY, HEARTBEAT and DISCONNECT', () => {
-    const reply = decodeBrokerFrames(f(peer, '', 'MDPW01', [3], 'ENV', '', 'x'));
-    expect(reply).toMatchObject({ type: 'worker.reply' });
-    expect(String((reply as { envelope: Buffer }).envelope)).toBe('ENV');
+    const reply = decodeBrokerFrames(f(peer, '', 'MDPW01', [3], [0, 0, 0, 7], '', 'x'));
+    expect(reply).toMatchObject({ type: 'worker.reply', token: 7 });
+    // An envelope the broker never made (not 4 bytes) cannot name a request.
+    expect(decodeBrokerFrames(f(peer, '', 'MDPW01', [3], 'ENV', '', 'x'))).toMatchObject({ type: 'worker.reply', token: -1 });
     expect(decodeBrokerFrames(f(peer, '', 'MDPW01', [4]))).toMatchObject({ type: 'worker.heartbeat' });
     expect(decodeBrokerFrames(f(peer, '', 'MDPW01', [5]))).toMatchObject({ type: 'worker.disconnect' });
   });

@@ -14,10 +14,9 @@ describe('broker wire decoder: butler workers (frames written out by hand from s
   });
 
   it('should decode REPLY ["\\x04", envelope, "", "<api>:<id>", body]', () => {
-    const m = decodeBrokerFrames(f(peer, [4], 'ENV1', '', '0.3.0:7', '"done"'));
-    expect(m).toMatchObject({ type: 'worker.reply', wire: 'butler' });
-    const reply = m as { envelope: Buffer; body: Buffer[] };
-    expect(String(reply.envelope)).toBe('ENV1');
+    const m = decodeBrokerFrames(f(peer, [4], [0, 0, 1, 2], '', '0.3.0:7', '"done"'));
+    expect(m).toMatchObject({ type: 'worker.reply', wire: 'butler', token: 258 });
+    const reply = m as { body: Buffer[] };
     expect(reply.body.map(String)).toEqual(['"done"']);
   });
 

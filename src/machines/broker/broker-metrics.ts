@@ -1,0 +1,98 @@
+import type { Metrics } from '../../metrics/registry.js';
+import type { BrokerCore, ServiceSummary } from './routing.js';
+
+/** Counts already handed to prom-client; the core counts from zero again after a restart. */
+export interface BrokerPublished {
+  requests: number;
+  replies: number;
+  readonly errors: Map<string, number>;
+  readonly services: Map<string, { requests: number; replies: number }>;
+}
+
+export function newPublished(): BrokerPublished {
+  return { requests: 0, replies: 0, errors: new Map(), services: new Map() };
+}
+
+/** Service names come from clients: past this many distinct label values, the rest count as `_other`. */
+export const MAX_SERVICE_LABELS = 1000;
+export const OTHER_SERVICE = '_other';
+
+/**
+ * The broker's Prometheus metrics. The routing core counts in plain numbers
+ * on the hot path; `publish` hands the differences to prom-client on each
+ * heartbeat tick and before each scrape, so no message pays for a label
+ * lookup.
+ */
+export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = MAX_SERVICE_LABELS) {
+  const requests = metrics?.counter('steward_broker_requests_total', 'Client requests received (MMI excluded)');
+  const replies = metrics?.counter('steward_broker_replies_total', 'Worker replies forwarded to clients');
+  const serviceRequests = metrics?.counter('steward_broker_service_requests_total', 'Client requests accepted into a service queue', ['service']);
+  const serviceReplies = metrics?.counter('steward_broker_service_replies_total', 'Worker replies forwarded, per service', ['service']);
+  const errors = metrics?.counter(
+    'steward_broker_errors_total',
+    'Requests the broker answered with an error status (MDP clients cannot be told: theirs are dropped)',
+    ['status'],
+  );
+  const workers = metrics?.gauge('steward_broker_workers', 'Registered workers per service', ['service']);
+  const queue = metrics?.gauge('steward_broker_queue_depth', 'Requests waiting for a worker per service', ['service']);
+  const inFlight = metrics?.gauge('steward_broker_in_flight', 'Requests handed to workers and not yet answered');
+  const clients = metrics?.gauge('steward_broker_clients', 'Distinct clients with requests queued or in flight (see --max-clients)');
+  const latency = metrics?.histogram(
+    'steward_broker_request_duration_seconds',
+    'Time from a request reaching the broker to its reply leaving it',
+    [],
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+  const labels = new Set<string>();
+  const labelOf = (service: string) => {
+    if (labels.has(service)) return service;
+    if (labels.size >= maxServiceLabels) return OTHER_SERVICE;
+    labels.add(service);
+    return service;
+  };
+
+  const publishService = (svc: ServiceSummary, published: BrokerPublished) => {
+    const seen = published.services.get(svc.name) ?? { requests: 0, replies: 0 };
+    if (svc.requests > seen.requests) serviceRequests?.inc({ service: labelOf(svc.name) }, svc.requests - seen.requests);
+    if (svc.replies > seen.replies) serviceReplies?.inc({ service: labelOf(svc.name) }, svc.replies - seen.replies);
+    seen.requests = svc.requests;
+    seen.replies = svc.replies;
+    published.services.set(svc.name, seen);
+  };
+
+  return {
+    observeLatency: latency ? (ms: number) => latency.observe(ms / 1000) : undefined,
+
+    publish(core: BrokerCore, published: BrokerPublished): void {
+      if (!metrics) {
+        core.retired.length = 0;
+        return;
+      }
+      const { stats } = core;
+      if (stats.requests > published.requests) requests?.inc(stats.requests - published.requests);
+      if (stats.replies > published.replies) replies?.inc(stats.replies - published.replies);
+      published.requests = stats.requests;
+      published.replies = stats.replies;
+      for (const [status, n] of core.errors) {
+        const seen = published.errors.get(status) ?? 0;
+        if (n > seen) errors?.inc({ status }, n - seen);
+        published.errors.set(status, n);
+      }
+      // Retired first: their last counts, then they are forgotten (a service of that name starts again at zero).
+      for (const svc of core.retired) {
+        publishService(svc, published);
+        published.services.delete(svc.name);
+      }
+      core.retired.length = 0;
+      workers?.reset();
+      queue?.reset();
+      for (const svc of core.summary()) {
+        publishService(svc, published);
+        workers?.set({ service: svc.name }, svc.workers);
+        queue?.set({ service: svc.name }, svc.queued);
+      }
+      inFlight?.set(core.inFlightCount);
+      clients?.set(core.clientCount);
+    },
+  };
+}
