@@ -56,9 +56,9 @@ export type BrokerDropReason =
   | 'queue_full'
   | 'too_many_services'
   | 'too_many_clients'
-  /** A message over the frame count limit (a tagged client is answered 413). */
+  /** A message over the frame count limit (steward and tagged clients are answered 413). */
   | 'too_many_frames'
-  /** A message over the size limit (a tagged client is answered 413). */
+  /** A message over the size limit (steward and tagged clients are answered 413). */
   | 'message_too_large'
   | 'expired'
   | 'worker_lost'
@@ -76,8 +76,8 @@ interface Pending {
   readonly expiresAt: number;
   token: number;
   worker: WorkerEntry | undefined;
-  /** Counted in `clients` until answered. */
-  counted: boolean;
+  /** The client's key in `clients` while the request counts against `maxClients`. */
+  client: string | undefined;
 }
 
 interface WorkerEntry {
@@ -295,7 +295,7 @@ export class BrokerCore {
     }
     this.stats.requests += 1;
     const expiresAt = req.expiresAt !== 0 ? req.expiresAt : this.mdpTtl > 0 ? now + this.mdpTtl : 0;
-    const pending: Pending = { req, via, receivedAt: now, expiresAt, token: 0, worker: undefined, counted: false };
+    const pending: Pending = { req, via, receivedAt: now, expiresAt, token: 0, worker: undefined, client: undefined };
     if (this.draining) {
       this.refuse(pending, 'shutting_down');
       return;
@@ -324,7 +324,7 @@ export class BrokerCore {
       return;
     }
     this.clients.set(client, (held ?? 0) + 1);
-    pending.counted = true;
+    pending.client = client;
     svc.requests += 1;
     svc.queue.push(pending);
     this.dispatch(svc, now);
@@ -385,9 +385,9 @@ export class BrokerCore {
 
   /** The request is answered (or given up): its client no longer counts against `maxClients` for it. */
   private release(p: Pending): void {
-    if (!p.counted) return;
-    p.counted = false;
-    const client = p.req.peer.toString('latin1');
+    const client = p.client;
+    if (client === undefined) return;
+    p.client = undefined;
     const held = this.clients.get(client) ?? 0;
     if (held <= 1) this.clients.delete(client);
     else this.clients.set(client, held - 1);
