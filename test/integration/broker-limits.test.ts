@@ -60,7 +60,23 @@ describe('broker limits', () => {
     expect(await dropped(metrics, 'message_too_large')).toBe(2);
   });
 
-  it('should answer 413 for a request over --max-frames', async () => {
+  it('should answer a butler (tagged) client "413:<message>", and count an MDP client over --max-queue', async () => {
+    const { frontend, metrics } = await broker({ maxMessageSize: 4096, maxQueuePerService: 1 });
+    const butler = mdpClient(frontend);
+    await butler.send(['', '0.3.0:7', 'svc', String(Date.now() + 60_000), Buffer.alloc(5000)]);
+    const [, header, body] = await receiveWithin(butler, 5_000);
+    expect(header!.toString()).toBe('0.3.0:7');
+    expect(body!.toString()).toMatch(/^413:request for svc exceeds the broker's message size limit/);
+
+    const mdp = mdpClient(frontend);
+    await mdp.send(['', 'MDPC01', 'svc', 'first waits']);
+    await mdp.send(['', 'MDPC01', 'svc', 'second is refused']);
+    await eventually(async () => (await hits(metrics, 'queue')) === 1);
+    expect(await dropped(metrics, 'queue_full')).toBe(1);
+    await expect(receiveWithin(mdp, 300)).rejects.toThrow(/timed out/);
+  });
+
+    it('should answer 413 for a request over --max-frames', async () => {
     const { frontend, metrics } = await broker({ limits: { maxFrames: 16 } });
     const error = await brokerError(client(frontend).call('svc', Array.from({ length: 20 }, () => 'f')));
     expect(error.status).toBe('413');
