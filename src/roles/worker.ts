@@ -7,7 +7,7 @@ import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.
 import type { Handler } from '../machines/worker/request.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
 import type { JsonValue } from '../protocol/json.js';
-import { curveClientFlags, curveClientFromFlags, curveClientUsage, extraServerKey } from '../security/flags.js';
+import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../security/flags.js';
 import { ImagesService } from '../services/images.js';
 import { echoHandler, loadHandler, loadRpcModule } from './handler-module.js';
 
@@ -97,8 +97,10 @@ Examples:
     const brokers = flagList(flags, 'broker');
     const identity = flagString(flags, 'identity');
     const sink = flagString(flags, 'sink');
-    const curve = await curveClientFromFlags(flags, ctx.logger);
-    const sinkCurve = await extraServerKey(flags, 'curve-sink-key', curve);
+    // The sink may use CURVE while the brokers do not, and the other way round; both use this worker's pair.
+    const sinkOnly = flagString(flags, 'curve-sink-key') !== undefined && flagString(flags, 'curve-server-key') === undefined;
+    const curve = sinkOnly ? undefined : await curveClientFromFlags(flags, ctx.logger);
+    const sinkCurve = flagString(flags, 'curve-sink-key') === undefined ? undefined : await curveClientFromFlags(flags, ctx.logger, 'curve-sink-key');
     const worker = Worker.prepare({
       ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       service,

@@ -73,11 +73,3 @@ export async function curveClientFromFlags(flags: Flags, logger: Logger, serverK
   await warnIfExposed(keyFile, logger);
   return { serverKey: resolved, secretKey: pair.secretKey, publicKey: pair.publicKey };
 }
-
-/** A further server key flag (`--curve-sink-key`), resolved, sharing the client's own pair. */
-export async function extraServerKey(flags: Flags, name: string, own: CurveClientOptions | undefined): Promise<CurveClientOptions | undefined> {
-  const given = flagString(flags, name);
-  if (given === undefined) return undefined;
-  const serverKey = await resolvePublicKey(given);
-  return { ...(own ?? {}), serverKey };
-}
