@@ -22,3 +22,6 @@ export { zmqSocket } from './actors/zmq-socket.js';
 export type { ZmqSocketConfig, ZmqOwnerEvent, ZmqCommand } from './actors/zmq-socket.js';
 export { Metrics } from './metrics/registry.js';
 export { createLogger } from './log.js';
+export * from './security/index.js';
+export { LIMIT_HITS_METRIC } from './metrics/limits.js';
+export type { LimitName } from './metrics/limits.js';

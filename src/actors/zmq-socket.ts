@@ -52,7 +52,14 @@ export interface ZmqSocketConfig<In extends EventObject, Out> {
   readonly closeLingerMs?: number;
   /** Messages waiting for the writer beyond this are dropped as `send_queue_full`. */
   readonly maxSendQueue?: number;
+  /**
+   * Runs on the new socket before it binds or connects, and may wait (a CURVE
+   * server waits for its ZAP handler); what it returns runs when the socket closes.
+   */
+  readonly setup?: SocketSetup;
 }
+
+export type SocketSetup = (socket: zmq.Socket) => Promise<(() => void) | void> | (() => void) | void;
 
 export type ZmqOwnerEvent<In> =
   | { type: 'zmq.ready'; socket: string; endpoints: string[] }
@@ -148,6 +155,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
       maxSendQueue,
     );
     let endpoints: string[] | undefined;
+    let teardown: (() => void) | undefined;
 
     const deliver = (event: ZmqOwnerEvent<In>) => {
       const owner = system.get(config.owner);
@@ -237,6 +245,16 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
 
     void (async () => {
       try {
+        if (config.setup) {
+          // A setup that does not wait must not delay a connect either: an owner may send at
+          // once, and a DEALER send issued before its connect can stall behind a CURVE handshake.
+          const prepared = config.setup(socket);
+          teardown = (prepared instanceof Promise ? await prepared : prepared) ?? undefined;
+          if (closed) {
+            teardown?.();
+            return;
+          }
+        }
         if (config.kind === 'sub') {
           const topics = config.options?.subscribe;
           if (topics) for (const t of topics) (socket as unknown as zmq.Subscriber).subscribe(t);
@@ -263,6 +281,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
       closed = true;
       writer.stop();
       socket.close();
+      teardown?.();
     };
   });
 }

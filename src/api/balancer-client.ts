@@ -1,4 +1,5 @@
 import * as zmq from 'zeromq';
+import { curveClientSocketOptions, resolveCurveClient, type CurveClientOptions, type ResolvedCurveClient } from '../security/curve.js';
 import type { JsonValue } from '../protocol/json-limits.js';
 import { decodeStirrReply, encodeStirrRequest, type StirrErrorReason, type StirrRequest } from '../protocol/stirr.js';
 import { Deque } from '../util/deque.js';
@@ -34,6 +35,8 @@ export interface BalancerClientOptions {
   readonly maxDepth?: number;
   /** Requests waiting for an answer at once; more are refused rather than queued without bound. */
   readonly maxPending?: number;
+  /** CURVE: the balancer's public key, and this client's pair (fresh when left out). */
+  readonly curve?: CurveClientOptions;
 }
 
 interface Pending {
@@ -49,15 +52,17 @@ interface Pending {
  * the next request's), and the next `get` connects afresh.
  */
 export class BalancerClient {
-  private readonly options: Required<BalancerClientOptions>;
+  private readonly options: Required<Omit<BalancerClientOptions, 'curve'>>;
+  private readonly keys: ResolvedCurveClient | undefined;
   private socket: zmq.Dealer | undefined;
   private pending = new Deque<Pending>(16);
   private sending: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(options: BalancerClientOptions | string) {
-    const o = typeof options === 'string' ? { endpoint: options } : options;
+    const { curve, ...o } = typeof options === 'string' ? { endpoint: options, curve: undefined } : options;
     this.options = { timeoutMs: 2_500, maxReplyBytes: 16 * 1024 * 1024, maxDepth: 64, maxPending: 10_000, ...o };
+    this.keys = curve ? resolveCurveClient(curve) : undefined;
   }
 
   /** The configuration of the chosen backend; a BalancerError when the balancer names an error or does not answer. */
@@ -95,7 +100,7 @@ export class BalancerClient {
 
   private connect(): zmq.Dealer {
     if (this.socket) return this.socket;
-    const socket = new zmq.Dealer({ linger: 0, maxMessageSize: this.options.maxReplyBytes });
+    const socket = new zmq.Dealer({ linger: 0, maxMessageSize: this.options.maxReplyBytes, ...(this.keys ? curveClientSocketOptions(this.keys) : {}) });
     socket.connect(this.options.endpoint);
     this.socket = socket;
     void this.read(socket);

@@ -5,6 +5,7 @@ import type { JsonLimits, JsonObject } from '../protocol/json.js';
 import { decodeRpcReply, encodeRpcRequest } from '../protocol/rpc.js';
 import { clientRequestUnit, decodeUnits, isStewardHeader, Kind, mergeUnits } from '../protocol/steward-wire.js';
 import { Status } from '../protocol/tagged.js';
+import { curveClientSocketOptions, resolveCurveClient, watchClientHandshakes, type CurveClientOptions, type ResolvedCurveClient } from '../security/curve.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { DEFAULT_FRONTEND } from './broker.js';
 import { BrokerError, ClosedError, InvalidReplyError, RemoteError, TimeoutError, UnknownMethodError } from './errors.js';
@@ -22,6 +23,12 @@ export interface ClientOptions {
   readonly maxMessageSize?: number;
   /** Limits on RPC replies read as JSON (default: the message size limit, nesting 64). */
   readonly replyLimits?: Partial<JsonLimits>;
+  /**
+   * CURVE: the broker's public key, and this client's pair (a fresh one when
+   * left out). A key the broker does not allow gets no answer: calls time out,
+   * and the logger says the broker refused the key.
+   */
+  readonly curve?: CurveClientOptions;
   readonly logger?: Logger;
 }
 
@@ -70,6 +77,7 @@ export class Client {
   readonly retries: number;
   readonly persistent: boolean;
   private readonly replyLimits: JsonLimits;
+  private readonly keys: ResolvedCurveClient | undefined;
 
   constructor(private readonly options: ClientOptions = {}) {
     this.endpoints = options.broker === undefined ? [DEFAULT_FRONTEND] : typeof options.broker === 'string' ? [options.broker] : [...options.broker];
@@ -78,6 +86,7 @@ export class Client {
     this.persistent = options.persistent ?? true;
     this.replyLimits = { maxBytes: options.maxMessageSize ?? 16 * 1024 * 1024, maxDepth: 64, ...options.replyLimits };
     this.log = (options.logger ?? silentLogger).child({ actor: 'client' });
+    this.keys = options.curve ? resolveCurveClient(options.curve) : undefined;
     this.socket = this.open();
     this.writer = this.writerFor(this.socket);
   }
@@ -163,7 +172,12 @@ export class Client {
   }
 
   private open(): zmq.Dealer {
-    const socket = new zmq.Dealer({ linger: 0, maxMessageSize: this.options.maxMessageSize ?? 16 * 1024 * 1024 });
+    const socket = new zmq.Dealer({
+      linger: 0,
+      maxMessageSize: this.options.maxMessageSize ?? 16 * 1024 * 1024,
+      ...(this.keys ? curveClientSocketOptions(this.keys) : {}),
+    });
+    if (this.keys) watchClientHandshakes(socket, this.log, this.keys);
     for (const ep of this.endpoints) socket.connect(ep);
     void this.read(socket);
     return socket;

@@ -19,7 +19,7 @@ import type { KeywordDescriptor, KeywordInput, TypedValue } from '../protocol/kt
 import { castInput } from '../protocol/ktl-types.js';
 import { isErrorCode } from '../protocol/keywords.js';
 import { whenStopped } from '../runtime/run-role.js';
-import { dispatcherTree, dispatcherTreeIds, type DispatcherPlacement, type RegistrySpawn } from '../supervisor/trees/dispatcher.js';
+import { dispatcherTree, dispatcherTreeIds, type DispatcherCurve, type DispatcherPlacement, type RegistrySpawn } from '../supervisor/trees/dispatcher.js';
 import { KeywordError, KeywordRejectedError } from './keywords/errors.js';
 import { registryTreeConfig } from './registry.js';
 
@@ -39,6 +39,13 @@ export interface DispatcherOptions extends RuntimeOptions {
   /** Reject `start` if the dispatcher does not listen within this (default: wait for a registry as long as it takes). */
   readonly startTimeoutMs?: number;
   readonly name?: string;
+  /**
+   * CURVE: the dispatch and broadcast sockets serve with this pair and
+   * allow-list, and the dispatcher uses the pair towards the registry (whose
+   * key is `registryKey`, by default the same pair's). A registry it starts
+   * runs with the same pair and allow-list (as a process: from `keyFile` and `allowFile`).
+   */
+  readonly curve?: DispatcherCurve;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
@@ -56,7 +63,7 @@ export function defaultMainScript(): string {
 }
 
 /** How a dispatcher spawns a registry when `process` is not `thread`: this program, `--role registry`, settings as flags. */
-export function registryProcessSpawn(config: KeywordsConfig, logLevel?: string): RegistrySpawn {
+export function registryProcessSpawn(config: KeywordsConfig, logLevel?: string, curve?: DispatcherCurve): RegistrySpawn {
   const r = config.router;
   const args = [
     defaultMainScript(),
@@ -75,8 +82,16 @@ export function registryProcessSpawn(config: KeywordsConfig, logLevel?: string):
     String(r.liveness),
     '--parent-watch',
     ...(logLevel ? ['--log-level', logLevel] : []),
+    ...(curve ? curveSpawnArgs(curve) : []),
   ];
   return { mode: 'process', command: process.execPath, args };
+}
+
+function curveSpawnArgs(curve: DispatcherCurve): string[] {
+  if (curve.keyFile === undefined || curve.allowFile === undefined) {
+    throw new TypeError('a CURVE dispatcher that may start a registry process needs curve.keyFile and curve.allowFile (or process = thread)');
+  }
+  return ['--curve-secret-key-file', curve.keyFile, '--curve-allow', curve.allowFile];
 }
 
 function placementOf(options: DispatcherOptions, config: KeywordsConfig, logger: Logger): DispatcherPlacement {
@@ -87,7 +102,9 @@ function placementOf(options: DispatcherOptions, config: KeywordsConfig, logger:
     options.spawn ??
     (r.process === 'thread'
       ? ({ mode: 'thread', tree: registryTreeConfig({ config }, logger) } satisfies RegistrySpawn)
-      : registryProcessSpawn(config, logger.level));
+      : r.allowSpawn
+        ? registryProcessSpawn(config, logger.level, options.curve)
+        : registryProcessSpawn(config, logger.level));
   return {
     kind: 'registry',
     registry: registryConnectEndpoint(config),
@@ -129,6 +146,7 @@ export class Dispatcher {
         placement: placementOf(options, config, logger),
         logger,
         ...(options.name !== undefined ? { name: options.name } : {}),
+        ...(options.curve ? { curve: options.curve } : {}),
         ...(options.metrics ? { metrics: options.metrics } : {}),
       }),
       { id: this.ids.root, systemId: this.ids.root, ...(options.inspect ? { inspect: options.inspect } : {}) },

@@ -22,6 +22,7 @@ export function registryTreeConfig(options: RegistryOptions, logger: Logger): Re
     ...(options.name !== undefined ? { name: options.name } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.socketOptions ? { socketOptions: options.socketOptions } : {}),
+    ...(options.curve ? { curve: options.curve } : {}),
     ...(options.now ? { now: options.now } : {}),
     endpoint: options.endpoint ?? registryBindEndpoint(config),
     firstPort: options.firstPort ?? r.firstPort,

@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { JsonLimits, JsonValue } from '../protocol/json.js';
 import { DEFAULT_SINK_ENDPOINT, type SinkEvent } from '../protocol/sink.js';
 import { whenStopped } from '../runtime/run-role.js';
+import type { CurveServerOptions } from '../security/curve.js';
 import { sinkTree } from '../supervisor/trees/sink.js';
 import { Deque } from '../util/deque.js';
 
@@ -17,6 +18,8 @@ export interface SinkOptions extends RuntimeOptions {
   readonly limits?: Partial<JsonLimits>;
   /** Events an iterator holds for a slow reader before it drops the oldest. */
   readonly bufferSize?: number;
+  /** CURVE on the PULL socket: workers need the sink's public key and a key on `allow`. */
+  readonly curve?: CurveServerOptions;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
@@ -62,6 +65,7 @@ export class Sink {
         bind: options.bind ?? DEFAULT_SINK_ENDPOINT,
         ...(options.name !== undefined ? { name: options.name } : {}),
         ...(options.limits ? { limits: options.limits } : {}),
+        ...(options.curve ? { curve: options.curve } : {}),
         deliver: (events, receivedAt) => this.deliver(events, receivedAt),
         onListening: (endpoints) => this.bound(endpoints),
         logger: options.logger ?? silentLogger,

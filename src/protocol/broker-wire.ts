@@ -9,7 +9,7 @@
 import { ButlerCommand } from './butler.js';
 import { reject, type Decoded, type Rejection } from './codec.js';
 import { MAX_CREDIT, MDPC01, MDPW01, MdpCommand } from './mdp.js';
-import { decodeUnits, isStewardHeader, Kind } from './steward-wire.js';
+import { MAX_MESSAGE_FRAMES, decodeUnits, isStewardHeader, Kind } from './steward-wire.js';
 import { isStewardTag, parseTagHeader } from './tagged.js';
 
 /** mdp: RFC 7 clients; tagged: butler/ebwrkapi (and STW1) clients; steward: the compact wire. */
@@ -68,7 +68,25 @@ export interface WorkerDisconnect {
   readonly peer: Buffer;
 }
 
-export type BrokerInbound = ClientRequest | WorkerReady | WorkerReply | WorkerHeartbeat | WorkerDisconnect;
+/** Which of the broker's per-message limits a message broke. */
+export type MessageLimit = 'frames' | 'message_size';
+
+/**
+ * A message refused for its size or frame count. When its first frames still
+ * say who sent it (a client request or a worker reply), `message` holds that
+ * head, body cut, so the broker can answer the sender instead of leaving it
+ * to time out.
+ */
+export interface LimitRefusal {
+  readonly type: 'limit.refused';
+  readonly limit: MessageLimit;
+  readonly peer: Buffer;
+  /** e.g. "300 frames > 256", "20000000 bytes > 16777216". */
+  readonly detail: string;
+  readonly message: ClientRequest | WorkerReply | undefined;
+}
+
+export type BrokerInbound = ClientRequest | WorkerReady | WorkerReply | WorkerHeartbeat | WorkerDisconnect | LimitRefusal;
 
 export interface BrokerWireLimits {
   /** Frames in one message, routing id included. */
@@ -79,6 +97,9 @@ export interface BrokerWireLimits {
 export const DEFAULT_BROKER_WIRE_LIMITS: BrokerWireLimits = { maxFrames: 256, maxServiceLength: 255 };
 
 const MAX_EXPIRATION_DIGITS = 16;
+
+/** Frames that identify any client request or worker reply: peer, delimiter, header, service or envelope, ... */
+const HEAD_FRAMES = 6;
 
 function isHeader(frame: Buffer, header: string): boolean {
   // Cheaper than toString() per message: headers are 6 ASCII bytes.
@@ -274,4 +295,73 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
     };
   }
   return reject('unknown_protocol');
+}
+
+function refusal(limit: MessageLimit, peer: Buffer, detail: string, message: ClientRequest | WorkerReply | undefined): LimitRefusal {
+  return { type: 'limit.refused', limit, peer, detail, message };
+}
+
+/** A classic message over a limit: its first frames still say who sent it (a client request, a worker reply). */
+function classicRefusal(frames: Buffer[], limit: MessageLimit, detail: string, limits: BrokerWireLimits): LimitRefusal {
+  const head = decodeBrokerFrames(frames.slice(0, HEAD_FRAMES), limits);
+  const message = !Array.isArray(head) && 'type' in head && (head.type === 'client.request' || head.type === 'worker.reply') ? head : undefined;
+  return refusal(limit, frames[0] as Buffer, detail, message);
+}
+
+/**
+ * A compact-wire unit is held to the limits as if it travelled alone
+ * (routing id, header, body parts), so a client's batching never turns
+ * requests that are each within the limits into a refusal.
+ */
+function checkUnit(m: BrokerInbound | Rejection, limits: BrokerWireLimits, maxMessageBytes: number): BrokerInbound | Rejection {
+  if (m.type !== 'client.request' && m.type !== 'worker.reply') return m;
+  const frames = 2 + m.body.length;
+  if (frames > limits.maxFrames) return refusal('frames', m.peer, `${frames} frames > ${limits.maxFrames}`, m);
+  let bytes = m.peer.length + (m.type === 'client.request' ? 18 + m.serviceFrame.length : 9);
+  for (let i = 0; i < m.body.length; i++) bytes += (m.body[i] as Buffer).length;
+  if (bytes > maxMessageBytes) return refusal('message_size', m.peer, `${bytes} bytes > ${maxMessageBytes}`, m);
+  return m;
+}
+
+/**
+ * The broker's decoder behind its limits. A message over `maxFrames` frames,
+ * or over `maxMessageBytes` bytes in all its frames, becomes a LimitRefusal
+ * the broker answers (413 to clients that can be told). A compact-wire
+ * message may batch many units: each unit is held to the limits, and the
+ * message as a whole to the larger of `maxFrames` and a batch's size.
+ */
+export function brokerMessageDecoder(limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS, maxMessageBytes = Number.POSITIVE_INFINITY) {
+  const batchLimits: BrokerWireLimits = { ...limits, maxFrames: Math.max(limits.maxFrames, MAX_MESSAGE_FRAMES + 1) };
+  return (frames: Buffer[]): Decoded<BrokerInbound> => {
+    const n = frames.length;
+    if (n === 0) return reject('too_few_frames', '0');
+    if (n >= 2 && isStewardHeader(frames[1] as Buffer)) {
+      if (n > batchLimits.maxFrames) return refusal('frames', frames[0] as Buffer, `${n} frames > ${batchLimits.maxFrames}`, undefined);
+      const decoded = decodeBrokerFrames(frames, batchLimits);
+      if (!Array.isArray(decoded)) return checkUnit(decoded as BrokerInbound | Rejection, limits, maxMessageBytes);
+      const units = decoded as readonly (BrokerInbound | Rejection)[];
+      let out: (BrokerInbound | Rejection)[] | undefined;
+      for (let i = 0; i < units.length; i++) {
+        const checked = checkUnit(units[i] as BrokerInbound | Rejection, limits, maxMessageBytes);
+        // Copied only when a unit is refused: the common batch passes through as decoded.
+        if (checked !== units[i] && out === undefined) out = units.slice(0, i);
+        out?.push(checked);
+      }
+      return out ?? units;
+    }
+    if (n > limits.maxFrames) return classicRefusal(frames, 'frames', `${n} frames > ${limits.maxFrames}`, limits);
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += (frames[i] as Buffer).length;
+    if (bytes > maxMessageBytes) return classicRefusal(frames, 'message_size', `${bytes} bytes > ${maxMessageBytes}`, limits);
+    return decodeBrokerFrames(frames, limits);
+  };
+}
+
+/** One message through `brokerMessageDecoder` (for tests and one-off use; the broker keeps one decoder). */
+export function decodeBrokerMessage(
+  frames: Buffer[],
+  limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS,
+  maxMessageBytes = Number.POSITIVE_INFINITY,
+): Decoded<BrokerInbound> {
+  return brokerMessageDecoder(limits, maxMessageBytes)(frames);
 }

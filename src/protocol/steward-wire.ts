@@ -19,7 +19,7 @@
  *   5  fields of the kind, then the inline body when parts is 0
  *
  *   CLIENT_REQUEST  u32 request id, f64 expiration (Unix ms, 0 = none), u8 n, service (n bytes)
- *   CLIENT_REPLY    u32 request id, u16 status (200 ok; 410/501/503/504 as in tagged.ts)
+ *   CLIENT_REPLY    u32 request id, u16 status (200 ok; 410/413/501/503/504 as in tagged.ts)
  *   WORKER_READY    u16 credit, u8 n, service (n bytes)
  *   WORKER_REQUEST  u32 token (opaque to the worker, echoed in its reply)
  *   WORKER_REPLY    u32 token

@@ -24,9 +24,11 @@ export const Status = {
   BadRequest: '400',
   /** The worker holding the request died or left; nothing was answered. Safe to retry. */
   WorkerLost: '410',
+  /** The request, or the worker's reply to it, broke the broker's message size or frame count limit. */
+  TooLarge: '413',
   /** Unknown `mmi.` name. */
   NotImplemented: '501',
-  /** The service's queue is full, or the broker is shutting down. Retry later. */
+  /** The service's queue is full, the broker serves too many clients or services, or it is shutting down. Retry later. */
   Unavailable: '503',
   /** The request expired before a worker took it. */
   Expired: '504',

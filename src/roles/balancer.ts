@@ -1,6 +1,8 @@
 import { UsageError } from '../cli/errors.js';
 import { flagString, type RoleDefinition } from '../cli/role.js';
 import { Balancer, DEFAULT_BALANCER_BIND, DEFAULT_BALANCER_CONFIG } from '../api/balancer.js';
+import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
+import { reloadAllowList } from '../security/zap-handler.js';
 
 const ENDPOINT = /^(tcp|ipc|inproc|ws|wss|pgm|epgm|vmci):\/\/\S+$/;
 
@@ -19,6 +21,7 @@ Flags:
                         reloaded when it changes and on SIGHUP
   -d, --debug           output debug information
   --bind ADDRESS        protocol://interface:port to listen on (default: ${DEFAULT_BALANCER_BIND})
+${curveServerUsage}
 
 Algorithms: Casual, Weighted, RoundRobin, LeastRecent
 Backend types: Base, Tcp, Http, MySQL (["MySQL", user, password]), Redis
@@ -28,19 +31,25 @@ Example:
   options: {
     config: { type: 'string', short: 'c' },
     bind: { type: 'string' },
+    ...curveServerFlags,
   },
   async start(ctx) {
     const bind = flagString(ctx.flags, 'bind') ?? DEFAULT_BALANCER_BIND;
     // libzmq would refuse it too, but only after the supervisor retried the socket a few times.
     if (!ENDPOINT.test(bind)) throw new UsageError(`--bind must be protocol://interface:port, got "${bind}"`, `--bind ${DEFAULT_BALANCER_BIND}`);
+    const curve = await curveServerFromFlags(ctx.flags, ctx.logger, 'balancer');
     const balancer = await Balancer.start({
       ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       configFile: flagString(ctx.flags, 'config') ?? DEFAULT_BALANCER_CONFIG,
       bind,
+      ...(curve ? { curve } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,
     });
-    ctx.onReload(() => balancer.reload('signal'));
+    ctx.onReload(() => {
+      balancer.reload('signal');
+      if (curve) reloadAllowList(balancer.actor.system, balancer.ids.root);
+    });
     return { root: balancer.actor };
   },
 };

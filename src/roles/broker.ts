@@ -1,6 +1,9 @@
 import { Broker, DEFAULT_BACKEND, DEFAULT_FRONTEND } from '../api/broker.js';
 import { flagInt, flagString, type RoleDefinition } from '../cli/role.js';
+import { DEFAULT_BROKER_WIRE_LIMITS } from '../protocol/broker-wire.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
+import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
+import { reloadAllowList } from '../security/zap-handler.js';
 
 export const brokerRole: RoleDefinition = {
   name: 'broker',
@@ -18,8 +21,16 @@ Flags:
   --heartbeat MS          heartbeat interval (default ${MDP_HEARTBEAT_INTERVAL_MS})
   --liveness N            intervals of silence before a worker is purged (default ${MDP_HEARTBEAT_LIVENESS})
   --max-queue N           requests waiting per service before new ones are refused (default 10000)
-  --max-message-size B    largest message accepted from a peer, in bytes (default 16777216)
+  --max-message-size B    largest message accepted from a peer, all frames, in bytes (default 16777216)
+  --max-frames N          most frames in one message (default ${DEFAULT_BROKER_WIRE_LIMITS.maxFrames})
+  --max-clients N         most clients with requests queued or in flight at once (default 100000)
+  --max-services N        most services tracked at once (default 10000)
   --drain-timeout MS      on shutdown, how long in-flight requests may finish (default 5000)
+${curveServerUsage}
+
+A request over a limit is refused: steward clients get status 413 (size, frames)
+or 503 (queue, clients, services) with a message; MDP clients get nothing. Each
+refusal counts in steward_limit_hits_total{limit=...}.
 
 Example:
   steward --role broker --frontend tcp://127.0.0.1:5555 --backend tcp://127.0.0.1:5556`,
@@ -30,10 +41,15 @@ Example:
     liveness: { type: 'string' },
     'max-queue': { type: 'string' },
     'max-message-size': { type: 'string' },
+    'max-frames': { type: 'string' },
+    'max-clients': { type: 'string' },
+    'max-services': { type: 'string' },
     'drain-timeout': { type: 'string' },
+    ...curveServerFlags,
   },
   async start(ctx) {
     const { flags } = ctx;
+    const curve = await curveServerFromFlags(flags, ctx.logger, 'broker');
     const broker = await Broker.start({
       ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       frontend: flagString(flags, 'frontend') ?? DEFAULT_FRONTEND,
@@ -42,10 +58,15 @@ Example:
       liveness: flagInt(flags, 'liveness', MDP_HEARTBEAT_LIVENESS, 1, 1000),
       maxQueuePerService: flagInt(flags, 'max-queue', 10_000, 1, 10_000_000),
       maxMessageSize: flagInt(flags, 'max-message-size', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      limits: { maxFrames: flagInt(flags, 'max-frames', DEFAULT_BROKER_WIRE_LIMITS.maxFrames, 8, 100_000) },
+      maxClients: flagInt(flags, 'max-clients', 100_000, 1, 100_000_000),
+      maxServices: flagInt(flags, 'max-services', 10_000, 1, 10_000_000),
       drainTimeoutMs: flagInt(flags, 'drain-timeout', 5_000, 0, 600_000),
+      ...(curve ? { curve } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,
     });
+    if (curve) ctx.onReload(() => reloadAllowList(broker.actor.system, broker.ids.root));
     return { root: broker.actor };
   },
 };

@@ -4,6 +4,7 @@ import { RemoteError } from '../api/errors.js';
 import { UsageError } from '../cli/errors.js';
 import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
 import { parseJson, type JsonValue } from '../protocol/json.js';
+import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../security/flags.js';
 
 /** A shell argument as an RPC argument: JSON when it parses (42, true, {"a":1}, "quoted"), else the string itself. */
 export function parseArgument(text: string): JsonValue {
@@ -53,6 +54,7 @@ Flags:
   --broker ENDPOINT       a broker frontend, repeatable (default ${DEFAULT_FRONTEND})
   --timeout MS            per attempt (default 2500)
   --retries N             further attempts (default 2)
+${curveClientUsage}
 
 Examples:
   steward --role client --call echo hello world
@@ -67,15 +69,18 @@ Examples:
     broker: { type: 'string', multiple: true },
     timeout: { type: 'string' },
     retries: { type: 'string' },
+    ...curveClientFlags,
   },
   async start(ctx) {
     const { flags } = ctx;
     const job = chooseJob(flagString(flags, 'call'), flagString(flags, 'mmi'), flagString(flags, 'rpc'), ctx.positionals);
     const brokers = flagList(flags, 'broker');
+    const curve = await curveClientFromFlags(flags, ctx.logger);
     const client = new Client({
       broker: brokers.length > 0 ? brokers : [DEFAULT_FRONTEND],
       timeout: flagInt(flags, 'timeout', 2500, 1, 3_600_000),
       retries: flagInt(flags, 'retries', 2, 0, 1000),
+      ...(curve ? { curve } : {}),
       logger: ctx.logger,
     });
     const done = (async () => {

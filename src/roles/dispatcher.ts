@@ -4,6 +4,9 @@ import { loadKeywordsConfig } from '../config/keywords-config.js';
 import { loadKeywordsFile } from '../config/keywords-file.js';
 import { isValidName } from '../protocol/ktl-types.js';
 import { Dispatcher } from '../api/dispatcher.js';
+import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
+import { resolvePublicKey } from '../security/keys.js';
+import { reloadAllowList } from '../security/zap-handler.js';
 
 export const dispatcherRole: RoleDefinition = {
   name: 'dispatcher',
@@ -20,6 +23,10 @@ Flags:
   -s, --service NAME    the service name (1-64 of A-Z a-z 0-9 _ . -)
   -k, --keywords FILE   the keywords JSON file
   -c, --config FILE     INI file with [zmq] and [zmq-router] (default: the built-in defaults)
+${curveServerUsage}
+  --curve-server-key KEY  the registry's public key (default: this dispatcher's own, a
+                          keyword mesh sharing one pair); a registry this dispatcher
+                          starts uses its pair and allow-list
 
 Example:
   steward --role dispatcher --service thermo --keywords examples/keywords/keywords.json -c examples/keywords/config.ini`,
@@ -27,6 +34,8 @@ Example:
     service: { type: 'string', short: 's' },
     keywords: { type: 'string', short: 'k' },
     config: { type: 'string', short: 'c' },
+    ...curveServerFlags,
+    'curve-server-key': { type: 'string' },
   },
   async start(ctx) {
     const service = flagString(ctx.flags, 'service');
@@ -36,14 +45,22 @@ Example:
     if (file === undefined) throw new UsageError('--keywords is required', 'steward --role dispatcher --service NAME --keywords FILE');
     const config = await loadKeywordsConfig(flagString(ctx.flags, 'config'));
     const keywords = await loadKeywordsFile(file);
+    const server = await curveServerFromFlags(ctx.flags, ctx.logger, 'dispatcher');
+    const registryKeyFlag = flagString(ctx.flags, 'curve-server-key');
+    if (registryKeyFlag !== undefined && !server) throw new UsageError('--curve-server-key needs --curve-secret-key-file and --curve-allow (the dispatcher serves with CURVE too)', '--curve-secret-key-file dispatcher.key --curve-allow clients.allow');
+    const registryKey = registryKeyFlag === undefined ? undefined : await resolvePublicKey(registryKeyFlag);
+    const keyFile = flagString(ctx.flags, 'curve-secret-key-file');
+    const curve = server ? { ...server, ...(registryKey ? { registryKey } : {}), ...(keyFile ? { keyFile } : {}) } : undefined;
     const dispatcher = Dispatcher.launch({
       service,
       keywords,
       config,
+      ...(curve ? { curve } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,
       ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
     });
+    if (curve) ctx.onReload(() => reloadAllowList(dispatcher.actor.system, dispatcher.ids.root));
     // Never resolves while serving; rejects when the registry refuses the service (exit 1).
     const done = new Promise<number>((_, reject) => {
       dispatcher.listening().catch(reject);

@@ -3,6 +3,7 @@ import { balancerRole } from './balancer.js';
 import { brokerRole } from './broker.js';
 import { clientRole } from './client.js';
 import { dispatcherRole } from './dispatcher.js';
+import { keygenRole } from './keygen.js';
 import { meshRole } from './mesh.js';
 import { modifyRole } from './modify.js';
 import { registryRole } from './registry.js';
@@ -22,4 +23,5 @@ export const roles: readonly RoleDefinition[] = [
   showRole,
   modifyRole,
   meshRole,
+  keygenRole,
 ];

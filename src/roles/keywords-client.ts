@@ -3,6 +3,8 @@ import { flagInt, flagString, type RoleContext } from '../cli/role.js';
 import { loadKeywordsConfig } from '../config/keywords-config.js';
 import { isValidName } from '../protocol/ktl-types.js';
 import { KeywordClient, KeywordError } from '../api/keywords/index.js';
+import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../security/flags.js';
+import { resolvePublicKey } from '../security/keys.js';
 
 /** The shared start of `show` and `modify`: a client from -c and --timeout, and the -s service. */
 export async function clientFor(ctx: RoleContext, role: string): Promise<{ client: KeywordClient; service: string }> {
@@ -11,7 +13,14 @@ export async function clientFor(ctx: RoleContext, role: string): Promise<{ clien
   if (!isValidName(service)) throw new UsageError(`"${service}" is not a service name (1-64 of A-Z a-z 0-9 _ . -)`, `steward --role ${role} -s thermo ...`);
   const config = await loadKeywordsConfig(flagString(ctx.flags, 'config'));
   const timeoutMs = flagInt(ctx.flags, 'timeout', config.router.timeoutMs, 1, 3_600_000);
-  return { client: new KeywordClient({ config, timeoutMs }), service };
+  const curve = await curveClientFromFlags(ctx.flags, ctx.logger);
+  const dispatcherFlag = flagString(ctx.flags, 'curve-dispatcher-key');
+  if (dispatcherFlag !== undefined && !curve) throw new UsageError('--curve-dispatcher-key needs --curve-server-key (the registry\'s key)', '--curve-server-key KEY');
+  const dispatcherKey = dispatcherFlag === undefined ? undefined : await resolvePublicKey(dispatcherFlag);
+  return {
+    client: new KeywordClient({ config, timeoutMs, ...(curve ? { curve: { ...curve, ...(dispatcherKey ? { dispatcherKey } : {}) } } : {}), logger: ctx.logger }),
+    service,
+  };
 }
 
 /** One failed keyword: a line on stderr naming it, the code and the reason. */
@@ -24,4 +33,12 @@ export const clientOptions = {
   service: { type: 'string', short: 's' },
   config: { type: 'string', short: 'c' },
   timeout: { type: 'string' },
+  ...curveClientFlags,
+  'curve-dispatcher-key': { type: 'string' },
 } as const;
+
+/** The CURVE lines of show's and modify's help. */
+export const keywordsCurveUsage = `${curveClientUsage}
+                          (the registry's key; without a registry, the dispatcher's)
+  --curve-dispatcher-key KEY
+                          the dispatchers' public key, when it differs from the registry's`;

@@ -1,7 +1,7 @@
 import { UsageError } from '../cli/errors.js';
 import { flagBool, type RoleDefinition } from '../cli/role.js';
 import { isValidName } from '../protocol/ktl-types.js';
-import { clientFor, clientOptions, reportFailure } from './keywords-client.js';
+import { clientFor, clientOptions, keywordsCurveUsage, reportFailure } from './keywords-client.js';
 import { line, printable } from './keywords-print.js';
 
 /** `KEYWORD=VALUE`, split at the first '=': the value may hold '=' and ':'. */
@@ -27,6 +27,7 @@ Flags:
   --nowait              send the writes without waiting for the dispatcher's answer
   -c, --config FILE     INI file: where the registry is ([zmq-router]) or the dispatcher ([zmq])
   --timeout MS          per request (default: [zmq-router] timeout, 1000)
+${keywordsCurveUsage}
 
 Example:
   steward --role modify -s thermo TEMP=21.5 MODE=Auto`,

@@ -2,6 +2,8 @@ import type { LevelWithSilent } from 'pino';
 import { flagCount, flagInt, flagString, flagBool, type RoleDefinition } from '../cli/role.js';
 import { loadKeywordsConfig } from '../config/keywords-config.js';
 import { Registry } from '../api/registry.js';
+import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
+import { reloadAllowList } from '../security/zap-handler.js';
 
 /** `-v` count (or `verbose` in the config) to a log level, unless --log-level or -d chose one. */
 export function verbosityLevel(verbose: number): LevelWithSilent | undefined {
@@ -28,6 +30,7 @@ Flags:
   --heartbeat MS        how often dispatchers heartbeat (default 1000)
   --liveness N          heartbeats missed before a dispatcher is dropped (default 3)
   --parent-watch        exit when stdin closes (set by a dispatcher that spawned this registry)
+${curveServerUsage}
 
 Example:
   steward --role registry -c examples/keywords/config.ini -v`,
@@ -40,6 +43,7 @@ Example:
     heartbeat: { type: 'string' },
     liveness: { type: 'string' },
     'parent-watch': { type: 'boolean' },
+    ...curveServerFlags,
   },
   async start(ctx) {
     const config = await loadKeywordsConfig(flagString(ctx.flags, 'config'));
@@ -47,6 +51,7 @@ Example:
     const level = verbosityLevel(Math.max(flagCount(ctx.flags, 'verbose'), r.verbose));
     if (level && flagString(ctx.flags, 'log-level') === undefined && !flagBool(ctx.flags, 'debug')) ctx.logger.level = level;
     const port = flagInt(ctx.flags, 'port', r.port, 1, 65535);
+    const curve = await curveServerFromFlags(ctx.flags, ctx.logger, 'registry');
     const registry = await Registry.start({
       ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       config: { ...config, router: { ...r, port } },
@@ -54,6 +59,7 @@ Example:
       lastPort: flagInt(ctx.flags, 'last-port', r.lastPort, 1, 65535),
       heartbeatMs: flagInt(ctx.flags, 'heartbeat', r.heartbeatMs, 10, 3_600_000),
       liveness: flagInt(ctx.flags, 'liveness', r.liveness, 1, 100),
+      ...(curve ? { curve } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,
     });
@@ -66,6 +72,7 @@ Example:
       process.stdin.on('error', () => undefined);
       process.stdin.resume();
     }
+    if (curve) ctx.onReload(() => reloadAllowList(registry.actor.system, registry.ids.root));
     return { root: registry.actor };
   },
 };

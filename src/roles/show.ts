@@ -2,7 +2,7 @@ import { UsageError } from '../cli/errors.js';
 import { flagBool, flagList, type RoleDefinition } from '../cli/role.js';
 import { isValidName } from '../protocol/ktl-types.js';
 import type { ConnectionEvent } from '../api/keywords/index.js';
-import { clientFor, clientOptions, reportFailure } from './keywords-client.js';
+import { clientFor, clientOptions, keywordsCurveUsage, reportFailure } from './keywords-client.js';
 import { line, printBinary, printable } from './keywords-print.js';
 
 export const showRole: RoleDefinition = {
@@ -22,6 +22,7 @@ Flags:
   --binary              print the binary form (enumerator index, 1/0 ...) instead of the ascii one
   -c, --config FILE     INI file: where the registry is ([zmq-router]) or the dispatcher ([zmq])
   --timeout MS          per request (default: [zmq-router] timeout, 1000)
+${keywordsCurveUsage}
 
 Examples:
   steward --role show -s thermo TEMP MODE

@@ -1,6 +1,8 @@
 import { Sink } from '../api/sink.js';
 import { flagInt, flagString, type RoleDefinition } from '../cli/role.js';
 import { DEFAULT_SINK_ENDPOINT, DEFAULT_SINK_LIMITS } from '../protocol/sink.js';
+import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
+import { reloadAllowList } from '../security/zap-handler.js';
 
 export const sinkRole: RoleDefinition = {
   name: 'sink',
@@ -17,6 +19,7 @@ Flags:
   --bind ENDPOINT         where workers push (default ${DEFAULT_SINK_ENDPOINT})
   --max-event-size B      largest event, in bytes of JSON (default ${DEFAULT_SINK_LIMITS.maxBytes})
   --max-depth N           deepest nesting of an event (default ${DEFAULT_SINK_LIMITS.maxDepth})
+${curveServerUsage}
 
 Example:
   steward --role sink --bind tcp://127.0.0.1:5558
@@ -25,9 +28,11 @@ Example:
     bind: { type: 'string' },
     'max-event-size': { type: 'string' },
     'max-depth': { type: 'string' },
+    ...curveServerFlags,
   },
   async start(ctx) {
     const { flags } = ctx;
+    const curve = await curveServerFromFlags(flags, ctx.logger, 'sink');
     const sink = await Sink.start({
       ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       bind: flagString(flags, 'bind') ?? DEFAULT_SINK_ENDPOINT,
@@ -35,9 +40,11 @@ Example:
         maxBytes: flagInt(flags, 'max-event-size', DEFAULT_SINK_LIMITS.maxBytes, 2, 256 * 1024 * 1024),
         maxDepth: flagInt(flags, 'max-depth', DEFAULT_SINK_LIMITS.maxDepth, 1, 1024),
       },
+      ...(curve ? { curve } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,
     });
+    if (curve) ctx.onReload(() => reloadAllowList(sink.actor.system, 'sink'));
     return { root: sink.actor };
   },
 };

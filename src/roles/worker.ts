@@ -7,6 +7,7 @@ import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.
 import type { Handler } from '../machines/worker/request.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
 import type { JsonValue } from '../protocol/json.js';
+import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../security/flags.js';
 import { ImagesService } from '../services/images.js';
 import { echoHandler, loadHandler, loadRpcModule } from './handler-module.js';
 
@@ -60,6 +61,8 @@ Flags:
   --drain-timeout MS      on shutdown, how long running requests may finish (default 5000)
   --wire steward|mdp      steward (default): the compact wire, steward brokers only;
                           mdp: MDP/0.1, for any Majordomo broker
+${curveClientUsage}
+  --curve-sink-key KEY    CURVE to the sink: its public key (or a file holding it)
 
 Examples:
   steward --role worker --service echo --broker tcp://127.0.0.1:5556
@@ -77,6 +80,8 @@ Examples:
     liveness: { type: 'string' },
     'drain-timeout': { type: 'string' },
     wire: { type: 'string' },
+    ...curveClientFlags,
+    'curve-sink-key': { type: 'string' },
   },
   async start(ctx) {
     const { flags } = ctx;
@@ -92,6 +97,10 @@ Examples:
     const brokers = flagList(flags, 'broker');
     const identity = flagString(flags, 'identity');
     const sink = flagString(flags, 'sink');
+    // The sink may use CURVE while the brokers do not, and the other way round; both use this worker's pair.
+    const sinkOnly = flagString(flags, 'curve-sink-key') !== undefined && flagString(flags, 'curve-server-key') === undefined;
+    const curve = sinkOnly ? undefined : await curveClientFromFlags(flags, ctx.logger);
+    const sinkCurve = flagString(flags, 'curve-sink-key') === undefined ? undefined : await curveClientFromFlags(flags, ctx.logger, 'curve-sink-key');
     const worker = Worker.prepare({
       ...(ctx.inspect ? { inspect: ctx.inspect } : {}),
       service,
@@ -104,6 +113,8 @@ Examples:
       wire: workerWire(flagString(flags, 'wire')),
       ...(identity !== undefined ? { identity } : {}),
       ...(sink !== undefined ? { sink } : {}),
+      ...(curve ? { curve } : {}),
+      ...(sinkCurve ? { sinkCurve } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,
     });

@@ -1,6 +1,8 @@
 import * as zmq from 'zeromq';
 import { isRejection } from '../../protocol/codec.js';
+import type { Logger } from '../../log.js';
 import { DEFAULT_KEYWORDS_LIMITS, broadcastTopic, decodeBroadcast, type KeywordsLimits } from '../../protocol/keywords.js';
+import { curveClientSocketOptions, watchClientHandshakes, type ResolvedCurveClient } from '../../security/curve.js';
 
 export interface RawBroadcast {
   readonly keyword: string;
@@ -31,6 +33,8 @@ export class BroadcastSubscriber {
     readonly service: string,
     private readonly limits: KeywordsLimits = DEFAULT_KEYWORDS_LIMITS,
     private readonly onLink?: (state: LinkState, endpoint: string) => void,
+    /** CURVE keys towards the dispatcher's broadcast socket. */
+    private readonly curve?: { readonly keys: ResolvedCurveClient; readonly log: Logger },
   ) {}
 
   /** Connects to `endpoint`, moving there (subscriptions kept) if the dispatcher moved. */
@@ -95,7 +99,13 @@ export class BroadcastSubscriber {
 
   private ensureSocket(): zmq.Subscriber {
     if (this.socket) return this.socket;
-    const socket = new zmq.Subscriber({ linger: 0, maxMessageSize: this.limits.maxValueBytes + 64 * 1024, receiveHighWaterMark: 100_000 });
+    const socket = new zmq.Subscriber({
+      linger: 0,
+      maxMessageSize: this.limits.maxValueBytes + 64 * 1024,
+      receiveHighWaterMark: 100_000,
+      ...(this.curve ? curveClientSocketOptions(this.curve.keys) : {}),
+    });
+    if (this.curve) watchClientHandshakes(socket, this.curve.log, this.curve.keys);
     this.socket = socket;
     // Transport events, not application heartbeats: enough to tell a monitor its dispatcher went away.
     socket.events.on('disconnect', (e) => {

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import * as zmq from 'zeromq';
 import { isRejection } from '../../protocol/codec.js';
 import { DEFAULT_KEYWORDS_LIMITS, decodeReply, request, type KeywordsCommand, type KeywordsLimits, type Reply } from '../../protocol/keywords.js';
+import type { Logger } from '../../log.js';
+import { curveClientSocketOptions, watchClientHandshakes, type ResolvedCurveClient } from '../../security/curve.js';
 import { Deque } from '../../util/deque.js';
 
 /** Why a request got no reply: it timed out, or the channel was closed under it. */
@@ -30,6 +32,8 @@ export interface ChannelOptions {
   readonly limits?: KeywordsLimits;
   /** Largest reply accepted, in bytes (ZMQ_MAXMSGSIZE). */
   readonly maxMessageSize?: number;
+  /** CURVE keys towards this endpoint; the logger hears when the server refuses them. */
+  readonly curve?: { readonly keys: ResolvedCurveClient; readonly log: Logger };
 }
 
 /**
@@ -117,7 +121,9 @@ export class RequestChannel {
       maxMessageSize: this.options.maxMessageSize ?? this.limits.maxValueBytes + 64 * 1024,
       // A send that cannot be queued fails rather than waits forever; the request's own timer reports it.
       sendTimeout: this.options.timeoutMs,
+      ...(this.options.curve ? curveClientSocketOptions(this.options.curve.keys) : {}),
     });
+    if (this.options.curve) watchClientHandshakes(socket, this.options.curve.log, this.options.curve.keys);
     socket.connect(this.endpoint);
     this.socket = socket;
     void this.read(socket);

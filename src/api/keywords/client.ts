@@ -15,6 +15,8 @@ import {
   type Reply,
 } from '../../protocol/keywords.js';
 import { fromAscii, inputToAscii, isValidName, type BinaryValue, type KeywordDescriptor, type KeywordInput } from '../../protocol/ktl-types.js';
+import { silentLogger, type Logger } from '../../log.js';
+import { resolveCurveClient, type CurveClientOptions, type ResolvedCurveClient } from '../../security/curve.js';
 import { BroadcastSubscriber, type LinkState, type RawBroadcast } from './broadcasts.js';
 import { ChannelFailure, RequestChannel } from './channel.js';
 import {
@@ -37,6 +39,20 @@ export interface KeywordClientOptions {
   /** Every request's timeout, in ms (default: `timeout` of `[zmq-router]`, 1000). */
   readonly timeoutMs?: number;
   readonly limits?: Partial<KeywordsLimits>;
+  /**
+   * CURVE: `serverKey` is the registry's public key (without a registry, the
+   * dispatcher's), `dispatcherKey` the dispatchers' when it differs; this
+   * client's pair is fresh when left out. A refused key gets no answer: requests
+   * time out and the logger says why.
+   */
+  readonly curve?: KeywordClientCurve;
+  /** Hears CURVE handshake refusals (default: silent). */
+  readonly logger?: Logger;
+}
+
+export interface KeywordClientCurve extends CurveClientOptions {
+  /** The dispatchers' public key, when they do not share the registry's pair. */
+  readonly dispatcherKey?: string;
 }
 
 /** One broadcast, in both forms. */
@@ -93,6 +109,8 @@ export class KeywordClient {
   private registryChannel: RequestChannel | undefined;
   private readonly services = new Map<string, KeywordService>();
   private closed = false;
+  /** @internal CURVE keys towards the registry and the dispatchers, resolved once. */
+  readonly security: { readonly registry: CurveLink; readonly dispatcher: CurveLink } | undefined;
 
   constructor(options: KeywordClientOptions = {}) {
     const config = options.config ?? DEFAULT_KEYWORDS_CONFIG;
@@ -101,6 +119,12 @@ export class KeywordClient {
     if (options.direct) this.direct = options.direct;
     else if (options.registry === undefined && !config.router.enable) this.direct = directEndpoints(config, 'connect');
     this.registryEndpoint = this.direct ? undefined : (options.registry ?? registryConnectEndpoint(config));
+    if (options.curve) {
+      const log = (options.logger ?? silentLogger).child({ actor: 'keyword-client' });
+      const keys = resolveCurveClient(options.curve);
+      const dispatcher = options.curve.dispatcherKey === undefined ? keys : resolveCurveClient({ ...keys, serverKey: options.curve.dispatcherKey }, 'curve.dispatcherKey');
+      this.security = { registry: { keys, log }, dispatcher: { keys: dispatcher, log } };
+    }
   }
 
   service(name: string): KeywordService {
@@ -152,7 +176,7 @@ export class KeywordClient {
   private async askRegistry(command: KeywordsCommand, args: Buffer[], service?: string): Promise<Reply> {
     if (this.closed) throw new KeywordClosedError(command);
     const endpoint = this.registryEndpoint as string;
-    this.registryChannel ??= new RequestChannel(endpoint, { timeoutMs: this.timeoutMs, limits: this.limits });
+    this.registryChannel ??= new RequestChannel(endpoint, { timeoutMs: this.timeoutMs, limits: this.limits, ...(this.security ? { curve: this.security.registry } : {}) });
     try {
       return await this.registryChannel.request(command, args);
     } catch (error) {
@@ -160,6 +184,11 @@ export class KeywordClient {
       throw new KeywordClosedError(command);
     }
   }
+}
+
+interface CurveLink {
+  readonly keys: ResolvedCurveClient;
+  readonly log: Logger;
 }
 
 function rejected(reply: Extract<Reply, { ok: false }>, details: { service?: string; keyword?: string }): KeywordRejectedError {
@@ -280,7 +309,7 @@ export class KeywordService {
     const descriptors = new Map<string, KeywordDescriptor>();
     if (keyword !== '') descriptors.set(keyword, await this.identify(keyword));
     else for (const name of await this.enumerate()) descriptors.set(name, await this.identify(name));
-    this.broadcasts ??= new BroadcastSubscriber(this.name, this.client.limits, (state, endpoint) => this.onLink(state, endpoint));
+    this.broadcasts ??= new BroadcastSubscriber(this.name, this.client.limits, (state, endpoint) => this.onLink(state, endpoint), this.client.security?.dispatcher);
     const broadcasts = this.broadcasts;
     broadcasts.connect(location.broadcast);
     const listener = (b: RawBroadcast) => {
@@ -371,7 +400,8 @@ export class KeywordService {
   private channelTo(endpoint: string): RequestChannel {
     if (this.channel && this.channel.endpoint === endpoint && !this.channel.isClosed) return this.channel;
     this.channel?.close();
-    this.channel = new RequestChannel(endpoint, { timeoutMs: this.client.timeoutMs, limits: this.client.limits });
+    const curve = this.client.security?.dispatcher;
+    this.channel = new RequestChannel(endpoint, { timeoutMs: this.client.timeoutMs, limits: this.client.limits, ...(curve ? { curve } : {}) });
     return this.channel;
   }
 }

@@ -1,5 +1,5 @@
 export { KeywordClient, KeywordService, Keyword, service } from './client.js';
-export type { ConnectionEvent, KeywordClientOptions, KeywordUpdate, MonitorOptions, Subscription, WaitOptions } from './client.js';
+export type { ConnectionEvent, KeywordClientCurve, KeywordClientOptions, KeywordUpdate, MonitorOptions, Subscription, WaitOptions } from './client.js';
 export {
   KeywordError,
   KeywordRejectedError,

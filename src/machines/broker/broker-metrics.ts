@@ -36,6 +36,7 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
   const workers = metrics?.gauge('steward_broker_workers', 'Registered workers per service', ['service']);
   const queue = metrics?.gauge('steward_broker_queue_depth', 'Requests waiting for a worker per service', ['service']);
   const inFlight = metrics?.gauge('steward_broker_in_flight', 'Requests handed to workers and not yet answered');
+  const clients = metrics?.gauge('steward_broker_clients', 'Distinct clients with requests queued or in flight (see --max-clients)');
   const latency = metrics?.histogram(
     'steward_broker_request_duration_seconds',
     'Time from a request reaching the broker to its reply leaving it',
@@ -91,6 +92,7 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
         queue?.set({ service: svc.name }, svc.queued);
       }
       inFlight?.set(core.inFlightCount);
+      clients?.set(core.clientCount);
     },
   };
 }

@@ -4,12 +4,22 @@ import type { SupervisorEvent } from '../../supervisor/types.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import { DropCounter } from '../../metrics/drops.js';
+import { limitHits, type LimitName } from '../../metrics/limits.js';
 import type { Metrics } from '../../metrics/registry.js';
 import type { BrokerInbound } from '../../protocol/broker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import { brokerMetrics, newPublished, type BrokerPublished } from './broker-metrics.js';
-import { BrokerCore, type BrokerCoreOptions } from './routing.js';
+import { BrokerCore, type BrokerCoreOptions, type BrokerDropReason } from './routing.js';
 import { workerSession, type WorkerSessionEvent, type WorkerSessionInput } from './worker-session.js';
+
+/** Drop reasons that mean a configured limit was reached, and which. */
+const LIMIT_OF: Partial<Record<BrokerDropReason, LimitName>> = {
+  queue_full: 'queue',
+  too_many_services: 'services',
+  too_many_clients: 'clients',
+  too_many_frames: 'frames',
+  message_too_large: 'message_size',
+};
 
 export interface BrokerMachineConfig extends BrokerCoreOptions {
   /** systemIds of the socket adapters this broker owns (one when frontend and backend share an endpoint). */
@@ -56,6 +66,7 @@ export function brokerMachine(config: BrokerMachineConfig) {
     if (current) published.publish(current.core, current.published);
   });
   const drops = new DropCounter('broker', config.metrics, log);
+  const limits = config.metrics ? limitHits(config.metrics) : undefined;
 
   return setup({
     types: {
@@ -138,7 +149,11 @@ export function brokerMachine(config: BrokerMachineConfig) {
           core.sessions.length = 0;
         }
         if (core.drops.length > 0) {
-          for (const reason of core.drops) drops.drop(reason);
+          for (const reason of core.drops) {
+            drops.drop(reason);
+            const limit = LIMIT_OF[reason];
+            if (limit !== undefined) limits?.inc({ limit });
+          }
           core.drops.length = 0;
         }
       }),

@@ -10,7 +10,7 @@
  * remembers which, and only the frames sent to it differ: a client of either
  * dialect reaches a worker of either wire.
  */
-import type { BrokerInbound, ClientRequest, WorkerReady, WorkerReply, WorkerWire } from '../../protocol/broker-wire.js';
+import type { BrokerInbound, ClientRequest, LimitRefusal, WorkerReady, WorkerReply, WorkerWire } from '../../protocol/broker-wire.js';
 import { SYNTHETIC_TAG, brokerButlerHeartbeat, brokerButlerReconnect, brokerButlerRequest } from '../../protocol/butler.js';
 import {
   EMPTY,
@@ -36,6 +36,8 @@ export interface BrokerCoreOptions {
   readonly maxQueuePerService?: number;
   /** Distinct services (with workers or queued requests) the broker tracks at most. */
   readonly maxServices?: number;
+  /** Distinct clients with requests queued or in flight at once; a new client beyond it is refused (503). */
+  readonly maxClients?: number;
   /** MDP requests carry no expiration; one waiting longer than this is dropped. 0: wait forever. */
   readonly mdpRequestTtlMs?: number;
   /** Called with each request's time in the broker, receipt to reply, in ms. */
@@ -53,6 +55,11 @@ export type SessionCommand =
 export type BrokerDropReason =
   | 'queue_full'
   | 'too_many_services'
+  | 'too_many_clients'
+  /** A message over the frame count limit (steward and tagged clients are answered 413). */
+  | 'too_many_frames'
+  /** A message over the size limit (steward and tagged clients are answered 413). */
+  | 'message_too_large'
   | 'expired'
   | 'worker_lost'
   | 'shutting_down'
@@ -69,6 +76,8 @@ interface Pending {
   readonly expiresAt: number;
   token: number;
   worker: WorkerEntry | undefined;
+  /** The client's key in `clients` while the request counts against `maxClients`. */
+  client: string | undefined;
 }
 
 interface WorkerEntry {
@@ -121,6 +130,7 @@ export class BrokerCore {
   readonly liveness: number;
   private readonly maxQueue: number;
   private readonly maxServices: number;
+  private readonly maxClients: number;
   private readonly mdpTtl: number;
   private readonly observeLatency: ((ms: number) => void) | undefined;
 
@@ -133,6 +143,8 @@ export class BrokerCore {
    */
   private readonly departing = new Map<string, WorkerEntry>();
   private readonly inFlight = new Map<number, Pending>();
+  /** Requests queued or in flight per client (routing id as latin1), for `maxClients`. */
+  private readonly clients = new Map<string, number>();
   private nextToken = 1;
   private draining = false;
 
@@ -154,6 +166,7 @@ export class BrokerCore {
     this.liveness = options.liveness ?? MDP_HEARTBEAT_LIVENESS;
     this.maxQueue = options.maxQueuePerService ?? 10_000;
     this.maxServices = options.maxServices ?? 10_000;
+    this.maxClients = options.maxClients ?? 100_000;
     this.mdpTtl = options.mdpRequestTtlMs ?? 30_000;
     this.observeLatency = options.observeLatency;
   }
@@ -189,6 +202,9 @@ export class BrokerCore {
           if (w) this.depart(w, now);
           break;
         }
+        case 'limit.refused':
+          this.onLimitRefused(m, via, now);
+          break;
       }
     }
     this.flushUnits();
@@ -250,6 +266,11 @@ export class BrokerCore {
     return this.workers.size;
   }
 
+  /** Distinct clients with requests queued or in flight. */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
   summary(): ServiceSummary[] {
     const out: ServiceSummary[] = [];
     for (const svc of this.services.values()) {
@@ -274,7 +295,7 @@ export class BrokerCore {
     }
     this.stats.requests += 1;
     const expiresAt = req.expiresAt !== 0 ? req.expiresAt : this.mdpTtl > 0 ? now + this.mdpTtl : 0;
-    const pending: Pending = { req, via, receivedAt: now, expiresAt, token: 0, worker: undefined };
+    const pending: Pending = { req, via, receivedAt: now, expiresAt, token: 0, worker: undefined, client: undefined };
     if (this.draining) {
       this.refuse(pending, 'shutting_down');
       return;
@@ -296,6 +317,14 @@ export class BrokerCore {
       this.refuse(pending, 'queue_full');
       return;
     }
+    const client = req.peer.toString('latin1');
+    const held = this.clients.get(client);
+    if (held === undefined && this.clients.size >= this.maxClients) {
+      this.refuse(pending, 'too_many_clients');
+      return;
+    }
+    this.clients.set(client, (held ?? 0) + 1);
+    pending.client = client;
     svc.requests += 1;
     svc.queue.push(pending);
     this.dispatch(svc, now);
@@ -336,17 +365,57 @@ export class BrokerCore {
     else this.send(via, taggedReply(req.peer, req.header as Buffer, req.steward, status, body));
   }
 
-  /** Broker-made error answers: tagged clients get a status they can match; MDP has no way to say it. */
+  /** Broker-made error answers: steward and tagged clients get a status they can match; MDP has no way to say it. */
   private answerError(p: Pending, status: Status, reason: BrokerDropReason, message: string): void {
+    this.release(p);
+    this.answerRequestError(p.req, p.via, status, reason, message);
+  }
+
+  private answerRequestError(req: ClientRequest, via: string, status: Status, reason: BrokerDropReason, message: string): void {
     this.drops.push(reason);
     this.errors.set(status, (this.errors.get(status) ?? 0) + 1);
-    if (p.req.dialect === 'steward') {
-      const peer = p.req.peer;
-      this.sendUnit(p.via, peer, peer.toString('latin1'), clientReplyUnit(p.req.replyId, Number(status), [Buffer.from(message)]));
-    } else if (p.req.dialect === 'tagged') {
-      const body = p.req.steward ? [Buffer.from(message)] : [Buffer.from(`${status}:${message}`)];
-      this.send(p.via, taggedReply(p.req.peer, p.req.header as Buffer, p.req.steward, status, body));
+    if (req.dialect === 'steward') {
+      const peer = req.peer;
+      this.sendUnit(via, peer, peer.toString('latin1'), clientReplyUnit(req.replyId, Number(status), [Buffer.from(message)]));
+    } else if (req.dialect === 'tagged') {
+      const body = req.steward ? [Buffer.from(message)] : [Buffer.from(`${status}:${message}`)];
+      this.send(via, taggedReply(req.peer, req.header as Buffer, req.steward, status, body));
     }
+  }
+
+  /** The request is answered (or given up): its client no longer counts against `maxClients` for it. */
+  private release(p: Pending): void {
+    const client = p.client;
+    if (client === undefined) return;
+    p.client = undefined;
+    const held = this.clients.get(client) ?? 0;
+    if (held <= 1) this.clients.delete(client);
+    else this.clients.set(client, held - 1);
+  }
+
+  /** Over the size or frame limit: the sender hears it when the protocol can say so. */
+  private onLimitRefused(m: LimitRefusal, via: string, now: number): void {
+    const reason: BrokerDropReason = m.limit === 'frames' ? 'too_many_frames' : 'message_too_large';
+    const what = m.limit === 'frames' ? 'frame count' : 'message size';
+    const message = m.message;
+    if (message === undefined) {
+      this.drops.push(reason);
+      return;
+    }
+    if (message.type === 'client.request') {
+      this.stats.refused += 1;
+      this.answerRequestError(message, via, Status.TooLarge, reason, `request for ${message.service} exceeds the broker's ${what} limit (${m.detail})`);
+      return;
+    }
+    // A worker's reply too big to forward: its client is told, the worker keeps its place.
+    const taken = this.takeInFlight(message, now);
+    if (!taken) {
+      this.drops.push('stale_reply');
+      return;
+    }
+    const { w, p } = taken;
+    this.answerError(p, Status.TooLarge, reason, `the reply of ${p.req.service} exceeds the broker's ${what} limit (${m.detail})`);
+    this.afterReply(w, now);
   }
 
   private answerExpired(p: Pending): void {
@@ -360,8 +429,10 @@ export class BrokerCore {
       reason === 'shutting_down'
         ? 'broker is shutting down'
         : reason === 'queue_full'
-          ? `queue for ${p.req.service} is full`
-          : 'too many services';
+          ? `queue for ${p.req.service} is full (${this.maxQueue} waiting)`
+          : reason === 'too_many_clients'
+            ? `too many clients (the broker serves ${this.maxClients} at once)`
+            : `too many services (the broker tracks ${this.maxServices})`;
     this.answerError(p, Status.Unavailable, reason, message);
   }
 
@@ -384,6 +455,12 @@ export class BrokerCore {
     }
     let svc = this.services.get(m.service);
     if (!svc) {
+      if (this.services.size >= this.maxServices) {
+        // A worker can no more grow the table without bound than a client can.
+        this.drops.push('too_many_services');
+        this.send(via, goodbye(m.peer, m.wire));
+        return;
+      }
       svc = { name: m.service, queue: new Deque(), available: new Deque(), workers: 0, requests: 0, replies: 0 };
       this.services.set(m.service, svc);
     }
@@ -410,11 +487,25 @@ export class BrokerCore {
   }
 
   private onReply(m: WorkerReply, now: number): void {
+    const taken = this.takeInFlight(m, now);
+    if (!taken) return;
+    const { w, p } = taken;
+    w.served += 1;
+    w.service.replies += 1;
+    this.stats.replies += 1;
+    this.release(p);
+    this.replyToClient(p.req, p.via, Status.Ok, m.body);
+    this.observeLatency?.(now - p.receivedAt);
+    this.afterReply(w, now);
+  }
+
+  /** The request a worker's reply answers, taken out of flight; undefined (and counted) when there is none. */
+  private takeInFlight(m: WorkerReply, now: number): { w: WorkerEntry; p: Pending } | undefined {
     const key = m.peer.toString('latin1');
     const w = this.workers.get(key) ?? this.departing.get(key);
     if (!w) {
       this.drops.push('unknown_worker');
-      return;
+      return undefined;
     }
     w.lastSeen = now;
     const token = m.token;
@@ -422,18 +513,18 @@ export class BrokerCore {
     if (!p || p.worker !== w) {
       // A reply for a request this worker no longer holds (it was given up); never answer twice.
       this.drops.push('stale_reply');
-      return;
+      return undefined;
     }
     this.inFlight.delete(token);
     w.holding.delete(token);
     w.inFlight -= 1;
-    w.served += 1;
-    w.service.replies += 1;
-    this.stats.replies += 1;
-    this.replyToClient(p.req, p.via, Status.Ok, m.body);
-    this.observeLatency?.(now - p.receivedAt);
+    return { w, p };
+  }
+
+  /** A worker answered one request: it has credit again, or, departing, may be forgotten. */
+  private afterReply(w: WorkerEntry, now: number): void {
     if (!w.alive) {
-      if (w.holding.size === 0) this.departing.delete(key);
+      if (w.holding.size === 0) this.departing.delete(w.key);
       return;
     }
     if (!w.queued) {

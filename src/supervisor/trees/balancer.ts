@@ -9,6 +9,7 @@ import { balancerMachine } from '../../machines/balancer/balancer.machine.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
 import type { Metrics } from '../../metrics/registry.js';
 import { DEFAULT_STIRR_LIMITS, stirrCodec, type StirrLimits } from '../../protocol/stirr.js';
+import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';
 import { supervisor } from '../supervisor.js';
 
@@ -30,6 +31,8 @@ export interface BalancerTreeConfig {
    */
   readonly maxMessageSize?: number;
   readonly socketOptions?: SocketOptions;
+  /** CURVE on the socket, with a ZAP allow-list of client keys. */
+  readonly curve?: CurveServerOptions;
   /** Upper bound of one health check (also never longer than the backend's heartbeat). */
   readonly checkTimeoutMs?: number;
   /** How often the balancer makes sure every checked backend has its health actor. */
@@ -65,6 +68,7 @@ export function balancerTreeIds(name = 'balancer'): BalancerTreeIds {
 
 /**
  * balancer (rest_for_one)
+ *   zap        with CURVE: the ZAP handler, bound before the socket listens
  *   socket     ROUTER at --bind; bound first, closed last
  *   config     the configuration file: watched, reloaded, last good version kept
  *   machine    answers requests; a crash restarts the health actors with it, the socket stays bound
@@ -82,6 +86,7 @@ export function balancerTree(config: BalancerTreeConfig) {
   };
   const now = config.now ? { now: config.now } : {};
   const metrics = config.metrics ? { metrics: config.metrics } : {};
+  const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...metrics });
   return supervisor({
     name: ids.root,
     strategy: 'rest_for_one',
@@ -91,10 +96,11 @@ export function balancerTree(config: BalancerTreeConfig) {
     logger: config.logger,
     ...now,
     children: [
+      ...curve.children,
       {
         id: 'socket',
         systemId: ids.socket,
-        logic: zmqSocket({
+        logic: zmqSocket(curve.secure({
           name: ids.socket,
           kind: 'router',
           bind: [config.bind],
@@ -103,7 +109,7 @@ export function balancerTree(config: BalancerTreeConfig) {
           options: socketOptions,
           logger: config.logger,
           ...metrics,
-        }),
+        })),
       },
       {
         id: 'config',

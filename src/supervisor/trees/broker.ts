@@ -4,9 +4,10 @@ import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js'
 import { brokerMachine } from '../../machines/broker/broker.machine.js';
 import type { BrokerCoreOptions } from '../../machines/broker/routing.js';
 import type { Metrics } from '../../metrics/registry.js';
-import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames, type BrokerInbound, type BrokerWireLimits } from '../../protocol/broker-wire.js';
+import { DEFAULT_BROKER_WIRE_LIMITS, brokerMessageDecoder, type BrokerInbound, type BrokerWireLimits } from '../../protocol/broker-wire.js';
 import type { Codec } from '../../protocol/codec.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
+import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';
 import { supervisor } from '../supervisor.js';
 import { SOCKET_SHUTDOWN_MS } from './constants.js';
@@ -20,14 +21,24 @@ export interface BrokerTreeConfig extends BrokerCoreOptions {
   readonly backend: string;
   readonly drainTimeoutMs?: number;
   readonly limits?: Partial<BrokerWireLimits>;
-  /** Largest message accepted from a peer, in bytes (ZMQ_MAXMSGSIZE). */
+  /**
+   * Largest message accepted from a peer, all frames together, in bytes. A
+   * larger one is refused and counted (a tagged client is answered 413). A
+   * single frame over twice this is cut off by libzmq itself (ZMQ_MAXMSGSIZE),
+   * which drops the connection without a word.
+   */
   readonly maxMessageSize?: number;
+  /** CURVE on both sockets, with a ZAP allow-list of client (and worker) keys. */
+  readonly curve?: CurveServerOptions;
   readonly socketOptions?: SocketOptions;
   readonly sessionShards?: number;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
 }
+
+/** The broker's default `maxMessageSize`: 16 MiB. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 
 export interface BrokerTreeIds {
   readonly root: string;
@@ -56,6 +67,7 @@ export function brokerTreeIds(name = 'broker'): BrokerTreeIds {
 
 /**
  * broker (rest_for_one)
+ *   zap                               with CURVE: the ZAP handler, bound before any socket listens
  *   frontend socket, backend socket   bind first; a crash here restarts everything after
  *   broker                            routing; a crash restarts the heartbeat and sessions, sockets stay bound
  *   heartbeat monitor                 ticks the broker
@@ -67,13 +79,16 @@ export function brokerTreeIds(name = 'broker'): BrokerTreeIds {
 export function brokerTree(config: BrokerTreeConfig) {
   const ids = brokerTreeIds(config.name);
   const limits = { ...DEFAULT_BROKER_WIRE_LIMITS, ...config.limits };
+  const maxMessageSize = config.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const codec: Codec<BrokerInbound, Buffer[]> = {
-    decode: (frames) => decodeBrokerFrames(frames, limits),
+    decode: brokerMessageDecoder(limits, maxMessageSize),
     encode: (frames) => frames,
   };
   const shared = sharesSocket(config.frontend, config.backend);
+  const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...(config.metrics ? { metrics: config.metrics } : {}) });
   const socketOptions: SocketOptions = {
-    maxMessageSize: config.maxMessageSize ?? 16 * 1024 * 1024,
+    // Headroom above the limit, so a message just over it reaches the codec and its sender is told.
+    maxMessageSize: maxMessageSize * 2,
     // Named workers reconnecting under the same identity must be accepted at once.
     handover: true,
     sendHighWaterMark: 100_000,
@@ -82,11 +97,12 @@ export function brokerTree(config: BrokerTreeConfig) {
   };
   const socketsIds = shared ? [ids.frontend] : [ids.frontend, ids.backend];
   const children: ChildSpec[] = [
+    ...curve.children,
     {
       id: 'frontend',
       systemId: ids.frontend,
       shutdown: SOCKET_SHUTDOWN_MS,
-      logic: zmqSocket({
+      logic: zmqSocket(curve.secure({
         name: ids.frontend,
         kind: 'router',
         bind: [config.frontend],
@@ -95,7 +111,7 @@ export function brokerTree(config: BrokerTreeConfig) {
         options: socketOptions,
         logger: config.logger,
         ...(config.metrics ? { metrics: config.metrics } : {}),
-      }),
+      })),
     },
   ];
   if (!shared) {
@@ -103,7 +119,7 @@ export function brokerTree(config: BrokerTreeConfig) {
       id: 'backend',
       systemId: ids.backend,
       shutdown: SOCKET_SHUTDOWN_MS,
-      logic: zmqSocket({
+      logic: zmqSocket(curve.secure({
         name: ids.backend,
         kind: 'router',
         bind: [config.backend],
@@ -112,7 +128,7 @@ export function brokerTree(config: BrokerTreeConfig) {
         options: socketOptions,
         logger: config.logger,
         ...(config.metrics ? { metrics: config.metrics } : {}),
-      }),
+      })),
     });
   }
   const drainTimeoutMs = config.drainTimeoutMs ?? 5_000;

@@ -15,6 +15,7 @@ import {
   type KeywordsLimits,
   type Reply,
 } from '../../protocol/keywords.js';
+import { curveServer, publicKeyOf, resolveCurveClient, secureClientSocket, type CurveServerOptions } from '../../security/curve.js';
 import { supervisor } from '../supervisor.js';
 import type { ChildSpec } from '../types.js';
 import { registryTree, registryTreeIds, type RegistryTreeConfig } from './registry.js';
@@ -43,6 +44,14 @@ export type DispatcherPlacement =
       readonly retryMs?: number;
     };
 
+/** CURVE for a dispatcher: its pair and allow-list serve its own sockets, and the pair is its key towards the registry. */
+export interface DispatcherCurve extends CurveServerOptions {
+  /** The registry's public key; default this dispatcher's own (a keyword mesh sharing one pair). */
+  readonly registryKey?: string;
+  /** The file the pair came from: a registry process this dispatcher starts is given it. */
+  readonly keyFile?: string;
+}
+
 export interface DispatcherTreeConfig {
   readonly service: string;
   readonly definitions: readonly KeywordDefinition[];
@@ -51,6 +60,8 @@ export interface DispatcherTreeConfig {
   readonly name?: string;
   readonly limits?: Partial<KeywordsLimits>;
   readonly socketOptions?: SocketOptions;
+  /** CURVE on the dispatch and broadcast sockets, and towards the registry. */
+  readonly curve?: DispatcherCurve;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
@@ -99,6 +110,7 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
     decode: (frames) => decodeDispatcherRequest(frames, limits),
     encode: (frames) => frames,
   };
+  const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...metrics });
   const publishCodec: Codec<DispatcherInbound, Buffer[]> = {
     decode: () => reject('publisher_received'),
     encode: (frames) => frames,
@@ -110,7 +122,7 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
       {
         id: `dispatch.${generation}`,
         systemId: binding.dispatch,
-        logic: zmqSocket({
+        logic: zmqSocket(curve.secure({
           name: binding.dispatch,
           kind: 'router',
           bind: [dispatch],
@@ -119,12 +131,12 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
           options: { maxMessageSize: limits.maxValueBytes + 64 * 1024, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000, ...config.socketOptions },
           logger: config.logger,
           ...metrics,
-        }),
+        })),
       },
       {
         id: `broadcast.${generation}`,
         systemId: binding.broadcast,
-        logic: zmqSocket({
+        logic: zmqSocket(curve.secure({
           name: binding.broadcast,
           kind: 'pub',
           bind: [broadcast],
@@ -134,7 +146,7 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
           options: { sendHighWaterMark: 100_000, ...config.socketOptions },
           logger: config.logger,
           ...metrics,
-        }),
+        })),
       },
     ];
     return { binding, children };
@@ -150,6 +162,8 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
         systemId: ids.keywords,
         logic: keywordServiceMachine({ service: config.service, definitions: config.definitions, binding: direct.binding, logger: config.logger, ...metrics }),
       },
+      // After the keywords (their values outlive a ZAP restart), before every socket.
+      ...curve.children,
       ...direct.children,
     );
   } else {
@@ -159,10 +173,11 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
         systemId: ids.keywords,
         logic: keywordServiceMachine({ service: config.service, definitions: config.definitions, registrar: ids.registrar, logger: config.logger, ...metrics }),
       },
+      ...curve.children,
       {
         id: 'link',
         systemId: ids.link,
-        logic: zmqSocket<Reply, Buffer[]>({
+        logic: zmqSocket<Reply, Buffer[]>(secureClientSocket({
           name: ids.link,
           kind: 'dealer',
           connect: [placement.registry],
@@ -171,7 +186,7 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
           options: { maxMessageSize: 1024 * 1024, ...config.socketOptions },
           logger: config.logger,
           ...metrics,
-        }),
+        }, registryKeys(config.curve), config.logger)),
       },
       {
         id: 'registrar',
@@ -222,12 +237,27 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
   });
 }
 
+/** The link's keys: this dispatcher's pair, towards the registry's key (its own by default). */
+function registryKeys(curve: DispatcherCurve | undefined) {
+  if (!curve) return undefined;
+  const publicKey = publicKeyOf('curve', curve.secretKey, curve.publicKey);
+  return resolveCurveClient({ serverKey: curve.registryKey ?? publicKey, secretKey: curve.secretKey, publicKey }, 'curve');
+}
+
+/** A registry this dispatcher starts serves with the dispatcher's pair and allow-list (and so lets the dispatcher in). */
+function registryCurve(curve: DispatcherCurve | undefined): CurveServerOptions | undefined {
+  if (!curve) return undefined;
+  const { registryKey: _registryKey, keyFile: _keyFile, ...server } = curve;
+  return server;
+}
+
 function spawnSpec(spawn: RegistrySpawn, ids: DispatcherTreeIds, config: DispatcherTreeConfig): { spec: ChildSpec; systemId: string; mode: string } {
   if (spawn.mode === 'thread') {
     // Its own tree name, so its systemIds never collide with a registry the user runs in this process.
     const name = `${ids.root}.registry`;
     const systemId = registryTreeIds(name).root;
-    const logic = registryTree({ ...spawn.tree, name, logger: config.logger, ...(config.metrics ? { metrics: config.metrics } : {}) });
+    const curve = registryCurve(config.curve);
+    const logic = registryTree({ ...spawn.tree, name, ...(curve ? { curve } : {}), logger: config.logger, ...(config.metrics ? { metrics: config.metrics } : {}) });
     // temporary: if it dies (another registry took the port), the registrar decides whether to start one again.
     return { spec: { id: 'registry', systemId, restart: 'temporary', shutdown: 10_000, logic }, systemId, mode: 'thread' };
   }

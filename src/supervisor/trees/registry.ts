@@ -4,6 +4,7 @@ import { registryMachine } from '../../machines/registry/registry.machine.js';
 import type { Metrics } from '../../metrics/registry.js';
 import type { Codec } from '../../protocol/codec.js';
 import { DEFAULT_KEYWORDS_LIMITS, decodeRegistryRequest, type KeywordsLimits, type RegistryInbound } from '../../protocol/keywords.js';
+import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';
 import { supervisor } from '../supervisor.js';
 
@@ -20,6 +21,8 @@ export interface RegistryTreeConfig {
   readonly liveness: number;
   readonly limits?: Partial<KeywordsLimits>;
   readonly socketOptions?: SocketOptions;
+  /** CURVE on the registry's socket, with a ZAP allow-list of dispatcher and client keys. */
+  readonly curve?: CurveServerOptions;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
@@ -43,6 +46,7 @@ function portOf(endpoint: string): number | undefined {
 
 /**
  * registry (rest_for_one)
+ *   zap         with CURVE: the ZAP handler, bound before the socket listens
  *   socket      ROUTER bound at the registry's endpoint
  *   registry    the address book; a crash restarts the entries too (they belong to its table)
  *   entries     one actor per registered dispatcher: registered, suspect, expired
@@ -59,6 +63,7 @@ export function registryTree(config: RegistryTreeConfig) {
   };
   const expiryMs = config.heartbeatMs * config.liveness;
   const own = portOf(config.endpoint);
+  const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...(config.metrics ? { metrics: config.metrics } : {}) });
   return supervisor({
     name: ids.root,
     strategy: 'rest_for_one',
@@ -68,10 +73,11 @@ export function registryTree(config: RegistryTreeConfig) {
     logger: config.logger,
     ...(config.now ? { now: config.now } : {}),
     children: [
+      ...curve.children,
       {
         id: 'socket',
         systemId: ids.socket,
-        logic: zmqSocket({
+        logic: zmqSocket(curve.secure({
           name: ids.socket,
           kind: 'router',
           bind: [config.endpoint],
@@ -80,7 +86,7 @@ export function registryTree(config: RegistryTreeConfig) {
           options: { maxMessageSize: 64 * 1024, ...config.socketOptions },
           logger: config.logger,
           ...(config.metrics ? { metrics: config.metrics } : {}),
-        }),
+        })),
       },
       {
         id: 'registry',

@@ -5,6 +5,7 @@ import type { Metrics } from '../../metrics/registry.js';
 import type { Codec } from '../../protocol/codec.js';
 import type { JsonLimits } from '../../protocol/json.js';
 import { DEFAULT_SINK_LIMITS, decodeSinkFrames, type SinkEvent } from '../../protocol/sink.js';
+import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { supervisor } from '../supervisor.js';
 import { SOCKET_SHUTDOWN_MS } from './constants.js';
 
@@ -12,6 +13,8 @@ export interface SinkTreeConfig extends Omit<SinkMachineConfig, 'logger'> {
   readonly name?: string;
   readonly bind: string;
   readonly limits?: Partial<JsonLimits>;
+  /** CURVE on the PULL socket, with a ZAP allow-list of worker keys. */
+  readonly curve?: CurveServerOptions;
   readonly logger: Logger;
   readonly metrics?: Metrics;
 }
@@ -20,6 +23,7 @@ export const sinkTreeIds = (name = 'sink') => ({ root: name, socket: `${name}.so
 
 /**
  * sink (rest_for_one)
+ *   zap        with CURVE: the ZAP handler, bound before the socket listens
  *   socket     PULL, bound; events that do not decode are counted drops
  *   machine    logs and delivers each event
  */
@@ -27,6 +31,7 @@ export function sinkTree(config: SinkTreeConfig) {
   const ids = sinkTreeIds(config.name);
   const limits: JsonLimits = { ...DEFAULT_SINK_LIMITS, ...config.limits };
   const codec: Codec<SinkEvent, Buffer[]> = { decode: (frames) => decodeSinkFrames(frames, limits), encode: (frames) => frames };
+  const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...(config.metrics ? { metrics: config.metrics } : {}) });
   return supervisor({
     name: ids.root,
     strategy: 'rest_for_one',
@@ -35,11 +40,12 @@ export function sinkTree(config: SinkTreeConfig) {
     backoff: { initial: 100, max: 5_000 },
     logger: config.logger,
     children: [
+      ...curve.children,
       {
         id: 'socket',
         systemId: ids.socket,
         shutdown: SOCKET_SHUTDOWN_MS,
-        logic: zmqSocket({
+        logic: zmqSocket(curve.secure({
           name: ids.socket,
           kind: 'pull',
           bind: [config.bind],
@@ -50,7 +56,7 @@ export function sinkTree(config: SinkTreeConfig) {
           options: { maxMessageSize: Math.max(16 * 1024 * 1024, limits.maxBytes + 1024), receiveHighWaterMark: 10_000 },
           logger: config.logger,
           ...(config.metrics ? { metrics: config.metrics } : {}),
-        }),
+        })),
       },
       {
         id: 'machine',

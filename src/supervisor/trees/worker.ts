@@ -6,6 +6,7 @@ import type { Metrics } from '../../metrics/registry.js';
 import type { Codec } from '../../protocol/codec.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
 import { decodeWorkerFrames, type WorkerInbound } from '../../protocol/worker-wire.js';
+import { resolveCurveClient, secureClientSocket, type CurveClientOptions } from '../../security/curve.js';
 import { supervisor } from '../supervisor.js';
 import { SOCKET_SHUTDOWN_MS } from './constants.js';
 import type { ChildSpec } from '../types.js';
@@ -22,6 +23,10 @@ export interface WorkerTreeConfig extends Omit<WorkerConnectionConfig, 'socket'>
   readonly sink?: string;
   /** Events waiting for the sink beyond this are dropped (counted as `send_queue_full`). */
   readonly maxSinkQueue?: number;
+  /** CURVE to the brokers: their public key, and this worker's pair (a fresh one when left out). */
+  readonly curve?: CurveClientOptions;
+  /** CURVE to the sink (its own server key). */
+  readonly sinkCurve?: CurveClientOptions;
   readonly logger: Logger;
   readonly metrics?: Metrics;
 }
@@ -42,13 +47,16 @@ const codec: Codec<WorkerInbound, Buffer[]> = { decode: (frames) => decodeWorker
  */
 export function workerTree(config: WorkerTreeConfig) {
   const name = config.name ?? 'worker';
+  // Resolved once: a fresh pair, when one is made, stays the same across reconnects and restarts.
+  const brokerKeys = config.curve ? resolveCurveClient(config.curve) : undefined;
+  const sinkKeys = config.sinkCurve ? resolveCurveClient(config.sinkCurve, 'sinkCurve') : undefined;
   const sinkChildren: ChildSpec[] = config.sink
     ? [
         {
           id: 'sink',
           systemId: workerSinkId(name),
           shutdown: SOCKET_SHUTDOWN_MS,
-          logic: zmqSocket({
+          logic: zmqSocket(secureClientSocket({
             name: workerSinkId(name),
             kind: 'push',
             connect: [config.sink],
@@ -59,7 +67,7 @@ export function workerTree(config: WorkerTreeConfig) {
             maxSendQueue: config.maxSinkQueue ?? 10_000,
             logger: config.logger,
             ...(config.metrics ? { metrics: config.metrics } : {}),
-          }),
+          }, sinkKeys, config.logger)),
         },
       ]
     : [];
@@ -84,7 +92,7 @@ export function workerTree(config: WorkerTreeConfig) {
             id: 'socket',
             systemId: socketId,
             shutdown: SOCKET_SHUTDOWN_MS,
-            logic: zmqSocket({
+            logic: zmqSocket(secureClientSocket({
               name: socketId,
               kind: 'dealer',
               connect: [endpoint],
@@ -97,7 +105,7 @@ export function workerTree(config: WorkerTreeConfig) {
               },
               logger: config.logger,
               ...(config.metrics ? { metrics: config.metrics } : {}),
-            }),
+            }, brokerKeys, config.logger)),
           },
           {
             id: 'connection',

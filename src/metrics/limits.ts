@@ -1,0 +1,27 @@
+import type { Counter } from 'prom-client';
+import type { Metrics } from './registry.js';
+
+export const LIMIT_HITS_METRIC = 'steward_limit_hits_total';
+
+/**
+ * The limits an operator sets, as the `limit` label of
+ * `steward_limit_hits_total`. These names are part of the operations
+ * contract (docs/operations.md): dashboards and alerts match them.
+ */
+export type LimitName =
+  /** Bytes in one message (broker `--max-message-size`). */
+  | 'message_size'
+  /** Frames in one message (broker `--max-frames`). */
+  | 'frames'
+  /** Requests waiting per service (broker `--max-queue`). */
+  | 'queue'
+  /** Distinct clients with requests queued or in flight (broker `--max-clients`). */
+  | 'clients'
+  /** Distinct services tracked (broker `--max-services`). */
+  | 'services'
+  /** Sessions per gateway node (gateway). */
+  | 'sessions';
+
+export function limitHits(metrics: Metrics): Counter<'limit'> {
+  return metrics.counter(LIMIT_HITS_METRIC, 'Messages or peers refused because a configured limit was reached, by limit', ['limit']);
+}
