@@ -96,6 +96,19 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ level: level as LevelWithSilent, name: role.name });
   const metrics = new Metrics(role.name);
   const reloaders: Array<() => void> = [];
+  // A signal may come while the role is still starting (its peers can already see it):
+  // hold it, then act on it once the role can be shut down, instead of dying half-started.
+  const early: NodeJS.Signals[] = [];
+  const hold = (signal: NodeJS.Signals) => early.push(signal);
+  const ignoreHup = () => undefined;
+  process.on('SIGINT', hold);
+  process.on('SIGTERM', hold);
+  process.on('SIGHUP', ignoreHup);
+  const release = () => {
+    process.off('SIGINT', hold);
+    process.off('SIGTERM', hold);
+    process.off('SIGHUP', ignoreHup);
+  };
   // --inspect, --inspect-stately, --metrics: servers that live as long as the role.
   const observability = await startObservability({ flags, logger, metrics });
   let run: RoleRun;
@@ -110,6 +123,7 @@ async function main(argv: string[]): Promise<number> {
       ...(observability.inspect ? { inspect: observability.inspect } : {}),
     });
   } catch (error) {
+    release();
     await observability.close();
     logger.flush();
     throw error;
@@ -122,11 +136,13 @@ async function main(argv: string[]): Promise<number> {
       await observability.close();
     },
   };
-  return supervise(run, logger, reloaders);
+  const result = supervise(run, logger, reloaders, early[0]);
+  release();
+  return result;
 }
 
 /** Waits for the role to end by itself, fail, or be told to stop by a signal. */
-function supervise(run: RoleRun, logger: Logger, reloaders: Array<() => void>): Promise<number> {
+function supervise(run: RoleRun, logger: Logger, reloaders: Array<() => void>, pending?: NodeJS.Signals): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const finish = (code: number) => {
@@ -155,6 +171,10 @@ function supervise(run: RoleRun, logger: Logger, reloaders: Array<() => void>): 
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     process.on('SIGHUP', onHup);
+    if (pending !== undefined) {
+      onSignal(pending);
+      return;
+    }
 
     if (run.done) {
       void run.done.then(

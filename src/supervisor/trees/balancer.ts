@@ -1,6 +1,6 @@
 import { configFile } from '../../actors/config-file.js';
 import { healthCheck } from '../../actors/health/index.js';
-import { zmqSocket, type SocketOptions } from '../../actors/zmq-socket.js';
+import type { SocketOptions } from '../../actors/zmq-socket.js';
 import { loadBalancerConfig, type BalancerConfig, type BalancerConfigLimits } from '../../config/balancer-config.js';
 import type { Logger } from '../../log.js';
 import type { Random } from '../../machines/balancer/algorithms.js';
@@ -11,7 +11,7 @@ import type { Metrics } from '../../metrics/registry.js';
 import { DEFAULT_STIRR_LIMITS, stirrCodec, type StirrLimits } from '../../protocol/stirr.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';
-import { supervisor } from '../supervisor.js';
+import { roleSupervisor, socketChild } from './parts.js';
 
 export interface BalancerTreeConfig {
   /** Names the tree; systemIds are `${name}.socket`, `${name}.machine` ... */
@@ -87,20 +87,13 @@ export function balancerTree(config: BalancerTreeConfig) {
   const now = config.now ? { now: config.now } : {};
   const metrics = config.metrics ? { metrics: config.metrics } : {};
   const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...metrics });
-  return supervisor({
+  return roleSupervisor({
     name: ids.root,
-    strategy: 'rest_for_one',
-    intensity: 5,
-    period: 30_000,
-    backoff: { initial: 100, max: 5_000 },
     logger: config.logger,
     ...now,
     children: [
       ...curve.children,
-      {
-        id: 'socket',
-        systemId: ids.socket,
-        logic: zmqSocket(curve.secure({
+      socketChild('socket', curve.secure({
           name: ids.socket,
           kind: 'router',
           bind: [config.bind],
@@ -110,7 +103,6 @@ export function balancerTree(config: BalancerTreeConfig) {
           logger: config.logger,
           ...metrics,
         })),
-      },
       {
         id: 'config',
         systemId: ids.config,

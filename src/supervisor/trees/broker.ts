@@ -1,4 +1,4 @@
-import { zmqSocket, type SocketOptions } from '../../actors/zmq-socket.js';
+import type { SocketOptions } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
 import { brokerMachine } from '../../machines/broker/broker.machine.js';
@@ -9,8 +9,7 @@ import type { Codec } from '../../protocol/codec.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';
-import { supervisor } from '../supervisor.js';
-import { SOCKET_SHUTDOWN_MS } from './constants.js';
+import { roleSupervisor, socketChild } from './parts.js';
 import type { ChildSpec } from '../types.js';
 
 export interface BrokerTreeConfig extends BrokerCoreOptions {
@@ -98,11 +97,7 @@ export function brokerTree(config: BrokerTreeConfig) {
   const socketsIds = shared ? [ids.frontend] : [ids.frontend, ids.backend];
   const children: ChildSpec[] = [
     ...curve.children,
-    {
-      id: 'frontend',
-      systemId: ids.frontend,
-      shutdown: SOCKET_SHUTDOWN_MS,
-      logic: zmqSocket(curve.secure({
+    socketChild('frontend', curve.secure({
         name: ids.frontend,
         kind: 'router',
         bind: [config.frontend],
@@ -112,14 +107,9 @@ export function brokerTree(config: BrokerTreeConfig) {
         logger: config.logger,
         ...(config.metrics ? { metrics: config.metrics } : {}),
       })),
-    },
   ];
   if (!shared) {
-    children.push({
-      id: 'backend',
-      systemId: ids.backend,
-      shutdown: SOCKET_SHUTDOWN_MS,
-      logic: zmqSocket(curve.secure({
+    children.push(socketChild('backend', curve.secure({
         name: ids.backend,
         kind: 'router',
         bind: [config.backend],
@@ -128,8 +118,7 @@ export function brokerTree(config: BrokerTreeConfig) {
         options: socketOptions,
         logger: config.logger,
         ...(config.metrics ? { metrics: config.metrics } : {}),
-      })),
-    });
+      })));
   }
   const drainTimeoutMs = config.drainTimeoutMs ?? 5_000;
   children.push(
@@ -165,12 +154,8 @@ export function brokerTree(config: BrokerTreeConfig) {
       }),
     },
   );
-  return supervisor({
+  return roleSupervisor({
     name: ids.root,
-    strategy: 'rest_for_one',
-    intensity: 5,
-    period: 30_000,
-    backoff: { initial: 100, max: 5_000 },
     children,
     logger: config.logger,
     ...(config.now ? { now: config.now } : {}),

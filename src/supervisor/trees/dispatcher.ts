@@ -17,6 +17,7 @@ import {
 } from '../../protocol/keywords.js';
 import { curveServer, publicKeyOf, resolveCurveClient, secureClientSocket, type CurveServerOptions } from '../../security/curve.js';
 import { supervisor } from '../supervisor.js';
+import { roleSupervisor, socketChild } from './parts.js';
 import type { ChildSpec } from '../types.js';
 import { registryTree, registryTreeIds, type RegistryTreeConfig } from './registry.js';
 
@@ -119,10 +120,9 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
   const sockets = (dispatch: string, broadcast: string, generation: number): SocketsForGrant => {
     const binding: SocketBinding = { dispatch: `${ids.root}.dispatch.${generation}`, broadcast: `${ids.root}.broadcast.${generation}`, generation };
     const children: ChildSpec[] = [
-      {
-        id: `dispatch.${generation}`,
-        systemId: binding.dispatch,
-        logic: zmqSocket(curve.secure({
+      socketChild(
+        `dispatch.${generation}`,
+        curve.secure({
           name: binding.dispatch,
           kind: 'router',
           bind: [dispatch],
@@ -131,12 +131,11 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
           options: { maxMessageSize: limits.maxValueBytes + 64 * 1024, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000, ...config.socketOptions },
           logger: config.logger,
           ...metrics,
-        })),
-      },
-      {
-        id: `broadcast.${generation}`,
-        systemId: binding.broadcast,
-        logic: zmqSocket(curve.secure({
+        }),
+      ),
+      socketChild(
+        `broadcast.${generation}`,
+        curve.secure({
           name: binding.broadcast,
           kind: 'pub',
           bind: [broadcast],
@@ -146,8 +145,8 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
           options: { sendHighWaterMark: 100_000, ...config.socketOptions },
           logger: config.logger,
           ...metrics,
-        })),
-      },
+        }),
+      ),
     ];
     return { binding, children };
   };
@@ -225,12 +224,8 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
       },
     );
   }
-  return supervisor({
+  return roleSupervisor({
     name: ids.root,
-    strategy: 'rest_for_one',
-    intensity: 5,
-    period: 30_000,
-    backoff: { initial: 100, max: 5_000 },
     children,
     logger: config.logger,
     ...(config.now ? { now: config.now } : {}),

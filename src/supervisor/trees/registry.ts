@@ -1,4 +1,4 @@
-import { zmqSocket, type SocketOptions } from '../../actors/zmq-socket.js';
+import type { SocketOptions } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { registryMachine } from '../../machines/registry/registry.machine.js';
 import type { Metrics } from '../../metrics/registry.js';
@@ -6,7 +6,7 @@ import type { Codec } from '../../protocol/codec.js';
 import { DEFAULT_KEYWORDS_LIMITS, decodeRegistryRequest, type KeywordsLimits, type RegistryInbound } from '../../protocol/keywords.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';
-import { supervisor } from '../supervisor.js';
+import { roleSupervisor, socketChild } from './parts.js';
 
 export interface RegistryTreeConfig {
   /** Names the tree; systemIds are `${name}.socket`, `${name}.registry`, `${name}.entries`. */
@@ -64,20 +64,13 @@ export function registryTree(config: RegistryTreeConfig) {
   const expiryMs = config.heartbeatMs * config.liveness;
   const own = portOf(config.endpoint);
   const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...(config.metrics ? { metrics: config.metrics } : {}) });
-  return supervisor({
+  return roleSupervisor({
     name: ids.root,
-    strategy: 'rest_for_one',
-    intensity: 5,
-    period: 30_000,
-    backoff: { initial: 100, max: 5_000 },
     logger: config.logger,
     ...(config.now ? { now: config.now } : {}),
     children: [
       ...curve.children,
-      {
-        id: 'socket',
-        systemId: ids.socket,
-        logic: zmqSocket(curve.secure({
+      socketChild('socket', curve.secure({
           name: ids.socket,
           kind: 'router',
           bind: [config.endpoint],
@@ -87,7 +80,6 @@ export function registryTree(config: RegistryTreeConfig) {
           logger: config.logger,
           ...(config.metrics ? { metrics: config.metrics } : {}),
         })),
-      },
       {
         id: 'registry',
         systemId: ids.registry,

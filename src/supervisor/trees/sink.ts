@@ -1,4 +1,3 @@
-import { zmqSocket } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { sinkMachine, type SinkMachineConfig } from '../../machines/sink/sink.machine.js';
 import type { Metrics } from '../../metrics/registry.js';
@@ -6,8 +5,7 @@ import type { Codec } from '../../protocol/codec.js';
 import type { JsonLimits } from '../../protocol/json.js';
 import { DEFAULT_SINK_LIMITS, decodeSinkFrames, type SinkEvent } from '../../protocol/sink.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
-import { supervisor } from '../supervisor.js';
-import { SOCKET_SHUTDOWN_MS } from './constants.js';
+import { roleSupervisor, socketChild } from './parts.js';
 
 export interface SinkTreeConfig extends Omit<SinkMachineConfig, 'logger'> {
   readonly name?: string;
@@ -32,20 +30,12 @@ export function sinkTree(config: SinkTreeConfig) {
   const limits: JsonLimits = { ...DEFAULT_SINK_LIMITS, ...config.limits };
   const codec: Codec<SinkEvent, Buffer[]> = { decode: (frames) => decodeSinkFrames(frames, limits), encode: (frames) => frames };
   const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...(config.metrics ? { metrics: config.metrics } : {}) });
-  return supervisor({
+  return roleSupervisor({
     name: ids.root,
-    strategy: 'rest_for_one',
-    intensity: 5,
-    period: 30_000,
-    backoff: { initial: 100, max: 5_000 },
     logger: config.logger,
     children: [
       ...curve.children,
-      {
-        id: 'socket',
-        systemId: ids.socket,
-        shutdown: SOCKET_SHUTDOWN_MS,
-        logic: zmqSocket(curve.secure({
+      socketChild('socket', curve.secure({
           name: ids.socket,
           kind: 'pull',
           bind: [config.bind],
@@ -57,7 +47,6 @@ export function sinkTree(config: SinkTreeConfig) {
           logger: config.logger,
           ...(config.metrics ? { metrics: config.metrics } : {}),
         })),
-      },
       {
         id: 'machine',
         systemId: ids.machine,

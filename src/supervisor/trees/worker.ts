@@ -1,4 +1,4 @@
-import { zmqSocket, type SocketOptions } from '../../actors/zmq-socket.js';
+import type { SocketOptions } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
 import { workerConnection, type WorkerConnectionConfig } from '../../machines/worker/worker-connection.js';
@@ -8,7 +8,7 @@ import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
 import { decodeWorkerFrames, type WorkerInbound } from '../../protocol/worker-wire.js';
 import { resolveCurveClient, secureClientSocket, type CurveClientOptions } from '../../security/curve.js';
 import { supervisor } from '../supervisor.js';
-import { SOCKET_SHUTDOWN_MS } from './constants.js';
+import { socketChild } from './parts.js';
 import type { ChildSpec } from '../types.js';
 
 export interface WorkerTreeConfig extends Omit<WorkerConnectionConfig, 'socket'> {
@@ -52,11 +52,7 @@ export function workerTree(config: WorkerTreeConfig) {
   const sinkKeys = config.sinkCurve ? resolveCurveClient(config.sinkCurve, 'sinkCurve') : undefined;
   const sinkChildren: ChildSpec[] = config.sink
     ? [
-        {
-          id: 'sink',
-          systemId: workerSinkId(name),
-          shutdown: SOCKET_SHUTDOWN_MS,
-          logic: zmqSocket(secureClientSocket({
+        socketChild('sink', secureClientSocket({
             name: workerSinkId(name),
             kind: 'push',
             connect: [config.sink],
@@ -68,7 +64,6 @@ export function workerTree(config: WorkerTreeConfig) {
             logger: config.logger,
             ...(config.metrics ? { metrics: config.metrics } : {}),
           }, sinkKeys, config.logger)),
-        },
       ]
     : [];
   const links: ChildSpec[] = config.brokers.map((endpoint, i) => {
@@ -88,11 +83,7 @@ export function workerTree(config: WorkerTreeConfig) {
         backoff: { initial: 200, max: 10_000 },
         logger: config.logger,
         children: [
-          {
-            id: 'socket',
-            systemId: socketId,
-            shutdown: SOCKET_SHUTDOWN_MS,
-            logic: zmqSocket(secureClientSocket({
+          socketChild('socket', secureClientSocket({
               name: socketId,
               kind: 'dealer',
               connect: [endpoint],
@@ -106,7 +97,6 @@ export function workerTree(config: WorkerTreeConfig) {
               logger: config.logger,
               ...(config.metrics ? { metrics: config.metrics } : {}),
             }, brokerKeys, config.logger)),
-          },
           {
             id: 'connection',
             systemId: connectionId,
