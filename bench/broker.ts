@@ -2,44 +2,11 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '../src/api/client.js';
 import { closedLoop } from './lib/load.js';
 import { FifoDealer } from './lib/fifo-dealer.js';
-import { MAIN, logLine, startProc, type Proc } from './lib/proc.js';
+import { startProc } from './lib/proc.js';
+import { startBroker, startWorker, warm } from './lib/steward.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
 
 const ECHO_ROUTER = fileURLToPath(new URL('./peers/echo-router.js', import.meta.url));
-
-async function startBroker(): Promise<{ proc: Proc; frontend: string; backend: string }> {
-  let endpoints: Record<string, string[]> = {};
-  const proc = await startProc(
-    [MAIN, '--role', 'broker', '--frontend', 'tcp://127.0.0.1:*', '--backend', 'tcp://127.0.0.1:*', '--log-level', 'info'],
-    (line) => {
-      const l = logLine(line);
-      if (l?.['msg'] !== 'broker listening') return false;
-      endpoints = l['endpoints'] as Record<string, string[]>;
-      return true;
-    },
-  );
-  return { proc, frontend: endpoints['broker.frontend']![0]!, backend: endpoints['broker.backend']![0]! };
-}
-
-async function startWorker(backend: string, service: string, concurrency: number): Promise<Proc> {
-  return startProc(
-    [MAIN, '--role', 'worker', '--service', service, '--broker', backend, '--concurrency', String(concurrency), '--log-level', 'info'],
-    (line) => logLine(line)?.['msg'] === 'worker started',
-  );
-}
-
-/** Waits until the broker routes to the service: one successful call. */
-async function warm(client: Client, service: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      await client.call(service, 'warm', { timeout: 200, retries: 0 });
-      return;
-    } catch {
-      // not registered yet
-    }
-  }
-  throw new Error(`${service} never answered`);
-}
 
 export const suite: BenchSuite = {
   name: 'broker',
