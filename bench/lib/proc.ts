@@ -28,9 +28,8 @@ export interface StartOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** Starts `command` and resolves once an output line matches `ready`; stopped by its own pid. */
-export async function startCommand(command: string, args: string[], ready: (line: string) => boolean, options: StartOptions = {}): Promise<Proc> {
-  const ms = options.ms ?? 15_000;
+/** Spawns `command` without waiting for anything; see `startCommand`. */
+export function spawnProcess(command: string, args: string[], options: Omit<StartOptions, 'ms'> = {}): Proc {
   const child = spawn(command, args, {
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     env: options.env ?? { ...process.env, STEWARD_LOG_FORMAT: 'json' },
@@ -72,7 +71,7 @@ export async function startCommand(command: string, args: string[], ready: (line
       child.once('exit', onExit);
     });
 
-  const proc: Proc = {
+  return {
     child,
     pid: child.pid ?? -1,
     lines,
@@ -91,8 +90,13 @@ export async function startCommand(command: string, args: string[], ready: (line
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Starts `command` and resolves once an output line matches `ready`; stopped by its own pid. */
+export async function startCommand(command: string, args: string[], ready: (line: string) => boolean, options: StartOptions = {}): Promise<Proc> {
+  const proc = spawnProcess(command, args, options);
   try {
-    await nextLine(ready, ms);
+    await proc.nextLine(ready, options.ms ?? 15_000);
   } catch (error) {
     await proc.stop();
     throw error;
