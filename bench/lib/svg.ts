@@ -7,7 +7,7 @@ import type { LineChart } from '../types.js';
 
 const WIDTH = 640;
 const HEIGHT = 380;
-const MARGIN = { left: 78, right: 24, top: 44, bottom: 78 };
+const MARGIN = { left: 78, right: 40, top: 44, bottom: 78 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
 export function escapeXml(text: string): string {
