@@ -14,13 +14,14 @@ import { gatewayMissing, startGateway, type FrontDoor } from './lib/gateway-plug
 import { startNginx } from './lib/nginx.js';
 import { startProc, type Proc } from './lib/proc.js';
 import { runWrk, type WrkResult } from './lib/wrk.js';
-import { memoryPerSession } from './lib/ws-sessions.js';
+import { memoryPerSession, type SessionMemory } from './lib/ws-sessions.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
 
 const PEERS = new URL('./peers/', import.meta.url);
 const HTTP_BACKEND = fileURLToPath(new URL('http-backend.js', PEERS));
 const WS_SERVER = fileURLToPath(new URL('ws-server.js', PEERS));
 const CONNECTIONS = 50;
+const MiB = 1024 * 1024;
 
 type Target = 'direct' | 'nginx' | 'gateway';
 
@@ -101,15 +102,17 @@ async function httpRows(options: BenchOptions): Promise<BenchRow[]> {
 }
 
 async function memoryRow(options: BenchOptions): Promise<BenchRow> {
-  const sessions = options.quick ? 500 : 2_000;
+  const steps = options.quick ? [100, 250, 500] : [500, 1_000, 2_000, 4_000];
+  const sessions = steps[steps.length - 1] as number;
   const missing = gatewayMissing();
-  const baseline: number[] = [];
-  const gatewayValues: number[] = [];
+  const rounds = Math.min(options.rounds, 2);
+  const baseline: SessionMemory[] = [];
+  const gatewayRuns: SessionMemory[] = [];
   let gatewayError: string | undefined;
-  for (let round = 0; round < Math.min(options.rounds, 2); round++) {
+  for (let round = 0; round < rounds; round++) {
     const ws = await startProc([WS_SERVER], (l) => l.startsWith('ws://'));
     try {
-      baseline.push((await memoryPerSession(ws.lines[0] as string, ws.pid, sessions)).bytesPerSession);
+      baseline.push(await memoryPerSession(ws.lines[0] as string, ws.pid, steps));
     } finally {
       await ws.stop();
     }
@@ -117,7 +120,7 @@ async function memoryRow(options: BenchOptions): Promise<BenchRow> {
     let gateway: FrontDoor | undefined;
     try {
       gateway = await startGateway();
-      gatewayValues.push((await memoryPerSession(gateway.url.replace(/^http/, 'ws'), gateway.pid, sessions)).bytesPerSession);
+      gatewayRuns.push(await memoryPerSession(gateway.url.replace(/^http/, 'ws'), gateway.pid, steps));
     } catch (error) {
       gatewayError = `gateway WebSocket sessions failed: ${error instanceof Error ? error.message : String(error)}`;
     } finally {
@@ -125,15 +128,26 @@ async function memoryRow(options: BenchOptions): Promise<BenchRow> {
     }
   }
   const skipped = missing ?? gatewayError;
+  const curve = (label: string, runs: SessionMemory[]) => ({
+    label,
+    points: steps.map((n, i) => [n, median(runs.map((r) => (r.points[i]?.[1] ?? Number.NaN) / MiB))] as const),
+  });
+  options.addChart?.({
+    name: 'gateway-websocket-memory',
+    title: 'Front door memory growth with idle WebSocket sessions',
+    xLabel: 'idle WebSocket sessions',
+    yLabel: 'RSS growth, MiB',
+    series: [curve('plain ws server (node http)', baseline), ...(skipped ? [] : [curve('steward gateway', gatewayRuns)])],
+  });
   return {
     suite: 'gateway',
     name: `gateway memory per idle WebSocket session (${sessions.toLocaleString('en-US')} sessions)`,
-    value: skipped ? Number.NaN : median(gatewayValues) / 1024,
+    value: skipped ? Number.NaN : median(gatewayRuns.map((r) => r.bytesPerSession)) / 1024,
     unit: 'KiB/session',
     better: 'lower',
     baseline: 'plain ws server on node http',
-    baselineValue: median(baseline) / 1024,
-    rounds: Math.min(options.rounds, 2),
+    baselineValue: median(baseline.map((r) => r.bytesPerSession)) / 1024,
+    rounds,
     ...(skipped ? { skipped } : { note: 'growth of the front door process RSS (VmRSS) divided by the sessions' }),
   };
 }

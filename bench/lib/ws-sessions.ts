@@ -2,10 +2,10 @@ import WebSocket from 'ws';
 import { rssBytes, sleep } from './system.js';
 
 export interface SessionMemory {
-  readonly sessions: number;
   readonly rssBeforeBytes: number;
-  readonly rssAfterBytes: number;
-  /** (after - before) / sessions */
+  /** (sessions open, RSS growth in bytes since none were open), one per step. */
+  readonly points: ReadonlyArray<readonly [number, number]>;
+  /** Growth per session at the last step. */
   readonly bytesPerSession: number;
 }
 
@@ -18,11 +18,11 @@ function open(url: string): Promise<WebSocket> {
 }
 
 /**
- * Opens `count` WebSockets to `url` (in batches, bounded by the handshake
- * timeout), leaves them idle, and reports how much the server process `pid`
- * grew per session. Every socket is closed before it returns.
+ * Opens WebSockets to `url` up to each count of `steps` in turn (in batches,
+ * bounded by the handshake timeout), leaves them idle, and samples how much
+ * the server process `pid` grew. Every socket is closed before it returns.
  */
-export async function memoryPerSession(url: string, pid: number, count: number, batch = 100): Promise<SessionMemory> {
+export async function memoryPerSession(url: string, pid: number, steps: readonly number[], batch = 100): Promise<SessionMemory> {
   const sockets: WebSocket[] = [];
   try {
     // One round trip first, so lazily-loaded code is not counted per session.
@@ -35,12 +35,17 @@ export async function memoryPerSession(url: string, pid: number, count: number, 
     first.close();
     await sleep(300);
     const before = rssBytes(pid);
-    for (let i = 0; i < count; i += batch) {
-      sockets.push(...(await Promise.all(Array.from({ length: Math.min(batch, count - i) }, () => open(url)))));
+    const points: Array<readonly [number, number]> = [];
+    for (const target of steps) {
+      while (sockets.length < target) {
+        const n = Math.min(batch, target - sockets.length);
+        sockets.push(...(await Promise.all(Array.from({ length: n }, () => open(url)))));
+      }
+      await sleep(500);
+      points.push([target, rssBytes(pid) - before]);
     }
-    await sleep(1_000);
-    const after = rssBytes(pid);
-    return { sessions: count, rssBeforeBytes: before, rssAfterBytes: after, bytesPerSession: (after - before) / count };
+    const [count, growth] = points[points.length - 1] ?? [1, Number.NaN];
+    return { rssBeforeBytes: before, points, bytesPerSession: growth / count };
   } finally {
     for (const s of sockets) s.terminate();
     await sleep(200);
