@@ -13,12 +13,13 @@ export interface WrkResult {
 
 export const WRK = '/usr/bin/wrk';
 
-const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `1.08ms`, `950.00us`, `1.20s` -> milliseconds. */
 export function parseDuration(text: string): number {
   const m = /^([\d.]+)(us|ms|s|m|h)$/.exec(text.trim());
-  return m ? Number(m[1]) * (UNIT_MS[m[2] as string] as number) : Number.NaN;
+  if (!m) return Number.NaN;
+  return m[2] === 'us' ? Number(m[1]) / 1000 : Number(m[1]) * (UNIT_MS[m[2] as string] as number);
 }
 
 /** Parses wrk's text output (run with `--latency`). */
