@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '../src/api/client.js';
-import { closedLoop } from './lib/load.js';
+import { closedLoop, type LoadResult } from './lib/load.js';
 import { FifoDealer } from './lib/fifo-dealer.js';
 import { startProc } from './lib/proc.js';
 import { startBroker, startWorker, warm } from './lib/steward.js';
@@ -24,24 +24,30 @@ export const suite: BenchSuite = {
     await warm(client, 'echo.credit1');
     await warm(client, 'echo.credit100');
     await direct.request(body);
+    // Warm every path (JIT, connections) before measuring.
+    await closedLoop(() => direct.request(body), 100, 300);
+    await closedLoop(() => client.call('echo.credit1', body), 100, 300);
+    await closedLoop(() => client.call('echo.credit100', body), 100, 300);
 
     const series: Record<string, number[]> = {};
+    const p50: Record<string, number[]> = {};
     const p99: Record<string, number[]> = {};
-    const record = (key: string, rate: number, p99ms: number) => {
-      (series[key] ??= []).push(rate);
-      (p99[key] ??= []).push(p99ms);
+    const record = (key: string, r: LoadResult) => {
+      (series[key] ??= []).push(r.rate);
+      (p50[key] ??= []).push(r.p50Ms);
+      (p99[key] ??= []).push(r.p99Ms);
     };
     try {
       for (let round = 0; round < options.rounds; round++) {
         // Interleave baseline and subject in each round so drift hits both alike.
         for (const inFlight of [1, 100]) {
           const d = await closedLoop(() => direct.request(body), inFlight, durationMs);
-          record(`direct.${inFlight}`, d.rate, d.p99Ms);
+          record(`direct.${inFlight}`, d);
           const c1 = await closedLoop(() => client.call('echo.credit1', body), inFlight, durationMs);
-          record(`credit1.${inFlight}`, c1.rate, c1.p99Ms);
+          record(`credit1.${inFlight}`, c1);
           if (inFlight > 1) {
             const c100 = await closedLoop(() => client.call('echo.credit100', body), inFlight, durationMs);
-            record(`credit100.${inFlight}`, c100.rate, c100.p99Ms);
+            record(`credit100.${inFlight}`, c100);
           }
         }
       }
@@ -61,7 +67,11 @@ export const suite: BenchSuite = {
       baseline: `direct DEALER-ROUTER echo, ${baselineKey.split('.')[1]} in flight`,
       baselineValue: median(series[baselineKey]!),
       rounds: options.rounds,
-      note: `${note}; p99 ${median(p99[key]!).toFixed(2)} ms (baseline ${median(p99[baselineKey]!).toFixed(2)} ms)`,
+      p50Ms: median(p50[key]!),
+      p99Ms: median(p99[key]!),
+      baselineP50Ms: median(p50[baselineKey]!),
+      baselineP99Ms: median(p99[baselineKey]!),
+      note,
     });
     return [
       row('broker, 1 in flight (sequential)', 'credit1.1', 'direct.1', 'steward client, worker credit 1'),
