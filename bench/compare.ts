@@ -17,6 +17,7 @@ import { closedLoop, type LoadResult } from './lib/load.js';
 import { startNatsServer } from './lib/nats-server.js';
 import { startProc, type Proc } from './lib/proc.js';
 import { startBroker, startWorker, warm } from './lib/steward.js';
+import { cpuSeconds } from './lib/system.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
 
 const NATS_WORKER = fileURLToPath(new URL('./peers/nats-worker.js', import.meta.url));
@@ -37,10 +38,47 @@ const subject = (workers: number) => `echo.w${workers}`;
 const caseKey = (c: Case) => `${c.workers}w.${c.inFlight}.${c.bytes}`;
 const sizeName = (bytes: number) => (bytes >= 1024 ? `${bytes / 1024}-KiB` : `${bytes}-byte`);
 
+type System = 'nats' | 'steward';
+
+interface Pids {
+  readonly server: number;
+  /** Worker processes per worker count (1 or 4). */
+  readonly workers: Record<1 | 4, number[]>;
+}
+
 interface Systems {
   nats(c: Case, body: Buffer): Promise<unknown>;
   steward(c: Case, body: Buffer): Promise<unknown>;
+  readonly pids: Record<System, Pids>;
   stop(): Promise<void>;
+}
+
+/** CPU microseconds per request, by process role, over one measurement. */
+interface CpuPerRequest {
+  readonly server: number;
+  readonly workers: number;
+  readonly client: number;
+}
+
+interface Measured {
+  readonly load: LoadResult;
+  readonly cpu: CpuPerRequest;
+}
+
+/** Runs one closed loop and charges each process's CPU time to the requests it served. */
+async function measure(systems: Systems, system: System, c: Case, body: Buffer, durationMs: number): Promise<Measured> {
+  const pids = systems.pids[system];
+  const workerCpu = () => pids.workers[c.workers].reduce((n, pid) => n + cpuSeconds(pid), 0);
+  const server0 = cpuSeconds(pids.server);
+  const workers0 = workerCpu();
+  const client0 = process.cpuUsage();
+  const load = await closedLoop(() => systems[system](c, body), c.inFlight, durationMs);
+  const client = process.cpuUsage(client0);
+  const per = (seconds: number) => (seconds * 1e6) / load.requests;
+  return {
+    load,
+    cpu: { server: per(cpuSeconds(pids.server) - server0), workers: per(workerCpu() - workers0), client: per((client.user + client.system) / 1e6) },
+  };
 }
 
 async function startSystems(options: BenchOptions): Promise<Systems> {
@@ -57,10 +95,17 @@ async function startSystems(options: BenchOptions): Promise<Systems> {
     procs.push(nats.proc);
     const broker = await startBroker(options.profileDir ? { profileDir: options.profileDir } : {});
     procs.push(broker.proc);
-    for (const workers of [1, 4]) {
+    const pids: Record<System, Pids> = {
+      nats: { server: nats.proc.pid, workers: { 1: [], 4: [] } },
+      steward: { server: broker.proc.pid, workers: { 1: [], 4: [] } },
+    };
+    for (const workers of [1, 4] as const) {
       for (let i = 0; i < workers; i++) {
-        procs.push(await startProc([NATS_WORKER, nats.url, subject(workers), QUEUE], (l) => l === 'ready'));
-        procs.push(await startWorker(broker.backend, subject(workers), WORKER_CONCURRENCY));
+        const n = await startProc([NATS_WORKER, nats.url, subject(workers), QUEUE], (l) => l === 'ready');
+        const w = await startWorker(broker.backend, subject(workers), WORKER_CONCURRENCY);
+        procs.push(n, w);
+        pids.nats.workers[workers].push(n.pid);
+        pids.steward.workers[workers].push(w.pid);
       }
     }
     nc = await connect({ servers: nats.url, name: 'bench-client' });
@@ -71,6 +116,7 @@ async function startSystems(options: BenchOptions): Promise<Systems> {
     return {
       nats: (c, body) => conn.request(subject(c.workers), body, { timeout: 10_000 }),
       steward: (c, body) => cli.call(subject(c.workers), [body]),
+      pids,
       stop,
     };
   } catch (error) {
@@ -85,7 +131,7 @@ export const suite: BenchSuite = {
   async run(options: BenchOptions): Promise<BenchRow[]> {
     const durationMs = options.quick ? 400 : 1_500;
     const systems = await startSystems(options);
-    const results: Record<string, { nats: LoadResult[]; steward: LoadResult[] }> = {};
+    const results: Record<string, Record<System, Measured[]>> = {};
     try {
       // Warm both code paths (JIT, connections, every worker registered) before measuring.
       for (const workers of [1, 4] as const) {
@@ -100,15 +146,21 @@ export const suite: BenchSuite = {
           const r = (results[caseKey(c)] ??= { nats: [], steward: [] });
           // Alternate which system goes first, so drift in the machine's load hits both alike.
           const order = round % 2 === 0 ? (['nats', 'steward'] as const) : (['steward', 'nats'] as const);
-          for (const system of order) r[system].push(await closedLoop(() => systems[system](c, body), c.inFlight, durationMs));
+          for (const system of order) r[system].push(await measure(systems, system, c, body, durationMs));
         }
       }
     } finally {
       await systems.stop();
     }
-    return CASES.map((c): BenchRow => {
+    const cpu = (list: Measured[]): CpuPerRequest => ({
+      server: median(list.map((x) => x.cpu.server)),
+      workers: median(list.map((x) => x.cpu.workers)),
+      client: median(list.map((x) => x.cpu.client)),
+    });
+    const cpuText = (x: CpuPerRequest) => `${x.server.toFixed(0)}/${x.workers.toFixed(0)}/${x.client.toFixed(0)}`;
+    const rateRows = CASES.map((c): BenchRow => {
       const r = results[caseKey(c)]!;
-      const m = (list: LoadResult[], pick: (x: LoadResult) => number) => median(list.map(pick));
+      const m = (list: Measured[], pick: (x: LoadResult) => number) => median(list.map((x) => pick(x.load)));
       return {
         suite: 'compare',
         name: `steward, ${c.workers} worker${c.workers > 1 ? 's' : ''}, ${c.inFlight} in flight, ${sizeName(c.bytes)} body`,
@@ -122,8 +174,24 @@ export const suite: BenchSuite = {
         p99Ms: m(r.steward, (x) => x.p99Ms),
         baselineP50Ms: m(r.nats, (x) => x.p50Ms),
         baselineP99Ms: m(r.nats, (x) => x.p99Ms),
-        note: `worker processes: ${c.workers}, each steward worker --concurrency ${WORKER_CONCURRENCY}, NATS queue group${options.profileDir ? '; broker under --cpu-prof' : ''}`,
+        note: `CPU us/req server/workers/client: steward ${cpuText(cpu(r.steward))}, NATS ${cpuText(cpu(r.nats))}${options.profileDir ? '; broker under --cpu-prof' : ''}`,
       };
     });
+    // The servers' own cost per request, where the gap is widest: 100 in flight, small bodies.
+    const cpuRows = ([1, 4] as const).map((workers): BenchRow => {
+      const r = results[caseKey({ workers, inFlight: 100, bytes: 16 })]!;
+      return {
+        suite: 'compare',
+        name: `broker CPU per request, ${workers} worker${workers > 1 ? 's' : ''}, 100 in flight, 16-byte body`,
+        value: cpu(r.steward).server,
+        unit: 'us/req',
+        better: 'lower',
+        baseline: 'nats-server CPU per request, same shape',
+        baselineValue: cpu(r.nats).server,
+        rounds: options.rounds,
+        note: `whole process, user + system, /proc/PID/stat; total over server, workers and client: steward ${(cpu(r.steward).server + cpu(r.steward).workers + cpu(r.steward).client).toFixed(0)} us, NATS ${(cpu(r.nats).server + cpu(r.nats).workers + cpu(r.nats).client).toFixed(0)} us`,
+      };
+    });
+    return [...rateRows, ...cpuRows];
   },
 };

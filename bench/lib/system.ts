@@ -42,3 +42,21 @@ export async function until(what: string, check: () => boolean | Promise<boolean
     await sleep(everyMs);
   }
 }
+
+/** Clock ticks per second of /proc/PID/stat's times (CLK_TCK; 100 on Linux for x86 and arm). */
+const CLK_TCK = 100;
+
+/**
+ * CPU time a process has used so far (user + system, all threads), in
+ * seconds, from /proc/PID/stat; NaN when unreadable. Resolution: 10 ms.
+ */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
