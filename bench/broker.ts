@@ -4,6 +4,7 @@ import { closedLoop, type LoadResult } from './lib/load.js';
 import { FifoDealer } from './lib/fifo-dealer.js';
 import { startProc } from './lib/proc.js';
 import { startBroker, startWorker, warm } from './lib/steward.js';
+import { cpuSeconds } from './lib/system.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
 
 const ECHO_ROUTER = fileURLToPath(new URL('./peers/echo-router.js', import.meta.url));
@@ -17,6 +18,7 @@ export const suite: BenchSuite = {
     const echo = await startProc([ECHO_ROUTER, 'tcp://127.0.0.1:*'], (l) => l.startsWith('tcp://'));
     const echoEndpoint = echo.lines[0]!;
     const { proc: broker, frontend, backend } = await startBroker();
+    const brokerPid = broker.pid;
     const credit1 = await startWorker(backend, 'echo.credit1', 1);
     const credit100 = await startWorker(backend, 'echo.credit100', 100);
     const direct = new FifoDealer(echoEndpoint);
@@ -32,23 +34,26 @@ export const suite: BenchSuite = {
     const series: Record<string, number[]> = {};
     const p50: Record<string, number[]> = {};
     const p99: Record<string, number[]> = {};
+    const cpu: Record<string, number[]> = {};
     const record = (key: string, r: LoadResult) => {
       (series[key] ??= []).push(r.rate);
       (p50[key] ??= []).push(r.p50Ms);
       (p99[key] ??= []).push(r.p99Ms);
     };
+    /** Runs one loop and records the server process's CPU microseconds per request (echo ROUTER or broker). */
+    const timed = async (key: string, serverPid: number, call: () => Promise<unknown>, inFlight: number) => {
+      const before = cpuSeconds(serverPid);
+      const r = await closedLoop(call, inFlight, durationMs);
+      (cpu[key] ??= []).push(((cpuSeconds(serverPid) - before) * 1e6) / r.requests);
+      record(key, r);
+    };
     try {
       for (let round = 0; round < options.rounds; round++) {
         // Interleave baseline and subject in each round so drift hits both alike.
         for (const inFlight of [1, 100]) {
-          const d = await closedLoop(() => direct.request(body), inFlight, durationMs);
-          record(`direct.${inFlight}`, d);
-          const c1 = await closedLoop(() => client.call('echo.credit1', body), inFlight, durationMs);
-          record(`credit1.${inFlight}`, c1);
-          if (inFlight > 1) {
-            const c100 = await closedLoop(() => client.call('echo.credit100', body), inFlight, durationMs);
-            record(`credit100.${inFlight}`, c100);
-          }
+          await timed(`direct.${inFlight}`, echo.pid, () => direct.request(body), inFlight);
+          await timed(`credit1.${inFlight}`, brokerPid, () => client.call('echo.credit1', body), inFlight);
+          if (inFlight > 1) await timed(`credit100.${inFlight}`, brokerPid, () => client.call('echo.credit100', body), inFlight);
         }
       }
     } finally {
@@ -77,6 +82,17 @@ export const suite: BenchSuite = {
       row('broker, 1 in flight (sequential)', 'credit1.1', 'direct.1', 'steward client, worker credit 1'),
       row('broker, 100 in flight, worker credit 1 (MDP rule)', 'credit1.100', 'direct.100', 'one request per worker at a time'),
       row('broker, 100 in flight, worker credit 100', 'credit100.100', 'direct.100', 'steward credit extension'),
+      {
+        suite: 'broker',
+        name: 'broker CPU per request, 100 in flight, worker credit 100',
+        value: median(cpu['credit100.100']!),
+        unit: 'us/req',
+        better: 'lower',
+        baseline: 'twice the echo ROUTER CPU per request, 100 in flight',
+        baselineValue: 2 * median(cpu['direct.100']!),
+        rounds: options.rounds,
+        note: 'whole process, /proc/PID/stat; the broker reads and writes each request twice (client side, worker side), the echo once: the baseline is what zeromq.js I/O alone costs a broker',
+      },
     ];
   },
 };
