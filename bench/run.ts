@@ -111,17 +111,18 @@ async function main(): Promise<void> {
   if (values.docs) {
     const docsDir = `${ROOT}docs/bench/`;
     mkdirSync(docsDir, { recursive: true });
-    for (const { chart, file: svg } of svgs) copyFileSync(svg, `${docsDir}${chart.name}.svg`);
+    if (!only) for (const { chart, file: svg } of svgs) copyFileSync(svg, `${docsDir}${chart.name}.svg`);
     const header =
       `\`${command}\` on ${run.date.slice(0, 16).replace('T', ' ')} UTC: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
       `${rounds} round(s) per figure, medians; load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after.`;
     const table = `${header}\n\n${markdownTable(rows)}`;
     const page = `${ROOT}docs/benchmarks.md`;
     let doc = existsSync(page) ? readFileSync(page, 'utf8') : '';
-    if (rows.length) doc = replaceSection(doc, 'table', table);
+    // The page's table is the whole suite's: a run with --only leaves it alone (but may add a profile).
+    if (rows.length && !only) doc = replaceSection(doc, 'table', table);
     if (profiles.length) doc = replaceSection(doc, 'profile', profiles.map((p) => formatSummary(p.summary, `\`${p.file.slice(ROOT.length)}\``)).join('\n\n'));
     if (doc) writeFileSync(page, doc);
-    process.stdout.write(`docs: ${page}${svgs.length ? `, ${svgs.map((s) => `docs/bench/${s.chart.name}.svg`).join(', ')}` : ''}\n`);
+    process.stdout.write(`docs: ${page}${svgs.length && !only ? `, ${svgs.map((s) => `docs/bench/${s.chart.name}.svg`).join(', ')}` : ''}\n`);
   }
 }
 

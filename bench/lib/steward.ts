@@ -20,7 +20,7 @@ export interface BrokerStart {
 export async function startBroker(options: BrokerStart = {}): Promise<BrokerProc> {
   let endpoints: Record<string, string[]> = {};
   let metricsUrl: string | undefined;
-  const node = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `broker-${Date.now()}.cpuprofile`] : [];
+  const node = cpuProfArgs(options.profileDir, 'broker');
   const proc = await startProc(
     [
       ...node,
@@ -46,10 +46,15 @@ export async function startBroker(options: BrokerStart = {}): Promise<BrokerProc
   return { proc, frontend: endpoints['broker.frontend']![0]!, backend: endpoints['broker.backend']![0]!, metricsUrl };
 }
 
+/** `node --cpu-prof` flags writing `NAME-<time>.cpuprofile` into `dir`. */
+export function cpuProfArgs(dir: string | undefined, name: string): string[] {
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
+}
+
 /** A `--role worker` process serving `service` with the built-in echo handler. */
-export function startWorker(backend: string, service: string, concurrency: number): Promise<Proc> {
+export function startWorker(backend: string, service: string, concurrency: number, profileDir?: string): Promise<Proc> {
   return startProc(
-    [MAIN, '--role', 'worker', '--service', service, '--broker', backend, '--concurrency', String(concurrency), '--log-level', 'info'],
+    [...cpuProfArgs(profileDir, 'worker'), MAIN, '--role', 'worker', '--service', service, '--broker', backend, '--concurrency', String(concurrency), '--log-level', 'info'],
     (line) => logLine(line)?.['msg'] === 'worker started',
   );
 }
