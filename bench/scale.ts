@@ -134,7 +134,7 @@ function rows(curve: 'workers' | 'clients', steps: Step[], rounds: number): Benc
       baseline: `${unitName(first.count)}, same run`,
       baselineValue: first.rssAfterBytes / MiB,
       rounds: 1,
-      note: `after the load; idle broker ${(s.rssIdleBytes / MiB).toFixed(1)} MiB, connected ${(s.rssConnectedBytes / MiB).toFixed(1)} MiB, ${(((s.rssAfterBytes - s.rssIdleBytes) / s.count) / 1024).toFixed(1)} KiB per ${curve.slice(0, -1)}`,
+      note: `after the load; before it: idle broker ${(s.rssIdleBytes / MiB).toFixed(1)} MiB, all connected ${(s.rssConnectedBytes / MiB).toFixed(1)} MiB (${((s.rssConnectedBytes - s.rssIdleBytes) / s.count / 1024).toFixed(1)} KiB per ${curve.slice(0, -1)}, noisy below 1,000)`,
     },
   ]);
 }
