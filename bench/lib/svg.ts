@@ -77,7 +77,9 @@ export function renderLineChart(chart: LineChart): string {
     }
     for (const [x, y] of valid) {
       out.push(`<circle cx="${f(px(x))}" cy="${f(py(y))}" r="3.5" fill="${color}"/>`);
-      out.push(`<text x="${f(px(x))}" y="${f(py(y) - 8)}" text-anchor="middle" font-size="10" fill="${color}">${escapeXml(shortNumber(y))}</text>`);
+      // Odd series label below their points, so coinciding points stay readable.
+      const ly = i % 2 === 0 ? py(y) - 8 : py(y) + 16;
+      out.push(`<text x="${f(px(x))}" y="${f(ly)}" text-anchor="middle" font-size="10" fill="${color}">${escapeXml(shortNumber(y))}</text>`);
     }
     const lx = MARGIN.left + i * 200;
     const ly = HEIGHT - 14;
