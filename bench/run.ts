@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     let doc = existsSync(page) ? readFileSync(page, 'utf8') : '';
     // The page's table is the whole suite's: a run with --only leaves it alone (but may add a profile).
     if (rows.length && !only) doc = replaceSection(doc, 'table', table);
-    if (profiles.length) doc = replaceSection(doc, 'profile', profiles.map((p) => formatSummary(p.summary, `Broker under \`node --cpu-prof\` during \`${command}\` (${run.date.slice(0, 16).replace('T', ' ')} UTC, ${p.file.slice(p.file.lastIndexOf('/') + 1)})`)).join('\n\n'));
+    if (profiles.length) doc = replaceSection(doc, 'profile', profiles.map((p) => formatSummary(p.summary, `Broker under \`node --cpu-prof\` during \`${command}\` (${run.date.slice(0, 16).replace('T', ' ')} UTC, load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after; ${p.file.slice(p.file.lastIndexOf('/') + 1)})`)).join('\n\n'));
     if (doc) writeFileSync(page, doc);
     process.stdout.write(`docs: ${page}${svgs.length && !only ? `, ${svgs.map((s) => `docs/bench/${s.chart.name}.svg`).join(', ')}` : ''}\n`);
   }
