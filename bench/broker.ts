@@ -1,45 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '../src/api/client.js';
-import { closedLoop } from './lib/load.js';
+import { closedLoop, type LoadResult } from './lib/load.js';
 import { FifoDealer } from './lib/fifo-dealer.js';
-import { MAIN, logLine, startProc, type Proc } from './lib/proc.js';
+import { startProc } from './lib/proc.js';
+import { startBroker, startWorker, warm } from './lib/steward.js';
+import { cpuSeconds } from './lib/system.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
 
 const ECHO_ROUTER = fileURLToPath(new URL('./peers/echo-router.js', import.meta.url));
-
-async function startBroker(): Promise<{ proc: Proc; frontend: string; backend: string }> {
-  let endpoints: Record<string, string[]> = {};
-  const proc = await startProc(
-    [MAIN, '--role', 'broker', '--frontend', 'tcp://127.0.0.1:*', '--backend', 'tcp://127.0.0.1:*', '--log-level', 'info'],
-    (line) => {
-      const l = logLine(line);
-      if (l?.['msg'] !== 'broker listening') return false;
-      endpoints = l['endpoints'] as Record<string, string[]>;
-      return true;
-    },
-  );
-  return { proc, frontend: endpoints['broker.frontend']![0]!, backend: endpoints['broker.backend']![0]! };
-}
-
-async function startWorker(backend: string, service: string, concurrency: number): Promise<Proc> {
-  return startProc(
-    [MAIN, '--role', 'worker', '--service', service, '--broker', backend, '--concurrency', String(concurrency), '--log-level', 'info'],
-    (line) => logLine(line)?.['msg'] === 'worker started',
-  );
-}
-
-/** Waits until the broker routes to the service: one successful call. */
-async function warm(client: Client, service: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      await client.call(service, 'warm', { timeout: 200, retries: 0 });
-      return;
-    } catch {
-      // not registered yet
-    }
-  }
-  throw new Error(`${service} never answered`);
-}
 
 export const suite: BenchSuite = {
   name: 'broker',
@@ -50,6 +18,7 @@ export const suite: BenchSuite = {
     const echo = await startProc([ECHO_ROUTER, 'tcp://127.0.0.1:*'], (l) => l.startsWith('tcp://'));
     const echoEndpoint = echo.lines[0]!;
     const { proc: broker, frontend, backend } = await startBroker();
+    const brokerPid = broker.pid;
     const credit1 = await startWorker(backend, 'echo.credit1', 1);
     const credit100 = await startWorker(backend, 'echo.credit100', 100);
     const direct = new FifoDealer(echoEndpoint);
@@ -57,25 +26,34 @@ export const suite: BenchSuite = {
     await warm(client, 'echo.credit1');
     await warm(client, 'echo.credit100');
     await direct.request(body);
+    // Warm every path (JIT, connections) before measuring.
+    await closedLoop(() => direct.request(body), 100, 300);
+    await closedLoop(() => client.call('echo.credit1', body), 100, 300);
+    await closedLoop(() => client.call('echo.credit100', body), 100, 300);
 
     const series: Record<string, number[]> = {};
+    const p50: Record<string, number[]> = {};
     const p99: Record<string, number[]> = {};
-    const record = (key: string, rate: number, p99ms: number) => {
-      (series[key] ??= []).push(rate);
-      (p99[key] ??= []).push(p99ms);
+    const cpu: Record<string, number[]> = {};
+    const record = (key: string, r: LoadResult) => {
+      (series[key] ??= []).push(r.rate);
+      (p50[key] ??= []).push(r.p50Ms);
+      (p99[key] ??= []).push(r.p99Ms);
+    };
+    /** Runs one loop and records the server process's CPU microseconds per request (echo ROUTER or broker). */
+    const timed = async (key: string, serverPid: number, call: () => Promise<unknown>, inFlight: number) => {
+      const before = cpuSeconds(serverPid);
+      const r = await closedLoop(call, inFlight, durationMs);
+      (cpu[key] ??= []).push(((cpuSeconds(serverPid) - before) * 1e6) / r.requests);
+      record(key, r);
     };
     try {
       for (let round = 0; round < options.rounds; round++) {
         // Interleave baseline and subject in each round so drift hits both alike.
         for (const inFlight of [1, 100]) {
-          const d = await closedLoop(() => direct.request(body), inFlight, durationMs);
-          record(`direct.${inFlight}`, d.rate, d.p99Ms);
-          const c1 = await closedLoop(() => client.call('echo.credit1', body), inFlight, durationMs);
-          record(`credit1.${inFlight}`, c1.rate, c1.p99Ms);
-          if (inFlight > 1) {
-            const c100 = await closedLoop(() => client.call('echo.credit100', body), inFlight, durationMs);
-            record(`credit100.${inFlight}`, c100.rate, c100.p99Ms);
-          }
+          await timed(`direct.${inFlight}`, echo.pid, () => direct.request(body), inFlight);
+          await timed(`credit1.${inFlight}`, brokerPid, () => client.call('echo.credit1', body), inFlight);
+          if (inFlight > 1) await timed(`credit100.${inFlight}`, brokerPid, () => client.call('echo.credit100', body), inFlight);
         }
       }
     } finally {
@@ -94,12 +72,27 @@ export const suite: BenchSuite = {
       baseline: `direct DEALER-ROUTER echo, ${baselineKey.split('.')[1]} in flight`,
       baselineValue: median(series[baselineKey]!),
       rounds: options.rounds,
-      note: `${note}; p99 ${median(p99[key]!).toFixed(2)} ms (baseline ${median(p99[baselineKey]!).toFixed(2)} ms)`,
+      p50Ms: median(p50[key]!),
+      p99Ms: median(p99[key]!),
+      baselineP50Ms: median(p50[baselineKey]!),
+      baselineP99Ms: median(p99[baselineKey]!),
+      note,
     });
     return [
       row('broker, 1 in flight (sequential)', 'credit1.1', 'direct.1', 'steward client, worker credit 1'),
       row('broker, 100 in flight, worker credit 1 (MDP rule)', 'credit1.100', 'direct.100', 'one request per worker at a time'),
       row('broker, 100 in flight, worker credit 100', 'credit100.100', 'direct.100', 'steward credit extension'),
+      {
+        suite: 'broker',
+        name: 'broker CPU per request, 100 in flight, worker credit 100',
+        value: median(cpu['credit100.100']!),
+        unit: 'us/req',
+        better: 'lower',
+        baseline: 'twice the echo ROUTER CPU per request, 100 in flight',
+        baselineValue: 2 * median(cpu['direct.100']!),
+        rounds: options.rounds,
+        note: 'whole process, /proc/PID/stat; the broker reads and writes each request twice (client side, worker side), the echo once: the baseline is what zeromq.js I/O alone costs a broker',
+      },
     ];
   },
 };

@@ -1,18 +1,28 @@
 /**
- * `npm run bench [-- --quick] [-- --rounds N] [-- --only SUITE,...]`: runs every
- * suite, prints one table (each figure beside its baseline from the same run,
- * with the ratio and the number of rounds), and writes the rows to
- * bench/results/<time>.json so runs can be compared.
+ * `npm run bench [-- --quick] [-- --rounds N] [-- --only SUITE,...] [-- --profile] [-- --docs]`
+ * (`--suite` is `--only`): runs the suites, prints one table (each figure
+ * beside its baseline from the same run, the ratio, p50/p99 where measured,
+ * medians of the rounds), and writes bench/results/<time>.json plus one SVG
+ * per chart. `--profile` runs brokers under `node --cpu-prof` and summarizes
+ * the profiles; `--docs` copies the table, charts and profile summary into
+ * docs/bench/ and docs/benchmarks.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import type { BenchRow, BenchSuite } from './types.js';
+import { formatSummary, isCpuProfile, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.js';
+import { markdownTable, progressLine, replaceSection, textTable, type Machine } from './lib/report.js';
+import { renderLineChart } from './lib/svg.js';
+import { loadAverage } from './lib/system.js';
+import type { BenchRow, BenchSuite, LineChart } from './types.js';
 
-const SUITES = ['broker', 'rpc', 'balancer', 'keywords', 'gateway', 'inspector', 'compare'];
+const SUITES = ['broker', 'compare', 'gateway', 'scale', 'rpc', 'balancer', 'keywords', 'inspector'];
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 async function loadSuites(only: string[] | undefined): Promise<BenchSuite[]> {
+  const unknown = only?.filter((n) => !SUITES.includes(n)) ?? [];
+  if (unknown.length) throw new Error(`unknown suite(s) ${unknown.join(', ')}: choose from ${SUITES.join(', ')}`);
   const found: BenchSuite[] = [];
   for (const name of SUITES) {
     if (only && !only.includes(name)) continue;
@@ -26,56 +36,94 @@ async function loadSuites(only: string[] | undefined): Promise<BenchSuite[]> {
   return found;
 }
 
-function fmt(n: number | undefined): string {
-  if (n === undefined || Number.isNaN(n)) return '-';
-  if (n >= 100) return Math.round(n).toLocaleString('en-US');
-  return n.toFixed(2);
-}
-
-function table(rows: BenchRow[]): string {
-  const header = ['suite', 'figure', 'value', 'unit', 'baseline', 'baseline value', 'ratio', 'rounds'];
-  const body = rows.map((r) => [
-    r.suite,
-    r.name,
-    fmt(r.value),
-    r.unit,
-    r.baseline ?? '-',
-    fmt(r.baselineValue),
-    r.baselineValue ? `${(r.value / r.baselineValue).toFixed(2)}x` : '-',
-    String(r.rounds),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+function summarizeProfiles(dir: string): Array<{ file: string; summary: ProfileSummary }> {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .flatMap((f) => {
+      const parsed: unknown = JSON.parse(readFileSync(`${dir}${f}`, 'utf8'));
+      return isCpuProfile(parsed) ? [{ file: `${dir}${f}`, summary: summarizeProfile(parsed, 15) }] : [];
+    });
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, only: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean' },
+      rounds: { type: 'string' },
+      only: { type: 'string' },
+      suite: { type: 'string' },
+      profile: { type: 'boolean' },
+      docs: { type: 'boolean' },
+    },
   });
   const quick = values.quick === true;
   const rounds = Number(values.rounds ?? (quick ? 1 : 3));
-  const only = values.only?.split(',');
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${values.rounds}`);
+  const only = (values.only ?? values.suite)?.split(',').map((s) => s.trim());
   const suites = await loadSuites(only);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const resultsDir = `${ROOT}bench/results/`;
+  mkdirSync(resultsDir, { recursive: true });
+  const profileDir = values.profile ? `${resultsDir}${stamp}-profiles/` : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const charts: LineChart[] = [];
   const rows: BenchRow[] = [];
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-  process.stdout.write(`steward benchmarks: ${machine.cores} cores (${machine.cpu}), node ${machine.node}, ${rounds} round(s), medians\n\n`);
+  const c = cpus();
+  const machine: Machine = { cores: c.length, cpu: c[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const started = new Date();
+  const loadBefore = loadAverage();
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  process.stdout.write(
+    `steward benchmarks: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}; ${rounds} round(s), medians; ` +
+      `${quick ? 'quick' : 'full'} mode; ${started.toISOString()}; load average ${loadBefore.join(' ')}\n\n`,
+  );
   for (const suite of suites) {
     process.stdout.write(`running ${suite.name}: ${suite.description}\n`);
-    const got = await suite.run({ rounds, quick });
+    const t0 = Date.now();
+    const got = await suite.run({ rounds, quick, ...(profileDir ? { profileDir } : {}), addChart: (chart) => charts.push(chart) });
     rows.push(...got);
-    for (const r of got) {
-      process.stdout.write(
-        `  ${r.name}: ${fmt(r.value)} ${r.unit}${r.baselineValue ? ` vs ${fmt(r.baselineValue)} (${(r.value / r.baselineValue).toFixed(2)}x)` : ''}${r.note ? ` [${r.note}]` : ''}\n`,
-      );
-    }
+    for (const r of got) process.stdout.write(`${progressLine(r)}\n`);
+    process.stdout.write(`  (${((Date.now() - t0) / 1000).toFixed(1)} s, load average ${loadAverage().join(' ')})\n`);
   }
-  process.stdout.write(`\n${table(rows)}\n`);
-  const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  const file = `${dir}${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(file, JSON.stringify({ machine, rounds, quick, rows }, null, 2));
+  const loadAfter = loadAverage();
+  const seconds = (Date.now() - started.getTime()) / 1000;
+  process.stdout.write(`\n${textTable(rows)}\n\nload average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')}; ${seconds.toFixed(0)} s\n`);
+
+  const svgs = charts.map((chart) => {
+    const file = `${resultsDir}${stamp}-${chart.name}.svg`;
+    writeFileSync(file, renderLineChart(chart));
+    return { chart, file };
+  });
+  for (const { file } of svgs) process.stdout.write(`plot: ${file}\n`);
+
+  const profiles = profileDir ? summarizeProfiles(profileDir) : [];
+  for (const { file, summary } of profiles) {
+    process.stdout.write(`\nprofile ${file}: ${summary.busyMs.toFixed(0)} ms busy, ${summary.idleMs.toFixed(0)} ms idle\n`);
+    for (const e of summary.functions.slice(0, 12)) process.stdout.write(`  ${e.percent.toFixed(1).padStart(5)}%  ${e.name}  [${e.module}]\n`);
+  }
+
+  const file = `${resultsDir}${stamp}.json`;
+  const run = { command, date: started.toISOString(), seconds, machine, loadAverage: { before: loadBefore, after: loadAfter }, rounds, quick };
+  writeFileSync(file, JSON.stringify({ ...run, rows, charts, profiles }, null, 2));
   process.stdout.write(`\nresults: ${file}\n`);
+
+  if (values.docs) {
+    const docsDir = `${ROOT}docs/bench/`;
+    mkdirSync(docsDir, { recursive: true });
+    if (!only) for (const { chart, file: svg } of svgs) copyFileSync(svg, `${docsDir}${chart.name}.svg`);
+    const header =
+      `\`${command}\` on ${run.date.slice(0, 16).replace('T', ' ')} UTC: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
+      `${rounds} round(s) per figure, medians; load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after.`;
+    const table = `${header}\n\n${markdownTable(rows)}`;
+    const page = `${ROOT}docs/benchmarks.md`;
+    let doc = existsSync(page) ? readFileSync(page, 'utf8') : '';
+    // The page's table is the whole suite's: a run with --only leaves it alone (but may add a profile).
+    if (rows.length && !only) doc = replaceSection(doc, 'table', table);
+    if (profiles.length) doc = replaceSection(doc, 'profile', profiles.map((p) => formatSummary(p.summary, `Broker under \`node --cpu-prof\` during \`${command}\` (${run.date.slice(0, 16).replace('T', ' ')} UTC, load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after; ${p.file.slice(p.file.lastIndexOf('/') + 1)})`)).join('\n\n'));
+    if (doc) writeFileSync(page, doc);
+    process.stdout.write(`docs: ${page}${svgs.length && !only ? `, ${svgs.map((s) => `docs/bench/${s.chart.name}.svg`).join(', ')}` : ''}\n`);
+  }
 }
 
 main().then(

@@ -14,6 +14,31 @@ export interface BenchRow {
   readonly baselineValue?: number;
   readonly rounds: number;
   readonly note?: string;
+  /** Latency percentiles of the figure and of its baseline (medians over rounds), where measured. */
+  readonly p50Ms?: number;
+  readonly p99Ms?: number;
+  readonly baselineP50Ms?: number;
+  readonly baselineP99Ms?: number;
+  /** Set when the figure could not be measured in this run (value is NaN): why. */
+  readonly skipped?: string;
+}
+
+/** One line of a chart: (x, y) points in x order. */
+export interface ChartSeries {
+  readonly label: string;
+  readonly points: ReadonlyArray<readonly [number, number]>;
+}
+
+/** A small line chart the runner writes as SVG (bench/lib/svg.ts). */
+export interface LineChart {
+  /** File name without extension, e.g. `scale-workers-throughput`. */
+  readonly name: string;
+  readonly title: string;
+  readonly xLabel: string;
+  readonly yLabel: string;
+  /** Logarithmic x axis (1, 10, 100, 1000 spread evenly). */
+  readonly xLog?: boolean;
+  readonly series: readonly ChartSeries[];
 }
 
 export interface BenchOptions {
@@ -21,6 +46,13 @@ export interface BenchOptions {
   readonly rounds: number;
   /** Shorter runs (CI smoke, `npm run bench -- --quick`). */
   readonly quick: boolean;
+  /**
+   * When set, suites that start a broker start it under `node --cpu-prof`
+   * writing into this directory (`npm run bench -- --profile`).
+   */
+  readonly profileDir?: string;
+  /** Hands a chart to the runner, which writes it as SVG under bench/results/ (and docs/bench/ with --docs). */
+  readonly addChart?: (chart: LineChart) => void;
 }
 
 export interface BenchSuite {

@@ -12,12 +12,22 @@ export interface LoadResult {
  * Keeps `inFlight` calls outstanding for `durationMs` (bounded) and reports the
  * rate and latency percentiles. `call` is whatever is measured.
  */
-export async function closedLoop(call: () => Promise<unknown>, inFlight: number, durationMs: number): Promise<LoadResult> {
+export function closedLoop(call: () => Promise<unknown>, inFlight: number, durationMs: number): Promise<LoadResult> {
+  return lanesLoop(Array.from({ length: inFlight }, () => call), durationMs);
+}
+
+/**
+ * One lane per entry of `calls`, each keeping one call outstanding until
+ * `durationMs` has passed (a lane finishes the call it is in, so the run ends
+ * when the slowest lane's last reply arrives). With many clients, give each
+ * its own lane.
+ */
+export async function lanesLoop(calls: ReadonlyArray<() => Promise<unknown>>, durationMs: number): Promise<LoadResult> {
   const latencies: number[] = [];
   let done = 0;
   const start = performance.now();
   const end = start + durationMs;
-  const lane = async () => {
+  const lane = async (call: () => Promise<unknown>) => {
     while (performance.now() < end) {
       const t0 = performance.now();
       await call();
@@ -25,7 +35,7 @@ export async function closedLoop(call: () => Promise<unknown>, inFlight: number,
       done += 1;
     }
   };
-  await Promise.all(Array.from({ length: inFlight }, lane));
+  await Promise.all(calls.map(lane));
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;

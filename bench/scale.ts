@@ -1,0 +1,171 @@
+/**
+ * Scale curves of the broker (`steward --role broker`, its own process, a
+ * fresh one per step): throughput and resident memory (VmRSS) as workers
+ * grow (1, 10, 100, 1,000 echo workers with credit 1, spread over up to four
+ * processes; load: one Client in the bench process with 100 in flight) and
+ * as clients grow (1, 100, 10,000 Clients, one call in flight each, spread
+ * over up to four processes; two worker processes with --concurrency 100
+ * serve them). Ratios are against the first step of the same curve.
+ * Writes two charts (throughput, memory).
+ *
+ *   npm run bench -- --only scale [--quick] [--rounds N]
+ */
+import { fileURLToPath } from 'node:url';
+import { Client } from '../src/api/client.js';
+import { closedLoop, type LoadResult } from './lib/load.js';
+import { startProc, type Proc } from './lib/proc.js';
+import { registeredWorkers, startBroker, startWorker, warm, type BrokerProc } from './lib/steward.js';
+import { rssBytes, sleep, until } from './lib/system.js';
+import { median, type BenchOptions, type BenchRow, type BenchSuite, type ChartSeries } from './types.js';
+
+const PEERS = new URL('./peers/', import.meta.url);
+const SCALE_WORKERS = fileURLToPath(new URL('scale-workers.js', PEERS));
+const SCALE_CLIENTS = fileURLToPath(new URL('scale-clients.js', PEERS));
+const SERVICE = 'echo';
+const IN_FLIGHT = 100;
+const MiB = 1024 * 1024;
+
+interface Step {
+  readonly count: number;
+  readonly load: LoadResult[];
+  readonly rssIdleBytes: number;
+  readonly rssConnectedBytes: number;
+  readonly rssAfterBytes: number;
+}
+
+/** COUNT split over at most four processes: [per process...]. */
+function spread(count: number): number[] {
+  const procs = count <= 10 ? 1 : count <= 100 ? 2 : 4;
+  return Array.from({ length: procs }, (_, i) => Math.floor(count / procs) + (i < count % procs ? 1 : 0));
+}
+
+async function withBroker<T>(fn: (broker: BrokerProc, procs: Proc[]) => Promise<T>): Promise<T> {
+  const broker = await startBroker({ metrics: true });
+  const procs: Proc[] = [];
+  try {
+    return await fn(broker, procs);
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await broker.proc.stop();
+  }
+}
+
+async function workersStep(count: number, options: BenchOptions, durationMs: number): Promise<Step> {
+  return withBroker(async (broker, procs) => {
+    await sleep(200);
+    const rssIdleBytes = rssBytes(broker.proc.pid);
+    for (const n of spread(count)) procs.push(await startProc([SCALE_WORKERS, broker.backend, SERVICE, String(n), '1'], (l) => l === 'ready', 60_000));
+    await until(`${count} workers registered`, async () => (await registeredWorkers(broker.metricsUrl!, SERVICE)) >= count, 120_000, 200);
+    const client = new Client({ broker: broker.frontend, timeout: 30_000, retries: 0 });
+    try {
+      const body = [Buffer.alloc(16, 'w')];
+      await warm(client, SERVICE);
+      await closedLoop(() => client.call(SERVICE, body), IN_FLIGHT, 300);
+      const rssConnectedBytes = rssBytes(broker.proc.pid);
+      const load: LoadResult[] = [];
+      for (let round = 0; round < options.rounds; round++) load.push(await closedLoop(() => client.call(SERVICE, body), IN_FLIGHT, durationMs));
+      return { count, load, rssIdleBytes, rssConnectedBytes, rssAfterBytes: rssBytes(broker.proc.pid) };
+    } finally {
+      client.close();
+    }
+  });
+}
+
+/** Sums the client processes' results of one `go`: total rate; p50 the median of theirs, p99 the worst. */
+function combine(results: LoadResult[]): LoadResult {
+  const requests = results.reduce((n, r) => n + r.requests, 0);
+  const seconds = Math.max(...results.map((r) => r.seconds));
+  return { requests, seconds, rate: results.reduce((n, r) => n + r.rate, 0), p50Ms: median(results.map((r) => r.p50Ms)), p99Ms: Math.max(...results.map((r) => r.p99Ms)) };
+}
+
+async function clientsStep(count: number, options: BenchOptions, durationMs: number): Promise<Step> {
+  return withBroker(async (broker, procs) => {
+    for (let i = 0; i < 2; i++) procs.push(await startWorker(broker.backend, SERVICE, 100));
+    await until('2 workers registered', async () => (await registeredWorkers(broker.metricsUrl!, SERVICE)) >= 2, 30_000, 100);
+    await sleep(200);
+    const rssIdleBytes = rssBytes(broker.proc.pid);
+    const clientProcs: Proc[] = [];
+    for (const n of spread(count)) {
+      const p = await startProc([SCALE_CLIENTS, broker.frontend, SERVICE, String(n)], (l) => l === 'ready', 120_000, { stdin: true });
+      procs.push(p);
+      clientProcs.push(p);
+    }
+    const rssConnectedBytes = rssBytes(broker.proc.pid);
+    const load: LoadResult[] = [];
+    // One warm-up go, then the measured rounds.
+    for (let round = -1; round < options.rounds; round++) {
+      const pending = clientProcs.map((p) => p.nextLine((l) => l.startsWith('{"result"'), durationMs + 90_000));
+      for (const p of clientProcs) p.send(`go ${round < 0 ? 300 : durationMs}`);
+      const lines = await Promise.all(pending);
+      if (round >= 0) load.push(combine(lines.map((l) => (JSON.parse(l) as { result: LoadResult }).result)));
+    }
+    for (const p of clientProcs) p.send('quit');
+    return { count, load, rssIdleBytes, rssConnectedBytes, rssAfterBytes: rssBytes(broker.proc.pid) };
+  });
+}
+
+function rows(curve: 'workers' | 'clients', steps: Step[], rounds: number): BenchRow[] {
+  const first = steps[0]!;
+  const rate = (s: Step) => median(s.load.map((l) => l.rate));
+  const shape = curve === 'workers' ? `${IN_FLIGHT} in flight from one Client, workers credit 1` : 'one call in flight per Client, 2 workers --concurrency 100';
+  const unitName = (n: number) => `${n.toLocaleString('en-US')} ${n === 1 ? curve.slice(0, -1) : curve}`;
+  return steps.flatMap((s): BenchRow[] => [
+    {
+      suite: 'scale',
+      name: `broker throughput, ${unitName(s.count)}`,
+      value: rate(s),
+      unit: 'req/s',
+      better: 'higher',
+      baseline: `${unitName(first.count)}, same run`,
+      baselineValue: rate(first),
+      rounds,
+      p50Ms: median(s.load.map((l) => l.p50Ms)),
+      p99Ms: median(s.load.map((l) => l.p99Ms)),
+      baselineP50Ms: median(first.load.map((l) => l.p50Ms)),
+      baselineP99Ms: median(first.load.map((l) => l.p99Ms)),
+      note: shape,
+    },
+    {
+      suite: 'scale',
+      name: `broker RSS, ${unitName(s.count)}`,
+      value: s.rssAfterBytes / MiB,
+      unit: 'MiB',
+      better: 'lower',
+      baseline: `${unitName(first.count)}, same run`,
+      baselineValue: first.rssAfterBytes / MiB,
+      rounds: 1,
+      note: `after the load; before it: idle broker ${(s.rssIdleBytes / MiB).toFixed(1)} MiB, all connected ${(s.rssConnectedBytes / MiB).toFixed(1)} MiB (${((s.rssConnectedBytes - s.rssIdleBytes) / s.count / 1024).toFixed(1)} KiB per ${curve.slice(0, -1)}, noisy below 1,000)`,
+    },
+  ]);
+}
+
+export const suite: BenchSuite = {
+  name: 'scale',
+  description: 'broker throughput and RSS as workers grow (1, 10, 100, 1,000) and as clients grow (1, 100, 10,000), each step a fresh broker process',
+  async run(options: BenchOptions): Promise<BenchRow[]> {
+    const durationMs = options.quick ? 1_000 : 3_000;
+    const workerSteps: Step[] = [];
+    for (const count of [1, 10, 100, 1_000]) workerSteps.push(await workersStep(count, options, durationMs));
+    const clientSteps: Step[] = [];
+    for (const count of [1, 100, 10_000]) clientSteps.push(await clientsStep(count, options, durationMs));
+    const series = (label: string, steps: Step[], y: (s: Step) => number): ChartSeries => ({ label, points: steps.map((s) => [s.count, y(s)] as const) });
+    const rate = (s: Step) => median(s.load.map((l) => l.rate));
+    options.addChart?.({
+      name: 'scale-throughput',
+      title: 'Broker throughput as workers and clients grow',
+      xLabel: 'workers or clients',
+      yLabel: 'requests per second',
+      xLog: true,
+      series: [series(`workers (${IN_FLIGHT} in flight)`, workerSteps, rate), series('clients (1 in flight each)', clientSteps, rate)],
+    });
+    options.addChart?.({
+      name: 'scale-memory',
+      title: 'Broker resident memory (VmRSS) as workers and clients grow',
+      xLabel: 'workers or clients',
+      yLabel: 'MiB',
+      xLog: true,
+      series: [series('workers', workerSteps, (s) => s.rssAfterBytes / MiB), series('clients', clientSteps, (s) => s.rssAfterBytes / MiB)],
+    });
+    return [...rows('workers', workerSteps, options.rounds), ...rows('clients', clientSteps, options.rounds)];
+  },
+};
