@@ -1,0 +1,100 @@
+/**
+ * The uwsgi packet BlastBeat sends as a request head (DESIGN 5.6):
+ *
+ *   byte 0      modifier1 = 0
+ *   bytes 1-2   uint16 little-endian TOTAL packet length, this 4-byte header
+ *               included (BlastBeat's quirk: standard uwsgi counts only the vars)
+ *   byte 3      modifier2 = 0
+ *   then pairs  uint16 LE key length, key bytes, uint16 LE value length, value bytes
+ *
+ * Strings are written as latin1 so that header bytes pass through unchanged
+ * (HTTP heads are parsed as latin1 too). Pure: no sockets, no XState.
+ */
+import { reject, type Rejection } from '../codec.js';
+
+export const UWSGI_HEADER_SIZE = 4;
+/** The length field is 16 bits and counts the whole packet. */
+export const UWSGI_MAX_PACKET = 0xffff;
+
+export type UwsgiVar = readonly [key: string, value: string];
+
+export interface UwsgiPacket {
+  readonly type: 'uwsgi';
+  readonly vars: UwsgiVar[];
+}
+
+/** Which length convention a packet uses: BlastBeat's (total) or uwsgi's own (vars only). */
+export type UwsgiLengthConvention = 'blastbeat' | 'standard';
+
+/** Encodes the vars in order; a packet that would not fit 16 bits is refused, never truncated. */
+export function encodeUwsgi(vars: readonly UwsgiVar[], convention: UwsgiLengthConvention = 'blastbeat'): Buffer | Rejection {
+  let size = UWSGI_HEADER_SIZE;
+  for (let i = 0; i < vars.length; i++) {
+    const pair = vars[i] as UwsgiVar;
+    const k = Buffer.byteLength(pair[0], 'latin1');
+    const v = Buffer.byteLength(pair[1], 'latin1');
+    if (k > UWSGI_MAX_PACKET || v > UWSGI_MAX_PACKET) return reject('uwsgi_var_too_large', pair[0].slice(0, 64));
+    size += 4 + k + v;
+  }
+  if (size > UWSGI_MAX_PACKET) return reject('uwsgi_too_large', `${size} bytes > ${UWSGI_MAX_PACKET}`);
+  const out = Buffer.allocUnsafe(size);
+  out[0] = 0;
+  out.writeUInt16LE(convention === 'blastbeat' ? size : size - UWSGI_HEADER_SIZE, 1);
+  out[3] = 0;
+  let at = UWSGI_HEADER_SIZE;
+  for (let i = 0; i < vars.length; i++) {
+    const pair = vars[i] as UwsgiVar;
+    const kLen = out.write(pair[0], at + 2, 'latin1');
+    out.writeUInt16LE(kLen, at);
+    at += 2 + kLen;
+    const vLen = out.write(pair[1], at + 2, 'latin1');
+    out.writeUInt16LE(vLen, at);
+    at += 2 + vLen;
+  }
+  return out;
+}
+
+export interface UwsgiDecodeOptions {
+  readonly convention?: UwsgiLengthConvention;
+  /** Vars accepted at most in one packet. */
+  readonly maxVars?: number;
+}
+
+/** Decodes a whole packet; every inconsistency is a Rejection naming it. */
+export function decodeUwsgi(packet: Buffer, options: UwsgiDecodeOptions = {}): UwsgiPacket | Rejection {
+  const convention = options.convention ?? 'blastbeat';
+  const maxVars = options.maxVars ?? 1024;
+  if (packet.length < UWSGI_HEADER_SIZE) return reject('uwsgi_truncated', `${packet.length} bytes, header needs 4`);
+  if (packet[0] !== 0) return reject('uwsgi_bad_modifier', `modifier1 ${packet[0]}`);
+  const declared = packet.readUInt16LE(1);
+  const expected = convention === 'blastbeat' ? packet.length : packet.length - UWSGI_HEADER_SIZE;
+  if (declared !== expected) {
+    return reject('uwsgi_bad_length', `header says ${declared}, packet has ${expected} (${convention} convention)`);
+  }
+  const vars: UwsgiVar[] = [];
+  let at = UWSGI_HEADER_SIZE;
+  while (at < packet.length) {
+    if (vars.length >= maxVars) return reject('uwsgi_too_many_vars', `more than ${maxVars}`);
+    if (at + 2 > packet.length) return reject('uwsgi_truncated', 'key length');
+    const kLen = packet.readUInt16LE(at);
+    at += 2;
+    if (at + kLen > packet.length) return reject('uwsgi_truncated', 'key');
+    if (kLen === 0) return reject('uwsgi_empty_key');
+    const key = packet.toString('latin1', at, at + kLen);
+    at += kLen;
+    if (at + 2 > packet.length) return reject('uwsgi_truncated', `value length of ${key}`);
+    const vLen = packet.readUInt16LE(at);
+    at += 2;
+    if (at + vLen > packet.length) return reject('uwsgi_truncated', `value of ${key}`);
+    vars.push([key, packet.toString('latin1', at, at + vLen)]);
+    at += vLen;
+  }
+  return { type: 'uwsgi', vars };
+}
+
+/** The vars as a record (a repeated key keeps its last value, as WSGI environs do). */
+export function uwsgiRecord(vars: readonly UwsgiVar[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of vars) out[k] = v;
+  return out;
+}
