@@ -13,7 +13,8 @@ import { DEFAULT_HEAD_LIMITS, parseRequestHead, type HeadLimits, type HeadReject
 export type BodyItem =
   | { readonly kind: 'data'; readonly data: Buffer }
   | { readonly kind: 'end' }
-  | HeadRejection;
+  /** A malformed chunked coding or a body over the limit: the connection's byte position is lost. */
+  | { readonly kind: 'error'; readonly reason: 'bad_chunk' | 'body_too_large'; readonly detail: string };
 
 type BodyState =
   | { readonly kind: 'length'; remaining: number }
@@ -109,7 +110,7 @@ export class RequestStream {
     while (this.size > 0) {
       const first = this.chunks[0] as Buffer;
       const r = body.decoder.next(first, this.offset);
-      if (r.kind === 'error') return { type: 'rejected', reason: r.reason, detail: r.detail };
+      if (r.kind === 'error') return r;
       this.consume(r.consumed);
       if (r.kind === 'data') return { kind: 'data', data: r.data };
       if (r.kind === 'done') {

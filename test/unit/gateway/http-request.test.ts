@@ -15,7 +15,7 @@ function drainBody(s: RequestStream): { data: string; ended: boolean; error?: st
     const item: BodyItem | undefined = s.readBody();
     if (item === undefined) return { data, ended: false };
     if (item.kind === 'end') return { data, ended: true };
-    if ('type' in item) return { data, ended: false, error: item.reason };
+    if (item.kind === 'error') return { data, ended: false, error: item.reason };
     data += item.data.toString('latin1');
   }
   throw new Error('body never ended');
