@@ -10,14 +10,14 @@ import { encodeChunk } from '../../protocol/blastbeat/chunked.js';
 import { headerValue, type RequestHead } from '../../protocol/blastbeat/http-head.js';
 import { gatewayResponse, statusOfRequestError, type GatewayStatus } from '../../protocol/blastbeat/http-status.js';
 import { encodeRequest } from '../../protocol/blastbeat/request-vars.js';
-import { parseResponseHead } from '../../protocol/blastbeat/response.js';
+import { parseResponseHead, type ResponseHead } from '../../protocol/blastbeat/response.js';
 import { isValidKey } from '../../protocol/blastbeat/websocket.js';
 import type { SessionContext } from './session-context.js';
-import type { RouteToNode, SessionInternalEvent } from './session-types.js';
+import type { RequestDecision, RouteToNode } from './session-types.js';
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 
-function rejectEvent(status: GatewayStatus, reason: string, message: string, close: boolean): SessionInternalEvent {
+function rejectEvent(status: GatewayStatus, reason: string, message: string, close: boolean): RequestDecision {
   return { type: 'http.reject', status, reason, message, close };
 }
 
@@ -25,7 +25,7 @@ function rejectEvent(status: GatewayStatus, reason: string, message: string, clo
  * The next request head, decided: forward it, upgrade it, or answer it here.
  * Undefined while the head is incomplete.
  */
-export function readRequest(ctx: SessionContext): SessionInternalEvent | undefined {
+export function readRequest(ctx: SessionContext): RequestDecision | undefined {
   const r = ctx.stream.readHead();
   if (r === undefined) return undefined;
   if (r.type === 'rejected') {
@@ -123,50 +123,89 @@ export function answer(ctx: SessionContext, status: GatewayStatus, reason: strin
   ctx.out({ type: 'session.error', status, reason });
 }
 
-export type ResponseOutcome = 'informational' | 'started' | 'bad';
+/** What a response head will do to the exchange, decided before anything is written. */
+export type ResponsePlan =
+  | { readonly kind: 'bad'; readonly reason: string }
+  | { readonly kind: 'informational'; readonly headLength: number }
+  | {
+      readonly kind: 'started';
+      readonly head: ResponseHead;
+      /** The message holds the whole response. */
+      readonly done: boolean;
+      /** The connection must close once the response is out. */
+      readonly close: boolean;
+    };
+
+/** Whether the connection must close after a response with these properties. */
+function closesAfter(ctx: SessionContext, backendClose: boolean, framing: string): boolean {
+  return !ctx.keepAlive || ctx.draining || ctx.clientEnded || ctx.stream.inBody || backendClose || framing === 'close';
+}
 
 /**
- * The node's response head (from `headers`, or from a `body` sent first by a
- * backend that writes its response raw), with any body bytes after it, as
- * one write. Bytes beyond a Content-Length are dropped, never sent ahead of
- * the next response.
+ * Reads a node's response head (from `headers`, or from a `body` sent first
+ * by a backend that writes its response raw). Pure, and remembered for the
+ * message: the machine's guards ask it which way to go, then the transition
+ * they pick applies it.
  */
-export function startResponse(ctx: SessionContext, message: Buffer): ResponseOutcome {
+export function planResponse(ctx: SessionContext, message: Buffer): ResponsePlan {
+  const memo = ctx.plan;
+  if (memo !== undefined && memo.message === message) return memo.plan;
+  let plan: ResponsePlan;
   const parsed = parseResponseHead(message, ctx.method);
-  if (parsed.type === 'rejected') {
-    ctx.out({ type: 'session.drop', reason: parsed.reason });
-    return 'bad';
+  if (parsed.type === 'rejected') plan = { kind: 'bad', reason: parsed.reason };
+  else if (parsed.informational) plan = { kind: 'informational', headLength: parsed.headLength };
+  else {
+    const framing = parsed.framing;
+    const after = message.length - parsed.headLength;
+    const done = framing.kind === 'none' || (framing.kind === 'length' && after >= framing.length);
+    plan = { kind: 'started', head: parsed, done, close: done && closesAfter(ctx, parsed.close, framing.kind) };
   }
-  if (parsed.informational) {
-    ctx.out({ type: 'conn.write', data: message.subarray(0, parsed.headLength) });
-    return 'informational';
+  ctx.plan = { message, plan };
+  return plan;
+}
+
+/**
+ * Writes the head and the body bytes after it as one write. Bytes beyond a
+ * Content-Length are dropped, never sent ahead of the next response.
+ */
+export function applyResponse(ctx: SessionContext, message: Buffer): void {
+  const plan = planResponse(ctx, message);
+  ctx.plan = undefined;
+  if (plan.kind === 'bad') {
+    ctx.out({ type: 'session.drop', reason: plan.reason });
+    return;
   }
-  const framing = parsed.framing;
+  if (plan.kind === 'informational') {
+    ctx.out({ type: 'conn.write', data: message.subarray(0, plan.headLength) });
+    return;
+  }
+  const { headLength, framing } = plan.head;
+  const after = message.length - headLength;
   const remaining = framing.kind === 'length' ? framing.length : 0;
-  ctx.response = { framing: framing.kind, remaining, close: parsed.close, done: false };
-  const after = message.length - parsed.headLength;
-  if (after === 0) {
+  ctx.response = { framing: framing.kind, remaining, close: plan.head.close, done: plan.done };
+  if (after === 0 || framing.kind === 'chunked' || framing.kind === 'close') {
+    // Chunked or close-delimited bytes after the head are the backend's own, passed through.
     ctx.out({ type: 'conn.write', data: message });
-    ctx.response.done = framing.kind === 'none' || (framing.kind === 'length' && remaining === 0);
-    return 'started';
+    return;
   }
-  if (framing.kind === 'none') {
-    ctx.out({ type: 'conn.write', data: message.subarray(0, parsed.headLength) });
-    ctx.out({ type: 'session.drop', reason: 'body_on_bodyless_response' });
-    ctx.response.done = true;
-    return 'started';
-  }
-  if (framing.kind === 'length') {
-    const take = Math.min(after, remaining);
-    ctx.out({ type: 'conn.write', data: take === after ? message : message.subarray(0, parsed.headLength + take) });
-    if (take < after) ctx.out({ type: 'session.drop', reason: 'excess_response_bytes' });
-    ctx.response.remaining -= take;
-    ctx.response.done = ctx.response.remaining === 0;
-    return 'started';
-  }
-  // chunked or close-delimited: the bytes are the backend's own, passed through.
-  ctx.out({ type: 'conn.write', data: message });
-  return 'started';
+  const take = framing.kind === 'none' ? 0 : Math.min(after, remaining);
+  ctx.out({ type: 'conn.write', data: take === after ? message : message.subarray(0, headLength + take) });
+  if (take < after) ctx.out({ type: 'session.drop', reason: framing.kind === 'none' ? 'body_on_bodyless_response' : 'excess_response_bytes' });
+  ctx.response.remaining -= take;
+}
+
+/** Whether this `body` or `chunk` completes the response in flight. */
+export function completesResponse(ctx: SessionContext, kind: 'body' | 'chunk', data: Buffer): boolean {
+  const r = ctx.response;
+  if (r === undefined || r.done) return false;
+  if (kind === 'chunk') return data.length === 0;
+  return r.framing === 'length' && data.length >= r.remaining;
+}
+
+/** Whether the connection closes once the response in flight is complete. */
+export function closesAfterResponse(ctx: SessionContext): boolean {
+  const r = ctx.response;
+  return r === undefined || closesAfter(ctx, r.close, r.framing);
 }
 
 /** A `body` or `chunk` after the head. */
@@ -194,10 +233,4 @@ export function continueResponse(ctx: SessionContext, kind: 'body' | 'chunk', da
     return;
   }
   if (data.length > 0) ctx.out({ type: 'conn.write', data });
-}
-
-/** After a complete response: may the connection carry the next request? */
-export function mustClose(ctx: SessionContext): boolean {
-  const r = ctx.response;
-  return !ctx.keepAlive || ctx.draining || ctx.clientEnded || ctx.stream.inBody || r === undefined || r.close || r.framing === 'close';
 }

@@ -7,7 +7,8 @@
 import { RequestStream } from '../../protocol/blastbeat/request-stream.js';
 import type { ResponseFraming } from '../../protocol/blastbeat/response.js';
 import type { WebSocketReader } from '../../protocol/blastbeat/websocket.js';
-import type { SessionEndReason, SessionInput } from './session-types.js';
+import type { ResponsePlan } from './exchange.js';
+import type { RequestDecision, SessionEndReason, SessionInput } from './session-types.js';
 
 export interface ResponseState {
   readonly framing: ResponseFraming['kind'];
@@ -45,6 +46,14 @@ export interface SessionContext extends SessionInput {
   endSent: boolean;
   endReason: SessionEndReason;
   requests: number;
+  /** The request head just read and what to do with it, until a transition takes it. */
+  next: RequestDecision | undefined;
+  /** A broken request body, until a transition answers it. */
+  bodyError: { readonly reason: 'bad_chunk' | 'body_too_large'; readonly detail: string } | undefined;
+  /** The plan for the last response head asked about (guards ask several times per message). */
+  plan: { readonly message: Buffer; readonly plan: ResponsePlan } | undefined;
+  /** How the WebSocket reader left things after the last frames. */
+  wsOutcome: 'open' | 'closed' | 'failed';
 }
 
 export function createSessionContext(input: SessionInput): SessionContext {
@@ -68,5 +77,9 @@ export function createSessionContext(input: SessionInput): SessionContext {
     endSent: false,
     endReason: 'client_closed',
     requests: 0,
+    next: undefined,
+    bodyError: undefined,
+    plan: undefined,
+    wsOutcome: 'open',
   };
 }

@@ -62,17 +62,11 @@ export type SessionEvent =
   | { readonly type: 'session.drain' }
   | { readonly type: 'lifecycle.shutdown' };
 
-/** Events the machine raises to itself once it has read a request head. */
-export type SessionInternalEvent =
+/** What to do with a request head just read: forward it, upgrade it, or answer it here. */
+export type RequestDecision =
   | { readonly type: 'http.request'; readonly head: RequestHead; readonly route: RouteToNode; readonly packet: Buffer }
   | { readonly type: 'http.upgrade'; readonly head: RequestHead; readonly route: RouteToNode; readonly packet: Buffer; readonly key: string }
-  | { readonly type: 'http.reject'; readonly status: GatewayStatus; readonly reason: string; readonly message: string; readonly close: boolean }
-  /** The request body broke its framing or its limit: the connection's byte position is lost. */
-  | { readonly type: 'http.badBody'; readonly reason: 'bad_chunk' | 'body_too_large'; readonly detail: string }
-  | { readonly type: 'response.started' }
-  | { readonly type: 'response.bad' }
-  | { readonly type: 'ws.closed' }
-  | { readonly type: 'ws.failed' };
+  | { readonly type: 'http.reject'; readonly status: GatewayStatus; readonly reason: string; readonly message: string; readonly close: boolean };
 
 export type SessionCommand =
   | { readonly type: 'conn.write'; readonly data: Buffer }

@@ -1,19 +1,21 @@
-import { enqueueActions, setup } from 'xstate';
+import { setup } from 'xstate';
 import { statusOfRequestError } from '../../protocol/blastbeat/http-status.js';
 import { CloseCode } from '../../protocol/blastbeat/websocket.js';
 import {
   answer,
+  applyResponse,
+  closesAfterResponse,
+  completesResponse,
   continueResponse,
   forwardRequest,
-  mustClose,
+  planResponse,
   pumpBody,
   readRequest,
   sendEnd,
-  startResponse,
   unbind,
 } from './exchange.js';
 import { createSessionContext, type SessionContext } from './session-context.js';
-import type { SessionEndReason, SessionEvent, SessionInput, SessionInternalEvent } from './session-types.js';
+import type { SessionEndReason, SessionEvent, SessionInput } from './session-types.js';
 import { acceptWebSocket, clientClosed, pumpWebSocket, wsClose, wsToClient } from './websocket-exchange.js';
 
 export interface SessionOutput {
@@ -21,16 +23,28 @@ export interface SessionOutput {
   readonly requests: number;
 }
 
-type Event = SessionEvent | SessionInternalEvent;
+type Args = { context: SessionContext; event: SessionEvent };
 
 function ended(reason: SessionEndReason) {
-  return ({ context }: { context: SessionContext }) => {
+  return ({ context }: Args) => {
     context.endReason = reason;
   };
 }
 
-function kindIs(...kinds: string[]) {
-  return ({ event }: { event: Event }) => event.type === 'backend.message' && kinds.includes(event.kind);
+/** The plan for a response head message, when the event is one. */
+function headPlan({ context, event }: Args) {
+  if (event.type !== 'backend.message' || (event.kind !== 'headers' && event.kind !== 'body')) return undefined;
+  return planResponse(context, event.body);
+}
+
+/** Whether a `body` / `chunk` completes the response; undefined when the event is neither. */
+function bodyCompletes({ context, event }: Args): boolean | undefined {
+  if (event.type !== 'backend.message' || (event.kind !== 'body' && event.kind !== 'chunk')) return undefined;
+  return completesResponse(context, event.kind, event.body);
+}
+
+function kindIs(kind: string) {
+  return ({ event }: Args) => event.type === 'backend.message' && event.kind === kind;
 }
 
 /**
@@ -47,28 +61,48 @@ function kindIs(...kinds: string[]) {
  * host's timeout gets 504 (before any response byte) or a cut connection
  * (after); a node that goes away before answering gets 502.
  *
- * Commands go out through `input.out`: the machine touches no socket.
+ * This runs once per request, so it is shaped for few microsteps: guards
+ * ask pure, memoised plans (`planResponse`) which way a backend message
+ * leads, and a whole response in one message takes `waiting` straight back
+ * to `reading`. Commands go out through `input.out`, synchronously, from
+ * actions: the machine touches no socket.
  */
 export const gatewaySession = setup({
   types: {
     input: {} as SessionInput,
     context: {} as SessionContext,
-    events: {} as Event,
+    events: {} as SessionEvent,
     output: {} as SessionOutput,
   },
   guards: {
     expired: ({ context, event }) => event.type === 'session.tick' && context.deadline > 0 && event.now >= context.deadline,
     expiredMidHead: ({ context, event }) =>
       event.type === 'session.tick' && context.deadline > 0 && event.now >= context.deadline && context.headStarted,
-    rejectCloses: ({ event }) => event.type === 'http.reject' && event.close,
-    responseDone: ({ context }) => context.response?.done === true,
-    mustClose: ({ context }) => mustClose(context),
-    isHead: kindIs('headers', 'body'),
+    nextRequest: ({ context }) => context.next?.type === 'http.request',
+    nextUpgrade: ({ context }) => context.next?.type === 'http.upgrade',
+    nextRejectClosing: ({ context }) => context.next?.type === 'http.reject' && context.next.close,
+    nextReject: ({ context }) => context.next?.type === 'http.reject',
+    bodyBroken: ({ context }) => context.bodyError !== undefined,
+    headDoneKeep: (args) => {
+      const p = headPlan(args);
+      return p?.kind === 'started' && p.done && !p.close;
+    },
+    headDoneClose: (args) => {
+      const p = headPlan(args);
+      return p?.kind === 'started' && p.done && p.close;
+    },
+    headStarted: (args) => headPlan(args)?.kind === 'started',
+    headInformational: (args) => headPlan(args)?.kind === 'informational',
+    headBad: (args) => headPlan(args)?.kind === 'bad',
+    bodyDoneKeep: (args) => bodyCompletes(args) === true && !closesAfterResponse(args.context),
+    bodyDoneClose: (args) => bodyCompletes(args) === true,
+    isBody: (args) => bodyCompletes(args) !== undefined,
     isChunk: kindIs('chunk'),
     isEnd: kindIs('end'),
-    isBody: kindIs('body', 'chunk'),
     isText: kindIs('websocket'),
     isBinary: kindIs('websocket-binary'),
+    wsClosed: ({ context }) => context.wsOutcome === 'closed',
+    wsFailed: ({ context }) => context.wsOutcome === 'failed',
   },
   actions: {
     armReading: ({ context }) => {
@@ -99,28 +133,31 @@ export const gatewaySession = setup({
         context.deadline = context.now() + context.limits.headerTimeoutMs;
       }
     },
-    pollRequest: enqueueActions(({ context, enqueue }) => {
-      const next = readRequest(context);
-      if (next !== undefined) enqueue.raise(next);
-    }),
-    answerReject: ({ context, event }) => {
-      if (event.type !== 'http.reject') return;
-      if (event.close) context.endReason = 'bad_request';
-      answer(context, event.status, event.reason, event.message, event.close);
+    poll: ({ context }) => {
+      context.next = readRequest(context);
     },
-    forward: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'http.request') return;
-      forwardRequest(context, event.head, event.route, event.packet);
+    answerReject: ({ context }) => {
+      const next = context.next;
+      context.next = undefined;
+      if (next?.type !== 'http.reject') return;
+      if (next.close) context.endReason = 'bad_request';
+      answer(context, next.status, next.reason, next.message, next.close);
+    },
+    forward: ({ context }) => {
+      const next = context.next;
+      context.next = undefined;
+      if (next?.type !== 'http.request') return;
+      forwardRequest(context, next.head, next.route, next.packet);
       const body = pumpBody(context);
-      if (body !== 'ok') enqueue.raise({ type: 'http.badBody', reason: body.reason, detail: body.detail });
-    }),
-    pumpBody: enqueueActions(({ context, event, enqueue }) => {
+      if (body !== 'ok') context.bodyError = body;
+    },
+    pumpBody: ({ context, event }) => {
       if (event.type !== 'conn.data') return;
       const stream = context.stream;
       stream.push(event.data);
       const body = pumpBody(context);
       if (body !== 'ok') {
-        enqueue.raise({ type: 'http.badBody', reason: body.reason, detail: body.detail });
+        context.bodyError = body;
         return;
       }
       // Pipelined requests wait in the buffer; past a bound, stop reading until the response is out.
@@ -128,28 +165,29 @@ export const gatewaySession = setup({
         context.paused = true;
         context.out({ type: 'conn.pause' });
       }
-    }),
-    answerBadBody: ({ context, event }) => {
-      if (event.type !== 'http.badBody') return;
+    },
+    answerBadBody: ({ context }) => {
+      const error = context.bodyError;
+      context.bodyError = undefined;
+      if (error === undefined) return;
       context.endReason = 'bad_request';
-      if (context.response === undefined) answer(context, statusOfRequestError(event.reason), event.reason, event.detail, true);
-      else context.out({ type: 'session.error', status: 0, reason: event.reason });
+      if (context.response === undefined) answer(context, statusOfRequestError(error.reason), error.reason, error.detail, true);
+      else context.out({ type: 'session.error', status: 0, reason: error.reason });
     },
     clientEnded: ({ context }) => {
       context.clientEnded = true;
     },
-    respond: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'backend.message') return;
-      const outcome = startResponse(context, event.body);
-      if (outcome === 'started') enqueue.raise({ type: 'response.started' });
-      else if (outcome === 'bad') enqueue.raise({ type: 'response.bad' });
-    }),
+    applyResponse: ({ context, event }) => {
+      if (event.type === 'backend.message') applyResponse(context, event.body);
+    },
     continueResponse: ({ context, event }) => {
       if (event.type !== 'backend.message' || (event.kind !== 'body' && event.kind !== 'chunk')) return;
       continueResponse(context, event.kind, event.body);
     },
     answer502Bad: ({ context }) => {
+      context.plan = undefined;
       context.endReason = 'bad_response';
+      context.out({ type: 'session.drop', reason: 'bad_response_head' });
       answer(context, 502, 'bad_response', 'the backend sent a response the gateway cannot forward', true);
     },
     answer502Ended: ({ context }) => {
@@ -189,15 +227,19 @@ export const gatewaySession = setup({
     dropUnexpected: ({ context, event }) => {
       if (event.type === 'backend.message') context.out({ type: 'session.drop', reason: `unexpected_${event.kind}` });
     },
-    acceptWebSocket: ({ context, event }) => {
-      if (event.type === 'http.upgrade') acceptWebSocket(context, event);
+    acceptWebSocket: ({ context }) => {
+      const next = context.next;
+      context.next = undefined;
+      if (next?.type === 'http.upgrade') acceptWebSocket(context, next);
     },
-    wsPump: enqueueActions(({ context, event, enqueue }) => {
+    wsPump: ({ context, event }) => {
       if (event.type === 'conn.data') context.ws?.push(event.data);
-      const outcome = pumpWebSocket(context);
-      if (outcome === 'closed') enqueue.raise({ type: 'ws.closed' });
-      else if (outcome === 'failed') enqueue.raise({ type: 'ws.failed' });
-    }),
+      context.wsOutcome = pumpWebSocket(context);
+    },
+    // On entry the event is still the upgrade request's data, already handed over by acceptWebSocket.
+    wsStart: ({ context }) => {
+      context.wsOutcome = pumpWebSocket(context);
+    },
     wsText: ({ context, event }) => {
       if (event.type === 'backend.message') wsToClient(context, false, event.body);
     },
@@ -210,14 +252,15 @@ export const gatewaySession = setup({
       wsClose(context, CloseCode.Normal, '');
     },
     wsCloseAway: ({ context, event }) => {
-      context.endReason = event.type === 'backend.lost' ? 'backend_lost' : 'shutdown';
-      if (event.type === 'backend.lost') context.endSent = true;
-      wsClose(context, event.type === 'backend.lost' ? CloseCode.InternalError : CloseCode.GoingAway, event.type === 'backend.lost' ? 'backend gone' : 'going away');
+      const lost = event.type === 'backend.lost';
+      context.endReason = lost ? 'backend_lost' : 'shutdown';
+      if (lost) context.endSent = true;
+      wsClose(context, lost ? CloseCode.InternalError : CloseCode.GoingAway, lost ? 'backend gone' : 'going away');
     },
-    wsAwaitClose: enqueueActions(({ context, event, enqueue }) => {
+    wsAwaitClose: ({ context, event }) => {
       if (event.type === 'conn.data') context.ws?.push(event.data);
-      if (clientClosed(context)) enqueue.raise({ type: 'ws.closed' });
-    }),
+      if (clientClosed(context)) context.wsOutcome = 'closed';
+    },
     tellNodeEnd: ({ context }) => {
       sendEnd(context);
     },
@@ -243,15 +286,15 @@ export const gatewaySession = setup({
   },
   states: {
     reading: {
-      entry: ['armReading', 'resume', 'pollRequest'],
+      entry: ['armReading', 'resume', 'poll'],
+      always: [
+        { guard: 'nextRequest', target: 'waiting', actions: 'forward' },
+        { guard: 'nextUpgrade', target: 'websocket', actions: 'acceptWebSocket' },
+        { guard: 'nextRejectClosing', target: 'closing', actions: 'answerReject' },
+        { guard: 'nextReject', target: 'reading', reenter: true, actions: 'answerReject' },
+      ],
       on: {
-        'conn.data': { actions: ['append', 'pollRequest'] },
-        'http.request': { target: 'waiting', actions: 'forward' },
-        'http.upgrade': { target: 'websocket', actions: 'acceptWebSocket' },
-        'http.reject': [
-          { guard: 'rejectCloses', target: 'closing', actions: 'answerReject' },
-          { target: 'reading', reenter: true, actions: 'answerReject' },
-        ],
+        'conn.data': { actions: ['append', 'poll'] },
         'conn.end': { target: 'closing', actions: 'clientClosedReason' },
         'session.tick': [
           { guard: 'expiredMidHead', target: 'closing', actions: 'answer408' },
@@ -265,18 +308,20 @@ export const gatewaySession = setup({
     },
     waiting: {
       entry: 'armBackend',
+      always: { guard: 'bodyBroken', target: 'closing', actions: 'answerBadBody' },
       on: {
         'conn.data': { actions: 'pumpBody' },
         'conn.end': { actions: 'clientEnded' },
-        'http.badBody': { target: 'closing', actions: 'answerBadBody' },
         'backend.message': [
-          { guard: 'isHead', actions: 'respond' },
+          { guard: 'headDoneKeep', target: 'reading', actions: 'applyResponse' },
+          { guard: 'headDoneClose', target: 'closing', actions: ['applyResponse', 'keepAliveDone'] },
+          { guard: 'headStarted', target: 'streaming', actions: 'applyResponse' },
+          { guard: 'headInformational', actions: 'applyResponse' },
+          { guard: 'headBad', target: 'closing', actions: 'answer502Bad' },
           { guard: 'isEnd', target: 'closing', actions: 'answer502Ended' },
           { guard: 'isChunk', target: 'closing', actions: 'answer502Bad' },
           { actions: 'dropUnexpected' },
         ],
-        'response.started': { target: 'streaming' },
-        'response.bad': { target: 'closing', actions: 'answer502Bad' },
         'backend.lost': { target: 'closing', actions: 'answer502Lost' },
         'session.tick': { guard: 'expired', target: 'closing', actions: 'answer504' },
         'session.drain': { actions: 'markDraining' },
@@ -285,12 +330,13 @@ export const gatewaySession = setup({
     },
     streaming: {
       entry: 'armBackend',
-      always: { guard: 'responseDone', target: 'responded' },
+      always: { guard: 'bodyBroken', target: 'closing', actions: 'answerBadBody' },
       on: {
         'conn.data': { actions: 'pumpBody' },
         'conn.end': { actions: 'clientEnded' },
-        'http.badBody': { target: 'closing', actions: 'answerBadBody' },
         'backend.message': [
+          { guard: 'bodyDoneKeep', target: 'reading', actions: 'continueResponse' },
+          { guard: 'bodyDoneClose', target: 'closing', actions: ['continueResponse', 'keepAliveDone'] },
           { guard: 'isBody', actions: ['continueResponse', 'armBackend'] },
           { guard: 'isEnd', target: 'closing', actions: 'backendEnded' },
           { actions: 'dropUnexpected' },
@@ -301,15 +347,14 @@ export const gatewaySession = setup({
         'lifecycle.shutdown': { actions: 'markDraining' },
       },
     },
-    responded: {
-      always: [{ guard: 'mustClose', target: 'closing', actions: 'keepAliveDone' }, { target: 'reading' }],
-    },
     websocket: {
-      entry: ['clearDeadline', 'wsPump'],
+      entry: ['clearDeadline', 'wsStart'],
+      always: [
+        { guard: 'wsClosed', target: 'closing', actions: 'wsClosedReason' },
+        { guard: 'wsFailed', target: 'closing', actions: 'wsErrorReason' },
+      ],
       on: {
         'conn.data': { actions: 'wsPump' },
-        'ws.closed': { target: 'closing', actions: 'wsClosedReason' },
-        'ws.failed': { target: 'closing', actions: 'wsErrorReason' },
         'conn.end': { target: 'closing', actions: 'wsClosedReason' },
         'backend.message': [
           { guard: 'isText', actions: 'wsText' },
@@ -324,9 +369,9 @@ export const gatewaySession = setup({
     },
     wsClosing: {
       entry: ['armClose', 'tellNodeEnd'],
+      always: { guard: 'wsClosed', target: 'closing' },
       on: {
         'conn.data': { actions: 'wsAwaitClose' },
-        'ws.closed': { target: 'closing' },
         'conn.end': { target: 'closing' },
         'session.tick': { guard: 'expired', target: 'closing' },
       },

@@ -7,9 +7,9 @@
 import { CloseCode, encodeClose, encodeFrame, handshakeResponse, Opcode, WebSocketReader } from '../../protocol/blastbeat/websocket.js';
 import { bindTo, toBackend } from './exchange.js';
 import type { SessionContext } from './session-context.js';
-import type { SessionInternalEvent } from './session-types.js';
+import type { RequestDecision } from './session-types.js';
 
-type Upgrade = Extract<SessionInternalEvent, { type: 'http.upgrade' }>;
+type Upgrade = Extract<RequestDecision, { type: 'http.upgrade' }>;
 
 /** Answers the handshake, tells the node about the new WebSocket (its `uwsgi` head) and reads what already came. */
 export function acceptWebSocket(ctx: SessionContext, event: Upgrade): void {

@@ -26,31 +26,34 @@ export interface UwsgiPacket {
 /** Which length convention a packet uses: BlastBeat's (total) or uwsgi's own (vars only). */
 export type UwsgiLengthConvention = 'blastbeat' | 'standard';
 
-/** Encodes the vars in order; a packet that would not fit 16 bits is refused, never truncated. */
+function length16(n: number): string {
+  return String.fromCharCode(n & 0xff, n >>> 8);
+}
+
+/**
+ * Encodes the vars in order; a packet that would not fit 16 bits is refused,
+ * never truncated. Strings are latin1: one byte per character (a character
+ * above U+00FF would keep only its low byte; HTTP heads parsed as latin1 have
+ * none). The packet is built as one latin1 string and written once, which is
+ * several times faster than a write per key and value.
+ */
 export function encodeUwsgi(vars: readonly UwsgiVar[], convention: UwsgiLengthConvention = 'blastbeat'): Buffer | Rejection {
-  let size = UWSGI_HEADER_SIZE;
+  let body = '';
   for (let i = 0; i < vars.length; i++) {
     const pair = vars[i] as UwsgiVar;
-    const k = Buffer.byteLength(pair[0], 'latin1');
-    const v = Buffer.byteLength(pair[1], 'latin1');
-    if (k > UWSGI_MAX_PACKET || v > UWSGI_MAX_PACKET) return reject('uwsgi_var_too_large', pair[0].slice(0, 64));
-    size += 4 + k + v;
+    const k = pair[0];
+    const v = pair[1];
+    if (k.length > UWSGI_MAX_PACKET || v.length > UWSGI_MAX_PACKET) return reject('uwsgi_var_too_large', k.slice(0, 64));
+    body += length16(k.length) + k + length16(v.length) + v;
+    if (body.length > UWSGI_MAX_PACKET) break;
   }
-  if (size > UWSGI_MAX_PACKET) return reject('uwsgi_too_large', `${size} bytes > ${UWSGI_MAX_PACKET}`);
+  const size = UWSGI_HEADER_SIZE + body.length;
+  if (size > UWSGI_MAX_PACKET) return reject('uwsgi_too_large', `over ${UWSGI_MAX_PACKET} bytes`);
   const out = Buffer.allocUnsafe(size);
   out[0] = 0;
   out.writeUInt16LE(convention === 'blastbeat' ? size : size - UWSGI_HEADER_SIZE, 1);
   out[3] = 0;
-  let at = UWSGI_HEADER_SIZE;
-  for (let i = 0; i < vars.length; i++) {
-    const pair = vars[i] as UwsgiVar;
-    const kLen = out.write(pair[0], at + 2, 'latin1');
-    out.writeUInt16LE(kLen, at);
-    at += 2 + kLen;
-    const vLen = out.write(pair[1], at + 2, 'latin1');
-    out.writeUInt16LE(vLen, at);
-    at += 2 + vLen;
-  }
+  out.write(body, UWSGI_HEADER_SIZE, 'latin1');
   return out;
 }
 
