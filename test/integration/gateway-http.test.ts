@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BackendRequest } from '../../src/api/gateway-backend.js';
+import type { BackendRequest, BackendResponse } from '../../src/api/gateway-backend.js';
 import { Cleanup, curl, rawExchange, startBackend, startGateway, statuses } from '../helpers/gateway.js';
 
 const cleanup = new Cleanup();
@@ -8,7 +8,7 @@ afterEach(() => cleanup.run());
 
 /** A backend that answers with what it saw, so tests can check the uwsgi vars. */
 function echoBackend(seen: BackendRequest[] = []) {
-  return (req: BackendRequest) => {
+  return (req: BackendRequest): BackendResponse => {
     seen.push(req);
     if (req.path === '/stream') {
       return {
