@@ -62,7 +62,9 @@ describe('gateway over HTTPS', () => {
 
   it('should carry a secure WebSocket (wss)', async () => {
     const { port } = await twoSites();
-    const ws = new WebSocket(`wss://127.0.0.1:${port}/`, { ca: alpha.cert, servername: 'alpha.test', headers: { Host: 'alpha.test' } });
+    // ws hands TLS options to tls.connect; its types do not list servername.
+    const options: WebSocket.ClientOptions & { servername: string } = { ca: alpha.cert, servername: 'alpha.test', headers: { Host: 'alpha.test' } };
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/`, options);
     cleanup.add(() => {
       ws.on('error', () => undefined);
       ws.terminate();
