@@ -61,7 +61,7 @@ def main():
     def answer(sid, env, body):
         path = env.get('PATH_INFO', '/')
         if path == '/hello':
-            send(sid, b'headers', response(b'200 OK', b'hello from python ' + node.encode() + b'\n'))
+            send(sid, b'headers', response(b'200 OK', b'hello from python ' + node.encode() + b' pid ' + str(os.getpid()).encode() + b'\n'))
         elif path == '/split':
             send(sid, b'headers', b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n')
             send(sid, b'body', b'01234')
@@ -83,7 +83,9 @@ def main():
             pass
         elif path == '/die':
             send(sid, b'headers', b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part of it')
+            # Let the half response leave (term waits for the linger), then die without a goodbye.
             socket.close(linger=1000)
+            context.term()
             os._exit(0)
         elif path == '/die-first':
             os._exit(0)
