@@ -26,7 +26,13 @@ export interface Vhost {
   readonly timeoutMs: number;
   readonly maxSessions: number;
   sessions: number;
+  /** Answers made once: routing runs per request and allocates nothing. */
+  readonly toNode: ReadonlyMap<string, RouteDecision>;
+  readonly noNode: RouteDecision;
+  readonly full: RouteDecision;
 }
+
+const UNKNOWN_HOST: RouteDecision = { kind: 'unknown-host' };
 
 /** What the registry needs of a live session. */
 export interface SessionHandle {
@@ -40,7 +46,8 @@ export interface SessionHandle {
 
 /** Host header value to the lookup key: lower case, surrounding dots and spaces ignored. */
 function normalize(host: string): string {
-  return host.trim().toLowerCase().replace(/\.$/, '');
+  const h = host.trim().toLowerCase();
+  return h.endsWith('.') ? h.slice(0, -1) : h;
 }
 
 function withoutPort(host: string): string | undefined {
@@ -63,12 +70,17 @@ export class GatewayRegistry {
     this.nodes = new NodeTable(pingFreqMs, liveness);
     const list: Vhost[] = [];
     for (const spec of specs) {
+      const name = normalize(spec.name);
+      const nodes = spec.nodes.map((n) => this.nodes.declare(n));
       const vhost: Vhost = {
-        name: normalize(spec.name),
-        nodes: spec.nodes.map((n) => this.nodes.declare(n)),
+        name,
+        nodes,
         timeoutMs: spec.timeoutMs,
         maxSessions: spec.maxSessions,
         sessions: 0,
+        toNode: new Map(nodes.map((n) => [n.name, { kind: 'node', node: n.name, id: n.id, vhost: name, timeoutMs: spec.timeoutMs }])),
+        noNode: { kind: 'no-node', vhost: name },
+        full: { kind: 'full', vhost: name },
       };
       list.push(vhost);
       for (const name of [spec.name, ...spec.aliases]) {
@@ -92,17 +104,19 @@ export class GatewayRegistry {
   /** Routes a request (the `route` a session is given). */
   readonly route = (host: string, current: string | undefined): RouteDecision => {
     const vhost = this.lookup(host);
-    if (vhost === undefined) return { kind: 'unknown-host' };
+    if (vhost === undefined) return UNKNOWN_HOST;
     if (current !== undefined) {
       // A bound session keeps its node (BlastBeat: a sid always maps to one node) while it lives.
-      for (const n of vhost.nodes) {
-        if (n.name === current && n.available) return { kind: 'node', node: n.name, id: n.id, vhost: vhost.name, timeoutMs: vhost.timeoutMs };
+      const kept = this.nodes.get(current);
+      if (kept !== undefined && kept.available) {
+        const decision = vhost.toNode.get(current);
+        if (decision !== undefined) return decision;
       }
     }
-    if (vhost.maxSessions > 0 && vhost.sessions >= vhost.maxSessions) return { kind: 'full', vhost: vhost.name };
+    if (vhost.maxSessions > 0 && vhost.sessions >= vhost.maxSessions) return vhost.full;
     const node = this.nodes.pick(vhost.nodes);
-    if (node === undefined) return { kind: 'no-node', vhost: vhost.name };
-    return { kind: 'node', node: node.name, id: node.id, vhost: vhost.name, timeoutMs: vhost.timeoutMs };
+    if (node === undefined) return vhost.noNode;
+    return vhost.toNode.get(node.name) ?? vhost.noNode;
   };
 
   bind(node: string, vhost: string): void {

@@ -47,13 +47,18 @@ export function encodeUwsgi(vars: readonly UwsgiVar[], convention: UwsgiLengthCo
     body += length16(k.length) + k + length16(v.length) + v;
     if (body.length > UWSGI_MAX_PACKET) break;
   }
-  const size = UWSGI_HEADER_SIZE + body.length;
-  if (size > UWSGI_MAX_PACKET) return reject('uwsgi_too_large', `over ${UWSGI_MAX_PACKET} bytes`);
+  if (UWSGI_HEADER_SIZE + body.length > UWSGI_MAX_PACKET) return reject('uwsgi_too_large', `over ${UWSGI_MAX_PACKET} bytes`);
+  return uwsgiPacket(body, convention);
+}
+
+/** The header and the already encoded vars (a latin1 string of pairs, at most 65531 bytes). */
+export function uwsgiPacket(vars: string, convention: UwsgiLengthConvention = 'blastbeat'): Buffer {
+  const size = UWSGI_HEADER_SIZE + vars.length;
   const out = Buffer.allocUnsafe(size);
   out[0] = 0;
   out.writeUInt16LE(convention === 'blastbeat' ? size : size - UWSGI_HEADER_SIZE, 1);
   out[3] = 0;
-  out.write(body, UWSGI_HEADER_SIZE, 'latin1');
+  out.write(vars, UWSGI_HEADER_SIZE, 'latin1');
   return out;
 }
 

@@ -125,6 +125,20 @@ describe('request vars', () => {
     expect([...packet]).toEqual([0, total & 0xff, total >> 8, 0, ...body]);
   });
 
+  it('should encode the same bytes on its fast path as the generic encoder', () => {
+    for (const text of [
+      'GET / HTTP/1.1\r\nHost: h',
+      'POST /a%2Fb?q=1&r=%20 HTTP/1.0\r\nHost: example.com:81\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nCookie: a=1\r\nCookie: b=2',
+      `GET /x HTTP/1.1\r\nHost: h\r\nX-Latin: caf\u00e9\r\nX-Long: ${'v'.repeat(300)}`,
+    ]) {
+      for (const tls of [false, true]) {
+        const h = head(text);
+        const p = { ...peer, tls };
+        expect(bytes(encodeRequest(h, p)).equals(bytes(encodeUwsgi(requestVars(h, p))))).toBe(true);
+      }
+    }
+  });
+
   it('should decode percent escapes in PATH_INFO and leave malformed ones', () => {
     expect(decodePath('/a%2Fb%zz%4')).toBe('/a/b%zz%4');
     expect(decodePath('/plain')).toBe('/plain');
