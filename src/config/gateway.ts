@@ -7,6 +7,7 @@
  * server, such as `uid`), never silently dropped.
  */
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { resolve, dirname } from 'node:path';
 import { ConfigError } from '../cli/errors.js';
 import type { ListenAddress } from '../actors/http-listener.js';
@@ -267,6 +268,13 @@ export function gatewaySettingsFromIni(doc: IniDocument): { settings: GatewaySet
       certEntry && keyEntry
         ? { cert: r.pem(section, certEntry, 'certificate', baseDir, /-----BEGIN CERTIFICATE-----/), key: r.pem(section, keyEntry, 'key', baseDir, /-----BEGIN [A-Z ]*PRIVATE KEY-----/) }
         : undefined;
+    if (tls && certEntry) {
+      try {
+        createSecureContext({ cert: tls.cert, key: tls.key });
+      } catch (error) {
+        r.fail(section, certEntry, 'certificate', `certificate and key do not load together (${error instanceof Error ? error.message : String(error)})`, 'give the key that belongs to this certificate, both in PEM');
+      }
+    }
     vhosts.push({
       name,
       nodes,

@@ -13,7 +13,7 @@
  * re-enter it, running its entry again) or undefined to stay. After every
  * handled event and every entry, the state's `always` may move on.
  */
-import type { ActorLogic, ActorSystem, EventObject, NonReducibleUnknown, Snapshot } from 'xstate';
+import type { ActorLogic, EventObject, NonReducibleUnknown, Snapshot } from 'xstate';
 
 export type FlatSnapshot<S extends string, C, O> = Snapshot<O> & {
   readonly value: S;
@@ -49,10 +49,7 @@ const STOP = 'xstate.stop';
 /** Entries and eventless moves in one step; more is a loop in the chart. */
 const MAX_MOVES = 32;
 
-// xstate does not re-export its AnyActorSystem alias.
-type AnyActorSystem = ActorSystem<any>;
-
-export type FlatMachineLogic<S extends string, C, E extends EventObject, I, O> = ActorLogic<FlatSnapshot<S, C, O>, E, I, AnyActorSystem> & {
+export type FlatMachineLogic<S extends string, C, E extends EventObject, I, O> = ActorLogic<FlatSnapshot<S, C, O>, E, I> & {
   readonly id: string;
   readonly states: readonly S[];
 };

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/cli/errors.js';
 import { iniValue, iniValues, parseIni } from '../../../src/config/gateway-ini.js';
 import { gatewaySettingsFromIni, loadGatewayConfig, parseDuration, parseListenAddress, parseSize } from '../../../src/config/gateway.js';
+import { selfSigned } from '../../helpers/gateway.js';
 
 const FILE = 'gw.ini';
 const load = (text: string) => gatewaySettingsFromIni(parseIni(text, FILE));
@@ -120,10 +120,12 @@ describe('gateway settings', () => {
     expect(e.fix.length).toBeGreaterThan(0);
   });
 
-  it('should load certificate files relative to the INI file and check they are PEM', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
-    writeFileSync(join(dir, 'c.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-    writeFileSync(join(dir, 'k.pem'), '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
+  it('should load certificate files relative to the INI file and check they are PEM that belong together', async () => {
+    const [a, b] = await Promise.all([selfSigned(['a.test']), selfSigned(['b.test'])]);
+    const dir = a.dir;
+    copyFileSync(a.cert, join(dir, 'c.pem'));
+    copyFileSync(a.key, join(dir, 'k.pem'));
+    copyFileSync(b.key, join(dir, 'other-k.pem'));
     writeFileSync(join(dir, 'not.pem'), 'hello');
     writeFileSync(join(dir, 'gw.ini'), '[blastbeat]\nbind-ssl = 127.0.0.1:0\n[blastbeat:h]\nnode = n\ncertificate = c.pem\nkey = k.pem\n');
     const { settings } = loadGatewayConfig(join(dir, 'gw.ini'));
@@ -133,7 +135,9 @@ describe('gateway settings', () => {
     expect(configError(() => loadGatewayConfig(join(dir, 'bad.ini'))).field).toContain('certificate');
     writeFileSync(join(dir, 'missing.ini'), '[blastbeat]\n[blastbeat:h]\nnode = n\ncertificate = nope.pem\nkey = k.pem\n');
     expect(configError(() => loadGatewayConfig(join(dir, 'missing.ini'))).problem).toMatch(/cannot read/);
-  });
+    writeFileSync(join(dir, 'mismatch.ini'), '[blastbeat]\n[blastbeat:h]\nnode = n\ncertificate = c.pem\nkey = other-k.pem\n');
+    expect(configError(() => loadGatewayConfig(join(dir, 'mismatch.ini'))).problem).toMatch(/do not load together/);
+  }, 30_000);
 
   it('should refuse a missing file with the path in the message', () => {
     expect(configError(() => loadGatewayConfig('/nonexistent/gw.ini')).message).toContain('/nonexistent/gw.ini');
