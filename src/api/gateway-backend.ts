@@ -96,18 +96,27 @@ class WebSocketHandle implements BackendWebSocket {
   }
 }
 
-function toRequest(sid: Buffer, vars: Record<string, string>, body: Buffer): BackendRequest {
+function headersOf(vars: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(vars)) {
-    if (k.startsWith('HTTP_')) headers[k.slice(5).toLowerCase().replace(/_/g, '-')] = v;
+  for (const k in vars) {
+    if (k.startsWith('HTTP_')) headers[k.slice(5).toLowerCase().replace(/_/g, '-')] = vars[k] as string;
   }
+  return headers;
+}
+
+function toRequest(sid: Buffer, vars: Record<string, string>, body: Buffer): BackendRequest {
+  let headers: Record<string, string> | undefined;
   return {
     sid,
     method: vars['REQUEST_METHOD'] ?? 'GET',
     path: vars['PATH_INFO'] ?? '/',
     query: vars['QUERY_STRING'] ?? '',
     uri: vars['REQUEST_URI'] ?? vars['PATH_INFO'] ?? '/',
-    headers,
+    // Built on first use: most handlers never look at every header.
+    get headers() {
+      headers ??= headersOf(vars);
+      return headers;
+    },
     vars,
     body,
     remoteAddress: vars['REMOTE_ADDR'] ?? '',
