@@ -13,35 +13,44 @@
  * re-enter it, running its entry again) or undefined to stay. After every
  * handled event and every entry, the state's `always` may move on.
  */
-import type { ActorLogic, EventObject, NonReducibleUnknown, Snapshot } from 'xstate';
+import type { ActorLogic, AnyActorRef, EventObject, NonReducibleUnknown, Snapshot } from 'xstate';
 
 export type FlatSnapshot<S extends string, C, O> = Snapshot<O> & {
   readonly value: S;
   readonly context: C;
 };
 
-export type Handler<S extends string, C, E> = (context: C, event: E) => S | undefined;
+/** What a handler may reach beyond its context: observers (`emit`) and other actors (`system`). */
+export interface FlatScope<Em extends EventObject> {
+  readonly emit: (event: Em) => void;
+  readonly system: { get(systemId: string): AnyActorRef | undefined };
+  /** Runs after this step's snapshot is in place; in the initial entry, once the actor has started (and is registered). */
+  readonly defer: (fn: () => void) => void;
+}
 
-export type Handlers<S extends string, C, E extends EventObject> = {
-  readonly [T in E['type']]?: Handler<S, C, Extract<E, { type: T }>>;
+export type Handler<S extends string, C, E, Em extends EventObject = EventObject> = (context: C, event: E, scope: FlatScope<Em>) => S | undefined;
+
+export type Handlers<S extends string, C, E extends EventObject, Em extends EventObject = EventObject> = {
+  readonly [T in E['type']]?: Handler<S, C, Extract<E, { type: T }>, Em>;
 };
 
-export interface FlatState<S extends string, C, E extends EventObject> {
-  readonly entry?: (context: C) => void;
+export interface FlatState<S extends string, C, E extends EventObject, Em extends EventObject = EventObject> {
+  readonly entry?: (context: C, scope: FlatScope<Em>) => void;
   /** An eventless transition, checked after entry and after each handled event. */
-  readonly always?: (context: C) => S | undefined;
-  readonly on?: Handlers<S, C, E>;
+  readonly always?: (context: C, scope: FlatScope<Em>) => S | undefined;
+  readonly on?: Handlers<S, C, E, Em>;
   /** Reaching this state ends the actor with `output`. */
   readonly final?: true;
 }
 
-export interface FlatMachineConfig<S extends string, C, E extends EventObject, I, O> {
+export interface FlatMachineConfig<S extends string, C, E extends EventObject, I, O, Em extends EventObject = EventObject> {
   readonly id: string;
+  /** Its entry runs when the actor is created, before it starts: nobody listens to `emit` yet. */
   readonly initial: S;
   readonly context: (input: I) => C;
-  readonly states: { readonly [K in S]: FlatState<S, C, E> };
+  readonly states: { readonly [K in S]: FlatState<S, C, E, Em> };
   /** Handlers for every state that does not handle the event itself. */
-  readonly on?: Handlers<S, C, E>;
+  readonly on?: Handlers<S, C, E, Em>;
   readonly output: (context: C) => O;
 }
 
@@ -49,18 +58,27 @@ const STOP = 'xstate.stop';
 /** Entries and eventless moves in one step; more is a loop in the chart. */
 const MAX_MOVES = 32;
 
-export type FlatMachineLogic<S extends string, C, E extends EventObject, I, O> = ActorLogic<FlatSnapshot<S, C, O>, E, I> & {
+export type FlatMachineLogic<S extends string, C, E extends EventObject, I, O, Em extends EventObject = EventObject> = ActorLogic<
+  FlatSnapshot<S, C, O>,
+  E,
+  I,
+  FlatSystem,
+  Em
+> & {
   readonly id: string;
   readonly states: readonly S[];
 };
 
-export function flatMachine<S extends string, C, E extends EventObject, I = NonReducibleUnknown, O = unknown>(
-  config: FlatMachineConfig<S, C, E, I, O>,
-): FlatMachineLogic<S, C, E, I, O> {
+type FlatSystem = Parameters<ActorLogic<Snapshot<unknown>, EventObject>['transition']>[2]['system'];
+type AnyHandler<S extends string, C, E, Em extends EventObject> = Handler<S, C, E, Em> | undefined;
+
+export function flatMachine<S extends string, C, E extends EventObject, I = NonReducibleUnknown, O = unknown, Em extends EventObject = EventObject>(
+  config: FlatMachineConfig<S, C, E, I, O, Em>,
+): FlatMachineLogic<S, C, E, I, O, Em> {
   const states = config.states;
 
   /** Enters `next`, follows eventless moves, and returns where it settled. */
-  const settle = (context: C, from: S, next: S | undefined): S => {
+  const settle = (context: C, from: S, next: S | undefined, scope: FlatScope<Em>): S => {
     let value = from;
     let target = next;
     for (let moves = 0; ; moves++) {
@@ -68,10 +86,10 @@ export function flatMachine<S extends string, C, E extends EventObject, I = NonR
       if (target !== undefined) {
         value = target;
         const state = states[value];
-        state.entry?.(context);
+        state.entry?.(context, scope);
         if (state.final) return value;
       }
-      target = states[value].always?.(context);
+      target = states[value].always?.(context, scope);
       if (target === undefined) return value;
     }
   };
@@ -85,20 +103,20 @@ export function flatMachine<S extends string, C, E extends EventObject, I = NonR
     id: config.id,
     states: Object.keys(states) as S[],
     config,
-    transition: (current, event) => {
+    transition: (current, event, scope) => {
       if (event.type === STOP) return { status: 'stopped', value: current.value, context: current.context, output: undefined, error: undefined };
       if (current.status !== 'active') return current;
-      const handlers = states[current.value].on as Record<string, Handler<S, C, E> | undefined> | undefined;
-      const handler = handlers?.[event.type] ?? (config.on as Record<string, Handler<S, C, E> | undefined> | undefined)?.[event.type];
+      const handlers = states[current.value].on as Record<string, AnyHandler<S, C, E, Em>> | undefined;
+      const handler = handlers?.[event.type] ?? (config.on as Record<string, AnyHandler<S, C, E, Em>> | undefined)?.[event.type];
       if (handler === undefined) return current;
       const context = current.context;
-      const value = settle(context, current.value, handler(context, event));
+      const value = settle(context, current.value, handler(context, event, scope), scope);
       // A new snapshot only when the state changed: most events only move bytes.
       return value === current.value && states[value].final !== true ? current : snapshot(value, context);
     },
-    getInitialSnapshot: (_scope, input) => {
+    getInitialSnapshot: (scope, input) => {
       const context = config.context(input);
-      return snapshot(settle(context, config.initial, config.initial), context);
+      return snapshot(settle(context, config.initial, config.initial, scope), context);
     },
     getPersistedSnapshot: (s) => s,
     restoreSnapshot: (s) => s as unknown as FlatSnapshot<S, C, O>,

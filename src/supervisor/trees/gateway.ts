@@ -3,6 +3,7 @@ import { zmqSocket, type SocketOptions } from '../../actors/zmq-socket.js';
 import type { GatewaySettings } from '../../config/gateway.js';
 import type { Logger } from '../../log.js';
 import { gatewayDrain } from '../../machines/gateway/drain.machine.js';
+import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
 import { gatewayMachine } from '../../machines/gateway/gateway.machine.js';
 import { GatewayRegistry } from '../../machines/gateway/registry.js';
 import type { SessionLimits } from '../../machines/gateway/session-types.js';
@@ -37,6 +38,7 @@ export interface GatewayTreeIds {
   readonly root: string;
   readonly zmq: string;
   readonly router: string;
+  readonly sweep: string;
   readonly sessions: string;
   readonly http: string;
   readonly drain: string;
@@ -47,6 +49,7 @@ export function gatewayTreeIds(name = 'gateway'): GatewayTreeIds {
     root: name,
     zmq: `${name}.zmq`,
     router: `${name}.router`,
+    sweep: `${name}.sweep`,
     sessions: `${name}.sessions`,
     http: `${name}.http`,
     drain: `${name}.drain`,
@@ -81,6 +84,7 @@ function defaultSweep(settings: GatewaySettings): number {
  * gateway (rest_for_one)
  *   zmq        ROUTER for backend nodes (handover: a node reconnecting under its name is taken at once)
  *   router     presence, pings, dispatch of node messages to sessions, the deadline sweep
+ *   sweep      heartbeat monitor: ticks the router (presence, pings, deadlines) on the system clock
  *   sessions   one gateway-session actor per client connection, sharded
  *   http       HTTP/HTTPS servers and client sockets; a connection becomes a session
  *   drain      the terminator: on shutdown, stop accepting and let sessions finish
@@ -122,14 +126,13 @@ export function gatewayTree(config: GatewayTreeConfig) {
     {
       id: 'router',
       systemId: ids.router,
-      logic: gatewayMachine({
-        registry,
-        socket: ids.zmq,
-        sweepIntervalMs: config.sweepIntervalMs ?? defaultSweep(settings),
-        logger: config.logger,
-        ...metrics,
-        ...now,
-      }),
+      logic: gatewayMachine({ registry, socket: ids.zmq, logger: config.logger, ...metrics, ...now }),
+    },
+    {
+      id: 'sweep',
+      systemId: ids.sweep,
+      logic: heartbeatMonitor,
+      input: { target: ids.router, intervalMs: config.sweepIntervalMs ?? defaultSweep(settings) },
     },
     {
       id: 'sessions',

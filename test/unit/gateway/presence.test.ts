@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, createMachine, fromCallback, SimulatedClock, type AnyActorRef } from 'xstate';
 import { gatewayMachine, type GatewayEmitted } from '../../../src/machines/gateway/gateway.machine.js';
+import { heartbeatMonitor } from '../../../src/machines/heartbeat/heartbeat-monitor.js';
 import { GatewayRegistry, type SessionHandle } from '../../../src/machines/gateway/registry.js';
 import { NodeTable } from '../../../src/machines/gateway/presence.js';
 import type { SessionEvent } from '../../../src/machines/gateway/session-types.js';
@@ -27,15 +28,18 @@ function boot(vhosts = [{ name: 'h', nodes: ['n1', 'n2'], aliases: ['alias.h'], 
   const clock = new SimulatedClock();
   const registry = new GatewayRegistry(vhosts, PING_FREQ);
   const sent: GatewayOutbound[][] = [];
+  let announced = 0;
   const fakeZmq = fromCallback<ZmqCommand<GatewayOutbound>>(({ receive }) => {
     receive((cmd) => {
       if (cmd.type === 'zmq.send') sent.push([...cmd.messages]);
+      if (cmd.type === 'zmq.announce') announced += 1;
     });
   });
   const root = createMachine({
     invoke: [
       { id: 'zmq', systemId: 'gw.zmq', src: fakeZmq },
-      { id: 'router', systemId: 'gw.router', src: gatewayMachine({ registry, socket: 'gw.zmq', sweepIntervalMs: SWEEP, now: () => clock.now() }) },
+      { id: 'router', systemId: 'gw.router', src: gatewayMachine({ registry, socket: 'gw.zmq', now: () => clock.now() }) },
+      { id: 'sweep', systemId: 'gw.sweep', src: heartbeatMonitor, input: { target: 'gw.router', intervalMs: SWEEP } },
     ],
   });
   const actor = createActor(root, { clock });
@@ -53,10 +57,18 @@ function boot(vhosts = [{ name: 'h', nodes: ['n1', 'n2'], aliases: ['alias.h'], 
   const batch = (...messages: ReturnType<typeof message>[]) => router.send({ type: 'zmq.batch', socket: 'gw.zmq', messages });
   const ready = () => router.send({ type: 'zmq.ready', socket: 'gw.zmq', endpoints: ['tcp://127.0.0.1:1'] });
   const pings = () => sent.flat().filter((m) => m[2].toString() === 'ping').map((m) => m[0].toString());
-  return { clock, registry, sent, router, emitted, message, batch, ready, pings, advance: (ms: number) => clock.increment(ms) };
+  return { clock, registry, sent, router, emitted, message, batch, ready, pings, announced: () => announced, advance: (ms: number) => clock.increment(ms) };
 }
 
 describe('node presence', () => {
+  it('should ask the ROUTER adapter for its endpoints once started, so a restarted router learns them', () => {
+    const g = boot();
+    expect(g.announced()).toBe(1);
+    expect((g.router.getSnapshot() as { context: { zmq?: string[] } }).context.zmq).toBeUndefined();
+    g.ready();
+    expect((g.router.getSnapshot() as { context: { zmq?: string[] } }).context.zmq).toEqual(['tcp://127.0.0.1:1']);
+  });
+
   it('should make a node available at its first pong, and only then', () => {
     const g = boot();
     g.ready();
