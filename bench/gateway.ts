@@ -4,7 +4,10 @@
  *
  *   http   wrk, 50 keep-alive connections, GET / -> 13 bytes, through
  *          `steward --role gateway` and a GatewayBackend node (each its own
- *          process), next to a plain node:http server answering directly.
+ *          process), next to a plain node:http server answering directly;
+ *          and again with a minimal node (a raw DEALER sending a prebuilt
+ *          response, as the seed's Python example would), which shows the
+ *          gateway's own capacity apart from the helper's cost.
  *   ws     WebSocket echo messages/s, 20 connections x 10 in flight, through
  *          the gateway and a node, next to a plain `ws` server echoing directly.
  *
@@ -114,6 +117,31 @@ wss.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, { 
 wss.on('listening', () => console.log('port ' + wss.address().port));
 process.on('SIGTERM', () => process.exit(0));`;
 
+/** A node as small as BlastBeat's README example: raw DEALER, prebuilt response, pong on ping. */
+function minimalNodeSource(root: string, zmq: string): string {
+  const zmqLib = pathToFileURL(join(root, 'node_modules/zeromq/lib/index.js')).href;
+  return `
+import * as zmq from ${JSON.stringify(zmqLib)};
+const socket = new zmq.Dealer({ routingId: 'bench2', linger: 0 });
+socket.connect(${JSON.stringify(zmq)});
+const EMPTY = Buffer.alloc(0), PONG = Buffer.from('pong'), HEADERS = Buffer.from('headers');
+const RESPONSE = Buffer.from('HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: ${BODY.length}\\r\\n\\r\\n${BODY}');
+const queue = [[EMPTY, PONG, EMPTY]];
+let writing = false;
+async function pump() { writing = true; while (queue.length) await socket.send(queue.shift()); writing = false; }
+pump();
+console.log('ready');
+process.on('SIGTERM', () => process.exit(0));
+for (;;) {
+  const [sid, type] = await socket.receive();
+  const t = type.toString();
+  if (t === 'ping') queue.push([EMPTY, PONG, EMPTY]);
+  else if (t === 'uwsgi') queue.push([sid, HEADERS, RESPONSE]);
+  else continue;
+  if (!writing) pump();
+}`;
+}
+
 function backendSource(root: string, zmq: string): string {
   const api = pathToFileURL(join(root, 'dist/api/gateway-backend.js')).href;
   return `
@@ -134,9 +162,10 @@ interface WrkResult {
   readonly errors: number;
 }
 
-function wrk(url: string, seconds: number): Promise<WrkResult> {
+function wrk(url: string, seconds: number, host?: string): Promise<WrkResult> {
   return new Promise((resolve, rejectWrk) => {
-    const p = spawn(WRK, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const header = host === undefined ? [] : ['-H', `Host: ${host}`];
+    const p = spawn(WRK, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, ...header, url], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -154,9 +183,9 @@ function wrk(url: string, seconds: number): Promise<WrkResult> {
 }
 
 /** Measures a rate under wrk, with the server's CPU per request. */
-async function measureHttp(url: string, seconds: number, server: Child): Promise<WrkResult & { cpuUsPerRequest: number }> {
+async function measureHttp(url: string, seconds: number, server: Child, host?: string): Promise<WrkResult & { cpuUsPerRequest: number }> {
   const before = server.cpuSeconds();
-  const result = await wrk(url, seconds);
+  const result = await wrk(url, seconds, host);
   const cpu = server.cpuSeconds() - before;
   return { ...result, cpuUsPerRequest: (cpu * 1e6) / Math.max(1, result.requests) };
 }
@@ -191,27 +220,37 @@ async function measureWs(url: string, seconds: number, headers: Record<string, s
   return rate;
 }
 
-async function startGateway(root: string, profileDir: string | undefined): Promise<{ gateway: Child; backend: Child; http: string; port: number }> {
+async function waitServed(url: string, host: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(url, { headers: { Host: host } }).catch(() => undefined);
+    if (res?.status === 200) {
+      await res.text();
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`the gateway never served ${host} at ${url}`);
+}
+
+async function startGateway(root: string, profileDir: string | undefined): Promise<{ gateway: Child; backend: Child; minimal: Child; http: string; port: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'steward-bench-gw-'));
   const ini = join(dir, 'gateway.ini');
-  writeFileSync(ini, '[blastbeat]\nbind = 127.0.0.1:0\nzmq = tcp://127.0.0.1:*\nping-freq = 1\n\n[blastbeat:127.0.0.1]\nnode = bench1\n');
+  // Two virtual hosts on one gateway: 127.0.0.1 goes to the helper node, localhost to the minimal one.
+  writeFileSync(ini, '[blastbeat]\nbind = 127.0.0.1:0\nzmq = tcp://127.0.0.1:*\nping-freq = 1\n\n[blastbeat:127.0.0.1]\nnode = bench1\n\n[blastbeat:localhost]\nnode = bench2\n');
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const gateway = node(root, [...profile, join(root, 'dist/main.js'), '--role', 'gateway', '-c', ini, '--log-level', 'info']);
   const line = await gateway.waitFor((l) => l.includes('"gateway listening"'));
   const listening = JSON.parse(line) as { http: string[]; zmq: string[] };
   const http = listening.http[0]!;
   const backend = script(root, backendSource(root, listening.zmq[0]!));
+  const minimal = script(root, minimalNodeSource(root, listening.zmq[0]!));
   await backend.waitFor((l) => l === 'ready');
-  // The node announces itself with a pong; wait until the gateway routes to it.
-  for (let i = 0; i < 200; i++) {
-    const res = await fetch(`${http}/`).catch(() => undefined);
-    if (res?.status === 200) {
-      await res.text();
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return { gateway, backend, http, port: Number(new URL(http).port) };
+  await minimal.waitFor((l) => l === 'ready');
+  // Nodes announce themselves with a pong; wait until the gateway routes to both.
+  const port = Number(new URL(http).port);
+  await waitServed(`${http}/`, `127.0.0.1:${port}`);
+  await waitServed(`${http}/`, `localhost:${port}`);
+  return { gateway, backend, minimal, http, port };
 }
 
 async function portOf(child: Child): Promise<number> {
@@ -231,8 +270,10 @@ export const suite: BenchSuite = {
 
     const direct: WrkResult[] = [];
     const through: WrkResult[] = [];
+    const minimal: WrkResult[] = [];
     const directCpu: number[] = [];
     const throughCpu: number[] = [];
+    const minimalCpu: number[] = [];
     const wsDirect: number[] = [];
     const wsThrough: number[] = [];
     const children: Child[] = [];
@@ -244,7 +285,7 @@ export const suite: BenchSuite = {
       children.push(plainWs);
       const plainWsPort = await portOf(plainWs);
       const gw = await startGateway(root, profileDir);
-      children.push(gw.backend, gw.gateway);
+      children.push(gw.minimal, gw.backend, gw.gateway);
 
       // Warm both up, then alternate so drift in the machine's load hits both alike.
       await wrk(`http://127.0.0.1:${plainPort}/`, 1);
@@ -252,10 +293,13 @@ export const suite: BenchSuite = {
       for (let round = 0; round < options.rounds; round++) {
         const d = await measureHttp(`http://127.0.0.1:${plainPort}/`, seconds, plain);
         const g = await measureHttp(`${gw.http}/`, seconds, gw.gateway);
+        const m = await measureHttp(`${gw.http}/`, seconds, gw.gateway, `localhost:${gw.port}`);
         direct.push(d);
         through.push(g);
+        minimal.push(m);
         directCpu.push(d.cpuUsPerRequest);
         throughCpu.push(g.cpuUsPerRequest);
+        minimalCpu.push(m.cpuUsPerRequest);
         wsDirect.push(await measureWs(`ws://127.0.0.1:${plainWsPort}/`, seconds));
         wsThrough.push(await measureWs(`ws://127.0.0.1:${gw.port}/`, seconds));
       }
@@ -265,9 +309,10 @@ export const suite: BenchSuite = {
 
     const d = median(direct.map((r) => r.rps));
     const g = median(through.map((r) => r.rps));
+    const m = median(minimal.map((r) => r.rps));
     const wd = median(wsDirect);
     const wg = median(wsThrough);
-    const errors = through.reduce((a, r) => a + r.errors, 0) + direct.reduce((a, r) => a + r.errors, 0);
+    const errors = [...through, ...direct, ...minimal].reduce((a, r) => a + r.errors, 0);
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
     return [
       {
@@ -283,6 +328,17 @@ export const suite: BenchSuite = {
           `gateway at ${pct(g / d)} of direct (goal 40%); ` +
           `CPU per request: gateway process ${median(throughCpu).toFixed(1)} us, direct server ${median(directCpu).toFixed(1)} us; ` +
           `non-2xx and socket errors: ${errors}`,
+      },
+      {
+        suite: 'gateway',
+        name: `http GET through the gateway to a minimal node (raw DEALER), ${CONNECTIONS} keep-alive connections (wrk)`,
+        value: Math.round(m),
+        unit: 'req/s',
+        better: 'higher',
+        baseline: 'node:http server answering directly',
+        baselineValue: Math.round(d),
+        rounds: options.rounds,
+        note: `gateway at ${pct(m / d)} of direct; CPU per request: gateway process ${median(minimalCpu).toFixed(1)} us`,
       },
       {
         suite: 'gateway',

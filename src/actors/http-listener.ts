@@ -128,8 +128,15 @@ export function httpListener(config: HttpListenerConfig) {
       ref: AnyActorRef | undefined;
       alive = true;
       bound: { node: string; vhost: string } | undefined;
+      corked = false;
 
       constructor(readonly socket: net.Socket) {}
+
+      /** Writes of one tick (a burst of WebSocket messages, pipelined responses) leave as one writev. */
+      private readonly uncork = (): void => {
+        this.corked = false;
+        if (!this.socket.destroyed) this.socket.uncork();
+      };
 
       send(event: SessionEvent): void {
         if (this.alive) this.ref?.send(event);
@@ -150,6 +157,11 @@ export function httpListener(config: HttpListenerConfig) {
         switch (cmd.type) {
           case 'conn.write':
             if (socket.destroyed) return;
+            if (!this.corked) {
+              this.corked = true;
+              socket.cork();
+              process.nextTick(this.uncork);
+            }
             socket.write(cmd.data);
             if (socket.writableLength > config.writeQueueLimit) {
               drops.drop('slow_client', `${socket.writableLength} bytes queued`);

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import * as zmq from 'zeromq';
 import { silentLogger, type Logger } from '../log.js';
 import { backendFrames, decodeGatewayFrames, EMPTY, type BackendKind } from '../protocol/blastbeat/message.js';
-import { decodeUwsgi, uwsgiRecord } from '../protocol/blastbeat/uwsgi.js';
+import { visitUwsgi } from '../protocol/blastbeat/uwsgi.js';
 import { Deque } from '../util/deque.js';
 
 /** A request as a node sees it, built from the gateway's `uwsgi` vars and `body` messages. */
@@ -59,7 +59,7 @@ export interface GatewayBackendOptions {
 }
 
 interface Pending {
-  readonly vars: Record<string, string>;
+  readonly vars: RequestVars;
   readonly chunks: Buffer[];
   size: number;
   readonly expected: number;
@@ -96,37 +96,125 @@ class WebSocketHandle implements BackendWebSocket {
   }
 }
 
-function headersOf(vars: Record<string, string>): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const k in vars) {
-    if (k.startsWith('HTTP_')) headers[k.slice(5).toLowerCase().replace(/_/g, '-')] = vars[k] as string;
+/**
+ * The vars of one request as they were decoded: kept as pairs, with the few
+ * the helper needs picked out on the way; the record and the header map are
+ * built only if a handler asks for them.
+ */
+class RequestVars {
+  private readonly pairs: string[] = [];
+  private record: Record<string, string> | undefined;
+  method = 'GET';
+  path = '/';
+  query = '';
+  uri = '';
+  remoteAddress = '';
+  remotePort = 0;
+  contentLength = 0;
+  chunked = false;
+  websocket = false;
+
+  readonly visit = (key: string, value: string): void => {
+    this.pairs.push(key, value);
+    switch (key) {
+      case 'REQUEST_METHOD':
+        this.method = value;
+        break;
+      case 'PATH_INFO':
+        this.path = value;
+        break;
+      case 'QUERY_STRING':
+        this.query = value;
+        break;
+      case 'REQUEST_URI':
+        this.uri = value;
+        break;
+      case 'REMOTE_ADDR':
+        this.remoteAddress = value;
+        break;
+      case 'REMOTE_PORT':
+        this.remotePort = Number(value);
+        break;
+      case 'CONTENT_LENGTH':
+        this.contentLength = Number(value || 0);
+        break;
+      case 'HTTP_TRANSFER_ENCODING':
+        this.chunked = value.toLowerCase().includes('chunked');
+        break;
+      case 'HTTP_UPGRADE':
+        this.websocket = value.toLowerCase() === 'websocket';
+        break;
+    }
+  };
+
+  /** Every var; a repeated key keeps its last value, as WSGI environs do. */
+  toRecord(): Record<string, string> {
+    if (this.record === undefined) {
+      const record: Record<string, string> = {};
+      for (let i = 0; i < this.pairs.length; i += 2) record[this.pairs[i] as string] = this.pairs[i + 1] as string;
+      this.record = record;
+    }
+    return this.record;
   }
-  return headers;
 }
 
-function toRequest(sid: Buffer, vars: Record<string, string>, body: Buffer): BackendRequest {
-  let headers: Record<string, string> | undefined;
-  return {
-    sid,
-    method: vars['REQUEST_METHOD'] ?? 'GET',
-    path: vars['PATH_INFO'] ?? '/',
-    query: vars['QUERY_STRING'] ?? '',
-    uri: vars['REQUEST_URI'] ?? vars['PATH_INFO'] ?? '/',
-    // Built on first use: most handlers never look at every header.
-    get headers() {
-      headers ??= headersOf(vars);
-      return headers;
-    },
-    vars,
-    body,
-    remoteAddress: vars['REMOTE_ADDR'] ?? '',
-    remotePort: Number(vars['REMOTE_PORT'] ?? 0),
-  };
+class IncomingRequest implements BackendRequest {
+  private headerMap: Record<string, string> | undefined;
+
+  constructor(
+    readonly sid: Buffer,
+    private readonly head: RequestVars,
+    readonly body: Buffer,
+  ) {}
+
+  get method(): string {
+    return this.head.method;
+  }
+  get path(): string {
+    return this.head.path;
+  }
+  get query(): string {
+    return this.head.query;
+  }
+  get uri(): string {
+    return this.head.uri || this.head.path;
+  }
+  get remoteAddress(): string {
+    return this.head.remoteAddress;
+  }
+  get remotePort(): number {
+    return this.head.remotePort;
+  }
+  get vars(): Readonly<Record<string, string>> {
+    return this.head.toRecord();
+  }
+  get headers(): Readonly<Record<string, string>> {
+    if (this.headerMap === undefined) {
+      const vars = this.head.toRecord();
+      const headers: Record<string, string> = {};
+      for (const k in vars) {
+        if (k.startsWith('HTTP_')) headers[k.slice(5).toLowerCase().replace(/_/g, '-')] = vars[k] as string;
+      }
+      this.headerMap = headers;
+    }
+    return this.headerMap;
+  }
+}
+
+const statusLines = new Map<number, string>();
+
+function statusLine(status: number): string {
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Status'}\r\n`;
+    if (statusLines.size < 1000) statusLines.set(status, line);
+  }
+  return line;
 }
 
 function head(status: number, headers: Readonly<Record<string, string | number>>, extra: string): string {
-  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Status'}\r\n`;
-  for (const [k, v] of Object.entries(headers)) text += `${k}: ${v}\r\n`;
+  let text = statusLine(status);
+  for (const k in headers) text += `${k}: ${headers[k]}\r\n`;
   return `${text}${extra}\r\n`;
 }
 
@@ -232,25 +320,25 @@ export class GatewayBackend {
     let session = this.sessions.get(key);
     switch (kind) {
       case 'uwsgi': {
-        const packet = decodeUwsgi(body);
-        if (packet.type === 'rejected') {
-          this.log.warn({ reason: packet.reason }, 'bad uwsgi packet');
+        const vars = new RequestVars();
+        const failed = visitUwsgi(body, vars.visit);
+        if (failed !== undefined) {
+          this.log.warn({ reason: failed.reason, detail: failed.detail }, 'bad uwsgi packet');
           return;
         }
-        const vars = uwsgiRecord(packet.vars);
         if (session === undefined) {
           session = { pending: undefined, ws: undefined };
           this.sessions.set(key, session);
         }
-        if ((vars['HTTP_UPGRADE'] ?? '').toLowerCase() === 'websocket') {
-          const ws = new WebSocketHandle(sid, toRequest(sid, vars, EMPTY), (k, b) => this.send(sid, k, b));
+        if (vars.websocket) {
+          const ws = new WebSocketHandle(sid, new IncomingRequest(sid, vars, EMPTY), (k, b) => this.send(sid, k, b));
           session.ws = ws;
           if (this.options.onWebSocket) this.options.onWebSocket(ws);
           else ws.close();
           return;
         }
-        const expected = Number(vars['CONTENT_LENGTH'] || 0);
-        const chunked = (vars['HTTP_TRANSFER_ENCODING'] ?? '').toLowerCase().includes('chunked');
+        const expected = Number.isFinite(vars.contentLength) ? vars.contentLength : 0;
+        const chunked = vars.chunked;
         session.pending = { vars, chunks: [], size: 0, expected, chunked, refused: expected > this.maxBody };
         if (session.pending.refused) this.refuse(sid, session);
         else if (!chunked && expected === 0) this.dispatch(sid, session);
@@ -289,17 +377,17 @@ export class GatewayBackend {
 
   private refuse(sid: Buffer, session: SessionState): void {
     if (session.pending) session.pending.refused = true;
-    void this.respond(sid, { status: 413, body: 'request body too large\n', close: true });
+    this.respond(sid, { status: 413, body: 'request body too large\n', close: true });
   }
 
   private dispatch(sid: Buffer, session: SessionState): void {
     const p = session.pending;
     if (p === undefined) return;
     session.pending = undefined;
-    const request = toRequest(sid, p.vars, p.chunks.length === 1 ? (p.chunks[0] as Buffer) : Buffer.concat(p.chunks));
+    const request = new IncomingRequest(sid, p.vars, p.chunks.length === 1 ? (p.chunks[0] as Buffer) : Buffer.concat(p.chunks));
     const onRequest = this.options.onRequest;
     if (!onRequest) {
-      void this.respond(sid, { status: 404, body: 'no request handler\n' });
+      this.respond(sid, { status: 404, body: 'no request handler\n' });
       return;
     }
     let result: BackendResponse | Promise<BackendResponse>;
@@ -307,7 +395,7 @@ export class GatewayBackend {
       result = onRequest(request);
     } catch (error) {
       this.log.error({ err: error }, 'onRequest threw');
-      void this.respond(sid, { status: 500, body: 'internal error\n' });
+      this.respond(sid, { status: 500, body: 'internal error\n' });
       return;
     }
     if (result instanceof Promise) {
@@ -315,38 +403,52 @@ export class GatewayBackend {
         (response) => this.respond(sid, response),
         (error: unknown) => {
           this.log.error({ err: error }, 'onRequest failed');
-          return this.respond(sid, { status: 500, body: 'internal error\n' });
+          this.respond(sid, { status: 500, body: 'internal error\n' });
         },
       );
-    } else void this.respond(sid, result);
+    } else this.respond(sid, result);
   }
 
-  private async respond(sid: Buffer, response: BackendResponse): Promise<void> {
+  /** Head and body as one `headers` message; an async-iterable body is streamed as chunks. */
+  private respond(sid: Buffer, response: BackendResponse): void {
     const status = response.status ?? 200;
     const headers = response.headers ?? {};
     const close = response.close === true ? 'Connection: close\r\n' : '';
     const body = response.body;
     if (isAsyncIterable(body)) {
-      this.send(sid, 'headers', Buffer.from(head(status, headers, `Transfer-Encoding: chunked\r\n${close}`), 'latin1'));
-      try {
-        for await (const piece of body) {
-          const data = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-          if (data.length > 0) this.send(sid, 'chunk', data);
-        }
-      } catch (error) {
-        this.log.error({ err: error }, 'streamed body failed');
-        this.send(sid, 'end', EMPTY);
-        return;
-      }
-      this.send(sid, 'chunk', EMPTY);
-    } else {
-      const data = body === undefined ? EMPTY : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-      const text = head(status, headers, `Content-Length: ${data.length}\r\n${close}`);
-      const message = Buffer.allocUnsafe(Buffer.byteLength(text, 'latin1') + data.length);
-      const at = message.write(text, 0, 'latin1');
-      data.copy(message, at);
-      this.send(sid, 'headers', message);
+      void this.stream(sid, status, headers, close, body, response.close === true);
+      return;
     }
+    const data = body === undefined ? EMPTY : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const text = head(status, headers, `Content-Length: ${data.length}\r\n${close}`);
+    // Latin1 head: one byte per character.
+    const message = Buffer.allocUnsafe(text.length + data.length);
+    message.write(text, 0, 'latin1');
+    data.copy(message, text.length);
+    this.send(sid, 'headers', message);
     if (response.close === true) this.send(sid, 'end', EMPTY);
+  }
+
+  private async stream(
+    sid: Buffer,
+    status: number,
+    headers: Readonly<Record<string, string | number>>,
+    close: string,
+    body: AsyncIterable<string | Buffer>,
+    end: boolean,
+  ): Promise<void> {
+    this.send(sid, 'headers', Buffer.from(head(status, headers, `Transfer-Encoding: chunked\r\n${close}`), 'latin1'));
+    try {
+      for await (const piece of body) {
+        const data = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+        if (data.length > 0) this.send(sid, 'chunk', data);
+      }
+    } catch (error) {
+      this.log.error({ err: error }, 'streamed body failed');
+      this.send(sid, 'end', EMPTY);
+      return;
+    }
+    this.send(sid, 'chunk', EMPTY);
+    if (end) this.send(sid, 'end', EMPTY);
   }
 }

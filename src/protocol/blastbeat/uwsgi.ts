@@ -68,8 +68,12 @@ export interface UwsgiDecodeOptions {
   readonly maxVars?: number;
 }
 
-/** Decodes a whole packet; every inconsistency is a Rejection naming it. */
-export function decodeUwsgi(packet: Buffer, options: UwsgiDecodeOptions = {}): UwsgiPacket | Rejection {
+/**
+ * Walks a whole packet, handing each var to `visit`; every inconsistency is
+ * a Rejection naming it. One string conversion for the whole packet: latin1
+ * maps byte offsets to string offsets one to one.
+ */
+export function visitUwsgi(packet: Buffer, visit: (key: string, value: string) => void, options: UwsgiDecodeOptions = {}): Rejection | undefined {
   const convention = options.convention ?? 'blastbeat';
   const maxVars = options.maxVars ?? 1024;
   if (packet.length < UWSGI_HEADER_SIZE) return reject('uwsgi_truncated', `${packet.length} bytes, header needs 4`);
@@ -79,30 +83,55 @@ export function decodeUwsgi(packet: Buffer, options: UwsgiDecodeOptions = {}): U
   if (declared !== expected) {
     return reject('uwsgi_bad_length', `header says ${declared}, packet has ${expected} (${convention} convention)`);
   }
-  const vars: UwsgiVar[] = [];
+  const text = packet.toString('latin1');
+  let count = 0;
   let at = UWSGI_HEADER_SIZE;
   while (at < packet.length) {
-    if (vars.length >= maxVars) return reject('uwsgi_too_many_vars', `more than ${maxVars}`);
+    if (count >= maxVars) return reject('uwsgi_too_many_vars', `more than ${maxVars}`);
     if (at + 2 > packet.length) return reject('uwsgi_truncated', 'key length');
-    const kLen = packet.readUInt16LE(at);
+    const kLen = (packet[at] as number) | ((packet[at + 1] as number) << 8);
     at += 2;
     if (at + kLen > packet.length) return reject('uwsgi_truncated', 'key');
     if (kLen === 0) return reject('uwsgi_empty_key');
-    const key = packet.toString('latin1', at, at + kLen);
+    const key = text.slice(at, at + kLen);
     at += kLen;
     if (at + 2 > packet.length) return reject('uwsgi_truncated', `value length of ${key}`);
-    const vLen = packet.readUInt16LE(at);
+    const vLen = (packet[at] as number) | ((packet[at + 1] as number) << 8);
     at += 2;
     if (at + vLen > packet.length) return reject('uwsgi_truncated', `value of ${key}`);
-    vars.push([key, packet.toString('latin1', at, at + vLen)]);
+    visit(key, text.slice(at, at + vLen));
+    count += 1;
     at += vLen;
   }
-  return { type: 'uwsgi', vars };
+  return undefined;
+}
+
+/** Decodes a whole packet into its vars, in order. */
+export function decodeUwsgi(packet: Buffer, options: UwsgiDecodeOptions = {}): UwsgiPacket | Rejection {
+  const vars: UwsgiVar[] = [];
+  const failed = visitUwsgi(packet, (k, v) => vars.push([k, v]), options);
+  return failed ?? { type: 'uwsgi', vars };
+}
+
+/** Decodes a whole packet into a record (a repeated key keeps its last value, as WSGI environs do). */
+export function decodeUwsgiRecord(packet: Buffer, options: UwsgiDecodeOptions = {}): { readonly type: 'uwsgi.record'; readonly vars: Record<string, string> } | Rejection {
+  const vars: Record<string, string> = {};
+  const failed = visitUwsgi(
+    packet,
+    (k, v) => {
+      vars[k] = v;
+    },
+    options,
+  );
+  return failed ?? { type: 'uwsgi.record', vars };
 }
 
 /** The vars as a record (a repeated key keeps its last value, as WSGI environs do). */
 export function uwsgiRecord(vars: readonly UwsgiVar[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of vars) out[k] = v;
+  for (let i = 0; i < vars.length; i++) {
+    const pair = vars[i] as UwsgiVar;
+    out[pair[0]] = pair[1];
+  }
   return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeUwsgi, encodeUwsgi, uwsgiRecord } from '../../../src/protocol/blastbeat/uwsgi.js';
+import { decodeUwsgi, decodeUwsgiRecord, encodeUwsgi, uwsgiRecord } from '../../../src/protocol/blastbeat/uwsgi.js';
 import { encodeRequest, decodePath, hostName, requestVars } from '../../../src/protocol/blastbeat/request-vars.js';
 import { parseRequestHead, type RequestHead } from '../../../src/protocol/blastbeat/http-head.js';
 
@@ -60,6 +60,13 @@ describe('uwsgi packet', () => {
     ['empty key', Buffer.from([0, 8, 0, 0, 0, 0, 0, 0])],
   ])('should reject a malformed packet: %s', (_name, packet) => {
     expect(decodeUwsgi(packet)).toMatchObject({ type: 'rejected' });
+  });
+
+  it('should decode straight into a record, a repeated key keeping its last value', () => {
+    const packet = bytes(encodeUwsgi([['A', '1'], ['B', '2'], ['A', '3']]));
+    expect(decodeUwsgiRecord(packet)).toEqual({ type: 'uwsgi.record', vars: { A: '3', B: '2' } });
+    expect(uwsgiRecord([['A', '1'], ['A', '3']])).toEqual({ A: '3' });
+    expect(decodeUwsgiRecord(Buffer.from([0, 9, 0, 0]))).toMatchObject({ type: 'rejected', reason: 'uwsgi_bad_length' });
   });
 
   it('should decode a standard-convention packet when asked to', () => {
