@@ -7,11 +7,12 @@ import { silentLogger } from '../log.js';
 import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/registry.js';
 import { gatewaySession } from '../machines/gateway/session.machine.js';
-import type { GatewayRegistry, SessionHandle } from '../machines/gateway/registry.js';
-import type { SessionCommand, SessionEvent, SessionInput, SessionLimits } from '../machines/gateway/session-types.js';
+import type { GatewayRegistry } from '../machines/gateway/registry.js';
+import type { SessionInput, SessionLimits } from '../machines/gateway/session-types.js';
 import { gatewayResponse } from '../protocol/blastbeat/http-status.js';
 import type { SupervisorEvent } from '../supervisor/types.js';
 import { fromResource } from './from-resource.js';
+import { GatewayConnection, type ConnectionDeps } from './gateway-connection.js';
 import { GatewayOutbox } from './gateway-outbox.js';
 
 export interface ListenAddress {
@@ -118,104 +119,20 @@ export function httpListener(config: HttpListenerConfig) {
       },
     );
     const newSid = sidSource();
-    const live = new Set<Connection>();
+    const live = new Set<GatewayConnection>();
     const servers: net.Server[] = [];
     let closed = false;
 
-    class Connection implements SessionHandle {
-      readonly sid = newSid();
-      readonly key = this.sid.toString('latin1');
-      ref: AnyActorRef | undefined;
-      alive = true;
-      bound: { node: string; vhost: string } | undefined;
-      corked = false;
-
-      constructor(readonly socket: net.Socket) {}
-
-      /** Writes of one tick (a burst of WebSocket messages, pipelined responses) leave as one writev. */
-      private readonly uncork = (): void => {
-        this.corked = false;
-        if (!this.socket.destroyed) this.socket.uncork();
-      };
-
-      send(event: SessionEvent): void {
-        if (this.alive) this.ref?.send(event);
-      }
-
-      deadline(): number {
-        if (!this.alive || this.ref === undefined) return 0;
-        return (this.ref.getSnapshot() as { context: { deadline: number } }).context.deadline;
-      }
-
-      node(): string | undefined {
-        return this.bound?.node;
-      }
-
-      /** Carries out one command of the session. */
-      readonly command = (cmd: SessionCommand): void => {
-        const socket = this.socket;
-        switch (cmd.type) {
-          case 'conn.write':
-            if (socket.destroyed) return;
-            if (!this.corked) {
-              this.corked = true;
-              socket.cork();
-              process.nextTick(this.uncork);
-            }
-            socket.write(cmd.data);
-            if (socket.writableLength > config.writeQueueLimit) {
-              drops.drop('slow_client', `${socket.writableLength} bytes queued`);
-              socket.destroy();
-            }
-            return;
-          case 'backend.send':
-            if (cmd.kind === 'uwsgi') requests?.inc();
-            outbox.push(cmd.node, this.sid, cmd.kind, cmd.body);
-            return;
-          case 'conn.end':
-            if (!socket.destroyed) socket.end();
-            return;
-          case 'conn.pause':
-            socket.pause();
-            return;
-          case 'conn.resume':
-            socket.resume();
-            return;
-          case 'session.bind':
-            this.bound = { node: cmd.node, vhost: cmd.vhost };
-            registry.bind(cmd.node, cmd.vhost);
-            return;
-          case 'session.unbind':
-            if (this.bound !== undefined) registry.unbind(this.bound.node, this.bound.vhost);
-            this.bound = undefined;
-            return;
-          case 'session.error':
-            errors?.inc({ status: String(cmd.status), reason: cmd.reason });
-            log.debug({ status: cmd.status, reason: cmd.reason, remote: socket.remoteAddress }, 'request refused or cut');
-            return;
-          case 'session.drop':
-            drops.drop(cmd.reason);
-            return;
-        }
-      };
-
-      /** The session is over: release what it held, close the socket. */
-      readonly finish = (crashed: unknown): void => {
-        if (!this.alive) return;
-        this.alive = false;
-        live.delete(this);
-        registry.sessions.delete(this.key);
-        if (crashed !== undefined) log.warn({ err: crashed }, 'session crashed; connection closed');
-        if (this.bound !== undefined) {
-          // A crashed session never unbound itself; tell the node the session is gone.
-          const node = registry.nodes.get(this.bound.node);
-          if (node) outbox.push(node.id, this.sid, 'end', Buffer.alloc(0));
-          registry.unbind(this.bound.node, this.bound.vhost);
-          this.bound = undefined;
-        }
-        if (!this.socket.destroyed) this.socket.destroy();
-      };
-    }
+    const deps: ConnectionDeps = {
+      registry,
+      outbox,
+      drops,
+      log,
+      writeQueueLimit: config.writeQueueLimit,
+      requests,
+      errors,
+      onFinish: (conn) => live.delete(conn),
+    };
 
     const accept = (socket: net.Socket, secure: boolean) => {
       socket.on('error', () => undefined);
@@ -230,7 +147,7 @@ export function httpListener(config: HttpListenerConfig) {
         return;
       }
       socket.setNoDelay(true);
-      const conn = new Connection(socket);
+      const conn = new GatewayConnection(socket, newSid(), deps);
       const hex = conn.sid.toString('hex');
       const input: SessionInput = {
         sid: conn.sid,
