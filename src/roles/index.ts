@@ -3,6 +3,7 @@ import { balancerRole } from './balancer.js';
 import { brokerRole } from './broker.js';
 import { clientRole } from './client.js';
 import { dispatcherRole } from './dispatcher.js';
+import { gatewayRole } from './gateway.js';
 import { keygenRole } from './keygen.js';
 import { meshRole } from './mesh.js';
 import { modifyRole } from './modify.js';
@@ -22,6 +23,7 @@ export const roles: readonly RoleDefinition[] = [
   dispatcherRole,
   showRole,
   modifyRole,
+  gatewayRole,
   meshRole,
   keygenRole,
 ];

@@ -1,0 +1,85 @@
+/**
+ * The state a session keeps between events. Fields are updated in place by
+ * the machine's actions (as the supervisor does with its child table): a
+ * session sees several events per request, and copying the context on each
+ * would be most of its cost.
+ */
+import { RequestStream } from '../../protocol/blastbeat/request-stream.js';
+import type { ResponseFraming } from '../../protocol/blastbeat/response.js';
+import type { WebSocketReader } from '../../protocol/blastbeat/websocket.js';
+import type { ResponsePlan } from './exchange.js';
+import type { RequestDecision, SessionEndReason, SessionInput } from './session-types.js';
+
+export interface ResponseState {
+  readonly framing: ResponseFraming['kind'];
+  /** Body bytes still owed under a Content-Length. */
+  remaining: number;
+  /** The backend asked for the connection to close after this response. */
+  readonly close: boolean;
+  done: boolean;
+}
+
+export interface SessionContext extends SessionInput {
+  readonly stream: RequestStream;
+  ws: WebSocketReader | undefined;
+  /** The node this session is bound to (BlastBeat: a sid always maps to one node). */
+  node: string | undefined;
+  nodeId: Buffer | undefined;
+  vhost: string | undefined;
+  /** The virtual host's backend timeout. */
+  timeoutMs: number;
+  /** Method of the request in flight (HEAD responses have no body). */
+  method: string;
+  /** Whether the client's side allows another request after this one. */
+  keepAlive: boolean;
+  /** The request body is chunked: its end is told to the backend with an empty `body`. */
+  chunkedBody: boolean;
+  response: ResponseState | undefined;
+  paused: boolean;
+  /** When the sweeper should wake the session (ms on the session clock); 0 for never. */
+  deadline: number;
+  /** A head has started arriving (its first byte armed the header timeout). */
+  headStarted: boolean;
+  draining: boolean;
+  clientEnded: boolean;
+  /** `end` went to the node for the current binding (sent once). */
+  endSent: boolean;
+  endReason: SessionEndReason;
+  requests: number;
+  /** The request head just read and what to do with it, until a transition takes it. */
+  next: RequestDecision | undefined;
+  /** A broken request body, until a transition answers it. */
+  bodyError: { readonly reason: 'bad_chunk' | 'body_too_large'; readonly detail: string } | undefined;
+  /** The plan for the last response head asked about (guards ask several times per message). */
+  plan: { readonly message: Buffer; readonly plan: ResponsePlan } | undefined;
+  /** How the WebSocket reader left things after the last frames. */
+  wsOutcome: 'open' | 'closed' | 'failed';
+}
+
+export function createSessionContext(input: SessionInput): SessionContext {
+  return {
+    ...input,
+    stream: new RequestStream(input.limits.head),
+    ws: undefined,
+    node: undefined,
+    nodeId: undefined,
+    vhost: undefined,
+    timeoutMs: 0,
+    method: 'GET',
+    keepAlive: true,
+    chunkedBody: false,
+    response: undefined,
+    paused: false,
+    deadline: 0,
+    headStarted: false,
+    draining: false,
+    clientEnded: false,
+    endSent: false,
+    endReason: 'client_closed',
+    requests: 0,
+    next: undefined,
+    bodyError: undefined,
+    plan: undefined,
+    wsOutcome: 'open',
+  };
+}

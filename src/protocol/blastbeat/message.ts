@@ -1,0 +1,107 @@
+/**
+ * BlastBeat's backend wire (seed 004, DESIGN 5.6): every message is three
+ * frames, `[sid, type, body]`. The gateway's ROUTER sees the node's routing id
+ * in front: `[node, sid, type, body]`. A message with any other frame count is
+ * dropped whole (never realigned), and so is an unknown type: a backend that
+ * speaks something else must not be able to make the gateway misread a body as
+ * a type. Pure: no sockets, no XState.
+ */
+import { reject, type Codec, type Rejection } from '../codec.js';
+
+/** Types a backend may send to the gateway. */
+export const BACKEND_KINDS = ['headers', 'body', 'chunk', 'end', 'websocket', 'websocket-binary', 'pong', 'ping'] as const;
+export type BackendKind = (typeof BACKEND_KINDS)[number];
+
+/** Types the gateway sends to a backend. */
+export const GATEWAY_KINDS = ['uwsgi', 'body', 'end', 'websocket', 'websocket-binary', 'ping', 'pong'] as const;
+export type GatewayKind = (typeof GATEWAY_KINDS)[number];
+
+/** A backend's message as the gateway's ROUTER receives it. */
+export interface BackendMessage {
+  readonly type: 'backend.message';
+  /** The node's routing id (its name). */
+  readonly node: Buffer;
+  /** Empty for presence (`ping`, `pong`). */
+  readonly sid: Buffer;
+  readonly kind: BackendKind;
+  readonly body: Buffer;
+}
+
+/** What the gateway sends through its ROUTER: the node's routing id first. */
+export type GatewayOutbound = readonly [node: Buffer, sid: Buffer, kind: Buffer, body: Buffer];
+
+export interface MessageLimits {
+  /** The gateway's own sids are 16 bytes; a backend may not invent huge ones. */
+  readonly maxSidLength: number;
+}
+
+export const DEFAULT_MESSAGE_LIMITS: MessageLimits = { maxSidLength: 255 };
+
+export const EMPTY = Buffer.alloc(0);
+
+/** One preallocated frame per type, so the hot path never encodes type names. */
+export const KIND_FRAME: Readonly<Record<GatewayKind | BackendKind, Buffer>> = Object.freeze({
+  uwsgi: Buffer.from('uwsgi'),
+  headers: Buffer.from('headers'),
+  body: Buffer.from('body'),
+  chunk: Buffer.from('chunk'),
+  end: Buffer.from('end'),
+  websocket: Buffer.from('websocket'),
+  'websocket-binary': Buffer.from('websocket-binary'),
+  ping: Buffer.from('ping'),
+  pong: Buffer.from('pong'),
+});
+
+const LONGEST_KIND = 16;
+const backendKinds: ReadonlyMap<string, BackendKind> = new Map(BACKEND_KINDS.map((k) => [k, k]));
+const gatewayKinds: ReadonlyMap<string, GatewayKind> = new Map(GATEWAY_KINDS.map((k) => [k, k]));
+
+function kindOf<K extends string>(frame: Buffer, table: ReadonlyMap<string, K>): K | undefined {
+  if (frame.length === 0 || frame.length > LONGEST_KIND) return undefined;
+  return table.get(frame.toString('latin1'));
+}
+
+/** `[node, sid, type, body]` from the ROUTER, or why it was dropped. */
+export function decodeBackendFrames(frames: Buffer[], limits: MessageLimits = DEFAULT_MESSAGE_LIMITS): BackendMessage | Rejection {
+  if (frames.length > 4) return reject('too_many_frames', `${frames.length - 1} frames after the routing id, expected 3`);
+  if (frames.length < 4) return reject('too_few_frames', `${frames.length - 1} frames after the routing id, expected 3`);
+  const sid = frames[1] as Buffer;
+  if (sid.length > limits.maxSidLength) return reject('bad_sid', `${sid.length} bytes`);
+  const typeFrame = frames[2] as Buffer;
+  const kind = kindOf(typeFrame, backendKinds);
+  if (kind === undefined) return reject('unknown_type', typeFrame.subarray(0, LONGEST_KIND).toString('latin1'));
+  return { type: 'backend.message', node: frames[0] as Buffer, sid, kind, body: frames[3] as Buffer };
+}
+
+/** The ROUTER-side codec: encoding is the identity, frames are built once by the sender. */
+export function backendCodec(limits: MessageLimits = DEFAULT_MESSAGE_LIMITS): Codec<BackendMessage, GatewayOutbound> {
+  return {
+    decode: (frames) => decodeBackendFrames(frames, limits),
+    encode: (message) => [message[0], message[1], message[2], message[3]],
+  };
+}
+
+/** A gateway message as a backend's DEALER receives it. */
+export interface GatewayMessage {
+  readonly type: 'gateway.message';
+  readonly sid: Buffer;
+  readonly kind: GatewayKind;
+  readonly body: Buffer;
+}
+
+/** `[sid, type, body]` on a backend's DEALER, or why it was dropped. */
+export function decodeGatewayFrames(frames: Buffer[], limits: MessageLimits = DEFAULT_MESSAGE_LIMITS): GatewayMessage | Rejection {
+  if (frames.length > 3) return reject('too_many_frames', `${frames.length} frames, expected 3`);
+  if (frames.length < 3) return reject('too_few_frames', `${frames.length} frames, expected 3`);
+  const sid = frames[0] as Buffer;
+  if (sid.length > limits.maxSidLength) return reject('bad_sid', `${sid.length} bytes`);
+  const typeFrame = frames[1] as Buffer;
+  const kind = kindOf(typeFrame, gatewayKinds);
+  if (kind === undefined) return reject('unknown_type', typeFrame.subarray(0, LONGEST_KIND).toString('latin1'));
+  return { type: 'gateway.message', sid, kind, body: frames[2] as Buffer };
+}
+
+/** What a backend sends: `[sid, type, body]`. */
+export function backendFrames(sid: Buffer, kind: BackendKind, body: Buffer = EMPTY): Buffer[] {
+  return [sid, KIND_FRAME[kind], body];
+}

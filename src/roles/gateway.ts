@@ -1,0 +1,74 @@
+import { Gateway } from '../api/gateway.js';
+import { UsageError } from '../cli/errors.js';
+import { flagList, flagString, type RoleDefinition } from '../cli/role.js';
+import { loadGatewayConfig, parseListenAddress, type GatewaySettings } from '../config/gateway.js';
+import type { ListenAddress } from '../actors/http-listener.js';
+
+function addresses(values: string[], flag: string): ListenAddress[] {
+  return values.map((v) => {
+    const a = parseListenAddress(v);
+    if (!a) throw new UsageError(`--${flag} must be HOST:PORT, got "${v}"`, `--${flag} 127.0.0.1:8080`);
+    return a;
+  });
+}
+
+export const gatewayRole: RoleDefinition = {
+  name: 'gateway',
+  summary: 'BlastBeat front door: HTTP, HTTPS and WebSocket to ZeroMQ backend nodes',
+  usage: `Usage: steward --role gateway -c FILE.ini [flags]
+       steward --role gateway FILE.ini            (BlastBeat's own form)
+
+Serves HTTP and HTTPS (SNI per virtual host) and forwards each connection to
+backend nodes over ZeroMQ as [sid, type, body] messages, BlastBeat's wire:
+a node is a DEALER whose routing id is the node name its virtual host lists.
+
+Flags:
+  -c, --config FILE      the INI file ([blastbeat] and [blastbeat:HOST[:PORT]] sections)
+  --bind HOST:PORT       serve HTTP here instead of the file's bind (repeatable)
+  --bind-ssl HOST:PORT   serve HTTPS here instead of the file's bind-ssl (repeatable)
+  --zmq ENDPOINT         bind the nodes' ROUTER here instead of the file's zmq
+
+Example file:
+  [blastbeat]
+  bind = 127.0.0.1:8080
+  zmq = tcp://127.0.0.1:5000
+  ping-freq = 3
+  timeout = 30
+
+  [blastbeat:localhost:8080]
+  node = foobar1
+
+See docs/gateway.md for every key, its default and limit.`,
+  options: {
+    config: { type: 'string', short: 'c' },
+    bind: { type: 'string', multiple: true },
+    'bind-ssl': { type: 'string', multiple: true },
+    zmq: { type: 'string' },
+  },
+  allowPositionals: true,
+  async start(ctx) {
+    const fromFlag = flagString(ctx.flags, 'config');
+    if (ctx.positionals.length > 1 || (fromFlag !== undefined && ctx.positionals.length > 0)) {
+      throw new UsageError('give one config file, with -c FILE or as the only argument', 'steward --role gateway -c gateway.ini');
+    }
+    const file = fromFlag ?? ctx.positionals[0];
+    if (file === undefined) throw new UsageError('the gateway needs its INI file', 'steward --role gateway -c gateway.ini');
+    const loaded = loadGatewayConfig(file);
+    for (const warning of loaded.warnings) ctx.logger.warn({ file }, warning);
+    const bind = flagList(ctx.flags, 'bind');
+    const bindSsl = flagList(ctx.flags, 'bind-ssl');
+    const zmq = flagString(ctx.flags, 'zmq');
+    const settings: GatewaySettings = {
+      ...loaded.settings,
+      ...(bind.length > 0 ? { bind: addresses(bind, 'bind') } : {}),
+      ...(bindSsl.length > 0 ? { bindSsl: addresses(bindSsl, 'bind-ssl') } : {}),
+      ...(zmq !== undefined ? { zmq } : {}),
+    };
+    if (settings.bindSsl.length > 0 && !settings.vhosts.some((v) => v.tls)) {
+      throw new UsageError('HTTPS needs a virtual host with certificate and key', 'add certificate = FILE and key = FILE to a [blastbeat:HOST] section');
+    }
+    ctx.onReload(() => ctx.logger.warn('the gateway does not reload its configuration; restart it to apply changes'));
+    const gateway = await Gateway.startWith(settings, { logger: ctx.logger, metrics: ctx.metrics });
+    return { root: gateway.actor };
+  },
+};

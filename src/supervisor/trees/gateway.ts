@@ -1,0 +1,188 @@
+import { httpListener } from '../../actors/http-listener.js';
+import { zmqSocket, type SocketOptions } from '../../actors/zmq-socket.js';
+import type { GatewaySettings } from '../../config/gateway.js';
+import type { Logger } from '../../log.js';
+import { gatewayDrain } from '../../machines/gateway/drain.machine.js';
+import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
+import { gatewayMachine } from '../../machines/gateway/gateway.machine.js';
+import { GatewayRegistry } from '../../machines/gateway/registry.js';
+import type { SessionLimits } from '../../machines/gateway/session-types.js';
+import type { Metrics } from '../../metrics/registry.js';
+import { backendCodec } from '../../protocol/blastbeat/message.js';
+import { dynamicSupervisor } from '../sharded.js';
+import { supervisor } from '../supervisor.js';
+import type { ChildSpec } from '../types.js';
+
+export interface GatewayTreeConfig {
+  /** Names the tree; systemIds are `${name}.zmq`, `${name}.router` ... */
+  readonly name?: string;
+  readonly settings: GatewaySettings;
+  /** Shared tables; made from the settings when not given (the API passes its own to expose them). */
+  readonly registry?: GatewayRegistry;
+  /** How often presence and deadlines are checked; derived from the timeouts when not given. */
+  readonly sweepIntervalMs?: number;
+  /** How long a shutdown waits for exchanges in flight. */
+  readonly drainTimeoutMs?: number;
+  /** How long a closing connection (WebSocket close handshake, flushing) may take. */
+  readonly closeTimeoutMs?: number;
+  readonly sessionShards?: number;
+  /** Largest message accepted from a node, in bytes (ZMQ_MAXMSGSIZE). */
+  readonly maxMessageSize?: number;
+  readonly socketOptions?: SocketOptions;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly now?: () => number;
+}
+
+export interface GatewayTreeIds {
+  readonly root: string;
+  readonly zmq: string;
+  readonly router: string;
+  readonly sweep: string;
+  readonly sessions: string;
+  readonly http: string;
+  readonly drain: string;
+}
+
+export function gatewayTreeIds(name = 'gateway'): GatewayTreeIds {
+  return {
+    root: name,
+    zmq: `${name}.zmq`,
+    router: `${name}.router`,
+    sweep: `${name}.sweep`,
+    sessions: `${name}.sessions`,
+    http: `${name}.http`,
+    drain: `${name}.drain`,
+  };
+}
+
+export function gatewayRegistry(settings: GatewaySettings): GatewayRegistry {
+  return new GatewayRegistry(
+    settings.vhosts.map((v) => ({ name: v.name, nodes: v.nodes, aliases: v.aliases, timeoutMs: v.timeoutMs, maxSessions: v.maxSessions })),
+    settings.pingFreqMs,
+  );
+}
+
+export function sessionLimits(settings: GatewaySettings, closeTimeoutMs = 2_000): SessionLimits {
+  return {
+    head: { maxHeadSize: settings.maxHeadSize, maxHeaders: settings.maxHeaders, maxBodySize: settings.maxBodySize },
+    maxWebSocketMessage: settings.maxWebSocketMessage,
+    headerTimeoutMs: settings.headerTimeoutMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    closeTimeoutMs,
+    maxPipelined: Math.max(64 * 1024, settings.maxHeadSize * 2),
+  };
+}
+
+/** Fine enough for the shortest timeout configured, never busier than every 10 ms. */
+function defaultSweep(settings: GatewaySettings): number {
+  const shortest = Math.min(settings.pingFreqMs / 2, settings.headerTimeoutMs / 4, ...settings.vhosts.map((v) => v.timeoutMs / 4), 250);
+  return Math.max(10, Math.floor(shortest));
+}
+
+/**
+ * gateway (rest_for_one)
+ *   zmq        ROUTER for backend nodes (handover: a node reconnecting under its name is taken at once)
+ *   router     presence, pings, dispatch of node messages to sessions, the deadline sweep
+ *   sweep      heartbeat monitor: ticks the router (presence, pings, deadlines) on the system clock
+ *   sessions   one gateway-session actor per client connection, sharded
+ *   http       HTTP/HTTPS servers and client sockets; a connection becomes a session
+ *   drain      the terminator: on shutdown, stop accepting and let sessions finish
+ *
+ * Stopped in reverse: the drain runs while everything else still works, then
+ * the sockets go, the sessions, the router, and the ROUTER last.
+ */
+export function gatewayTree(config: GatewayTreeConfig) {
+  const ids = gatewayTreeIds(config.name);
+  const settings = config.settings;
+  const registry = config.registry ?? gatewayRegistry(settings);
+  const drainTimeoutMs = config.drainTimeoutMs ?? 5_000;
+  const metrics = config.metrics ? { metrics: config.metrics } : {};
+  const now = config.now ? { now: config.now } : {};
+  const socketOptions: SocketOptions = {
+    maxMessageSize: config.maxMessageSize ?? 64 * 1024 * 1024,
+    handover: true,
+    sendHighWaterMark: 100_000,
+    receiveHighWaterMark: 100_000,
+    ...config.socketOptions,
+  };
+  // A session ending is routine: its supervisor logs exits only when something is wrong.
+  const sessionsLogger = config.logger.child({}, { level: 'warn' });
+  const children: ChildSpec[] = [
+    {
+      id: 'zmq',
+      systemId: ids.zmq,
+      logic: zmqSocket({
+        name: ids.zmq,
+        kind: 'router',
+        bind: [settings.zmq],
+        owner: ids.router,
+        codec: backendCodec(),
+        options: socketOptions,
+        logger: config.logger,
+        ...metrics,
+      }),
+    },
+    {
+      id: 'router',
+      systemId: ids.router,
+      logic: gatewayMachine({ registry, socket: ids.zmq, logger: config.logger, ...metrics, ...now }),
+    },
+    {
+      id: 'sweep',
+      systemId: ids.sweep,
+      logic: heartbeatMonitor,
+      input: { target: ids.router, intervalMs: config.sweepIntervalMs ?? defaultSweep(settings) },
+    },
+    {
+      id: 'sessions',
+      systemId: ids.sessions,
+      shutdown: 5_000,
+      logic: dynamicSupervisor({
+        name: ids.sessions,
+        shards: config.sessionShards ?? 16,
+        logger: sessionsLogger,
+        intensity: 100,
+        period: 10_000,
+        ...now,
+      }),
+    },
+    {
+      id: 'http',
+      systemId: ids.http,
+      logic: httpListener({
+        name: ids.http,
+        http: settings.bind,
+        https: settings.bindSsl,
+        tlsSites: settings.vhosts.flatMap((v) => (v.tls ? [{ names: [v.name.replace(/:\d+$/, ''), ...v.aliases.map((a) => a.replace(/:\d+$/, ''))], cert: v.tls.cert, key: v.tls.key }] : [])),
+        owner: ids.router,
+        sessions: ids.sessions,
+        sessionPrefix: `${ids.sessions}.s`,
+        zmqSocket: ids.zmq,
+        registry,
+        limits: sessionLimits(settings, config.closeTimeoutMs),
+        maxSessions: settings.maxSessions,
+        writeQueueLimit: settings.writeQueueBuffer,
+        logger: config.logger,
+        ...metrics,
+        ...now,
+      }),
+    },
+    {
+      id: 'drain',
+      systemId: ids.drain,
+      shutdown: drainTimeoutMs + 1_000,
+      logic: gatewayDrain({ registry, http: ids.http, drainTimeoutMs }),
+    },
+  ];
+  return supervisor({
+    name: ids.root,
+    strategy: 'rest_for_one',
+    intensity: 5,
+    period: 30_000,
+    backoff: { initial: 100, max: 5_000 },
+    children,
+    logger: config.logger,
+    ...now,
+  });
+}

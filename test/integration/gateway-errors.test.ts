@@ -1,0 +1,112 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/metrics/registry.js';
+import { eventually } from '../helpers/zmq.js';
+import { Cleanup, rawExchange, startBackend, startGateway, startPythonBackend, statuses } from '../helpers/gateway.js';
+
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+const GET = (path = '/', host = '127.0.0.1') => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+const untilBody = (t: string) => /\r\n\r\n[\s\S]*\n$/.test(t);
+
+describe('errors a user can read', () => {
+  it('should answer 400 to a request without Host, and close', async () => {
+    const gw = await startGateway(cleanup);
+    const { text, closed } = await rawExchange(gw.port, ['GET / HTTP/1.1\r\nAccept: */*\r\n\r\n']);
+    expect(statuses(text)).toEqual([400]);
+    expect(text).toContain('missing host');
+    expect(closed).toBe(true);
+  });
+
+  it('should answer 400 to a malformed request, and close', async () => {
+    const gw = await startGateway(cleanup);
+    const { text, closed } = await rawExchange(gw.port, ['this is not http\r\n\r\n']);
+    expect(statuses(text)).toEqual([400]);
+    expect(closed).toBe(true);
+  });
+
+  it('should answer 404 to an unknown host and serve the next request on the same connection', async () => {
+    const gw = await startGateway(cleanup);
+    await startBackend(cleanup, gw, { node: 'n1', onRequest: () => ({ body: 'found' }) });
+    const { text } = await rawExchange(gw.port, [GET('/', 'nowhere.example'), GET('/')], { done: (t) => t.endsWith('found') });
+    expect(statuses(text)).toEqual([404, 200]);
+    expect(text).toContain('no virtual host "nowhere.example"');
+  });
+
+  it('should answer 503 when no node of the host is available', async () => {
+    const gw = await startGateway(cleanup);
+    const { text } = await rawExchange(gw.port, [GET()], { done: untilBody });
+    expect(statuses(text)).toEqual([503]);
+    expect(text).toContain('no node of "127.0.0.1" is available');
+  });
+
+  it('should answer 504 when the node does not answer within the timeout', async () => {
+    const gw = await startGateway(cleanup, { vhosts: [{ name: '127.0.0.1', nodes: ['n1'], timeoutMs: 300 }] });
+    await startBackend(cleanup, gw, { node: 'n1', onRequest: () => new Promise(() => undefined) });
+    const { text, closed } = await rawExchange(gw.port, [GET('/slow')], { timeoutMs: 5_000 });
+    expect(statuses(text)).toEqual([504]);
+    expect(text).toContain('did not answer within 300 ms');
+    expect(closed).toBe(true);
+  });
+
+  it('should answer 502 when the node goes away before it answers', async () => {
+    const gw = await startGateway(cleanup);
+    await startPythonBackend(cleanup, gw, 'n1');
+    const { text } = await rawExchange(gw.port, [GET('/die-first')], { timeoutMs: 5_000 });
+    expect(statuses(text)).toEqual([502]);
+    expect(text).toContain('went away before it answered');
+  });
+
+  it('should cut the response short when the node is killed mid-response', async () => {
+    const gw = await startGateway(cleanup);
+    await startPythonBackend(cleanup, gw, 'n1');
+    const { text, closed } = await rawExchange(gw.port, [GET('/die')], { timeoutMs: 5_000 });
+    expect(statuses(text)).toEqual([200]);
+    expect(text).toContain('Content-Length: 100');
+    expect(text.endsWith('only part of it')).toBe(true);
+    expect(closed).toBe(true);
+  });
+
+  it('should cut off a client that sends its head a byte at a time, with 408', async () => {
+    const gw = await startGateway(cleanup, { headerTimeoutMs: 300 });
+    const bytes = [...'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' + 'a'.repeat(100)];
+    const { text, closed } = await rawExchange(gw.port, bytes, { gapMs: 20, timeoutMs: 5_000 });
+    expect(statuses(text)).toEqual([408]);
+    expect(closed).toBe(true);
+  });
+
+  it('should answer 431 to a head over max-head-size and to too many headers', async () => {
+    const gw = await startGateway(cleanup, { maxHeadSize: 1024, maxHeaders: 10 });
+    const long = await rawExchange(gw.port, [`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX: ${'a'.repeat(2000)}\r\n\r\n`]);
+    expect(statuses(long.text)).toEqual([431]);
+    const many = Array.from({ length: 12 }, (_, i) => `X-${i}: v\r\n`).join('');
+    const crowd = await rawExchange(gw.port, [`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n${many}\r\n`]);
+    expect(statuses(crowd.text)).toEqual([431]);
+  });
+
+  it('should answer 413 to a body over max-body-size', async () => {
+    const gw = await startGateway(cleanup, { maxBodySize: 1000 });
+    await startBackend(cleanup, gw, { node: 'n1', onRequest: () => ({ body: 'never' }) });
+    const { text } = await rawExchange(gw.port, ['POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1001\r\n\r\n']);
+    expect(statuses(text)).toEqual([413]);
+  });
+
+  it('should refuse connections beyond the session limit with 503', async () => {
+    const metrics = new Metrics('gateway');
+    const gw = await startGateway(cleanup, { maxSessions: 1, metrics });
+    await startBackend(cleanup, gw, { node: 'n1', onRequest: () => ({ body: 'ok' }) });
+    const holder = rawExchange(gw.port, ['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n'], { timeoutMs: 1_000 }).catch(() => undefined);
+    await eventually(() => gw.gateway.registry.sessions.size === 1);
+    const { text } = await rawExchange(gw.port, [GET()]);
+    expect(statuses(text)).toEqual([503]);
+    expect(text).toContain('maximum of connections');
+    await holder;
+  });
+
+  it('should count gateway answers in its metrics', async () => {
+    const metrics = new Metrics('gateway');
+    const gw = await startGateway(cleanup, { metrics });
+    await rawExchange(gw.port, [GET('/', 'nowhere')], { done: untilBody });
+    await eventually(async () => (await metrics.value('steward_gateway_errors_total', { status: '404' })) === 1);
+  });
+});
