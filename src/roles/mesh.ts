@@ -12,6 +12,9 @@ import { supervisor } from '../supervisor/supervisor.js';
 import { balancerTree, balancerTreeIds } from '../supervisor/trees/balancer.js';
 import { brokerTree, brokerTreeIds } from '../supervisor/trees/broker.js';
 import { dispatcherTree } from '../supervisor/trees/dispatcher.js';
+import { gatewayTree } from '../supervisor/trees/gateway.js';
+import { GatewayBackend } from '../api/gateway-backend.js';
+import { gatewaySettings } from '../api/gateway.js';
 import { registryTree } from '../supervisor/trees/registry.js';
 import { loadKeywordsFile } from '../config/keywords-file.js';
 import { sinkTree } from '../supervisor/trees/sink.js';
@@ -23,6 +26,8 @@ const EXAMPLE_BALANCER_CONFIG = fileURLToPath(new URL('../../examples/balancer/c
 const EXAMPLE_KEYWORDS = fileURLToPath(new URL('../../examples/keywords/keywords.json', import.meta.url));
 
 interface Ports {
+  readonly http: number;
+  readonly gatewayZmq: number;
   readonly frontend: number;
   readonly backend: number;
   readonly balancer: number;
@@ -33,11 +38,11 @@ interface Ports {
 }
 
 /** The seeds' ports: butler's 5555/5556/5558, Cauldron's 6510 and 6600-6700; the balancer beside the broker. */
-const DEFAULT_PORTS: Ports = { frontend: 5555, backend: 5556, balancer: 5557, sink: 5558, registry: 6510, firstPair: 6600, lastPair: 6700 };
+const DEFAULT_PORTS: Ports = { http: 8080, gatewayZmq: 5000, frontend: 5555, backend: 5556, balancer: 5557, sink: 5558, registry: 6510, firstPair: 6600, lastPair: 6700 };
 
 /** `--base-port N`: everything in N .. N+49, so several meshes (or tests) can run side by side. */
 function portsFrom(base: number): Ports {
-  return { frontend: base, backend: base + 1, balancer: base + 2, sink: base + 3, registry: base + 4, firstPair: base + 10, lastPair: base + 49 };
+  return { http: base + 5, gatewayZmq: base + 6, frontend: base, backend: base + 1, balancer: base + 2, sink: base + 3, registry: base + 4, firstPair: base + 10, lastPair: base + 49 };
 }
 
 /**
@@ -53,8 +58,10 @@ export const meshRole: RoleDefinition = {
 Starts, under one supervisor: a broker (clients tcp://HOST:${DEFAULT_PORTS.frontend}, workers tcp://HOST:${DEFAULT_PORTS.backend}),
 an echo worker, the api.images worker (files under --images-root, default the current
 directory), a sink (tcp://HOST:${DEFAULT_PORTS.sink}), a balancer (tcp://HOST:${DEFAULT_PORTS.balancer}) with
-examples/balancer/config.json, a keyword registry (tcp://HOST:${DEFAULT_PORTS.registry}) and a dispatcher
-for the "thermo" service with examples/keywords/keywords.json. Prints what to type to call each part.
+examples/balancer/config.json, a keyword registry (tcp://HOST:${DEFAULT_PORTS.registry}), a dispatcher
+for the "thermo" service with examples/keywords/keywords.json, and a gateway (http://HOST:${DEFAULT_PORTS.http},
+nodes on tcp://HOST:${DEFAULT_PORTS.gatewayZmq}) in front of an example backend node. Prints what to type to
+call each part.
 With --base-port N every port is taken from N..N+49 instead.`,
   options: {
     host: { type: 'string' },
@@ -76,6 +83,12 @@ With --base-port N every port is taken from N..N+49 instead.`,
     const imagesRoot = flagString(ctx.flags, 'images-root') ?? '.';
     const images = new RpcRegistry().register(new ImagesService({ root: imagesRoot })).handler();
     const keywords = await loadKeywordsFile(EXAMPLE_KEYWORDS);
+    const site = `${host}:${PORTS.http}`;
+    const gatewaySettingsForMesh = gatewaySettings({
+      bind: [site],
+      zmq: ep(PORTS.gatewayZmq),
+      vhosts: [{ name: site, nodes: ['web1'], aliases: [`localhost:${PORTS.http}`] }],
+    });
 
     const part = (id: string, logic: ChildSpec['logic']): ChildSpec => ({ id, systemId: id, logic, shutdown: 15_000 });
     const children: ChildSpec[] = [
@@ -102,6 +115,7 @@ With --base-port N every port is taken from N..N+49 instead.`,
           metrics,
         }),
       ),
+      part('gateway', gatewayTree({ settings: gatewaySettingsForMesh, logger, metrics })),
     ];
     const root = createRootActor(supervisor({ name: 'mesh', strategy: 'one_for_one', intensity: 5, period: 60_000, children, logger }), {
       id: 'mesh',
@@ -109,6 +123,16 @@ With --base-port N every port is taken from N..N+49 instead.`,
     });
     root.start();
 
+    // The example backend behind the gateway: a BlastBeat node, a DEALER named web1.
+    const web1 = GatewayBackend.start({
+      endpoint: ep(PORTS.gatewayZmq),
+      node: 'web1',
+      logger,
+      onRequest: (req) => ({
+        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+        body: `hello from web1 through the steward gateway: ${req.method} ${req.path}\n`,
+      }),
+    });
     const listening = Promise.all([
       once(root.system.get(brokerTreeIds('broker').broker), 'broker.listening'),
       once(root.system.get(balancerTreeIds('balancer').machine), 'balancer.listening'),
@@ -117,7 +141,7 @@ With --base-port N every port is taken from N..N+49 instead.`,
       const inspect = flagString(ctx.flags, 'inspect');
       ctx.out.write(instructions(host, PORTS, keywordsIni, inspect === undefined ? undefined : `http://127.0.0.1:${inspect}/`));
     });
-    return { root };
+    return { root, close: async () => web1.close() };
   },
 };
 
@@ -153,6 +177,7 @@ steward mesh is running. In another terminal:
   ${s} --role show -s thermo${c} TEMP MODE
   ${s} --role modify -s thermo${c} SETPOINT=22.5
   ${s} --role show -s thermo${c} --monitor SETPOINT
+  curl http://${host}:${PORTS.http}/hello
 
 ${inspector === undefined ? '' : `Inspector (the live supervision tree, offline): ${inspector}\n`}Sink (worker events): tcp://${host}:${PORTS.sink}. Stop with Ctrl-C.
 `;

@@ -51,9 +51,21 @@ describe("npm start's local mesh", () => {
     const balancer = await promisify(execFile)(PYTHON, ['-c', script], { timeout: 10_000 });
     expect(balancer.stdout).toContain('web-');
 
+    const curl = mesh.lines.find((l) => l.trim().startsWith('curl '))!.trim().split(/\s+/)[1]!;
+    let page = await fetch(curl);
+    // The example node answers the gateway's first ping within a ping period; ask until it is available (bounded).
+    for (let i = 0; i < 40 && page.status === 503; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      page = await fetch(curl);
+    }
+    expect(page.status).toBe(200);
+    expect(await page.text()).toBe('hello from web1 through the steward gateway: GET /hello\n');
+
     const state = (await (await fetch(`http://127.0.0.1:${inspectPort}/api/state`)).json()) as { actors: Array<{ name: string }> };
     const names = state.actors.map((a) => a.name);
-    for (const part of ['mesh', 'broker', 'sink', 'worker.echo', 'worker.images', 'balancer', 'registry', 'dispatcher.thermo']) expect(names).toContain(part);
+    for (const part of ['mesh', 'broker', 'sink', 'worker.echo', 'worker.images', 'balancer', 'registry', 'dispatcher.thermo', 'gateway']) {
+      expect(names).toContain(part);
+    }
 
     mesh.signal('SIGINT');
     expect(await mesh.exit(20_000)).toBe(0);
