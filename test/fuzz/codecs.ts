@@ -109,8 +109,8 @@ const routed = (arb: fc.Arbitrary<Buffer[]>) => fc.tuple(peerArb, arb).map(([pee
 
 // ---- broker (frontend and backend ROUTERs) ----
 
-const brokerValid = routed(
-  fc.oneof(
+/** What broker peers send (clients and workers of every dialect), before the ROUTER adds the routing id. */
+export const brokerMessages: fc.Arbitrary<Buffer[]> = fc.oneof(
     fc.tuple(serviceArb, bodyArb).map(([s, body]) => clientRequest(s, body)),
     fc
       .tuple(fc.constantFrom('STW1', 'EBv1', '0.3.0'), idArb, serviceArb, fc.nat({ max: 2 ** 45 }), bodyArb)
@@ -122,13 +122,22 @@ const brokerValid = routed(
     serviceArb.map((s) => butlerReady(s)),
     fc.constant(butlerHeartbeat()),
     fc.tuple(smallFrame, idArb, smallFrame).map(([env, id, body]) => butlerReply(env, b(`EBv1:${id}`), body)),
-  ),
 );
+
+/** What stirr clients send: one JSON frame, after an empty delimiter for REQ peers. */
+export const stirrMessages: fc.Arbitrary<Buffer[]> = fc
+  .tuple(
+    fc.record(
+      { group: serviceArb, type: fc.constantFrom('Base', 'MySQL', 'Tcp'), algorithm: fc.constantFrom('Casual', 'Weighted'), args: fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 3 }) },
+      { requiredKeys: [] },
+    ),
+    fc.boolean(),
+  )
+  .map(([req, viaReq]) => (viaReq ? [Buffer.alloc(0), encodeStirrRequest(req as never)] : [encodeStirrRequest(req as never)]));
 
 // ---- keywords (registry and dispatcher ROUTERs, client DEALERs, subscribers) ----
 
-const registryValid = routed(
-  fc.oneof(
+export const registryMessages: fc.Arbitrary<Buffer[]> = fc.oneof(
     fc
       .tuple(idArb, serviceArb, tokenArb, fc.constantFrom('127.0.0.1', 'host-a'), fc.option(portArb), fc.array(portArb, { maxLength: 5 }))
       .map(([id, s, token, host, prefer, avoid]) =>
@@ -137,16 +146,13 @@ const registryValid = routed(
     fc.tuple(idArb, fc.constantFrom('heartbeat' as const, 'unregister' as const), serviceArb, tokenArb).map(([id, cmd, s, t]) => request(id, cmd, [b(s), b(t)])),
     fc.tuple(idArb, serviceArb).map(([id, s]) => request(id, 'lookup', [b(s)])),
     idArb.map((id) => request(id, 'list', [])),
-  ),
 );
 
-const dispatcherValid = routed(
-  fc.oneof(
+export const dispatcherMessages: fc.Arbitrary<Buffer[]> = fc.oneof(
     fc.tuple(idArb, fc.constantFrom('update' as const, 'identify' as const), serviceArb, keywordArb).map(([id, cmd, s, k]) => request(id, cmd, [b(s), b(k)])),
     fc.tuple(idArb, serviceArb, keywordArb, smallFrame).map(([id, s, k, v]) => request(id, 'modify', [b(s), b(k), v])),
     fc.tuple(idArb, serviceArb).map(([id, s]) => request(id, 'enumerate', [b(s)])),
     fc.tuple(idArb, serviceArb, fc.option(keywordArb), tokenArb).map(([id, s, k, t]) => request(id, 'sync', [b(s), b(k ?? ''), b(t)])),
-  ),
 );
 
 const replyValid = fc
@@ -176,7 +182,7 @@ export const descriptorArb: fc.Arbitrary<KeywordDescriptor> = fc.oneof(
 
 const jsonArb = fc.jsonValue({ maxDepth: 4 });
 
-const sinkValid = fc.oneof(
+export const sinkMessages: fc.Arbitrary<Buffer[]> = fc.oneof(
   fc.tuple(serviceArb, jsonArb).map(([s, data]) => encodeSinkEvent(s, data as never)),
   jsonArb.map((data) => [Buffer.from(JSON.stringify(data))]),
 );
@@ -201,7 +207,7 @@ export const CODECS: readonly CodecUnderFuzz[] = [
   {
     name: 'broker wire (MDP/0.1 client and worker, butler worker, tagged client)',
     decode: (frames) => decodeBrokerFrames(frames, DEFAULT_BROKER_WIRE_LIMITS),
-    valid: brokerValid,
+    valid: routed(brokerMessages),
     routed: true,
     accepted: ['client.request', 'worker.ready', 'worker.reply', 'worker.heartbeat', 'worker.disconnect'],
     refused: ['rejected'],
@@ -221,17 +227,7 @@ export const CODECS: readonly CodecUnderFuzz[] = [
   {
     name: 'stirr request (balancer ROUTER)',
     decode: (frames) => decodeStirrFrames(frames),
-    valid: routed(
-      fc
-        .tuple(
-          fc.record(
-            { group: serviceArb, type: fc.constantFrom('Base', 'MySQL', 'Tcp'), algorithm: fc.constantFrom('Casual', 'Weighted'), args: fc.array(jsonArb, { maxLength: 3 }) },
-            { requiredKeys: [] },
-          ),
-          fc.boolean(),
-        )
-        .map(([req, viaReq]) => (viaReq ? [Buffer.alloc(0), encodeStirrRequest(req as never)] : [encodeStirrRequest(req as never)])),
-    ),
+    valid: routed(stirrMessages),
     routed: true,
     accepted: ['stirr.request'],
     refused: ['rejected', 'stirr.invalid'],
@@ -254,7 +250,7 @@ export const CODECS: readonly CodecUnderFuzz[] = [
   {
     name: 'keywords registry request (registry ROUTER)',
     decode: (frames) => decodeRegistryRequest(frames),
-    valid: registryValid,
+    valid: routed(registryMessages),
     routed: true,
     accepted: ['registry.register', 'registry.heartbeat', 'registry.unregister', 'registry.lookup', 'registry.list'],
     refused: ['rejected', 'keywords.invalid'],
@@ -263,7 +259,7 @@ export const CODECS: readonly CodecUnderFuzz[] = [
   {
     name: 'keywords dispatcher request (dispatcher command ROUTER)',
     decode: (frames) => decodeDispatcherRequest(frames),
-    valid: dispatcherValid,
+    valid: routed(dispatcherMessages),
     routed: true,
     accepted: ['keywords.update', 'keywords.modify', 'keywords.identify', 'keywords.enumerate', 'keywords.sync'],
     refused: ['rejected', 'keywords.invalid'],
@@ -322,7 +318,7 @@ export const CODECS: readonly CodecUnderFuzz[] = [
   {
     name: 'sink event (sink PULL)',
     decode: (frames) => decodeSinkFrames(frames),
-    valid: sinkValid,
+    valid: sinkMessages,
     routed: false,
     accepted: ['sink.event'],
     refused: ['rejected'],

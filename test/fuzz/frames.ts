@@ -64,19 +64,24 @@ export const TOKENS: readonly Buffer[] = [
   'tcp://127.0.0.1:1',
 ].map((t) => Buffer.from(t)).concat([0, 1, 2, 3, 4, 5, 6, 0xff].map((b) => Buffer.from([b])));
 
-/** Mostly short frames, sometimes empty, sometimes a protocol token, rarely large. */
-export const frameArb: fc.Arbitrary<Buffer> = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom(...TOKENS) },
-  { weight: 4, arbitrary: fc.uint8Array({ maxLength: 16 }).map(buf) },
-  { weight: 2, arbitrary: fc.uint8Array({ minLength: 17, maxLength: 300 }).map(buf) },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 80 }).map((s) => Buffer.from(s, 'latin1')) },
-  { weight: 1, arbitrary: fc.integer({ min: 301, max: 70_000 }).map((n) => Buffer.alloc(n, 0x5b)) },
-);
+/** Mostly short frames, sometimes empty, sometimes a protocol token, rarely large (up to `maxBig` bytes). */
+export function frameArbOf(maxBig: number, bigWeight = 10): fc.Arbitrary<Buffer> {
+  return fc.oneof(
+    { weight: 30, arbitrary: fc.constantFrom(...TOKENS) },
+    { weight: 40, arbitrary: fc.uint8Array({ maxLength: 16 }).map(buf) },
+    { weight: 20, arbitrary: fc.uint8Array({ minLength: 17, maxLength: 300 }).map(buf) },
+    { weight: 10, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 80 }).map((s) => Buffer.from(s, 'latin1')) },
+    { weight: bigWeight, arbitrary: fc.integer({ min: 301, max: maxBig }).map((n) => Buffer.alloc(n, 0x5b)) },
+  );
+}
+
+/** For pure decoders: large frames are cheap, so they come often and go past the 64 kB limits. */
+export const frameArb: fc.Arbitrary<Buffer> = frameArbOf(70_000);
 
 /** A message of 1..maxFrames frames (a ZeroMQ message has at least one). */
-export function framesArb(maxFrames = 24): fc.Arbitrary<Buffer[]> {
+export function framesArb(maxFrames = 24, frame: fc.Arbitrary<Buffer> = frameArb): fc.Arbitrary<Buffer[]> {
   return fc.oneof(
-    { weight: 9, arbitrary: fc.array(frameArb, { minLength: 1, maxLength: maxFrames }) },
+    { weight: 9, arbitrary: fc.array(frame, { minLength: 1, maxLength: maxFrames }) },
     // Past every frame-count limit steward sets (256 is the largest).
     { weight: 1, arbitrary: fc.integer({ min: 250, max: 300 }).map((n) => Array.from({ length: n }, () => Buffer.from('x'))) },
   );
@@ -96,18 +101,22 @@ export type Mutation =
 
 const index = fc.nat({ max: 64 });
 
-export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), frame: index, at: fc.nat({ max: 4096 }), value: fc.nat({ max: 255 }) }),
-  fc.record({ kind: fc.constant('truncate' as const), frame: index, keep: fc.nat({ max: 32 }) }),
-  fc.record({ kind: fc.constant('drop' as const), frame: index }),
-  fc.record({ kind: fc.constant('duplicate' as const), frame: index }),
-  fc.record({ kind: fc.constant('insert' as const), frame: index, data: frameArb }),
-  fc.record({ kind: fc.constant('append' as const), data: fc.array(frameArb, { minLength: 1, maxLength: 6 }) }),
-  fc.record({ kind: fc.constant('swap' as const), a: index, b: index }),
-  fc.record({ kind: fc.constant('empty' as const), frame: index }),
-  fc.record({ kind: fc.constant('grow' as const), frame: index, by: fc.integer({ min: 1, max: 70_000 }) }),
-  fc.record({ kind: fc.constant('cut' as const), keep: fc.nat({ max: 8 }) }),
-);
+export function mutationArbOf(frame: fc.Arbitrary<Buffer>, maxGrow: number): fc.Arbitrary<Mutation> {
+  return fc.oneof(
+    fc.record({ kind: fc.constant('flip' as const), frame: index, at: fc.nat({ max: 4096 }), value: fc.nat({ max: 255 }) }),
+    fc.record({ kind: fc.constant('truncate' as const), frame: index, keep: fc.nat({ max: 32 }) }),
+    fc.record({ kind: fc.constant('drop' as const), frame: index }),
+    fc.record({ kind: fc.constant('duplicate' as const), frame: index }),
+    fc.record({ kind: fc.constant('insert' as const), frame: index, data: frame }),
+    fc.record({ kind: fc.constant('append' as const), data: fc.array(frame, { minLength: 1, maxLength: 6 }) }),
+    fc.record({ kind: fc.constant('swap' as const), a: index, b: index }),
+    fc.record({ kind: fc.constant('empty' as const), frame: index }),
+    fc.record({ kind: fc.constant('grow' as const), frame: index, by: fc.integer({ min: 1, max: maxGrow }) }),
+    fc.record({ kind: fc.constant('cut' as const), keep: fc.nat({ max: 8 }) }),
+  );
+}
+
+export const mutationArb: fc.Arbitrary<Mutation> = mutationArbOf(frameArb, 70_000);
 
 /**
  * Applies mutations to a copy; frame 0 (the routing id a ROUTER adds) is
@@ -175,8 +184,8 @@ export function mutate(frames: readonly Buffer[], mutations: readonly Mutation[]
 }
 
 /** A valid message, mangled by 1..4 mutations. */
-export function mutatedArb(valid: fc.Arbitrary<Buffer[]>, keepFirst: boolean): fc.Arbitrary<Buffer[]> {
-  return fc.tuple(valid, fc.array(mutationArb, { minLength: 1, maxLength: 4 })).map(([frames, ms]) => mutate(frames, ms, keepFirst));
+export function mutatedArb(valid: fc.Arbitrary<Buffer[]>, keepFirst: boolean, mutation: fc.Arbitrary<Mutation> = mutationArb): fc.Arbitrary<Buffer[]> {
+  return fc.tuple(valid, fc.array(mutation, { minLength: 1, maxLength: 4 })).map(([frames, ms]) => mutate(frames, ms, keepFirst));
 }
 
 /** What a ROUTER puts in front of a peer's frames. */

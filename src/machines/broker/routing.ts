@@ -43,10 +43,15 @@ export interface BrokerCoreOptions {
 
 export type SessionEndReason = 'expired' | 'disconnected' | 'replaced' | 'shutdown';
 
+/**
+ * `session` names one registration (`<hex>.<n>`): a worker that registers again
+ * under the same identity gets a new session actor, never the old one's id
+ * while the old one is still being stopped.
+ */
 export type SessionCommand =
-  | { type: 'session.start'; key: string; hex: string; service: string; credit: number; wire: WorkerWire }
-  | { type: 'session.update'; key: string; hex: string; inFlight: number; served: number }
-  | { type: 'session.end'; key: string; hex: string; reason: SessionEndReason };
+  | { type: 'session.start'; key: string; hex: string; session: string; service: string; credit: number; wire: WorkerWire }
+  | { type: 'session.update'; key: string; hex: string; session: string; inFlight: number; served: number }
+  | { type: 'session.end'; key: string; hex: string; session: string; reason: SessionEndReason };
 
 /** Why a message was not delivered, for the drop counter. */
 export type BrokerDropReason =
@@ -74,6 +79,7 @@ interface WorkerEntry {
   readonly key: string;
   readonly id: Buffer;
   readonly hex: string;
+  readonly session: string;
   readonly via: string;
   readonly wire: WorkerWire;
   readonly service: ServiceEntry;
@@ -133,6 +139,7 @@ export class BrokerCore {
   private readonly departing = new Map<string, WorkerEntry>();
   private readonly inFlight = new Map<number, Pending>();
   private nextToken = 1;
+  private registrations = 0;
   private draining = false;
 
   /** Frames to send, per socket name; drained by the caller after each call. */
@@ -200,7 +207,7 @@ export class BrokerCore {
         continue;
       }
       this.send(w.via, w.wire === 'butler' ? brokerButlerHeartbeat(w.id) : brokerHeartbeat(w.id));
-      this.sessions.push({ type: 'session.update', key: w.key, hex: w.hex, inFlight: w.inFlight, served: w.served });
+      this.sessions.push({ type: 'session.update', key: w.key, hex: w.hex, session: w.session, inFlight: w.inFlight, served: w.served });
     }
     for (const svc of this.services.values()) {
       if (svc.queue.length > 0) {
@@ -366,10 +373,12 @@ export class BrokerCore {
       svc = { name: m.service, queue: new Deque(), available: new Deque(), workers: 0, requests: 0, replies: 0 };
       this.services.set(m.service, svc);
     }
+    const hex = m.peer.toString('hex');
     const w: WorkerEntry = {
       key,
       id: m.peer,
-      hex: m.peer.toString('hex'),
+      hex,
+      session: `${hex}.${++this.registrations}`,
       via,
       wire: m.wire,
       service: svc,
@@ -384,7 +393,7 @@ export class BrokerCore {
     this.workers.set(key, w);
     svc.workers += 1;
     svc.available.push(w);
-    this.sessions.push({ type: 'session.start', key, hex: w.hex, service: svc.name, credit: w.credit, wire: w.wire });
+    this.sessions.push({ type: 'session.start', key, hex, session: w.session, service: svc.name, credit: w.credit, wire: w.wire });
     this.dispatch(svc, now);
   }
 
@@ -445,7 +454,7 @@ export class BrokerCore {
     w.service.workers -= 1;
     if (!keepHoldings) this.failHoldings(w, reason);
     if (sendDisconnect) this.send(w.via, goodbye(w.id, w.wire));
-    this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, reason });
+    this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, session: w.session, reason });
   }
 
   private failHoldings(w: WorkerEntry, reason: SessionEndReason): void {
