@@ -76,7 +76,7 @@ async function main(): Promise<number> {
       loopP99EndMs: last?.loopP99Ms,
       p99StartMs: first?.p99Ms,
       p99EndMs: last?.p99Ms,
-      windows: report.soak.map((w) => ({ at: w.at, rate: Math.round(w.rate), p99Ms: w.p99Ms, rssMB: w.brokerRss / 2 ** 20, loopP99Ms: w.loopP99Ms, unanswered: unanswered(w) })),
+      windows: report.soak.map((w) => ({ at: w.at, rate: Math.round(w.rate), p99Ms: w.p99Ms, rssMB: w.brokerRss / 2 ** 20, heapMB: w.brokerHeap / 2 ** 20, externalMB: w.brokerExternal / 2 ** 20, loopP99Ms: w.loopP99Ms, loopMaxMs: w.loopMaxMs, unanswered: unanswered(w) })),
     },
     unanswered: bad,
   };

@@ -54,6 +54,7 @@ export interface SoakWindow extends Totals {
   readonly at: number;
   readonly brokerRss: number;
   readonly brokerHeap: number;
+  readonly brokerExternal: number;
   readonly loopP99Ms: number;
   readonly loopMaxMs: number;
 }
@@ -208,12 +209,13 @@ export async function runLoadAndSoak(o: LoadOptions): Promise<LoadReport> {
         at: (Date.now() - soakStart) / 1000,
         brokerRss: last?.rss ?? Number.NaN,
         brokerHeap: last?.heapUsed ?? Number.NaN,
+        brokerExternal: last?.external ?? Number.NaN,
         loopP99Ms: Math.max(...samples.map((s) => s.p99)),
         loopMaxMs: Math.max(...samples.map((s) => s.max)),
       };
       soak.push(window);
       o.log(
-        `soak ${window.at.toFixed(0)} s: ${t.answered}/${t.sent} answered at ${Math.round(t.rate)}/s, p99 ${t.p99Ms.toFixed(1)} ms; broker RSS ${mb(window.brokerRss)}, heap ${mb(window.brokerHeap)}, event-loop p99 ${window.loopP99Ms} ms (max ${window.loopMaxMs} ms)`,
+        `soak ${window.at.toFixed(0)} s: ${t.answered}/${t.sent} answered at ${Math.round(t.rate)}/s, p99 ${t.p99Ms.toFixed(1)} ms; broker RSS ${mb(window.brokerRss)}, heap ${mb(window.brokerHeap)}, external ${mb(window.brokerExternal)}, event-loop p99 ${window.loopP99Ms} ms (max ${window.loopMaxMs} ms)`,
       );
     }
     return { warmup, load: { ...load, brokerRssMax }, soakRate, soak, rssAfterWarmup };

@@ -15,6 +15,8 @@ export interface ProbeSample {
   readonly t: number;
   readonly rss: number;
   readonly heapUsed: number;
+  /** Memory of Buffers and other objects outside the V8 heap (message frames live there). */
+  readonly external: number;
   /** Event-loop delay over the interval since the previous sample, in ms. */
   readonly p50: number;
   readonly p99: number;
@@ -33,7 +35,7 @@ if (file) {
   setInterval(() => {
     const m = process.memoryUsage();
     const ms = (ns) => Math.round(ns / 1e4) / 100;
-    appendFileSync(file, JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) }) + '\\n');
+    appendFileSync(file, JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, external: m.external, p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) }) + '\\n');
     delay.reset();
   }, every).unref();
 }
