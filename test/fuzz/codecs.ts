@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames } from '../../src/protocol/broker-wire.js';
 import { butlerHeartbeat, butlerReady, butlerReply } from '../../src/protocol/butler.js';
 import type { Rejection } from '../../src/protocol/codec.js';
-import { parseJson } from '../../src/protocol/json.js';
+import { parseJson, type JsonValue } from '../../src/protocol/json.js';
 import { parseJsonWithin } from '../../src/protocol/json-limits.js';
 import {
   ERROR_CODES,
@@ -37,7 +37,7 @@ import { descriptorToJson, type KeywordDescriptor } from '../../src/protocol/ktl
 import { MAX_CREDIT, brokerDisconnect, brokerHeartbeat, brokerRequest, clientRequest, workerDisconnect, workerHeartbeat, workerReady, workerReply } from '../../src/protocol/mdp.js';
 import { decodeRpcReply, decodeRpcRequest, encodeRpcException, encodeRpcRequest, encodeRpcResult } from '../../src/protocol/rpc.js';
 import { decodeSinkFrames, encodeSinkEvent } from '../../src/protocol/sink.js';
-import { decodeStirrFrames, decodeStirrReply, encodeStirrRequest, stirrErrorBody, type StirrErrorReason } from '../../src/protocol/stirr.js';
+import { decodeStirrFrames, decodeStirrReply, encodeStirrRequest, stirrErrorBody, type StirrErrorReason, type StirrRequest } from '../../src/protocol/stirr.js';
 import { parseTagHeader, taggedRequest } from '../../src/protocol/tagged.js';
 import { decodeWorkerFrames } from '../../src/protocol/worker-wire.js';
 import { b, peerArb } from './frames.js';
@@ -133,7 +133,7 @@ export const stirrMessages: fc.Arbitrary<Buffer[]> = fc
     ),
     fc.boolean(),
   )
-  .map(([req, viaReq]) => (viaReq ? [Buffer.alloc(0), encodeStirrRequest(req as never)] : [encodeStirrRequest(req as never)]));
+  .map(([req, viaReq]) => (viaReq ? [Buffer.alloc(0), encodeStirrRequest(req as Partial<StirrRequest>)] : [encodeStirrRequest(req as Partial<StirrRequest>)]));
 
 // ---- keywords (registry and dispatcher ROUTERs, client DEALERs, subscribers) ----
 
@@ -183,7 +183,7 @@ export const descriptorArb: fc.Arbitrary<KeywordDescriptor> = fc.oneof(
 const jsonArb = fc.jsonValue({ maxDepth: 4 });
 
 export const sinkMessages: fc.Arbitrary<Buffer[]> = fc.oneof(
-  fc.tuple(serviceArb, jsonArb).map(([s, data]) => encodeSinkEvent(s, data as never)),
+  fc.tuple(serviceArb, jsonArb).map(([s, data]) => encodeSinkEvent(s, data as JsonValue)),
   jsonArb.map((data) => [Buffer.from(JSON.stringify(data))]),
 );
 

@@ -25,6 +25,7 @@ import {
 import { descriptorToJson, fromAscii, fromBinary, parseDescriptor } from '../../src/protocol/ktl-types.js';
 import { MAX_CREDIT, brokerRequest, clientRequest, workerReady, workerReply } from '../../src/protocol/mdp.js';
 import { decodeRpcReply, decodeRpcRequest, encodeRpcException, encodeRpcRequest, encodeRpcResult } from '../../src/protocol/rpc.js';
+import type { JsonValue } from '../../src/protocol/json.js';
 import { decodeSinkFrames, encodeSinkEvent } from '../../src/protocol/sink.js';
 import { STIRR_DEFAULTS, type StirrRequest, decodeStirrFrames, decodeStirrReply, encodeStirrReply, encodeStirrRequest, stirrErrorBody } from '../../src/protocol/stirr.js';
 import { parseTagHeader, tagHeader, taggedRequest } from '../../src/protocol/tagged.js';
@@ -258,7 +259,7 @@ describe('round trips: sink and RPC', () => {
   it('should decode a sink event to its source and data', () => {
     fc.assert(
       fc.property(serviceArb, json, (source, data) => {
-        expect(decodeSinkFrames(encodeSinkEvent(source, data as never))).toEqual({ type: 'sink.event', source, data: viaJson(data) });
+        expect(decodeSinkFrames(encodeSinkEvent(source, data as JsonValue))).toEqual({ type: 'sink.event', source, data: viaJson(data) });
       }),
       opts,
     );
