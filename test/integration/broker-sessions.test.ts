@@ -26,7 +26,8 @@ function liveSessions(broker: Broker): number {
 describe('broker worker sessions under registration churn (found by the live fuzzer)', () => {
   it('should keep exactly one session per registered worker when a named worker re-registers and leaves in one burst', async () => {
     const warn = vi.spyOn(console, 'warn');
-    const broker = await Broker.start({ frontend: ANY, backend: ANY, heartbeatIntervalMs: 100, drainTimeoutMs: 100 });
+    // Long enough that the silent test worker is not purged while the test looks (3 s).
+    const broker = await Broker.start({ frontend: ANY, backend: ANY, heartbeatIntervalMs: 1_000, drainTimeoutMs: 100 });
     cleanup.push(() => broker.stop());
     const { backend } = await broker.endpoints();
     const worker = new zmq.Dealer({ linger: 0, routingId: 'churner' });
@@ -39,14 +40,15 @@ describe('broker worker sessions under registration churn (found by the live fuz
       await worker.send(workerDisconnect());
     }
     await eventually(() => broker.core()?.workerCount === 0, 3000);
-    // A few heartbeat ticks: a leaked session would be sent updates, a stopped one warned about.
-    await new Promise((r) => setTimeout(r, 400));
+    // A heartbeat tick: a leaked session would be sent an update, a stopped one warned about.
+    await new Promise((r) => setTimeout(r, 1_200));
     expect(liveSessions(broker)).toBe(0);
     expect(warn.mock.calls.filter((c) => String(c[0]).includes('stopped actor'))).toEqual([]);
   });
 
   it('should end with one session for a worker that sends READY many times in one burst', async () => {
-    const broker = await Broker.start({ frontend: ANY, backend: ANY, heartbeatIntervalMs: 100, drainTimeoutMs: 100 });
+    // This worker sends no heartbeats: a long interval keeps it registered while the test looks.
+    const broker = await Broker.start({ frontend: ANY, backend: ANY, heartbeatIntervalMs: 2_000, drainTimeoutMs: 100 });
     cleanup.push(() => broker.stop());
     const { backend } = await broker.endpoints();
     const worker = new zmq.Dealer({ linger: 0, routingId: 'eager' });
