@@ -143,6 +143,9 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
   const sent = config.metrics?.messagesSent.labels({ socket: config.name });
 
   const closeLingerMs = config.closeLingerMs ?? 1_000;
+  // What each bind endpoint resolved to the first time: a restarted adapter binds the
+  // same port again, or a `tcp://host:*` socket would come back where no peer looks.
+  const resolved = new Map<string, string>();
 
   return fromResource<ZmqCommand<Out>, void>(({ system, receive, fail, done }) => {
     const drops = new DropCounter(config.name, config.metrics, config.logger ?? silentLogger);
@@ -271,7 +274,11 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
           if (topics) for (const t of topics) (socket as unknown as zmq.Subscriber).subscribe(t);
         }
         const bound: string[] = [];
-        for (const endpoint of config.bind ?? []) bound.push(await bindWithRetry(socket, endpoint, () => closed));
+        for (const endpoint of config.bind ?? []) {
+          const concrete = await bindWithRetry(socket, resolved.get(endpoint) ?? endpoint, () => closed);
+          resolved.set(endpoint, concrete);
+          bound.push(concrete);
+        }
         for (const endpoint of config.connect ?? []) {
           socket.connect(endpoint);
           bound.push(endpoint);

@@ -495,7 +495,8 @@ export function decodeBroadcast(frames: Buffer[], limits: KeywordsLimits = DEFAU
   if (!(frames[0] as Buffer).equals(broadcastTopic(service, keyword))) return reject('topic_mismatch');
   if (kind === 'broadcast' && n === 7) {
     const seqText = (frames[2] as Buffer).toString('latin1');
-    if (!/^\d{1,15}$/.test(seqText)) return reject('bad_sequence');
+    // Any sequence a dispatcher can send: up to Number.MAX_SAFE_INTEGER, which has 16 digits.
+    if (!/^\d{1,16}$/.test(seqText) || !Number.isSafeInteger(Number(seqText))) return reject('bad_sequence');
     const value = frames[6] as Buffer;
     if (value.length > limits.maxValueBytes) return reject('value_too_large');
     return { type: 'keywords.broadcast', service, keyword, seq: Number(seqText), value };

@@ -22,8 +22,11 @@ export class CliProcess {
   private readonly exited: Promise<number | null>;
   private waiters: Array<() => void> = [];
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [MAIN, ...args], {
+  /** `prefix` runs the process through another command, e.g. `['ip', 'netns', 'exec', NAME]` (which execs node in place). */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, prefix: readonly string[] = []) {
+    const [command, ...before] = prefix.length > 0 ? prefix : [process.execPath];
+    const argv = prefix.length > 0 ? [...before, process.execPath, MAIN, ...args] : [MAIN, ...args];
+    this.child = spawn(command as string, argv, {
       env: { ...process.env, STEWARD_LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -26,7 +26,7 @@ export interface BrokerMachineConfig extends BrokerCoreOptions {
   readonly sockets: readonly string[];
   /** systemId of the dynamic supervisor holding worker sessions. */
   readonly sessions: string;
-  /** Prefix of session systemIds: `${sessionPrefix}.${workerHex}`. */
+  /** Prefix of session systemIds: `${sessionPrefix}.${workerHex}.${registration}`. */
   readonly sessionPrefix: string;
   /** How long a shutdown waits for in-flight requests before giving up on them. */
   readonly drainTimeoutMs?: number;
@@ -128,21 +128,24 @@ export function brokerMachine(config: BrokerMachineConfig) {
               const start: SupervisorEvent = {
                 type: 'supervisor.startChild',
                 spec: {
-                  id: `worker-${cmd.hex}`,
-                  systemId: `${config.sessionPrefix}.${cmd.hex}`,
+                  id: `worker-${cmd.session}`,
+                  systemId: `${config.sessionPrefix}.${cmd.session}`,
                   logic: workerSession,
                   input: { key: cmd.key, hex: cmd.hex, service: cmd.service, credit: cmd.credit } satisfies WorkerSessionInput,
                   restart: 'temporary',
                 },
               };
               if (sessions) enqueue.sendTo(sessions, start);
+            } else if (cmd.type === 'session.end') {
+              log.info({ worker: cmd.hex, reason: cmd.reason }, 'worker left');
+              // Through the supervisor, in order with the starts: a session started earlier in
+              // this same burst is not spawned yet, so resolving its ref now would miss it and
+              // leak the session. Each registration has its own id (see SessionCommand).
+              const end: SupervisorEvent = { type: 'supervisor.terminateChild', id: `worker-${cmd.session}` };
+              if (sessions) enqueue.sendTo(sessions, end);
             } else {
-              const session = system.get(`${config.sessionPrefix}.${cmd.hex}`);
-              if (cmd.type === 'session.end') log.info({ worker: cmd.hex, reason: cmd.reason }, 'worker left');
-              const update: WorkerSessionEvent =
-                cmd.type === 'session.end'
-                  ? { type: 'session.end', reason: cmd.reason }
-                  : { type: 'session.update', inFlight: cmd.inFlight, served: cmd.served };
+              const session = system.get(`${config.sessionPrefix}.${cmd.session}`);
+              const update: WorkerSessionEvent = { type: 'session.update', inFlight: cmd.inFlight, served: cmd.served };
               if (session) enqueue.sendTo(session, update);
             }
           }

@@ -46,10 +46,15 @@ export interface BrokerCoreOptions {
 
 export type SessionEndReason = 'expired' | 'disconnected' | 'replaced' | 'shutdown';
 
+/**
+ * `session` names one registration (`<hex>.<n>`): a worker that registers again
+ * under the same identity gets a new session actor, never the old one's id
+ * while the old one is still being stopped.
+ */
 export type SessionCommand =
-  | { type: 'session.start'; key: string; hex: string; service: string; credit: number; wire: WorkerWire }
-  | { type: 'session.update'; key: string; hex: string; inFlight: number; served: number }
-  | { type: 'session.end'; key: string; hex: string; reason: SessionEndReason };
+  | { type: 'session.start'; key: string; hex: string; session: string; service: string; credit: number; wire: WorkerWire }
+  | { type: 'session.update'; key: string; hex: string; session: string; inFlight: number; served: number }
+  | { type: 'session.end'; key: string; hex: string; session: string; reason: SessionEndReason };
 
 /** Why a message was not delivered, for the drop counter. */
 export type BrokerDropReason =
@@ -84,6 +89,7 @@ interface WorkerEntry {
   readonly key: string;
   readonly id: Buffer;
   readonly hex: string;
+  readonly session: string;
   readonly via: string;
   readonly wire: WorkerWire;
   readonly service: ServiceEntry;
@@ -146,6 +152,7 @@ export class BrokerCore {
   /** Requests queued or in flight per client (routing id as latin1), for `maxClients`. */
   private readonly clients = new Map<string, number>();
   private nextToken = 1;
+  private registrations = 0;
   private draining = false;
 
   /** Compact-wire units waiting to leave, per socket, per peer. */
@@ -226,7 +233,7 @@ export class BrokerCore {
       }
       if (w.wire === 'steward') this.sendUnit(w.via, w.id, w.key, heartbeatUnit());
       else this.send(w.via, heartbeat(w.id, w.wire));
-      this.sessions.push({ type: 'session.update', key: w.key, hex: w.hex, inFlight: w.inFlight, served: w.served });
+      this.sessions.push({ type: 'session.update', key: w.key, hex: w.hex, session: w.session, inFlight: w.inFlight, served: w.served });
     }
     for (const svc of this.services.values()) {
       if (svc.queue.length > 0) {
@@ -464,10 +471,12 @@ export class BrokerCore {
       svc = { name: m.service, queue: new Deque(), available: new Deque(), workers: 0, requests: 0, replies: 0 };
       this.services.set(m.service, svc);
     }
+    const hex = m.peer.toString('hex');
     const w: WorkerEntry = {
       key,
       id: m.peer,
-      hex: m.peer.toString('hex'),
+      hex,
+      session: `${hex}.${++this.registrations}`,
       via,
       wire: m.wire,
       service: svc,
@@ -482,7 +491,7 @@ export class BrokerCore {
     this.workers.set(key, w);
     svc.workers += 1;
     svc.available.push(w);
-    this.sessions.push({ type: 'session.start', key, hex: w.hex, service: svc.name, credit: w.credit, wire: w.wire });
+    this.sessions.push({ type: 'session.start', key, hex, session: w.session, service: svc.name, credit: w.credit, wire: w.wire });
     this.dispatch(svc, now);
   }
 
@@ -560,7 +569,7 @@ export class BrokerCore {
       if (w.wire === 'steward') this.sendUnit(w.via, w.id, w.key, disconnectUnit());
       else this.send(w.via, goodbye(w.id, w.wire));
     }
-    this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, reason });
+    this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, session: w.session, reason });
   }
 
   private failHoldings(w: WorkerEntry, reason: SessionEndReason): void {

@@ -1,0 +1,256 @@
+/**
+ * Every ZeroMQ endpoint a steward process binds for peers it does not
+ * control, as one table for the live fuzzer: how to start the role in this
+ * process, which socket the fuzzer talks to, the decoder that socket uses
+ * (to predict what must be refused), what well-formed traffic looks like,
+ * and a good client's round trip that must still work afterwards.
+ *
+ * The gateway's backend ROUTER is one more entry here once the gateway lands:
+ * start a Gateway, point `endpoint` at its ZeroMQ bind, use its codec and a
+ * BlastBeat-style `[sid, type, body]` arbitrary, and check with one HTTP request.
+ */
+import fc from 'fast-check';
+import { Balancer, BalancerClient } from '../../src/api/balancer.js';
+import { Broker } from '../../src/api/broker.js';
+import { Client } from '../../src/api/client.js';
+import { Dispatcher } from '../../src/api/dispatcher.js';
+import { KeywordClient } from '../../src/api/keywords/index.js';
+import { Registry } from '../../src/api/registry.js';
+import { Sink } from '../../src/api/sink.js';
+import { Worker } from '../../src/api/worker.js';
+import { DEFAULT_ROUTER, DEFAULT_ZMQ, type KeywordsConfig } from '../../src/config/keywords-config.js';
+import { parseKeywordsFile } from '../../src/config/keywords-file.js';
+import { Metrics } from '../../src/metrics/registry.js';
+import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames } from '../../src/protocol/broker-wire.js';
+import { decodeDispatcherRequest, decodeRegistryRequest } from '../../src/protocol/keywords.js';
+import { decodeSinkFrames } from '../../src/protocol/sink.js';
+import { decodeStirrFrames } from '../../src/protocol/stirr.js';
+import { ConfigDir } from '../helpers/balancer.js';
+import { freePorts } from '../helpers/ports.js';
+import { ANY, withTimeout } from '../helpers/zmq.js';
+import { brokerMessages, dispatcherMessages, one, registryMessages, sinkMessages, stirrMessages, type DecodeResult } from './codecs.js';
+
+export interface LiveTarget {
+  /** The socket's name in `steward_dropped_total{socket}` and `steward_messages_received_total{socket}`. */
+  readonly socket: string;
+  readonly endpoint: string;
+  /** ROUTER targets get a DEALER fuzzer (the ROUTER adds a routing id); PULL targets a PUSH. */
+  readonly kind: 'router' | 'pull';
+  readonly metrics: Metrics;
+  /** The target's own decoder, on frames as its socket delivers them. */
+  readonly decode: (frames: Buffer[]) => DecodeResult;
+  /** ZMQ_MAXMSGSIZE: libzmq cuts off a peer that sends a frame above it, before steward sees anything. */
+  readonly maxMessageSize: number;
+  /** Well-formed messages as a peer sends them, which the fuzzer mutates. */
+  readonly valid: fc.Arbitrary<Buffer[]>;
+  /** Every message the decoder does not refuse gets exactly one answer (request/reply protocols). */
+  readonly answersEveryAccepted: boolean;
+  /** A good client's round trip: resolves when the answer is right, throws otherwise. */
+  check(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TargetSpec {
+  readonly name: string;
+  start(): Promise<LiveTarget>;
+}
+
+/**
+ * Names the fuzzer's valid messages can never produce: they start upper-case,
+ * the arbitraries' names lower-case, so fuzzed traffic cannot register for,
+ * read or write what the good client uses.
+ */
+const GOOD_SERVICE = 'Good-Echo';
+const GOOD_KEYWORDS = 'Good';
+
+const KEYWORDS = parseKeywordsFile(
+  { keywords: [{ name: 'TEMP', type: 'double', initial: 20.5 }, { name: 'NOTE', type: 'string', initial: 'a:b' }] },
+  'fuzz',
+);
+
+async function brokerTarget(which: 'frontend' | 'backend'): Promise<LiveTarget> {
+  const metrics = new Metrics('broker');
+  const maxMessageSize = 256 * 1024;
+  const broker = await Broker.start({ frontend: ANY, backend: ANY, metrics, maxMessageSize, heartbeatIntervalMs: 500, drainTimeoutMs: 200 });
+  const { frontend, backend } = await broker.endpoints();
+  const worker = Worker.start({ broker: backend, service: GOOD_SERVICE, handler: (req) => [Buffer.from('echo:'), ...req.body], heartbeatIntervalMs: 500 });
+  const client = new Client({ broker: frontend, timeout: 1000, retries: 4 });
+  return {
+    socket: which === 'frontend' ? broker.ids.frontend : broker.ids.backend,
+    endpoint: which === 'frontend' ? frontend : backend,
+    kind: 'router',
+    metrics,
+    decode: (frames) => one(decodeBrokerFrames(frames, DEFAULT_BROKER_WIRE_LIMITS)),
+    maxMessageSize,
+    valid: brokerMessages,
+    answersEveryAccepted: false,
+    async check() {
+      const marker = `good-${Math.random()}`;
+      const reply = await client.call(GOOD_SERVICE, marker);
+      if (reply.map(String).join('|') !== `echo:|${marker}`) throw new Error(`broker answered ${reply.map(String).join('|')}`);
+    },
+    async stop() {
+      client.close();
+      await worker.stop();
+      await broker.stop();
+    },
+  };
+}
+
+async function balancerTarget(): Promise<LiveTarget> {
+  const metrics = new Metrics('balancer');
+  const dir = await ConfigDir.create([{ type: 'Base', configuration: { dsn: 'good://backend' } }]);
+  const maxMessageSize = 1024 * 1024;
+  const balancer = await Balancer.start({ configFile: dir.file, bind: ANY, watch: false, metrics, maxMessageSize });
+  const endpoint = await balancer.endpoint();
+  const client = new BalancerClient({ endpoint, timeoutMs: 5_000 });
+  return {
+    socket: balancer.ids.socket,
+    endpoint,
+    kind: 'router',
+    metrics,
+    decode: (frames) => decodeStirrFrames(frames),
+    maxMessageSize,
+    valid: stirrMessages,
+    answersEveryAccepted: true,
+    async check() {
+      const config = await client.get({ group: 'default', type: 'Base' });
+      if (JSON.stringify(config) !== '{"dsn":"good://backend"}') throw new Error(`balancer answered ${JSON.stringify(config)}`);
+    },
+    async stop() {
+      client.close();
+      await balancer.stop();
+      await dir.remove();
+    },
+  };
+}
+
+async function keywordsConfig(pairs: number): Promise<KeywordsConfig> {
+  const ports = await freePorts(1 + pairs * 2);
+  return {
+    file: undefined,
+    zmq: DEFAULT_ZMQ,
+    router: {
+      ...DEFAULT_ROUTER,
+      port: ports[0] as number,
+      firstPort: ports[1] as number,
+      lastPort: (ports[1] as number) + pairs * 2 - 1,
+      // Lenient: the fuzzer floods this very process, and a dispatcher's heartbeat must not look lost meanwhile.
+      heartbeatMs: 500,
+      liveness: 6,
+      timeoutMs: 1_000,
+      allowSpawn: false,
+    },
+  };
+}
+
+async function registryTarget(): Promise<LiveTarget> {
+  const metrics = new Metrics('registry');
+  // Two pairs: one for the good dispatcher; fuzzed registrations fight over the other and are refused when it is taken.
+  const config = await keywordsConfig(2);
+  const registry = await Registry.start({ config, metrics });
+  const dispatcher = await Dispatcher.start({ service: GOOD_KEYWORDS, keywords: KEYWORDS, config });
+  const client = new KeywordClient({ config, timeoutMs: 1_000 });
+  return {
+    socket: registry.ids.socket,
+    endpoint: await registry.endpoint(),
+    kind: 'router',
+    metrics,
+    decode: (frames) => decodeRegistryRequest(frames),
+    maxMessageSize: 64 * 1024,
+    valid: registryMessages,
+    answersEveryAccepted: true,
+    async check() {
+      const location = await client.lookup(GOOD_KEYWORDS);
+      if (location.dispatch !== dispatcher.endpoints()?.dispatch) throw new Error(`registry located ${GOOD_KEYWORDS} at ${location.dispatch}`);
+      const value = await client.service(GOOD_KEYWORDS).keyword('TEMP').read();
+      if (value !== '20.5') throw new Error(`read TEMP = ${String(value)}`);
+    },
+    async stop() {
+      client.close();
+      await dispatcher.stop();
+      await registry.stop();
+    },
+  };
+}
+
+async function dispatcherTarget(): Promise<LiveTarget> {
+  const metrics = new Metrics('dispatcher');
+  const dispatcher = await Dispatcher.start({ service: GOOD_KEYWORDS, keywords: KEYWORDS, direct: { dispatch: ANY, broadcast: ANY }, metrics });
+  const direct = dispatcher.endpoints();
+  if (!direct) throw new Error('dispatcher does not listen');
+  const client = new KeywordClient({ direct, timeoutMs: 1_000 });
+  return {
+    socket: `${dispatcher.ids.root}.dispatch.0`,
+    endpoint: direct.dispatch,
+    kind: 'router',
+    metrics,
+    decode: (frames) => decodeDispatcherRequest(frames),
+    maxMessageSize: 1024 * 1024 + 64 * 1024,
+    valid: dispatcherMessages,
+    answersEveryAccepted: true,
+    async check() {
+      const note = client.service(GOOD_KEYWORDS).keyword('NOTE');
+      const marker = `good:${Math.random()}`;
+      const written = await note.write(marker);
+      const read = await note.read();
+      if (written !== marker || read !== marker) throw new Error(`wrote ${marker}, got ${String(written)} then ${String(read)}`);
+    },
+    async stop() {
+      client.close();
+      await dispatcher.stop();
+    },
+  };
+}
+
+async function sinkTarget(): Promise<LiveTarget> {
+  const metrics = new Metrics('sink');
+  const sink = await Sink.start({ bind: ANY, metrics });
+  const endpoint = await sink.endpoint();
+  const worker = Worker.start({ broker: 'tcp://127.0.0.1:1', service: GOOD_SERVICE, sink: endpoint, handler: () => '' });
+  return {
+    socket: 'sink.socket',
+    endpoint,
+    kind: 'pull',
+    metrics,
+    decode: (frames) => decodeSinkFrames(frames),
+    maxMessageSize: 16 * 1024 * 1024,
+    valid: sinkMessages,
+    answersEveryAccepted: false,
+    async check() {
+      const marker = `good-${Math.random()}`;
+      const events = sink.events();
+      try {
+        worker.emit({ marker });
+        // The fuzzer's events may still be in the way: read until ours arrives.
+        await withTimeout(
+          (async () => {
+            for (;;) {
+              const next = await events.next();
+              if (next.done) throw new Error('sink stopped');
+              const data = next.value.data as { marker?: unknown } | null;
+              if (next.value.source === GOOD_SERVICE && typeof data === 'object' && data !== null && data.marker === marker) return;
+            }
+          })(),
+          5_000,
+          'the good event at the sink',
+        );
+      } finally {
+        await events.return?.();
+      }
+    },
+    async stop() {
+      await worker.stop();
+      await sink.stop();
+    },
+  };
+}
+
+export const TARGETS: readonly TargetSpec[] = [
+  { name: 'broker frontend (clients)', start: () => brokerTarget('frontend') },
+  { name: 'broker backend (workers)', start: () => brokerTarget('backend') },
+  { name: 'balancer', start: balancerTarget },
+  { name: 'registry', start: registryTarget },
+  { name: 'dispatcher command socket', start: dispatcherTarget },
+  { name: 'sink', start: sinkTarget },
+];
