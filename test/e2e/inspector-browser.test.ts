@@ -79,13 +79,14 @@ describe('inspector page in headless Chromium', () => {
     await expect.poll(() => sessions.count(), { timeout: 10_000 }).toBe(3);
     await expect.poll(() => page.locator('li[data-machine="supervisor"][data-name="broker"]').count()).toBe(1);
     await expect.poll(() => page.locator('li[data-system-id="broker.broker"]').getAttribute('data-state')).toBe('running');
-    const sessionIds = await sessions.evaluateAll((els) => els.map((e) => e.getAttribute('data-system-id')));
+    // Session systemIds carry the registration's number after the worker's routing id.
+    const sessionIds = (await sessions.evaluateAll((els) => els.map((e) => e.getAttribute('data-system-id')))).map((id) => id?.replace(/\.\d+$/, ''));
     expect(sessionIds.sort()).toEqual(['images-1', 'images-2', 'echo-1'].map((w) => `broker.sessions.worker.${hex(w)}`).sort());
 
     // A worker leaves: its session goes from the tree.
     await workers[0]!.socket.send(workerDisconnect());
     await expect.poll(() => sessions.count(), { timeout: 10_000 }).toBe(2);
-    expect(await page.locator(`li[data-system-id="broker.sessions.worker.${hex('images-1')}"]`).count()).toBe(0);
+    expect(await page.locator(`li[data-system-id^="broker.sessions.worker.${hex('images-1')}."]`).count()).toBe(0);
 
     // The selected machine's chart marks its active state.
     await page.locator('li[data-system-id="broker.broker"] > .node').click();

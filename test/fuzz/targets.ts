@@ -21,7 +21,7 @@ import { Worker } from '../../src/api/worker.js';
 import { DEFAULT_ROUTER, DEFAULT_ZMQ, type KeywordsConfig } from '../../src/config/keywords-config.js';
 import { parseKeywordsFile } from '../../src/config/keywords-file.js';
 import { Metrics } from '../../src/metrics/registry.js';
-import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames } from '../../src/protocol/broker-wire.js';
+import { DEFAULT_BROKER_WIRE_LIMITS, brokerMessageDecoder } from '../../src/protocol/broker-wire.js';
 import { decodeDispatcherRequest, decodeRegistryRequest } from '../../src/protocol/keywords.js';
 import { decodeSinkFrames } from '../../src/protocol/sink.js';
 import { decodeStirrFrames } from '../../src/protocol/stirr.js';
@@ -71,6 +71,7 @@ const KEYWORDS = parseKeywordsFile(
 async function brokerTarget(which: 'frontend' | 'backend'): Promise<LiveTarget> {
   const metrics = new Metrics('broker');
   const maxMessageSize = 256 * 1024;
+  const brokerDecoder = brokerMessageDecoder(DEFAULT_BROKER_WIRE_LIMITS, maxMessageSize);
   const broker = await Broker.start({ frontend: ANY, backend: ANY, metrics, maxMessageSize, heartbeatIntervalMs: 500, drainTimeoutMs: 200 });
   const { frontend, backend } = await broker.endpoints();
   const worker = Worker.start({ broker: backend, service: GOOD_SERVICE, handler: (req) => [Buffer.from('echo:'), ...req.body], heartbeatIntervalMs: 500 });
@@ -80,7 +81,9 @@ async function brokerTarget(which: 'frontend' | 'backend'): Promise<LiveTarget> 
     endpoint: which === 'frontend' ? frontend : backend,
     kind: 'router',
     metrics,
-    decode: (frames) => one(decodeBrokerFrames(frames, DEFAULT_BROKER_WIRE_LIMITS)),
+    // The broker's own decoder: over-limit messages are limit refusals (answered 413, counted as limit
+    // hits), not drops.
+    decode: (frames) => one(brokerDecoder(frames)),
     maxMessageSize,
     valid: brokerMessages,
     answersEveryAccepted: false,
