@@ -6,6 +6,7 @@
  * HTTP head codecs) is one more row here.
  */
 import fc from 'fast-check';
+import { BACKEND_KINDS, GATEWAY_KINDS, KIND_FRAME, backendFrames, decodeBackendFrames, decodeGatewayFrames } from '../../src/protocol/blastbeat/message.js';
 import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames } from '../../src/protocol/broker-wire.js';
 import { butlerHeartbeat, butlerReady, butlerReply } from '../../src/protocol/butler.js';
 import type { Rejection } from '../../src/protocol/codec.js';
@@ -233,6 +234,28 @@ export const CODECS: readonly CodecUnderFuzz[] = [
     ),
     routed: false,
     accepted: ['broker.request', 'broker.heartbeat', 'broker.disconnect'],
+    refused: ['rejected'],
+  },
+  {
+    name: "blastbeat backend message (the gateway's ROUTER: [node, sid, type, body])",
+    decode: (frames) => decodeBackendFrames(frames),
+    valid: routed(
+      fc
+        .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constantFrom(...BACKEND_KINDS), smallFrame)
+        .map(([sid, kind, body]) => backendFrames(Buffer.from(sid), kind, body)),
+    ),
+    routed: true,
+    accepted: ['backend.message'],
+    refused: ['rejected'],
+  },
+  {
+    name: "blastbeat gateway message (what a backend node's DEALER receives: [sid, type, body])",
+    decode: (frames) => decodeGatewayFrames(frames),
+    valid: fc
+      .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constantFrom(...GATEWAY_KINDS), smallFrame)
+      .map(([sid, kind, body]) => [Buffer.from(sid), KIND_FRAME[kind], body]),
+    routed: false,
+    accepted: ['gateway.message'],
     refused: ['rejected'],
   },
   {
