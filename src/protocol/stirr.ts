@@ -175,7 +175,8 @@ export type StirrAnswer =
   | { readonly ok: true; readonly configuration: JsonValue }
   | { readonly ok: false; readonly reason: StirrErrorReason | 'remote' | 'bad_reply'; readonly error: string };
 
-const REASONS: ReadonlySet<string> = new Set<StirrErrorReason>([
+/** Every reason an error reply may name; anything else from a peer reads as 'remote'. */
+export const STIRR_ERROR_REASONS: ReadonlySet<string> = new Set<StirrErrorReason>([
   'empty_request',
   'bad_frames',
   'too_large',
@@ -205,7 +206,7 @@ export function decodeStirrReply(frame: Buffer, limits: Pick<StirrLimits, 'maxDe
     const reason = value['reason'];
     return {
       ok: false,
-      reason: typeof reason === 'string' && REASONS.has(reason) ? (reason as StirrErrorReason) : 'remote',
+      reason: typeof reason === 'string' && STIRR_ERROR_REASONS.has(reason) ? (reason as StirrErrorReason) : 'remote',
       error: value['error'],
     };
   }

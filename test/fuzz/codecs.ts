@@ -38,7 +38,7 @@ import { descriptorToJson, type KeywordDescriptor } from '../../src/protocol/ktl
 import { MAX_CREDIT, brokerDisconnect, brokerHeartbeat, brokerRequest, clientRequest, workerDisconnect, workerHeartbeat, workerReady, workerReply } from '../../src/protocol/mdp.js';
 import { decodeRpcReply, decodeRpcRequest, encodeRpcException, encodeRpcRequest, encodeRpcResult } from '../../src/protocol/rpc.js';
 import { decodeSinkFrames, encodeSinkEvent } from '../../src/protocol/sink.js';
-import { decodeStirrFrames, decodeStirrReply, encodeStirrRequest, stirrErrorBody, type StirrErrorReason, type StirrRequest } from '../../src/protocol/stirr.js';
+import { STIRR_ERROR_REASONS, decodeStirrFrames, decodeStirrReply, encodeStirrRequest, stirrErrorBody, type StirrErrorReason, type StirrRequest } from '../../src/protocol/stirr.js';
 import { parseTagHeader, taggedRequest } from '../../src/protocol/tagged.js';
 import { decodeWorkerFrames } from '../../src/protocol/worker-wire.js';
 import { b, peerArb } from './frames.js';
@@ -73,22 +73,7 @@ export interface CodecUnderFuzz {
   readonly checkRefusal?: (result: DecodeResult) => string | undefined;
 }
 
-const STIRR_REASONS: ReadonlySet<string> = new Set<StirrErrorReason>([
-  'empty_request',
-  'bad_frames',
-  'too_large',
-  'too_deep',
-  'bad_json',
-  'not_object',
-  'bad_field',
-  'unknown_group',
-  'unknown_type',
-  'no_backend',
-  'unknown_algorithm',
-  'all_down',
-  'zero_weights',
-  'shutting_down',
-]);
+const STIRR_REASONS = STIRR_ERROR_REASONS;
 
 /** A drop reason becomes a Prometheus label: it must be a short fixed word, never data from the peer. */
 export function badReason(result: DecodeResult): string | undefined {
