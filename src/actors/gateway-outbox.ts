@@ -1,13 +1,16 @@
 import type { AnyActorRef } from 'xstate';
 import type { ZmqCommand } from './zmq-socket.js';
-import { KIND_FRAME, type GatewayKind, type GatewayOutbound } from '../protocol/blastbeat/message.js';
+import { BATCH, planBatches, type BatchUnit } from '../protocol/blastbeat/batch.js';
+import { EMPTY, KIND_FRAME, type GatewayKind, type GatewayOutbound } from '../protocol/blastbeat/message.js';
 
 /**
  * Messages from many sessions to the backend nodes, gathered over one turn
  * of the event loop and handed to the ROUTER adapter as one `zmq.send`
  * (DESIGN 4: one send per burst, not one actor event per message). Every
  * client read of a loop turn happens before `setImmediate` runs, so a burst
- * of requests from many connections leaves as one batch.
+ * of requests from many connections leaves as one batch; to a node that
+ * reads steward's batches (`protocol/blastbeat/batch.ts`) it is also one
+ * ZeroMQ message, since zeromq.js's cost is per message, not per byte.
  */
 export class GatewayOutbox {
   private batch: GatewayOutbound[] = [];
@@ -17,6 +20,8 @@ export class GatewayOutbox {
     /** The ROUTER adapter, looked up at flush time: it may have restarted. */
     private readonly socket: () => AnyActorRef | undefined,
     private readonly onLost: (count: number) => void = () => undefined,
+    /** Whether the node with this routing id said it reads batches. */
+    private readonly readsBatches: (node: Buffer) => boolean = () => false,
   ) {}
 
   push(node: Buffer, sid: Buffer, kind: GatewayKind, body: Buffer): void {
@@ -31,13 +36,38 @@ export class GatewayOutbox {
   readonly flush = (): void => {
     this.scheduled = false;
     if (this.batch.length === 0) return;
-    const messages = this.batch;
+    const gathered = this.batch;
     this.batch = [];
     const socket = this.socket();
     if (socket === undefined || socket.getSnapshot().status !== 'active') {
-      this.onLost(messages.length);
+      this.onLost(gathered.length);
       return;
     }
+    const messages = gathered.length === 1 ? gathered : this.pack(gathered);
     socket.send({ type: 'zmq.send', messages } satisfies ZmqCommand<GatewayOutbound>);
   };
+
+  /** Each node's messages in their order; those for a node that reads batches packed. */
+  private pack(gathered: readonly GatewayOutbound[]): GatewayOutbound[] {
+    const byNode = new Map<string, { node: Buffer; units: BatchUnit[] }>();
+    for (let i = 0; i < gathered.length; i++) {
+      const [node, sid, kind, body] = gathered[i] as GatewayOutbound;
+      const key = node.toString('latin1');
+      let group = byNode.get(key);
+      if (group === undefined) {
+        group = { node, units: [] };
+        byNode.set(key, group);
+      }
+      group.units.push([sid, kind, body]);
+    }
+    const out: GatewayOutbound[] = [];
+    for (const { node, units } of byNode.values()) {
+      if (units.length === 1 || !this.readsBatches(node)) {
+        for (const [sid, kind, body] of units) out.push([node, sid, kind, body]);
+        continue;
+      }
+      planBatches(units, (m) => out.push('plain' in m ? [node, m.plain[0], m.plain[1], m.plain[2]] : [node, EMPTY, BATCH, m.packed]));
+    }
+    return out;
+  }
 }

@@ -117,6 +117,7 @@ export function httpListener(config: HttpListenerConfig) {
       (n) => {
         for (let i = 0; i < n; i++) drops.drop('no_backend_socket');
       },
+      (node) => registry.nodes.byRoutingId(node)?.readsBatches === true,
     );
     const newSid = sidSource();
     const live = new Set<GatewayConnection>();

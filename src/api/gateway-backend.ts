@@ -1,7 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import * as zmq from 'zeromq';
 import { silentLogger, type Logger } from '../log.js';
-import { backendFrames, decodeGatewayFrames, EMPTY, type BackendKind } from '../protocol/blastbeat/message.js';
+import type { Rejection } from '../protocol/codec.js';
+import { BATCH, isBatchOffer, planBatches, type BatchUnit } from '../protocol/blastbeat/batch.js';
+import { decodeGatewayFrames, EMPTY, KIND_FRAME, type BackendKind, type GatewayMessage } from '../protocol/blastbeat/message.js';
 import { visitUwsgi } from '../protocol/blastbeat/uwsgi.js';
 import { Deque } from '../util/deque.js';
 
@@ -233,8 +235,10 @@ function isAsyncIterable(x: unknown): x is AsyncIterable<string | Buffer> {
 export class GatewayBackend {
   readonly socket: zmq.Dealer;
   private readonly sessions = new Map<string, SessionState>();
-  private readonly queue = new Deque<Buffer[]>(64);
+  private readonly queue = new Deque<BatchUnit>(64);
   private writing = false;
+  /** The gateway offered steward's batch extension (ping/pong body `batch`, or it sent one). */
+  private gatewayReadsBatches = false;
   private closed = false;
   private readonly log: Logger;
   private readonly maxBody: number;
@@ -249,7 +253,8 @@ export class GatewayBackend {
     const backend = new GatewayBackend(options);
     backend.socket.connect(options.endpoint);
     // Announce at once: a node is available from its first pong, so it need not wait for a ping.
-    backend.send(EMPTY, 'pong', EMPTY);
+    // Its body offers batches; a gateway that does not know them ignores it.
+    backend.send(EMPTY, 'pong', BATCH);
     void backend.read();
     return backend;
   }
@@ -267,20 +272,30 @@ export class GatewayBackend {
 
   private send(sid: Buffer, kind: BackendKind, body: Buffer): void {
     if (this.closed) return;
-    this.queue.push(backendFrames(sid, kind, body));
-    if (!this.writing) void this.pump();
+    this.queue.push([sid, KIND_FRAME[kind], body]);
+    // Started after the current task's microtasks: the answers to one batch of requests
+    // (handled synchronously) leave together.
+    if (!this.writing) {
+      this.writing = true;
+      queueMicrotask(() => void this.pump());
+    }
   }
 
   private async pump(): Promise<void> {
-    this.writing = true;
     try {
       while (!this.closed && this.queue.length > 0) {
-        const frames = this.queue.shift() as Buffer[];
-        try {
-          await this.socket.send(frames);
-        } catch (error) {
-          if (this.closed) return;
-          this.log.warn({ err: error }, 'send failed');
+        const units: BatchUnit[] = [];
+        while (this.queue.length > 0) units.push(this.queue.shift() as BatchUnit);
+        const messages: Buffer[][] = [];
+        if (units.length === 1 || !this.gatewayReadsBatches) for (const u of units) messages.push([u[0], u[1], u[2]]);
+        else planBatches(units, (m) => messages.push('plain' in m ? [m.plain[0], m.plain[1], m.plain[2]] : [EMPTY, BATCH, m.packed]));
+        for (const frames of messages) {
+          try {
+            await this.socket.send(frames);
+          } catch (error) {
+            if (this.closed) return;
+            this.log.warn({ err: error }, 'send failed');
+          }
         }
       }
     } finally {
@@ -298,22 +313,30 @@ export class GatewayBackend {
         this.log.error({ err: error }, 'receive failed');
         return;
       }
-      const m = decodeGatewayFrames(frames);
-      if (m.type === 'rejected') {
-        this.log.warn({ reason: m.reason, detail: m.detail }, 'message dropped');
+      const decoded = decodeGatewayFrames(frames);
+      if (!Array.isArray(decoded)) {
+        const m = decoded as GatewayMessage | Rejection;
+        if (m.type === 'rejected') this.log.warn({ reason: m.reason, detail: m.detail }, 'message dropped');
+        else this.handle(m);
         continue;
       }
-      try {
-        this.handle(m.sid, m.kind, m.body);
-      } catch (error) {
-        this.log.error({ err: error }, 'handler failed');
-      }
+      this.gatewayReadsBatches = true;
+      for (const m of decoded as readonly GatewayMessage[]) this.handle(m);
     }
   }
 
-  private handle(sid: Buffer, kind: string, body: Buffer): void {
-    if (kind === 'ping') {
-      this.send(EMPTY, 'pong', EMPTY);
+  private handle(m: GatewayMessage): void {
+    try {
+      this.handleMessage(m.sid, m.kind, m.body);
+    } catch (error) {
+      this.log.error({ err: error }, 'handler failed');
+    }
+  }
+
+  private handleMessage(sid: Buffer, kind: string, body: Buffer): void {
+    if (kind === 'ping' || kind === 'pong') {
+      if (isBatchOffer(body)) this.gatewayReadsBatches = true;
+      if (kind === 'ping') this.send(EMPTY, 'pong', BATCH);
       return;
     }
     const key = sid.toString('latin1');

@@ -6,6 +6,7 @@
  * HTTP head codecs) is one more row here.
  */
 import fc from 'fast-check';
+import { BATCH, packUnits, unitSize, type BatchUnit } from '../../src/protocol/blastbeat/batch.js';
 import { BACKEND_KINDS, GATEWAY_KINDS, KIND_FRAME, backendFrames, decodeBackendFrames, decodeGatewayFrames } from '../../src/protocol/blastbeat/message.js';
 import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames } from '../../src/protocol/broker-wire.js';
 import { butlerHeartbeat, butlerReady, butlerReply } from '../../src/protocol/butler.js';
@@ -200,6 +201,16 @@ const rpcReplyValid = fc.oneof(
   fc.constant([b('404')]),
 ) as fc.Arbitrary<Buffer[]>;
 
+/** steward's batch extension: `[empty sid, 'batch', units]` of one side's types. */
+function batchOf(kinds: readonly (keyof typeof KIND_FRAME)[]): fc.Arbitrary<Buffer[]> {
+  return fc
+    .array(fc.tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constantFrom(...kinds), smallFrame), { minLength: 1, maxLength: 8 })
+    .map((units) => {
+      const list: BatchUnit[] = units.map(([sid, kind, body]) => [Buffer.from(sid), KIND_FRAME[kind], body]);
+      return [Buffer.alloc(0), BATCH, packUnits(list, 0, list.length, list.reduce((n, u) => n + unitSize(u), 0))];
+    });
+}
+
 export const CODECS: readonly CodecUnderFuzz[] = [
   {
     name: 'broker wire (MDP/0.1 client and worker, butler worker, tagged client)',
@@ -223,11 +234,14 @@ export const CODECS: readonly CodecUnderFuzz[] = [
   },
   {
     name: "blastbeat backend message (the gateway's ROUTER: [node, sid, type, body])",
-    decode: (frames) => decodeBackendFrames(frames),
+    decode: (frames) => one(decodeBackendFrames(frames)),
     valid: routed(
-      fc
-        .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constantFrom(...BACKEND_KINDS), smallFrame)
-        .map(([sid, kind, body]) => backendFrames(Buffer.from(sid), kind, body)),
+      fc.oneof(
+        fc
+          .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constantFrom(...BACKEND_KINDS), smallFrame)
+          .map(([sid, kind, body]) => backendFrames(Buffer.from(sid), kind, body)),
+        batchOf(BACKEND_KINDS),
+      ),
     ),
     routed: true,
     accepted: ['backend.message'],
@@ -235,10 +249,13 @@ export const CODECS: readonly CodecUnderFuzz[] = [
   },
   {
     name: "blastbeat gateway message (what a backend node's DEALER receives: [sid, type, body])",
-    decode: (frames) => decodeGatewayFrames(frames),
-    valid: fc
-      .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constantFrom(...GATEWAY_KINDS), smallFrame)
-      .map(([sid, kind, body]) => [Buffer.from(sid), KIND_FRAME[kind], body]),
+    decode: (frames) => one(decodeGatewayFrames(frames)),
+    valid: fc.oneof(
+      fc
+        .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constantFrom(...GATEWAY_KINDS), smallFrame)
+        .map(([sid, kind, body]) => [Buffer.from(sid), KIND_FRAME[kind], body]),
+      batchOf(GATEWAY_KINDS),
+    ),
     routed: false,
     accepted: ['gateway.message'],
     refused: ['rejected'],

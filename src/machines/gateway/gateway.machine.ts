@@ -4,6 +4,7 @@ import { silentLogger } from '../../log.js';
 import { DropCounter } from '../../metrics/drops.js';
 import type { Metrics } from '../../metrics/registry.js';
 import { EMPTY, KIND_FRAME, type BackendMessage, type GatewayOutbound } from '../../protocol/blastbeat/message.js';
+import { BATCH, isBatchOffer } from '../../protocol/blastbeat/batch.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import { flatMachine, type FlatScope } from './flat-machine.js';
 import type { NodeEntry } from './presence.js';
@@ -60,8 +61,9 @@ export function gatewayMachine(config: GatewayMachineConfig) {
   const sessionsGauge = config.metrics?.gauge('steward_gateway_sessions', 'Open client connections');
   const backendMessages = config.metrics?.counter('steward_gateway_backend_messages_total', 'Messages from backend nodes, by type', ['type']);
 
-  const ping = (node: NodeEntry): GatewayOutbound => [node.id, EMPTY, KIND_FRAME.ping, EMPTY];
-  const pong = (node: NodeEntry): GatewayOutbound => [node.id, EMPTY, KIND_FRAME.pong, EMPTY];
+  // Both carry the batch offer: a node that reads batches may then send them (batch.ts).
+  const ping = (node: NodeEntry): GatewayOutbound => [node.id, EMPTY, KIND_FRAME.ping, BATCH];
+  const pong = (node: NodeEntry): GatewayOutbound => [node.id, EMPTY, KIND_FRAME.pong, BATCH];
 
   const send = (scope: Scope, command: ZmqCommand<GatewayOutbound>) => scope.system.get(config.socket)?.send(command);
 
@@ -86,7 +88,11 @@ export function gatewayMachine(config: GatewayMachineConfig) {
         log.info({ node: node.name }, 'node available');
         scope.emit({ type: 'node.up', node: node.name });
       }
-      if (m.kind === 'pong') continue;
+      if (m.kind === 'pong') {
+        // Every pong says again: a node restarted under its name may be a BlastBeat one.
+        node.readsBatches = isBatchOffer(m.body);
+        continue;
+      }
       if (m.kind === 'ping') {
         (replies ??= []).push(pong(node));
         continue;

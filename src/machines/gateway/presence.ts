@@ -17,6 +17,8 @@ export interface NodeEntry {
   lastPing: number;
   /** Sessions bound to this node now. */
   sessions: number;
+  /** Its last pong offered steward's batch extension (`protocol/blastbeat/batch.ts`). */
+  readsBatches: boolean;
 }
 
 export interface PresenceTick {
@@ -45,7 +47,7 @@ export class NodeTable {
     const existing = this.byName.get(name);
     if (existing) return existing;
     const id = Buffer.from(name, 'latin1');
-    const entry: NodeEntry = { name, id, available: false, lastSeen: -Infinity, lastPing: -Infinity, sessions: 0 };
+    const entry: NodeEntry = { name, id, available: false, lastSeen: -Infinity, lastPing: -Infinity, sessions: 0, readsBatches: false };
     this.byName.set(name, entry);
     this.byId.set(id.toString('latin1'), entry);
     return entry;

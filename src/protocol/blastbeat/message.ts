@@ -7,6 +7,7 @@
  * a type. Pure: no sockets, no XState.
  */
 import { reject, type Codec, type Rejection } from '../codec.js';
+import { BATCH, unpackUnits } from './batch.js';
 
 /** Types a backend may send to the gateway. */
 export const BACKEND_KINDS = ['headers', 'body', 'chunk', 'end', 'websocket', 'websocket-binary', 'pong', 'ping'] as const;
@@ -61,16 +62,40 @@ function kindOf<K extends string>(frame: Buffer, table: ReadonlyMap<string, K>):
   return table.get(frame.toString('latin1'));
 }
 
-/** `[node, sid, type, body]` from the ROUTER, or why it was dropped. */
-export function decodeBackendFrames(frames: Buffer[], limits: MessageLimits = DEFAULT_MESSAGE_LIMITS): BackendMessage | Rejection {
+/**
+ * The units of a batch (`batch.ts`) as messages of one type table: all of
+ * them, or a Rejection when any unit is malformed or of an unknown type.
+ */
+function decodeBatch<M>(packed: Buffer, limits: MessageLimits, make: (sid: Buffer, kind: Buffer, body: Buffer) => M | undefined): readonly M[] | Rejection {
+  const messages: M[] = [];
+  let unknown: string | undefined;
+  const problem = unpackUnits(packed, limits.maxSidLength, (sid, kind, body) => {
+    const m = make(sid, kind, body);
+    if (m === undefined) unknown ??= `unit ${messages.length}: unknown type ${kind.subarray(0, LONGEST_KIND).toString('latin1')}`;
+    else messages.push(m);
+  });
+  if (problem !== undefined) return problem;
+  if (unknown !== undefined) return reject('bad_batch', unknown);
+  return messages;
+}
+
+/** `[node, sid, type, body]` from the ROUTER (or a batch of them), or why it was dropped. */
+export function decodeBackendFrames(frames: Buffer[], limits: MessageLimits = DEFAULT_MESSAGE_LIMITS): BackendMessage | readonly BackendMessage[] | Rejection {
   if (frames.length > 4) return reject('too_many_frames', `${frames.length - 1} frames after the routing id, expected 3`);
   if (frames.length < 4) return reject('too_few_frames', `${frames.length - 1} frames after the routing id, expected 3`);
+  const node = frames[0] as Buffer;
   const sid = frames[1] as Buffer;
   if (sid.length > limits.maxSidLength) return reject('bad_sid', `${sid.length} bytes`);
   const typeFrame = frames[2] as Buffer;
   const kind = kindOf(typeFrame, backendKinds);
-  if (kind === undefined) return reject('unknown_type', typeFrame.subarray(0, LONGEST_KIND).toString('latin1'));
-  return { type: 'backend.message', node: frames[0] as Buffer, sid, kind, body: frames[3] as Buffer };
+  if (kind !== undefined) return { type: 'backend.message', node, sid, kind, body: frames[3] as Buffer };
+  if (sid.length === 0 && typeFrame.equals(BATCH)) {
+    return decodeBatch(frames[3] as Buffer, limits, (unitSid, unitKind, body) => {
+      const k = kindOf(unitKind, backendKinds);
+      return k === undefined ? undefined : { type: 'backend.message', node, sid: unitSid, kind: k, body };
+    });
+  }
+  return reject('unknown_type', typeFrame.subarray(0, LONGEST_KIND).toString('latin1'));
 }
 
 /** The ROUTER-side codec: encoding is the identity, frames are built once by the sender. */
@@ -89,16 +114,22 @@ export interface GatewayMessage {
   readonly body: Buffer;
 }
 
-/** `[sid, type, body]` on a backend's DEALER, or why it was dropped. */
-export function decodeGatewayFrames(frames: Buffer[], limits: MessageLimits = DEFAULT_MESSAGE_LIMITS): GatewayMessage | Rejection {
+/** `[sid, type, body]` on a backend's DEALER (or a batch of them), or why it was dropped. */
+export function decodeGatewayFrames(frames: Buffer[], limits: MessageLimits = DEFAULT_MESSAGE_LIMITS): GatewayMessage | readonly GatewayMessage[] | Rejection {
   if (frames.length > 3) return reject('too_many_frames', `${frames.length} frames, expected 3`);
   if (frames.length < 3) return reject('too_few_frames', `${frames.length} frames, expected 3`);
   const sid = frames[0] as Buffer;
   if (sid.length > limits.maxSidLength) return reject('bad_sid', `${sid.length} bytes`);
   const typeFrame = frames[1] as Buffer;
   const kind = kindOf(typeFrame, gatewayKinds);
-  if (kind === undefined) return reject('unknown_type', typeFrame.subarray(0, LONGEST_KIND).toString('latin1'));
-  return { type: 'gateway.message', sid, kind, body: frames[2] as Buffer };
+  if (kind !== undefined) return { type: 'gateway.message', sid, kind, body: frames[2] as Buffer };
+  if (sid.length === 0 && typeFrame.equals(BATCH)) {
+    return decodeBatch(frames[2] as Buffer, limits, (unitSid, unitKind, body) => {
+      const k = kindOf(unitKind, gatewayKinds);
+      return k === undefined ? undefined : { type: 'gateway.message', sid: unitSid, kind: k, body };
+    });
+  }
+  return reject('unknown_type', typeFrame.subarray(0, LONGEST_KIND).toString('latin1'));
 }
 
 /** What a backend sends: `[sid, type, body]`. */
