@@ -2,6 +2,7 @@ import type * as net from 'node:net';
 import type { AnyActorRef } from 'xstate';
 import type { Counter } from 'prom-client';
 import type { Logger } from '../log.js';
+import type { Tally } from '../metrics/tally.js';
 import type { DropCounter } from '../metrics/drops.js';
 import type { GatewayRegistry, SessionHandle } from '../machines/gateway/registry.js';
 import type { SessionCommand, SessionEvent } from '../machines/gateway/session-types.js';
@@ -15,7 +16,7 @@ export interface ConnectionDeps {
   readonly log: Logger;
   /** Bytes queued for a client that does not read before it is cut off. */
   readonly writeQueueLimit: number;
-  readonly requests: Counter | undefined;
+  readonly requests: Tally<string> | undefined;
   readonly errors: Counter<'status' | 'reason'> | undefined;
   /** Called once when the connection's session is over. */
   readonly onFinish: (conn: GatewayConnection) => void;

@@ -13,6 +13,7 @@ import { gatewayResponse } from '../protocol/blastbeat/http-status.js';
 import type { SupervisorEvent } from '../supervisor/types.js';
 import { fromResource } from './from-resource.js';
 import { GatewayConnection, type ConnectionDeps } from './gateway-connection.js';
+import { Tally } from '../metrics/tally.js';
 import { GatewayOutbox } from './gateway-outbox.js';
 
 export interface ListenAddress {
@@ -105,7 +106,7 @@ export function httpListener(config: HttpListenerConfig) {
   const registry = config.registry;
   const metrics = config.metrics;
   const connections = metrics?.counter('steward_gateway_connections_total', 'Client connections accepted', ['scheme']);
-  const requests = metrics?.counter('steward_gateway_requests_total', 'Requests forwarded to nodes (WebSocket upgrades included)');
+  const requests = metrics ? new Tally(metrics, metrics.counter('steward_gateway_requests_total', 'Requests forwarded to nodes (WebSocket upgrades included)')) : undefined;
   const errors = metrics?.counter('steward_gateway_errors_total', 'Requests the gateway answered or cut itself, by status and reason', ['status', 'reason']);
   const httpConnections = connections?.labels({ scheme: 'http' });
   const httpsConnections = connections?.labels({ scheme: 'https' });

@@ -2,6 +2,7 @@ import * as zmq from 'zeromq';
 import type { EventObject } from 'xstate';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
+import { Tally } from '../metrics/tally.js';
 import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/registry.js';
 import { SocketWriter } from '../util/socket-writer.js';
@@ -140,7 +141,6 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
   const maxBatch = config.maxBatch ?? 512;
   const maxSendQueue = config.maxSendQueue ?? 100_000;
   const received = config.metrics?.messagesReceived.labels({ socket: config.name });
-  const sent = config.metrics?.messagesSent.labels({ socket: config.name });
 
   const closeLingerMs = config.closeLingerMs ?? 1_000;
   // What each bind endpoint resolved to the first time: a restarted adapter binds the
@@ -151,23 +151,13 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
     const drops = new DropCounter(config.name, config.metrics, config.logger ?? silentLogger);
     const socket = createSocket(config.kind, config.options ?? {});
     let closed = false;
-    // Sent messages are counted in a plain number and handed to prom-client at scrape time:
-    // a prom-client call per message was a measurable share of the broker's time.
-    let sentCount = 0;
-    let published = 0;
+    const sent = config.metrics ? new Tally(config.metrics, config.metrics.messagesSent, { socket: config.name }) : undefined;
     const writer = new SocketWriter(
       socket,
       (reason, detail) => drops.drop(reason, detail),
-      () => {
-        sentCount += 1;
-      },
+      () => sent?.inc(),
       maxSendQueue,
     );
-    const publishSent = () => {
-      sent?.inc(sentCount - published);
-      published = sentCount;
-    };
-    const stopPublishing = config.metrics?.beforeScrape(publishSent);
     let endpoints: string[] | undefined;
     let teardown: (() => void) | undefined;
 
@@ -296,8 +286,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
     })();
 
     return () => {
-      publishSent();
-      stopPublishing?.();
+      sent?.close();
       closed = true;
       writer.stop();
       socket.close();

@@ -1,6 +1,7 @@
 import type { ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
+import { Tally } from '../../metrics/tally.js';
 import { DropCounter } from '../../metrics/drops.js';
 import type { Metrics } from '../../metrics/registry.js';
 import { EMPTY, KIND_FRAME, type BackendMessage, type GatewayOutbound } from '../../protocol/blastbeat/message.js';
@@ -59,7 +60,9 @@ export function gatewayMachine(config: GatewayMachineConfig) {
   const drops = new DropCounter('gateway', config.metrics, log);
   const nodesGauge = config.metrics?.gauge('steward_gateway_nodes_available', 'Backend nodes answering pings');
   const sessionsGauge = config.metrics?.gauge('steward_gateway_sessions', 'Open client connections');
-  const backendMessages = config.metrics?.counter('steward_gateway_backend_messages_total', 'Messages from backend nodes, by type', ['type']);
+  const backendMessages = config.metrics
+    ? new Tally(config.metrics, config.metrics.counter('steward_gateway_backend_messages_total', 'Messages from backend nodes, by type', ['type']))
+    : undefined;
 
   // Both carry the batch offer: a node that reads batches may then send them (batch.ts).
   const ping = (node: NodeEntry): GatewayOutbound => [node.id, EMPTY, KIND_FRAME.ping, BATCH];
@@ -83,7 +86,7 @@ export function gatewayMachine(config: GatewayMachineConfig) {
         drops.drop('unknown_node', m.node.toString('latin1').slice(0, 64));
         continue;
       }
-      backendMessages?.inc({ type: m.kind });
+      backendMessages?.incBy('type', m.kind);
       if (registry.nodes.heard(node, t, m.kind === 'pong') === 'up') {
         log.info({ node: node.name }, 'node available');
         scope.emit({ type: 'node.up', node: node.name });
