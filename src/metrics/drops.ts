@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { LogLimiter } from './log-limiter.js';
 import type { Metrics } from './registry.js';
 
 /**
@@ -7,26 +8,21 @@ import type { Metrics } from './registry.js';
  * once per interval. A hostile peer can then not turn the log into the DoS.
  */
 export class DropCounter {
-  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  private readonly limiter: LogLimiter;
 
   constructor(
     private readonly socket: string,
     private readonly metrics: Metrics | undefined,
     private readonly log: Logger,
-    private readonly intervalMs = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    intervalMs = 10_000,
+    now: () => number = Date.now,
+  ) {
+    this.limiter = new LogLimiter({ intervalMs, now });
+  }
 
   drop(reason: string, detail?: string): void {
     this.metrics?.dropped.inc({ socket: this.socket, reason });
-    const t = this.now();
-    const seen = this.lastLogged.get(reason);
-    if (seen && t - seen.at < this.intervalMs) {
-      seen.suppressed += 1;
-      return;
-    }
-    const suppressed = seen?.suppressed ?? 0;
-    this.lastLogged.set(reason, { at: t, suppressed: 0 });
-    this.log.warn({ socket: this.socket, reason, detail, suppressed }, 'message dropped');
+    const held = this.limiter.admit(reason);
+    if (held) this.log.warn({ socket: this.socket, reason, detail, suppressed: held.suppressed }, 'message dropped');
   }
 }

@@ -1,5 +1,6 @@
 import type { Counter } from 'prom-client';
 import type { Logger } from '../log.js';
+import { LogLimiter } from '../metrics/log-limiter.js';
 import type { Metrics } from '../metrics/registry.js';
 
 export const AUTH_REFUSED_METRIC = 'steward_auth_refused_total';
@@ -26,58 +27,38 @@ const MAX_TRACKED = 1_000;
 const MAX_LINES_PER_INTERVAL = 20;
 
 /**
- * Counts every refusal and logs it without flooding, like DropCounter: the
- * first refusal of a peer (reason and key) is logged at once, repeats within
- * the interval are summed into its next line, and a flood of different keys
- * is capped per interval. A refused client reconnecting in a loop, or one
+ * Counts every refusal and logs it without flooding, with the LogLimiter
+ * DropCounter uses: the first refusal of a peer (reason and key) is logged at
+ * once, repeats within the interval are summed into its next line, and a
+ * flood of different keys is capped per interval. A refused client reconnecting in a loop, or one
  * trying many keys, can then not turn the log into the attack.
  */
 export class RefusalLog {
   private readonly counter: Counter<'server' | 'reason'> | undefined;
-  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
-  private windowStart = 0;
-  private linesInWindow = 0;
-  private unlogged = 0;
+  private readonly limiter: LogLimiter;
 
   constructor(
     private readonly server: string,
     metrics: Metrics | undefined,
     private readonly log: Logger,
-    private readonly intervalMs = 10_000,
-    private readonly now: () => number = Date.now,
+    intervalMs = 10_000,
+    now: () => number = Date.now,
   ) {
     this.counter = metrics ? authRefusedCounter(metrics) : undefined;
+    this.limiter = new LogLimiter({ intervalMs, now, maxKeys: MAX_TRACKED, maxLinesPerInterval: MAX_LINES_PER_INTERVAL });
   }
 
   refused(reason: RefusalReason, detail: RefusalDetail): void {
     this.counter?.inc({ server: this.server, reason });
-    const t = this.now();
-    const peer = `${reason}|${detail.key ?? ''}|${detail.address ?? detail.endpoint ?? ''}`;
-    const seen = this.lastLogged.get(peer);
-    if (seen && t - seen.at < this.intervalMs) {
-      seen.suppressed += 1;
-      return;
-    }
-    if (t - this.windowStart >= this.intervalMs) {
-      this.windowStart = t;
-      this.linesInWindow = 0;
-    }
-    if (this.linesInWindow >= MAX_LINES_PER_INTERVAL) {
-      this.unlogged += 1;
-      return;
-    }
-    this.linesInWindow += 1;
-    if (!seen && this.lastLogged.size >= MAX_TRACKED) this.lastLogged.clear();
-    this.lastLogged.set(peer, { at: t, suppressed: 0 });
-    const others = this.unlogged;
-    this.unlogged = 0;
+    const held = this.limiter.admit(`${reason}|${detail.key ?? ''}|${detail.address ?? detail.endpoint ?? ''}`);
+    if (!held) return;
     this.log.warn(
       {
         server: this.server,
         reason,
         ...detail,
-        ...(seen && seen.suppressed > 0 ? { suppressed: seen.suppressed } : {}),
-        ...(others > 0 ? { unloggedRefusals: others } : {}),
+        ...(held.suppressed > 0 ? { suppressed: held.suppressed } : {}),
+        ...(held.unlogged > 0 ? { unloggedRefusals: held.unlogged } : {}),
       },
       reason === 'handshake' ? 'handshake refused' : 'peer refused',
     );

@@ -1,4 +1,5 @@
 import * as zmq from 'zeromq';
+import { readUntilClosed } from '../util/socket-reader.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { ZAP_ENDPOINT, answerZap, type ZapDecision, type ZapPolicy } from './zap.js';
 
@@ -72,7 +73,7 @@ export class ZapHub {
     const bound = this.bind(socket);
     this.bound = bound;
     bound.then(
-      () => void this.read(socket),
+      () => void readUntilClosed(socket, (frames) => this.handle(frames)),
       () => {
         if (this.socket === socket) this.close();
       },
@@ -105,18 +106,6 @@ export class ZapHub {
     this.writer?.stop();
     this.writer = undefined;
     socket?.close();
-  }
-
-  private async read(socket: zmq.Router): Promise<void> {
-    while (!socket.closed) {
-      let frames: Buffer[];
-      try {
-        frames = await socket.receive();
-      } catch {
-        return;
-      }
-      this.handle(frames);
-    }
   }
 
   private handle(frames: Buffer[]): void {

@@ -3,6 +3,7 @@ import { isRejection } from '../../protocol/codec.js';
 import type { Logger } from '../../log.js';
 import { DEFAULT_KEYWORDS_LIMITS, broadcastTopic, decodeBroadcast, type KeywordsLimits } from '../../protocol/keywords.js';
 import { curveClientSocketOptions, watchClientHandshakes, type ResolvedCurveClient } from '../../security/curve.js';
+import { readUntilClosed } from '../../util/socket-reader.js';
 
 export interface RawBroadcast {
   readonly keyword: string;
@@ -118,35 +119,27 @@ export class BroadcastSubscriber {
       this.down = false;
       this.onLink?.('restored', e.address);
     });
-    void this.read(socket);
+    void readUntilClosed(socket, (frames) => this.onMessage(frames));
     return socket;
   }
 
-  private async read(socket: zmq.Subscriber): Promise<void> {
-    while (!socket.closed) {
-      let frames: Buffer[];
-      try {
-        frames = await socket.receive();
-      } catch {
-        return;
-      }
-      const b = decodeBroadcast(frames, this.limits);
-      // The topic is checked against the frames inside; this is only belt and braces against a shared socket.
-      if (isRejection(b) || b.service !== this.service) continue;
-      if (b.type === 'keywords.syncMark') {
-        this.syncWaiters.get(b.token)?.();
-        continue;
-      }
-      const raw: RawBroadcast = { keyword: b.keyword, seq: b.seq, value: b.value };
-      for (const key of [b.keyword, '']) {
-        const set = this.listeners.get(key);
-        if (!set) continue;
-        for (const listener of [...set]) {
-          try {
-            listener(raw);
-          } catch {
-            // A throwing callback is the caller's bug; it must not stop the others or the read loop.
-          }
+  private onMessage(frames: Buffer[]): void {
+    const b = decodeBroadcast(frames, this.limits);
+    // The topic is checked against the frames inside; this is only belt and braces against a shared socket.
+    if (isRejection(b) || b.service !== this.service) return;
+    if (b.type === 'keywords.syncMark') {
+      this.syncWaiters.get(b.token)?.();
+      return;
+    }
+    const raw: RawBroadcast = { keyword: b.keyword, seq: b.seq, value: b.value };
+    for (const key of [b.keyword, '']) {
+      const set = this.listeners.get(key);
+      if (!set) continue;
+      for (const listener of [...set]) {
+        try {
+          listener(raw);
+        } catch {
+          // A throwing callback is the caller's bug; it must not stop the others or the read loop.
         }
       }
     }

@@ -5,6 +5,7 @@ import { DEFAULT_KEYWORDS_LIMITS, decodeReply, request, type KeywordsCommand, ty
 import type { Logger } from '../../log.js';
 import { curveClientSocketOptions, watchClientHandshakes, type ResolvedCurveClient } from '../../security/curve.js';
 import { Deque } from '../../util/deque.js';
+import { readUntilClosed } from '../../util/socket-reader.js';
 
 /** Why a request got no reply: it timed out, or the channel was closed under it. */
 export class ChannelFailure extends Error {
@@ -126,7 +127,7 @@ export class RequestChannel {
     if (this.options.curve) watchClientHandshakes(socket, this.options.curve.log, this.options.curve.keys);
     socket.connect(this.endpoint);
     this.socket = socket;
-    void this.read(socket);
+    void readUntilClosed(socket, (frames) => this.onMessage(frames));
     return socket;
   }
 
@@ -149,21 +150,13 @@ export class RequestChannel {
     }
   }
 
-  private async read(socket: zmq.Dealer): Promise<void> {
-    while (!socket.closed) {
-      let frames: Buffer[];
-      try {
-        frames = await socket.receive();
-      } catch {
-        return;
-      }
-      const reply = decodeReply(frames, this.limits);
-      if (isRejection(reply)) continue;
-      const p = this.pending.get(reply.id);
-      if (!p) continue;
-      this.pending.delete(reply.id);
-      clearTimeout(p.timer);
-      p.resolve(reply);
-    }
+  private onMessage(frames: Buffer[]): void {
+    const reply = decodeReply(frames, this.limits);
+    if (isRejection(reply)) return;
+    const p = this.pending.get(reply.id);
+    if (!p) return;
+    this.pending.delete(reply.id);
+    clearTimeout(p.timer);
+    p.resolve(reply);
   }
 }

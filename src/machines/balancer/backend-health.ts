@@ -27,6 +27,28 @@ function describe(error: unknown): string {
 }
 
 /**
+ * The state that runs one check; it is the same in every status but for
+ * where it goes next: to `passed` when the check answers ok, to `failed`
+ * when it answers not ok, crashes or outlasts `timeoutMs`. Targets are
+ * siblings (`waiting`) or absolute (`#backendHealth.up`).
+ */
+function checking(passed: string, failed: string) {
+  return {
+    invoke: {
+      src: 'check',
+      id: 'check',
+      input: ({ context }: { context: BackendHealthContext }): HealthCheckInput => ({ target: context.target, timeoutMs: context.timeoutMs }),
+      onDone: [
+        { guard: 'passed', target: passed, actions: 'recordResult' },
+        { target: failed, actions: 'recordResult' },
+      ],
+      onError: { target: failed, actions: 'recordError' },
+    },
+    after: { checkTimeout: { target: failed, actions: 'recordTimeout' } },
+  } as const;
+}
+
+/**
  * The health of one backend: unknown until the first check answers, then up
  * or down, checked again `intervalMs` after each check ends (so a slow
  * server is never checked twice at once). The balancer hears of each change
@@ -93,19 +115,7 @@ export const backendHealth = setup({
     unknown: {
       initial: 'checking',
       states: {
-        checking: {
-          invoke: {
-            src: 'check',
-            id: 'check',
-            input: ({ context }) => ({ target: context.target, timeoutMs: context.timeoutMs }),
-            onDone: [
-              { guard: 'passed', target: '#backendHealth.up', actions: 'recordResult' },
-              { target: '#backendHealth.down', actions: 'recordResult' },
-            ],
-            onError: { target: '#backendHealth.down', actions: 'recordError' },
-          },
-          after: { checkTimeout: { target: '#backendHealth.down', actions: 'recordTimeout' } },
-        },
+        checking: checking('#backendHealth.up', '#backendHealth.down'),
       },
     },
     up: {
@@ -113,19 +123,7 @@ export const backendHealth = setup({
       initial: 'waiting',
       states: {
         waiting: { after: { interval: 'checking' } },
-        checking: {
-          invoke: {
-            src: 'check',
-            id: 'check',
-            input: ({ context }) => ({ target: context.target, timeoutMs: context.timeoutMs }),
-            onDone: [
-              { guard: 'passed', target: 'waiting', actions: 'recordResult' },
-              { target: '#backendHealth.down', actions: 'recordResult' },
-            ],
-            onError: { target: '#backendHealth.down', actions: 'recordError' },
-          },
-          after: { checkTimeout: { target: '#backendHealth.down', actions: 'recordTimeout' } },
-        },
+        checking: checking('waiting', '#backendHealth.down'),
       },
     },
     down: {
@@ -133,19 +131,7 @@ export const backendHealth = setup({
       initial: 'waiting',
       states: {
         waiting: { after: { interval: 'checking' } },
-        checking: {
-          invoke: {
-            src: 'check',
-            id: 'check',
-            input: ({ context }) => ({ target: context.target, timeoutMs: context.timeoutMs }),
-            onDone: [
-              { guard: 'passed', target: '#backendHealth.up', actions: 'recordResult' },
-              { target: 'waiting', actions: 'recordResult' },
-            ],
-            onError: { target: 'waiting', actions: 'recordError' },
-          },
-          after: { checkTimeout: { target: 'waiting', actions: 'recordTimeout' } },
-        },
+        checking: checking('#backendHealth.up', 'waiting'),
       },
     },
   },
