@@ -34,6 +34,8 @@ export interface GatewaySettings {
   readonly timeoutMs: number;
   /** Client connections at once. */
   readonly maxSessions: number;
+  /** Sessions one node may hold at once, over all its virtual hosts. */
+  readonly maxNodeSessions: number;
   readonly maxHeaders: number;
   readonly writeQueueBuffer: number;
   readonly maxHeadSize: number;
@@ -50,6 +52,10 @@ export const GATEWAY_DEFAULTS = {
   pingFreqMs: 3_000,
   timeoutMs: 30_000,
   maxSessions: 10_000,
+  // As many as the gateway takes by default, so a default setup refuses nothing it did
+  // before; a gateway raised above it still cannot pile more than this onto one node
+  // (the one left when the others of its host are down).
+  maxNodeSessions: 10_000,
   maxHeaders: 100,
   writeQueueBuffer: 4 * 1024 * 1024,
   maxHeadSize: 16 * 1024,
@@ -73,6 +79,7 @@ const SERVER_KEYS: Record<string, KeySpec> = {
   'ping-freq': { help: 'seconds between pings to silent nodes' },
   timeout: { help: 'seconds a node has to answer' },
   sessions: { help: 'client connections at once' },
+  'node-sessions': { help: 'sessions one node may hold at once' },
   'max-headers': { help: 'header fields per request' },
   'writequeue-buffer': { help: 'bytes queued for a slow client before it is cut off' },
   'max-head-size': { help: 'bytes of a request head' },
@@ -212,6 +219,7 @@ class Reader {
 
 const NODE_NAME = /^[\x21-\x7e]{1,255}$/;
 
+
 /** Validates a parsed BlastBeat INI document. Relative certificate paths are resolved against the file's folder. */
 export function gatewaySettingsFromIni(doc: IniDocument): { settings: GatewaySettings; warnings: string[] } {
   const r = new Reader(doc.file);
@@ -296,6 +304,7 @@ export function gatewaySettingsFromIni(doc: IniDocument): { settings: GatewaySet
     pingFreqMs: r.seconds(server, 'ping-freq', GATEWAY_DEFAULTS.pingFreqMs, 10, 3_600_000),
     timeoutMs,
     maxSessions: r.integer(server, 'sessions', GATEWAY_DEFAULTS.maxSessions, 1, 10_000_000),
+    maxNodeSessions: r.integer(server, 'node-sessions', GATEWAY_DEFAULTS.maxNodeSessions, 1, 10_000_000),
     maxHeaders: r.integer(server, 'max-headers', GATEWAY_DEFAULTS.maxHeaders, 1, 10_000),
     writeQueueBuffer: r.size(server, 'writequeue-buffer', GATEWAY_DEFAULTS.writeQueueBuffer, 1024, 1024 ** 3),
     maxHeadSize: r.size(server, 'max-head-size', GATEWAY_DEFAULTS.maxHeadSize, 256, MAX_HEAD_SIZE_LIMIT),

@@ -67,6 +67,7 @@ export function gatewayRegistry(settings: GatewaySettings): GatewayRegistry {
   return new GatewayRegistry(
     settings.vhosts.map((v) => ({ name: v.name, nodes: v.nodes, aliases: v.aliases, timeoutMs: v.timeoutMs, maxSessions: v.maxSessions })),
     settings.pingFreqMs,
+    { maxNodeSessions: settings.maxNodeSessions },
   );
 }
 
