@@ -80,6 +80,8 @@ const SERVER_KEYS: Record<string, KeySpec> = {
   timeout: { help: 'seconds a node has to answer' },
   sessions: { help: 'client connections at once' },
   'node-sessions': { help: 'sessions one node may hold at once' },
+  'curve-secret-key-file': { help: 'CURVE key pair of the nodes\' ROUTER (steward keygen)' },
+  'curve-allow': { help: 'public keys of the nodes let in, one per line' },
   'max-headers': { help: 'header fields per request' },
   'writequeue-buffer': { help: 'bytes queued for a slow client before it is cut off' },
   'max-head-size': { help: 'bytes of a request head' },
@@ -219,9 +221,31 @@ class Reader {
 
 const NODE_NAME = /^[\x21-\x7e]{1,255}$/;
 
+/** The CURVE files an INI names; the role loads them (and flags may replace either). */
+export interface GatewayCurveFiles {
+  readonly secretKeyFile: string;
+  readonly allowFile: string;
+}
+
+/** `curve-secret-key-file` and `curve-allow`: both or neither, paths from the INI's folder. */
+function curveFiles(r: Reader, server: IniSection, baseDir: string): GatewayCurveFiles | undefined {
+  const keyEntry = iniValue(server, 'curve-secret-key-file');
+  const allowEntry = iniValue(server, 'curve-allow');
+  if (keyEntry === undefined && allowEntry === undefined) return undefined;
+  if (keyEntry === undefined) {
+    r.fail(server, undefined, 'curve-secret-key-file', `missing: curve-allow (line ${allowEntry?.line ?? 0}) needs the ROUTER's key pair`, 'steward keygen --out gateway.key, then curve-secret-key-file = gateway.key');
+  }
+  if (allowEntry === undefined) {
+    r.fail(server, undefined, 'curve-allow', `missing: without an allow-list any node key would be let in (curve-secret-key-file is on line ${keyEntry.line})`, 'curve-allow = nodes.allow (the nodes\' public keys, one per line)');
+  }
+  for (const [entry, key] of [[keyEntry, 'curve-secret-key-file'], [allowEntry, 'curve-allow']] as const) {
+    if (entry.value.trim() === '') r.fail(server, entry, key, 'no file given', `${key} = FILE`);
+  }
+  return { secretKeyFile: resolve(baseDir, keyEntry.value), allowFile: resolve(baseDir, allowEntry.value) };
+}
 
 /** Validates a parsed BlastBeat INI document. Relative certificate paths are resolved against the file's folder. */
-export function gatewaySettingsFromIni(doc: IniDocument): { settings: GatewaySettings; warnings: string[] } {
+export function gatewaySettingsFromIni(doc: IniDocument): { settings: GatewaySettings; warnings: string[]; curve?: GatewayCurveFiles } {
   const r = new Reader(doc.file);
   const baseDir = dirname(resolve(doc.file));
   const servers = doc.sections.filter((s) => s.name.toLowerCase() === 'blastbeat');
@@ -314,9 +338,10 @@ export function gatewaySettingsFromIni(doc: IniDocument): { settings: GatewaySet
     idleTimeoutMs: r.seconds(server, 'keepalive-timeout', GATEWAY_DEFAULTS.idleTimeoutMs, 1, 86_400_000),
     vhosts,
   };
-  return { settings, warnings: r.warnings };
+  const curve = curveFiles(r, server, baseDir);
+  return { settings, warnings: r.warnings, ...(curve ? { curve } : {}) };
 }
 
-export function loadGatewayConfig(file: string): { settings: GatewaySettings; warnings: string[] } {
+export function loadGatewayConfig(file: string): { settings: GatewaySettings; warnings: string[]; curve?: GatewayCurveFiles } {
   return gatewaySettingsFromIni(readIni(file));
 }
