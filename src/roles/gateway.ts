@@ -29,15 +29,16 @@ Flags:
   --bind HOST:PORT       serve HTTP here instead of the file's bind (repeatable)
   --bind-ssl HOST:PORT   serve HTTPS here instead of the file's bind-ssl (repeatable)
   --zmq ENDPOINT         bind the nodes' ROUTER here instead of the file's zmq
-  --node-sessions N      sessions one node may hold at once (default ${GATEWAY_DEFAULTS.maxNodeSessions}; the
-                         file's node-sessions); a full node is skipped, and when every
-                         node of a host is full the client gets 503
+  --node-sessions N      sessions one node may hold at once, instead of the file's
+                         node-sessions (default ${GATEWAY_DEFAULTS.maxNodeSessions}); a full node is skipped,
+                         and when every node of a host is full the client gets 503
   --curve-secret-key-file FILE
                          CURVE-encrypt the nodes' ROUTER with this key pair (steward
-                         keygen); needs --curve-allow (the file's curve-secret-key-file;
-                         default: plain TCP)
-  --curve-allow FILE     public keys of the nodes let in, one per line; others are
-                         refused and logged (the file's curve-allow; reloaded on SIGHUP)
+                         keygen), instead of the file's curve-secret-key-file; needs an
+                         allow-list (default: plain TCP; see docs/security.md)
+  --curve-allow FILE     public keys of the nodes let in, one per line, instead of the
+                         file's curve-allow; others are refused and logged (reloaded
+                         on SIGHUP)
 
 Client connections past the file's sessions, a host's sessions or every
 node's node-sessions are answered 503 with the reason, and counted in
