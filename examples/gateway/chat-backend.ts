@@ -3,7 +3,7 @@
  *
  *   npm run build && npx tsc -p tsconfig.bench.json
  *   node dist/main.js --role gateway -c examples/gateway/gateway.ini &
- *   node dist-bench/examples/gateway/chat-backend.js [tcp://127.0.0.1:5000]
+ *   node dist-bench/examples/gateway/chat-backend.js [tcp://127.0.0.1:5000] [--curve-server-key KEY --curve-secret-key-file FILE]
  *   open http://chat.localhost:8080/ in two browser tabs
  *
  * The gateway does the WebSocket handshake, pings and close; the node only
@@ -11,8 +11,9 @@
  * each client, keyed by its session id.
  */
 import { GatewayBackend, type BackendWebSocket } from '../../src/api/gateway-backend.js';
+import { nodeArgs } from './node-args.js';
 
-const endpoint = process.argv[2] ?? 'tcp://127.0.0.1:5000';
+const { endpoint, curve, logger } = await nodeArgs('chat1');
 const MAX_NAME = 24;
 const MAX_LINE = 500;
 
@@ -40,6 +41,8 @@ function broadcast(line: string): void {
 const backend = GatewayBackend.start({
   endpoint,
   node: 'chat1',
+  ...(curve ? { curve } : {}),
+  logger,
   onRequest: () => ({ headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: page }),
   onWebSocket: (socket) => {
     const name = `guest${++joined}`;

@@ -3,7 +3,7 @@
  *
  *   npm run build && npx tsc -p tsconfig.bench.json
  *   node dist/main.js --role gateway -c examples/gateway/gateway.ini &
- *   node dist-bench/examples/gateway/http-backend.js [tcp://127.0.0.1:5000]
+ *   node dist-bench/examples/gateway/http-backend.js [tcp://127.0.0.1:5000] [--curve-server-key KEY --curve-secret-key-file FILE]
  *   curl http://localhost:8080/hello
  *
  * A BlastBeat backend is just a DEALER named after its node: this one is
@@ -11,8 +11,9 @@
  * request bodies and sends each response as one message.
  */
 import { GatewayBackend, type BackendRequest, type BackendResponse } from '../../src/api/gateway-backend.js';
+import { nodeArgs } from './node-args.js';
 
-const endpoint = process.argv[2] ?? 'tcp://127.0.0.1:5000';
+const { endpoint, curve, logger } = await nodeArgs('web1');
 
 async function* countdown(from: number): AsyncIterable<string> {
   for (let i = from; i > 0; i--) {
@@ -40,7 +41,7 @@ function route(req: BackendRequest): BackendResponse {
   }
 }
 
-const backend = GatewayBackend.start({ endpoint, node: 'web1', onRequest: route });
+const backend = GatewayBackend.start({ endpoint, node: 'web1', onRequest: route, ...(curve ? { curve } : {}), logger });
 process.stdout.write(`web1 serving through ${endpoint}\n`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

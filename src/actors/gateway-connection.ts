@@ -4,6 +4,7 @@ import type { Counter } from 'prom-client';
 import type { Logger } from '../log.js';
 import type { Tally } from '../metrics/tally.js';
 import type { DropCounter } from '../metrics/drops.js';
+import type { LimitName } from '../metrics/limits.js';
 import type { GatewayRegistry, SessionHandle } from '../machines/gateway/registry.js';
 import type { SessionCommand, SessionEvent } from '../machines/gateway/session-types.js';
 import type { GatewayOutbox } from './gateway-outbox.js';
@@ -18,9 +19,17 @@ export interface ConnectionDeps {
   readonly writeQueueLimit: number;
   readonly requests: Tally<string> | undefined;
   readonly errors: Counter<'status' | 'reason'> | undefined;
+  /** `steward_limit_hits_total`. */
+  readonly limitHits: Counter<'limit'> | undefined;
   /** Called once when the connection's session is over. */
   readonly onFinish: (conn: GatewayConnection) => void;
 }
+
+/** The session refusals that are a configured limit being reached. */
+const LIMIT_OF: Readonly<Record<string, LimitName>> = {
+  vhost_full: 'gateway_vhost_sessions',
+  nodes_full: 'gateway_node_sessions',
+};
 
 /**
  * One client socket and its gateway-session actor: socket events become
@@ -102,6 +111,10 @@ export class GatewayConnection implements SessionHandle {
         return;
       case 'session.error':
         this.deps.errors?.inc({ status: String(cmd.status), reason: cmd.reason });
+        if (this.deps.limitHits !== undefined) {
+          const limit = LIMIT_OF[cmd.reason];
+          if (limit !== undefined) this.deps.limitHits.inc({ limit });
+        }
         this.deps.log.debug({ status: cmd.status, reason: cmd.reason, remote: socket.remoteAddress }, 'request refused or cut');
         return;
       case 'session.drop':

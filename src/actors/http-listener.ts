@@ -5,6 +5,7 @@ import type { AnyActorRef } from 'xstate';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { DropCounter } from '../metrics/drops.js';
+import { limitHits } from '../metrics/limits.js';
 import type { Metrics } from '../metrics/registry.js';
 import { gatewaySession } from '../machines/gateway/session.machine.js';
 import type { GatewayRegistry } from '../machines/gateway/registry.js';
@@ -108,6 +109,7 @@ export function httpListener(config: HttpListenerConfig) {
   const connections = metrics?.counter('steward_gateway_connections_total', 'Client connections accepted', ['scheme']);
   const requests = metrics ? new Tally(metrics, metrics.counter('steward_gateway_requests_total', 'Requests forwarded to nodes (WebSocket upgrades included)')) : undefined;
   const errors = metrics?.counter('steward_gateway_errors_total', 'Requests the gateway answered or cut itself, by status and reason', ['status', 'reason']);
+  const limits = metrics ? limitHits(metrics) : undefined;
   const httpConnections = connections?.labels({ scheme: 'http' });
   const httpsConnections = connections?.labels({ scheme: 'https' });
 
@@ -133,6 +135,7 @@ export function httpListener(config: HttpListenerConfig) {
       writeQueueLimit: config.writeQueueLimit,
       requests,
       errors,
+      limitHits: limits,
       onFinish: (conn) => live.delete(conn),
     };
 
@@ -145,6 +148,7 @@ export function httpListener(config: HttpListenerConfig) {
       (secure ? httpsConnections : httpConnections)?.inc();
       if (live.size >= config.maxSessions) {
         drops.drop('too_many_sessions', `${live.size} open`);
+        limits?.inc({ limit: 'gateway_sessions' });
         socket.end(gatewayResponse(503, 'the gateway has its maximum of connections', true));
         return;
       }

@@ -5,6 +5,7 @@ import type { Rejection } from '../protocol/codec.js';
 import { BATCH, isBatchOffer, planBatches, type BatchUnit } from '../protocol/blastbeat/batch.js';
 import { decodeGatewayFrames, EMPTY, KIND_FRAME, type BackendKind, type GatewayMessage } from '../protocol/blastbeat/message.js';
 import { visitUwsgi } from '../protocol/blastbeat/uwsgi.js';
+import { curveClientSocketOptions, resolveCurveClient, watchClientHandshakes, type CurveClientOptions } from '../security/curve.js';
 import { Deque } from '../util/deque.js';
 
 /** A request as a node sees it, built from the gateway's `uwsgi` vars and `body` messages. */
@@ -57,6 +58,11 @@ export interface GatewayBackendOptions {
   readonly onWebSocket?: (socket: BackendWebSocket) => void;
   /** Request bodies larger than this get 413 without reaching `onRequest`. */
   readonly maxBodySize?: number;
+  /**
+   * CURVE towards a gateway that runs with it: its public key, and this
+   * node's pair (its public key must be on the gateway's allow-list).
+   */
+  readonly curve?: CurveClientOptions;
   readonly logger?: Logger;
 }
 
@@ -242,11 +248,22 @@ export class GatewayBackend {
   private closed = false;
   private readonly log: Logger;
   private readonly maxBody: number;
+  private readonly unwatch: (() => void) | undefined;
 
   private constructor(private readonly options: GatewayBackendOptions) {
     this.log = (options.logger ?? silentLogger).child({ node: options.node });
     this.maxBody = options.maxBodySize ?? 16 * 1024 * 1024;
-    this.socket = new zmq.Dealer({ routingId: options.node, linger: 0, receiveHighWaterMark: 100_000, sendHighWaterMark: 100_000 });
+    // Resolved once: a node without its own pair gets a fresh one, which no allow-list knows.
+    const keys = options.curve ? resolveCurveClient(options.curve) : undefined;
+    this.socket = new zmq.Dealer({
+      routingId: options.node,
+      linger: 0,
+      receiveHighWaterMark: 100_000,
+      sendHighWaterMark: 100_000,
+      ...(keys ? curveClientSocketOptions(keys) : {}),
+    });
+    // A refused node sees no error from libzmq, only silence: say why in its log.
+    this.unwatch = keys ? watchClientHandshakes(this.socket, this.log, keys) : undefined;
   }
 
   static start(options: GatewayBackendOptions): GatewayBackend {
@@ -267,6 +284,7 @@ export class GatewayBackend {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unwatch?.();
     this.socket.close();
   }
 

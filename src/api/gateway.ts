@@ -30,6 +30,8 @@ export interface GatewayOptions extends Omit<GatewayTreeConfig, 'settings' | 'lo
   readonly pingFreqMs?: number;
   readonly timeoutMs?: number;
   readonly maxSessions?: number;
+  /** Sessions one node may hold at once (default 10,000); a full node is skipped, 503 when all are. */
+  readonly maxNodeSessions?: number;
   readonly maxHeaders?: number;
   readonly writeQueueBuffer?: number;
   readonly maxHeadSize?: number;
@@ -87,6 +89,7 @@ export function gatewaySettings(options: GatewayOptions): GatewaySettings {
     pingFreqMs: positive(options.pingFreqMs, GATEWAY_DEFAULTS.pingFreqMs, 'pingFreqMs'),
     timeoutMs,
     maxSessions: positive(options.maxSessions, GATEWAY_DEFAULTS.maxSessions, 'maxSessions'),
+    maxNodeSessions: positive(options.maxNodeSessions, GATEWAY_DEFAULTS.maxNodeSessions, 'maxNodeSessions'),
     maxHeaders: positive(options.maxHeaders, GATEWAY_DEFAULTS.maxHeaders, 'maxHeaders'),
     writeQueueBuffer: positive(options.writeQueueBuffer, GATEWAY_DEFAULTS.writeQueueBuffer, 'writeQueueBuffer'),
     maxHeadSize: positive(options.maxHeadSize, GATEWAY_DEFAULTS.maxHeadSize, 'maxHeadSize', MAX_HEAD_SIZE_LIMIT),

@@ -34,6 +34,8 @@ export interface GatewaySettings {
   readonly timeoutMs: number;
   /** Client connections at once. */
   readonly maxSessions: number;
+  /** Sessions one node may hold at once, over all its virtual hosts. */
+  readonly maxNodeSessions: number;
   readonly maxHeaders: number;
   readonly writeQueueBuffer: number;
   readonly maxHeadSize: number;
@@ -50,6 +52,10 @@ export const GATEWAY_DEFAULTS = {
   pingFreqMs: 3_000,
   timeoutMs: 30_000,
   maxSessions: 10_000,
+  // As many as the gateway takes by default, so a default setup refuses nothing it did
+  // before; a gateway raised above it still cannot pile more than this onto one node
+  // (the one left when the others of its host are down).
+  maxNodeSessions: 10_000,
   maxHeaders: 100,
   writeQueueBuffer: 4 * 1024 * 1024,
   maxHeadSize: 16 * 1024,
@@ -73,6 +79,9 @@ const SERVER_KEYS: Record<string, KeySpec> = {
   'ping-freq': { help: 'seconds between pings to silent nodes' },
   timeout: { help: 'seconds a node has to answer' },
   sessions: { help: 'client connections at once' },
+  'node-sessions': { help: 'sessions one node may hold at once' },
+  'curve-secret-key-file': { help: 'CURVE key pair of the nodes\' ROUTER (steward keygen)' },
+  'curve-allow': { help: 'public keys of the nodes let in, one per line' },
   'max-headers': { help: 'header fields per request' },
   'writequeue-buffer': { help: 'bytes queued for a slow client before it is cut off' },
   'max-head-size': { help: 'bytes of a request head' },
@@ -212,8 +221,31 @@ class Reader {
 
 const NODE_NAME = /^[\x21-\x7e]{1,255}$/;
 
+/** The CURVE files an INI names; the role loads them (and flags may replace either). */
+export interface GatewayCurveFiles {
+  readonly secretKeyFile: string;
+  readonly allowFile: string;
+}
+
+/** `curve-secret-key-file` and `curve-allow`: both or neither, paths from the INI's folder. */
+function curveFiles(r: Reader, server: IniSection, baseDir: string): GatewayCurveFiles | undefined {
+  const keyEntry = iniValue(server, 'curve-secret-key-file');
+  const allowEntry = iniValue(server, 'curve-allow');
+  if (keyEntry === undefined && allowEntry === undefined) return undefined;
+  if (keyEntry === undefined) {
+    r.fail(server, undefined, 'curve-secret-key-file', `missing: curve-allow (line ${allowEntry?.line ?? 0}) needs the ROUTER's key pair`, 'steward keygen --out gateway.key, then curve-secret-key-file = gateway.key');
+  }
+  if (allowEntry === undefined) {
+    r.fail(server, undefined, 'curve-allow', `missing: without an allow-list any node key would be let in (curve-secret-key-file is on line ${keyEntry.line})`, 'curve-allow = nodes.allow (the nodes\' public keys, one per line)');
+  }
+  for (const [entry, key] of [[keyEntry, 'curve-secret-key-file'], [allowEntry, 'curve-allow']] as const) {
+    if (entry.value.trim() === '') r.fail(server, entry, key, 'no file given', `${key} = FILE`);
+  }
+  return { secretKeyFile: resolve(baseDir, keyEntry.value), allowFile: resolve(baseDir, allowEntry.value) };
+}
+
 /** Validates a parsed BlastBeat INI document. Relative certificate paths are resolved against the file's folder. */
-export function gatewaySettingsFromIni(doc: IniDocument): { settings: GatewaySettings; warnings: string[] } {
+export function gatewaySettingsFromIni(doc: IniDocument): { settings: GatewaySettings; warnings: string[]; curve?: GatewayCurveFiles } {
   const r = new Reader(doc.file);
   const baseDir = dirname(resolve(doc.file));
   const servers = doc.sections.filter((s) => s.name.toLowerCase() === 'blastbeat');
@@ -296,6 +328,7 @@ export function gatewaySettingsFromIni(doc: IniDocument): { settings: GatewaySet
     pingFreqMs: r.seconds(server, 'ping-freq', GATEWAY_DEFAULTS.pingFreqMs, 10, 3_600_000),
     timeoutMs,
     maxSessions: r.integer(server, 'sessions', GATEWAY_DEFAULTS.maxSessions, 1, 10_000_000),
+    maxNodeSessions: r.integer(server, 'node-sessions', GATEWAY_DEFAULTS.maxNodeSessions, 1, 10_000_000),
     maxHeaders: r.integer(server, 'max-headers', GATEWAY_DEFAULTS.maxHeaders, 1, 10_000),
     writeQueueBuffer: r.size(server, 'writequeue-buffer', GATEWAY_DEFAULTS.writeQueueBuffer, 1024, 1024 ** 3),
     maxHeadSize: r.size(server, 'max-head-size', GATEWAY_DEFAULTS.maxHeadSize, 256, MAX_HEAD_SIZE_LIMIT),
@@ -305,9 +338,10 @@ export function gatewaySettingsFromIni(doc: IniDocument): { settings: GatewaySet
     idleTimeoutMs: r.seconds(server, 'keepalive-timeout', GATEWAY_DEFAULTS.idleTimeoutMs, 1, 86_400_000),
     vhosts,
   };
-  return { settings, warnings: r.warnings };
+  const curve = curveFiles(r, server, baseDir);
+  return { settings, warnings: r.warnings, ...(curve ? { curve } : {}) };
 }
 
-export function loadGatewayConfig(file: string): { settings: GatewaySettings; warnings: string[] } {
+export function loadGatewayConfig(file: string): { settings: GatewaySettings; warnings: string[]; curve?: GatewayCurveFiles } {
   return gatewaySettingsFromIni(readIni(file));
 }

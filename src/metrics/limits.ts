@@ -19,8 +19,12 @@ export type LimitName =
   | 'clients'
   /** Distinct services tracked (broker `--max-services`). */
   | 'services'
-  /** Sessions per gateway node (gateway). */
-  | 'sessions';
+  /** Client connections per gateway (gateway `sessions` in [blastbeat]). */
+  | 'gateway_sessions'
+  /** Sessions per virtual host (gateway `sessions` in [blastbeat:HOST]). */
+  | 'gateway_vhost_sessions'
+  /** Sessions per gateway node (gateway `node-sessions`). */
+  | 'gateway_node_sessions';
 
 export function limitHits(metrics: Metrics): Counter<'limit'> {
   return metrics.counter(LIMIT_HITS_METRIC, 'Messages or peers refused because a configured limit was reached, by limit', ['limit']);

@@ -1,8 +1,10 @@
 import { Gateway } from '../api/gateway.js';
 import { UsageError } from '../cli/errors.js';
-import { flagList, flagString, type RoleDefinition } from '../cli/role.js';
-import { loadGatewayConfig, parseListenAddress, type GatewaySettings } from '../config/gateway.js';
+import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
+import { GATEWAY_DEFAULTS, loadGatewayConfig, parseListenAddress, type GatewaySettings } from '../config/gateway.js';
 import type { ListenAddress } from '../actors/http-listener.js';
+import { curveServerFlags, curveServerFromFlags } from '../security/flags.js';
+import { reloadAllowList } from '../security/zap-handler.js';
 
 function addresses(values: string[], flag: string): ListenAddress[] {
   return values.map((v) => {
@@ -27,6 +29,21 @@ Flags:
   --bind HOST:PORT       serve HTTP here instead of the file's bind (repeatable)
   --bind-ssl HOST:PORT   serve HTTPS here instead of the file's bind-ssl (repeatable)
   --zmq ENDPOINT         bind the nodes' ROUTER here instead of the file's zmq
+  --node-sessions N      sessions one node may hold at once, instead of the file's
+                         node-sessions (default ${GATEWAY_DEFAULTS.maxNodeSessions}); a full node is skipped,
+                         and when every node of a host is full the client gets 503
+  --curve-secret-key-file FILE
+                         CURVE-encrypt the nodes' ROUTER with this key pair (steward
+                         keygen), instead of the file's curve-secret-key-file; needs an
+                         allow-list (default: plain TCP; see docs/security.md)
+  --curve-allow FILE     public keys of the nodes let in, one per line, instead of the
+                         file's curve-allow; others are refused and logged (reloaded
+                         on SIGHUP)
+
+Client connections past the file's sessions, a host's sessions or every
+node's node-sessions are answered 503 with the reason, and counted in
+steward_limit_hits_total{limit="gateway_sessions" | "gateway_vhost_sessions"
+| "gateway_node_sessions"}.
 
 Example file:
   [blastbeat]
@@ -44,6 +61,8 @@ See docs/gateway.md for every key, its default and limit.`,
     bind: { type: 'string', multiple: true },
     'bind-ssl': { type: 'string', multiple: true },
     zmq: { type: 'string' },
+    'node-sessions': { type: 'string' },
+    ...curveServerFlags,
   },
   allowPositionals: true,
   async start(ctx) {
@@ -60,6 +79,7 @@ See docs/gateway.md for every key, its default and limit.`,
     const zmq = flagString(ctx.flags, 'zmq');
     const settings: GatewaySettings = {
       ...loaded.settings,
+      maxNodeSessions: flagInt(ctx.flags, 'node-sessions', loaded.settings.maxNodeSessions, 1, 10_000_000),
       ...(bind.length > 0 ? { bind: addresses(bind, 'bind') } : {}),
       ...(bindSsl.length > 0 ? { bindSsl: addresses(bindSsl, 'bind-ssl') } : {}),
       ...(zmq !== undefined ? { zmq } : {}),
@@ -67,8 +87,13 @@ See docs/gateway.md for every key, its default and limit.`,
     if (settings.bindSsl.length > 0 && !settings.vhosts.some((v) => v.tls)) {
       throw new UsageError('HTTPS needs a virtual host with certificate and key', 'add certificate = FILE and key = FILE to a [blastbeat:HOST] section');
     }
-    ctx.onReload(() => ctx.logger.warn('the gateway does not reload its configuration; restart it to apply changes'));
-    const gateway = await Gateway.startWith(settings, { logger: ctx.logger, metrics: ctx.metrics });
+    const curve = await curveServerFromFlags(ctx.flags, ctx.logger, 'gateway', loaded.curve);
+    const gateway = await Gateway.startWith(settings, { ...(curve ? { curve } : {}), logger: ctx.logger, metrics: ctx.metrics });
+    ctx.onReload(() => {
+      if (curve) reloadAllowList(gateway.actor.system, gateway.ids.root);
+      if (curve) ctx.logger.info('the gateway reloads only its CURVE allow-list; restart it to apply other changes');
+      else ctx.logger.warn('the gateway does not reload its configuration; restart it to apply changes');
+    });
     return { root: gateway.actor };
   },
 };

@@ -38,10 +38,18 @@ async function warnIfExposed(file: string, logger: Logger): Promise<void> {
   }
 }
 
-/** `--curve-secret-key-file` and `--curve-allow` of a server role, or undefined for plain TCP. */
-export async function curveServerFromFlags(flags: Flags, logger: Logger, role: string): Promise<CurveServerOptions | undefined> {
-  const keyFile = flagString(flags, 'curve-secret-key-file');
-  const allowFile = flagString(flags, 'curve-allow');
+/**
+ * `--curve-secret-key-file` and `--curve-allow` of a server role, or undefined for plain TCP.
+ * `fromConfig` are the files a role's config file names; a flag replaces either.
+ */
+export async function curveServerFromFlags(
+  flags: Flags,
+  logger: Logger,
+  role: string,
+  fromConfig?: { readonly secretKeyFile: string; readonly allowFile: string },
+): Promise<CurveServerOptions | undefined> {
+  const keyFile = flagString(flags, 'curve-secret-key-file') ?? fromConfig?.secretKeyFile;
+  const allowFile = flagString(flags, 'curve-allow') ?? fromConfig?.allowFile;
   if (keyFile === undefined && allowFile === undefined) return undefined;
   if (keyFile === undefined) {
     throw new UsageError('--curve-allow needs --curve-secret-key-file (the server\'s key pair)', `steward keygen --out ${role}.key; steward --role ${role} --curve-secret-key-file ${role}.key --curve-allow ${allowFile as string}`);

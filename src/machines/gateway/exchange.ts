@@ -49,6 +49,8 @@ export function readRequest(ctx: SessionContext): RequestDecision | undefined {
       return rejectEvent(503, 'no_node', `no node of "${route.vhost}" is available`, !canContinue);
     case 'full':
       return rejectEvent(503, 'vhost_full', `"${route.vhost}" has its maximum of sessions`, !canContinue);
+    case 'nodes-full':
+      return rejectEvent(503, 'nodes_full', `every available node of "${route.vhost}" has its maximum of ${route.limit} sessions`, !canContinue);
     case 'node':
       break;
   }

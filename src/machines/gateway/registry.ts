@@ -30,6 +30,14 @@ export interface Vhost {
   readonly toNode: ReadonlyMap<string, RouteDecision>;
   readonly noNode: RouteDecision;
   readonly full: RouteDecision;
+  readonly nodesFull: RouteDecision;
+}
+
+export interface RegistryOptions {
+  /** Silent ping periods before a node is unavailable. */
+  readonly liveness?: number;
+  /** Sessions one node may hold at once, over all its virtual hosts; 0 for no limit. */
+  readonly maxNodeSessions?: number;
 }
 
 const UNKNOWN_HOST: RouteDecision = { kind: 'unknown-host' };
@@ -65,9 +73,11 @@ export class GatewayRegistry {
   readonly list: readonly Vhost[];
   /** Live sessions, keyed by the sid's latin1 string. */
   readonly sessions = new Map<string, SessionHandle>();
+  readonly maxNodeSessions: number;
 
-  constructor(specs: readonly VhostSpec[], pingFreqMs: number, liveness?: number) {
-    this.nodes = new NodeTable(pingFreqMs, liveness);
+  constructor(specs: readonly VhostSpec[], pingFreqMs: number, options: RegistryOptions = {}) {
+    this.nodes = new NodeTable(pingFreqMs, options.liveness);
+    this.maxNodeSessions = options.maxNodeSessions ?? 0;
     const list: Vhost[] = [];
     for (const spec of specs) {
       const name = normalize(spec.name);
@@ -81,6 +91,7 @@ export class GatewayRegistry {
         toNode: new Map(nodes.map((n) => [n.name, { kind: 'node', node: n.name, id: n.id, vhost: name, timeoutMs: spec.timeoutMs }])),
         noNode: { kind: 'no-node', vhost: name },
         full: { kind: 'full', vhost: name },
+        nodesFull: { kind: 'nodes-full', vhost: name, limit: this.maxNodeSessions },
       };
       list.push(vhost);
       for (const name of [spec.name, ...spec.aliases]) {
@@ -116,6 +127,8 @@ export class GatewayRegistry {
     if (vhost.maxSessions > 0 && vhost.sessions >= vhost.maxSessions) return vhost.full;
     const node = this.nodes.pick(vhost.nodes);
     if (node === undefined) return vhost.noNode;
+    // The pick has the fewest sessions: when it is at the limit, every available node is.
+    if (this.maxNodeSessions > 0 && node.sessions >= this.maxNodeSessions) return vhost.nodesFull;
     return vhost.toNode.get(node.name) ?? vhost.noNode;
   };
 

@@ -29,7 +29,9 @@ export type RouteDecision =
   /** The virtual host exists but none of its nodes is available. */
   | { readonly kind: 'no-node'; readonly vhost: string }
   /** The virtual host has its maximum of sessions. */
-  | { readonly kind: 'full'; readonly vhost: string };
+  | { readonly kind: 'full'; readonly vhost: string }
+  /** Every available node of the virtual host has its maximum of sessions (`limit` each). */
+  | { readonly kind: 'nodes-full'; readonly vhost: string; readonly limit: number };
 
 export type RouteToNode = Extract<RouteDecision, { kind: 'node' }>;
 

@@ -9,6 +9,7 @@ import { GatewayRegistry } from '../../machines/gateway/registry.js';
 import type { SessionLimits } from '../../machines/gateway/session-types.js';
 import type { Metrics } from '../../metrics/registry.js';
 import { backendCodec } from '../../protocol/blastbeat/message.js';
+import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';
 import { supervisor } from '../supervisor.js';
 import type { ChildSpec } from '../types.js';
@@ -29,6 +30,12 @@ export interface GatewayTreeConfig {
   /** Largest message accepted from a node, in bytes (ZMQ_MAXMSGSIZE). */
   readonly maxMessageSize?: number;
   readonly socketOptions?: SocketOptions;
+  /**
+   * CURVE on the nodes' ROUTER, with a ZAP allow-list of node keys: a node
+   * whose key is not listed never gets a message through, so it never
+   * becomes available and no session is routed to it.
+   */
+  readonly curve?: CurveServerOptions;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
@@ -60,6 +67,7 @@ export function gatewayRegistry(settings: GatewaySettings): GatewayRegistry {
   return new GatewayRegistry(
     settings.vhosts.map((v) => ({ name: v.name, nodes: v.nodes, aliases: v.aliases, timeoutMs: v.timeoutMs, maxSessions: v.maxSessions })),
     settings.pingFreqMs,
+    { maxNodeSessions: settings.maxNodeSessions },
   );
 }
 
@@ -82,6 +90,7 @@ function defaultSweep(settings: GatewaySettings): number {
 
 /**
  * gateway (rest_for_one)
+ *   zap        with CURVE: the ZAP handler, bound before the ROUTER listens
  *   zmq        ROUTER for backend nodes (handover: a node reconnecting under its name is taken at once)
  *   router     presence, pings, dispatch of node messages to sessions, the deadline sweep
  *   sweep      heartbeat monitor: ticks the router (presence, pings, deadlines) on the system clock
@@ -106,13 +115,15 @@ export function gatewayTree(config: GatewayTreeConfig) {
     receiveHighWaterMark: 100_000,
     ...config.socketOptions,
   };
+  const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...metrics });
   // A session ending is routine: its supervisor logs exits only when something is wrong.
   const sessionsLogger = config.logger.child({}, { level: 'warn' });
   const children: ChildSpec[] = [
+    ...curve.children,
     {
       id: 'zmq',
       systemId: ids.zmq,
-      logic: zmqSocket({
+      logic: zmqSocket(curve.secure({
         name: ids.zmq,
         kind: 'router',
         bind: [settings.zmq],
@@ -121,7 +132,7 @@ export function gatewayTree(config: GatewayTreeConfig) {
         options: socketOptions,
         logger: config.logger,
         ...metrics,
-      }),
+      })),
     },
     {
       id: 'router',

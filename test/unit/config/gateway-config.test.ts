@@ -47,7 +47,15 @@ describe('gateway settings', () => {
       pingFreqMs: 3000,
       timeoutMs: 30_000,
       vhosts: [{ name: 'localhost:8000', nodes: ['foobar1'], aliases: [], timeoutMs: 30_000, maxSessions: 0 }],
+      maxNodeSessions: 10_000,
     });
+  });
+
+  it('should read node-sessions, and CURVE files relative to the INI\'s folder', () => {
+    const { settings, curve } = gatewaySettingsFromIni(parseIni('[blastbeat]\nnode-sessions = 500\ncurve-secret-key-file = keys/gw.key\ncurve-allow = /etc/steward/nodes.allow\n', '/srv/gw/gw.ini'));
+    expect(settings.maxNodeSessions).toBe(500);
+    expect(curve).toEqual({ secretKeyFile: '/srv/gw/keys/gw.key', allowFile: '/etc/steward/nodes.allow' });
+    expect(load('[blastbeat]\n').curve).toBeUndefined();
   });
 
   it('should read every key, repeated binds and nodes, per-host timeout and sessions', () => {
@@ -107,6 +115,9 @@ describe('gateway settings', () => {
     ['a bad zmq endpoint', '[blastbeat]\nzmq = 5000\n', '[blastbeat] zmq'],
     ['a ping-freq that is not a duration', '[blastbeat]\nping-freq = soon\n', '[blastbeat] ping-freq (line 2)'],
     ['a negative session limit', '[blastbeat]\nsessions = -1\n', '[blastbeat] sessions'],
+    ['a node session limit of 0', '[blastbeat]\nnode-sessions = 0\n', '[blastbeat] node-sessions (line 2)'],
+    ['a CURVE allow-list without a key pair', '[blastbeat]\ncurve-allow = nodes.allow\n', '[blastbeat] curve-secret-key-file'],
+    ['a CURVE key pair without an allow-list', '[blastbeat]\ncurve-secret-key-file = gw.key\n', '[blastbeat] curve-allow'],
     ['a head size beyond what uwsgi can carry', '[blastbeat]\nmax-head-size = 1M\n', '[blastbeat] max-head-size'],
     ['a host without nodes', '[blastbeat]\n[blastbeat:h]\nalias = x\n', '[blastbeat:h] node'],
     ['a bad node name', '[blastbeat]\n[blastbeat:h]\nnode = has space\n', '[blastbeat:h] node (line 3)'],
