@@ -17,7 +17,7 @@ export { Registry } from './api/registry.js';
 export { Dispatcher } from './api/dispatcher.js';
 export * from './api/keywords/index.js';
 export { supervisor, dynamicSupervisor } from './supervisor/index.js';
-export type { ChildSpec, Strategy, RestartType, SupervisorOutput, SupervisorReport } from './supervisor/index.js';
+export type { ChildSpec, Strategy, RestartType, SupervisorOutput, SupervisorReport, StopCause } from './supervisor/index.js';
 export { zmqSocket } from './actors/zmq-socket.js';
 export type { ZmqSocketConfig, ZmqOwnerEvent, ZmqCommand } from './actors/zmq-socket.js';
 export { Metrics } from './metrics/registry.js';

@@ -4,12 +4,14 @@
  * endpoint): peers are told apart by their first frames, MDPC01 / MDPW01 /
  * `<tag>:<id>` after an empty delimiter, or a butler worker's one-byte
  * command with no delimiter. Every malformed message becomes a Rejection with
- * a reason the adapter counts; nothing here throws.
+ * a reason the adapter counts, except a tagged or compact client request
+ * that still says who sent it and which attempt it is: that becomes a
+ * MalformedRequest, which the broker answers 400. Nothing here throws.
  */
 import { ButlerCommand } from './butler.js';
 import { reject, type Decoded, type Rejection } from './codec.js';
 import { MAX_CREDIT, MDPC01, MDPW01, MdpCommand } from './mdp.js';
-import { MAX_MESSAGE_FRAMES, decodeUnits, isStewardHeader, Kind } from './steward-wire.js';
+import { MAX_MESSAGE_FRAMES, decodeUnits, isClientRequestRejection, isStewardHeader, Kind } from './steward-wire.js';
 import { isStewardTag, parseTagHeader } from './tagged.js';
 
 /** mdp: RFC 7 clients; tagged: butler/ebwrkapi (and STW1) clients; steward: the compact wire. */
@@ -68,6 +70,33 @@ export interface WorkerDisconnect {
   readonly peer: Buffer;
 }
 
+/** Why a client request that still says who sent it and which attempt it is was refused. */
+export type MalformedReason = 'tagged_too_few_frames' | 'bad_service_name' | 'bad_expiration' | 'sw_bad_expiration';
+
+/**
+ * A tagged or compact-wire client request that is broken but addressable:
+ * its `<tag>:<id>` frame (or its compact request id) was read, so the broker
+ * answers 400 with `detail` instead of leaving the client to time out. A
+ * message without them is a Rejection, dropped and counted: the client could
+ * not tell which attempt an answer was for. MDP/0.1 has no way to say it
+ * either, so a malformed MDP request stays a Rejection too.
+ */
+export interface MalformedRequest {
+  readonly type: 'client.malformed';
+  readonly peer: Buffer;
+  readonly dialect: 'tagged' | 'steward';
+  /** Tagged only: the "<tag>:<id>" frame, echoed back verbatim. */
+  readonly header: Buffer | undefined;
+  /** Tagged with the steward tag: the answer carries a status frame. */
+  readonly steward: boolean;
+  /** Compact wire only: the request id the answer carries (0 otherwise). */
+  readonly replyId: number;
+  /** A fixed word for the drop counter. */
+  readonly reason: MalformedReason;
+  /** What is wrong, for the client to read; never the peer's own bytes. */
+  readonly detail: string;
+}
+
 /** Which of the broker's per-message limits a message broke. */
 export type MessageLimit = 'frames' | 'message_size';
 
@@ -83,10 +112,10 @@ export interface LimitRefusal {
   readonly peer: Buffer;
   /** e.g. "300 frames > 256", "20000000 bytes > 16777216". */
   readonly detail: string;
-  readonly message: ClientRequest | WorkerReply | undefined;
+  readonly message: ClientRequest | MalformedRequest | WorkerReply | undefined;
 }
 
-export type BrokerInbound = ClientRequest | WorkerReady | WorkerReply | WorkerHeartbeat | WorkerDisconnect | LimitRefusal;
+export type BrokerInbound = ClientRequest | MalformedRequest | WorkerReady | WorkerReply | WorkerHeartbeat | WorkerDisconnect | LimitRefusal;
 
 export interface BrokerWireLimits {
   /** Frames in one message, routing id included. */
@@ -119,6 +148,19 @@ function parseExpiration(frame: Buffer): number | undefined {
   return n;
 }
 
+/** Says what is wrong with a service frame; never echoes it (it may be a megabyte of anything). */
+function serviceProblem(length: number, max: number): string {
+  return length === 0 ? 'the service name is empty' : `the service name is ${length} bytes, more than ${max}`;
+}
+
+function malformedTagged(peer: Buffer, header: Buffer, tag: string, reason: MalformedReason, detail: string): MalformedRequest {
+  return { type: 'client.malformed', peer, dialect: 'tagged', header, steward: isStewardTag(tag), replyId: 0, reason, detail };
+}
+
+function malformedSteward(peer: Buffer, requestId: number, reason: MalformedReason, detail: string): MalformedRequest {
+  return { type: 'client.malformed', peer, dialect: 'steward', header: undefined, steward: true, replyId: requestId, reason, detail };
+}
+
 function parseCredit(frame: Buffer | undefined): number | undefined {
   if (frame === undefined) return 1;
   const n = parseExpiration(frame);
@@ -137,13 +179,17 @@ function decodeSteward(frames: Buffer[], limits: BrokerWireLimits): Decoded<Brok
   const out: (BrokerInbound | Rejection)[] = [];
   decodeUnits(frames, 1, (m) => {
     if ('type' in m) {
-      out.push(m);
+      // A request whose id was read can be answered; the decoder only knows the reasons it gives such requests.
+      if (isClientRequestRejection(m) && (m.reason === 'sw_bad_expiration' || m.reason === 'bad_service_name')) {
+        out.push(malformedSteward(peer, m.requestId, m.reason, m.detail ?? m.reason));
+      } else out.push(m);
       return;
     }
     switch (m.kind) {
       case Kind.ClientRequest:
-        if (m.service.length > limits.maxServiceLength) out.push(reject('bad_service_name'));
-        else
+        if (m.service.length > limits.maxServiceLength) {
+          out.push(malformedSteward(peer, m.requestId, 'bad_service_name', serviceProblem(m.service.length, limits.maxServiceLength)));
+        } else
           out.push({
             type: 'client.request',
             peer,
@@ -273,12 +319,19 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
 
   const tagged = parseTagHeader(header);
   if (tagged) {
-    if (n < 5) return reject('tagged_too_few_frames');
+    // From here on the client and its attempt are known: what is wrong is answered 400, not dropped.
+    if (n < 5) {
+      return malformedTagged(peer, header, tagged.tag, 'tagged_too_few_frames', 'a service frame and an expiration frame must follow the request id');
+    }
     const serviceFrame = frames[3] as Buffer;
-    if (serviceFrame.length === 0 || serviceFrame.length > limits.maxServiceLength) return reject('bad_service_name');
+    if (serviceFrame.length === 0 || serviceFrame.length > limits.maxServiceLength) {
+      return malformedTagged(peer, header, tagged.tag, 'bad_service_name', serviceProblem(serviceFrame.length, limits.maxServiceLength));
+    }
     const expiration = frames[4] as Buffer;
     const expiresAt = parseExpiration(expiration);
-    if (expiresAt === undefined) return reject('bad_expiration');
+    if (expiresAt === undefined) {
+      return malformedTagged(peer, header, tagged.tag, 'bad_expiration', 'the expiration must be Unix time in ms, 1 to 16 ASCII digits (0 for none)');
+    }
     return {
       type: 'client.request',
       peer,
@@ -297,14 +350,17 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
   return reject('unknown_protocol');
 }
 
-function refusal(limit: MessageLimit, peer: Buffer, detail: string, message: ClientRequest | WorkerReply | undefined): LimitRefusal {
+function refusal(limit: MessageLimit, peer: Buffer, detail: string, message: LimitRefusal['message']): LimitRefusal {
   return { type: 'limit.refused', limit, peer, detail, message };
 }
 
-/** A classic message over a limit: its first frames still say who sent it (a client request, a worker reply). */
+/** A classic message over a limit: its first frames still say who sent it (a client request, even a malformed one, or a worker reply). */
 function classicRefusal(frames: Buffer[], limit: MessageLimit, detail: string, limits: BrokerWireLimits): LimitRefusal {
   const head = decodeBrokerFrames(frames.slice(0, HEAD_FRAMES), limits);
-  const message = !Array.isArray(head) && 'type' in head && (head.type === 'client.request' || head.type === 'worker.reply') ? head : undefined;
+  const message =
+    !Array.isArray(head) && 'type' in head && (head.type === 'client.request' || head.type === 'client.malformed' || head.type === 'worker.reply')
+      ? head
+      : undefined;
   return refusal(limit, frames[0] as Buffer, detail, message);
 }
 

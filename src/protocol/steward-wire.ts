@@ -19,7 +19,7 @@
  *   5  fields of the kind, then the inline body when parts is 0
  *
  *   CLIENT_REQUEST  u32 request id, f64 expiration (Unix ms, 0 = none), u8 n, service (n bytes)
- *   CLIENT_REPLY    u32 request id, u16 status (200 ok; 410/413/501/503/504 as in tagged.ts)
+ *   CLIENT_REPLY    u32 request id, u16 status (200 ok; 400/410/413/501/503/504 as in tagged.ts)
  *   WORKER_READY    u16 credit, u8 n, service (n bytes)
  *   WORKER_REQUEST  u32 token (opaque to the worker, echoed in its reply)
  *   WORKER_REPLY    u32 token
@@ -29,6 +29,20 @@
  * Nothing here throws on bad input: decoders return a Rejection.
  */
 import { reject, type Rejection } from './codec.js';
+
+/**
+ * A CLIENT_REQUEST whose request id could be read but whose other fields are
+ * broken. To every other reader it is an ordinary Rejection; the broker,
+ * which can address an answer with the id, answers it 400 instead of leaving
+ * the client to time out.
+ */
+export interface ClientRequestRejection extends Rejection {
+  readonly requestId: number;
+}
+
+export function isClientRequestRejection(r: Rejection): r is ClientRequestRejection {
+  return typeof (r as { requestId?: unknown }).requestId === 'number';
+}
 
 export const SW_VERSION = 0x01;
 
@@ -264,13 +278,16 @@ function service(b: Buffer, at: number): string | undefined {
 function decodeFields(b: Buffer, body: Buffer[]): StewardMessage | Rejection {
   switch (b[3]) {
     case Kind.ClientRequest: {
+      const requestId = b.readUInt32BE(5);
       const expiresAt = b.readDoubleBE(9);
-      if (!Number.isFinite(expiresAt) || expiresAt < 0) return reject('sw_bad_expiration');
+      if (!Number.isFinite(expiresAt) || expiresAt < 0) {
+        return { ...reject('sw_bad_expiration', 'the expiration must be finite Unix ms, not negative (0 for none)'), requestId };
+      }
       const name = service(b, 17);
-      if (name === undefined) return reject('bad_service_name');
+      if (name === undefined) return { ...reject('bad_service_name', 'the service name is empty'), requestId };
       return {
         kind: Kind.ClientRequest,
-        requestId: b.readUInt32BE(5),
+        requestId,
         expiresAt,
         service: name,
         serviceBytes: b.subarray(18, 18 + (b[17] as number)),

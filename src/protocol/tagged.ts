@@ -20,7 +20,10 @@ export const STEWARD_TAG_FRAME_PREFIX = `${STEWARD_TAG}:`;
 /** Broker statuses in the steward dialect; bodies of status 200 are the service's reply verbatim. */
 export const Status = {
   Ok: '200',
-  /** Malformed request (bad expiration, empty service name). */
+  /**
+   * Malformed request (too few frames, bad expiration, empty or over-long service name), answered when the
+   * `<tag>:<id>` frame or the compact request id could be read; otherwise the broker cannot address it and drops it.
+   */
   BadRequest: '400',
   /** The worker holding the request died or left; nothing was answered. Safe to retry. */
   WorkerLost: '410',

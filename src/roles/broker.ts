@@ -30,7 +30,8 @@ ${curveServerUsage}
 
 A request over a limit is refused: steward clients get status 413 (size, frames)
 or 503 (queue, clients, services) with a message; MDP clients get nothing. Each
-refusal counts in steward_limit_hits_total{limit=...}.
+refusal counts in steward_limit_hits_total{limit=...}. A malformed request from a
+tagged or steward client (bad expiration, empty service) is answered 400.
 
 Example:
   steward --role broker --frontend tcp://127.0.0.1:5555 --backend tcp://127.0.0.1:5556`,

@@ -8,6 +8,7 @@ import type {
   ChildState,
   ExitReason,
   RestartType,
+  StopCause,
   Strategy,
   SupervisorEvent,
   SupervisorOutput,
@@ -114,6 +115,18 @@ export function supervisor(options: SupervisorOptions) {
     });
   };
 
+  /** Reports a child this supervisor stopped while it ran; every deliberate stop goes through here. */
+  const stopped = (
+    ctx: SupervisorContext,
+    id: string,
+    cause: StopCause,
+    reason: string | undefined,
+    enqueue: { emit: (report: SupervisorReport) => void },
+  ) => {
+    log.debug({ child: id, cause, ...(reason !== undefined ? { reason } : {}) }, 'child stopped');
+    enqueue.emit({ type: 'supervisor.childStopped', supervisor: ctx.name, id, cause, ...(reason !== undefined ? { reason } : {}) });
+  };
+
   return setup({
     types: {
       context: {} as SupervisorContext,
@@ -170,7 +183,10 @@ export function supervisor(options: SupervisorOptions) {
       terminateChild: enqueueActions(({ context, event, enqueue, self }) => {
         if (event.type !== 'supervisor.terminateChild') return;
         const { id } = event;
-        if (self.getSnapshot().children[id] !== undefined) enqueue.stopChild(id);
+        if (self.getSnapshot().children[id] !== undefined) {
+          enqueue.stopChild(id);
+          stopped(context, id, 'terminated', event.reason, enqueue);
+        }
         context.children.delete(id);
         context.pending.delete(id);
         const at = context.order.indexOf(id);
@@ -230,6 +246,7 @@ export function supervisor(options: SupervisorOptions) {
           if (sibling !== id && state?.running) {
             enqueue.stopChild(sibling);
             state.running = false;
+            stopped(context, sibling, 'sibling_exited', id, enqueue);
           }
         }
         for (const a of affected) context.pending.add(a);
@@ -258,7 +275,10 @@ export function supervisor(options: SupervisorOptions) {
       stopHead: enqueueActions(({ context, enqueue, self }) => {
         const head = context.stopQueue[0];
         if (head === undefined) return;
-        if (self.getSnapshot().children[head] !== undefined) enqueue.stopChild(head);
+        if (self.getSnapshot().children[head] !== undefined) {
+          enqueue.stopChild(head);
+          stopped(context, head, 'shutdown', undefined, enqueue);
+        }
         const state = context.children.get(head);
         if (state) state.running = false;
       }),

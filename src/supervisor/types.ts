@@ -50,14 +50,27 @@ export interface Backoff {
 
 export type SupervisorEvent =
   | { type: 'supervisor.startChild'; spec: ChildSpec }
-  | { type: 'supervisor.terminateChild'; id: string }
+  /** `reason` (e.g. a worker session's "disconnected") is passed on in the `childStopped` report. */
+  | { type: 'supervisor.terminateChild'; id: string; reason?: string }
   | { type: 'lifecycle.shutdown' }
   | { type: 'supervisor.$restart'; ids: readonly string[]; generation: number };
+
+/**
+ * Why a supervisor stopped a child that was still running: `terminateChild`,
+ * its own shutdown (or giving up), or its strategy taking the child down with
+ * a sibling that exited.
+ */
+export type StopCause = 'terminated' | 'shutdown' | 'sibling_exited';
 
 /** Structured reports a supervisor emits, for logs, metrics and the inspector. */
 export type SupervisorReport =
   | { type: 'supervisor.childStarted'; supervisor: string; id: string; restarts: number }
   | { type: 'supervisor.childExited'; supervisor: string; id: string; reason: ExitReason; willRestart: boolean }
+  /**
+   * A child the supervisor stopped itself. It never reaches `childExited`: a
+   * stopped actor sends its parent no done or error event.
+   */
+  | { type: 'supervisor.childStopped'; supervisor: string; id: string; cause: StopCause; reason?: string }
   | { type: 'supervisor.gaveUp'; supervisor: string; id: string; restarts: number; period: number };
 
 export interface ChildState {

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { BATCH, packUnits, unitSize, type BatchUnit } from '../../src/protocol/blastbeat/batch.js';
 import { BACKEND_KINDS, GATEWAY_KINDS, KIND_FRAME, backendFrames, decodeBackendFrames, decodeGatewayFrames } from '../../src/protocol/blastbeat/message.js';
-import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames } from '../../src/protocol/broker-wire.js';
+import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames, type MalformedRequest } from '../../src/protocol/broker-wire.js';
 import { butlerHeartbeat, butlerReady, butlerReply } from '../../src/protocol/butler.js';
 import type { Rejection } from '../../src/protocol/codec.js';
 import { parseJson, type JsonValue } from '../../src/protocol/json.js';
@@ -88,6 +88,17 @@ function knownErrorCode(result: DecodeResult): string | undefined {
   if (result.type !== 'keywords.invalid') return undefined;
   const { code } = result as unknown as { code: string };
   return (ERROR_CODES as readonly string[]).includes(code) ? undefined : `unknown error code ${code}`;
+}
+
+/** A 400 the broker sends: its reason is a label like a drop's, its detail a bounded sentence, never the peer's bytes. */
+function malformedRequestFault(result: DecodeResult): string | undefined {
+  if (result.type !== 'client.malformed') return undefined;
+  const { reason, detail, dialect, header } = result as MalformedRequest;
+  const label = badReason({ type: 'rejected', reason } as Rejection);
+  if (label) return label;
+  if (typeof detail !== 'string' || detail.length === 0 || detail.length > 200) return `detail ${JSON.stringify(detail)}`;
+  if (dialect === 'tagged' && (header === undefined || parseTagHeader(header) === undefined)) return 'a tagged 400 without a header to address it';
+  return undefined;
 }
 
 const parsed = <T>(result: T | Rejection): DecodeResult => (isRejected(result) ? result : { type: 'parsed' });
@@ -218,7 +229,9 @@ export const CODECS: readonly CodecUnderFuzz[] = [
     valid: routed(brokerMessages),
     routed: true,
     accepted: ['client.request', 'worker.ready', 'worker.reply', 'worker.heartbeat', 'worker.disconnect'],
-    refused: ['rejected'],
+    // A malformed tagged or compact request whose sender and attempt are known is answered 400, not dropped.
+    refused: ['rejected', 'client.malformed'],
+    checkRefusal: malformedRequestFault,
   },
   {
     name: 'worker wire (what an MDP worker DEALER receives)',

@@ -56,8 +56,13 @@ const received = async (t: LiveTarget) => t.metrics.value('steward_messages_rece
 class Fuzzer {
   private readonly sockets: Array<zmq.Dealer | zmq.Push>;
   replies = 0;
+  /** Replies that answer a refusal (see LiveTarget.answeredRefusals). */
+  refusalAnswers = 0;
 
-  constructor(target: LiveTarget, count: number) {
+  constructor(
+    private readonly target: LiveTarget,
+    count: number,
+  ) {
     this.sockets = Array.from({ length: count }, () => {
       const s = target.kind === 'router' ? new zmq.Dealer({ linger: 0 }) : new zmq.Push({ linger: 0 });
       s.connect(target.endpoint);
@@ -68,7 +73,10 @@ class Fuzzer {
 
   private async drain(socket: zmq.Dealer): Promise<void> {
     try {
-      for await (const _ of socket) this.replies += 1;
+      for await (const reply of socket) {
+        this.replies += 1;
+        if (this.target.answeredRefusals) this.refusalAnswers += this.target.answeredRefusals.count(reply);
+      }
     } catch {
       // closed
     }
@@ -102,6 +110,7 @@ describe.each(TARGETS)('live fuzzing: $name', (spec) => {
     const dropsBefore = await counterBy(target.metrics, 'steward_dropped_total', target.socket);
     const receivedBefore = await received(target);
     const predicted = new Map<string, number>();
+    let predictedAnswers = 0;
     const fuzzer = new Fuzzer(target, FUZZERS);
     const arb = liveMessages(target.valid);
     let sent = 0;
@@ -112,7 +121,9 @@ describe.each(TARGETS)('live fuzzing: $name', (spec) => {
           // ZeroMQ has no empty message; frames above the socket's limit are a separate case below.
           .filter((m) => m.length > 0 && m.every((f) => f.length < target.maxMessageSize));
         for (const m of messages) {
-          const verdict = target.decode(target.kind === 'router' ? [ROUTING_ID, ...m] : m);
+          const delivered = target.kind === 'router' ? [ROUTING_ID, ...m] : m;
+          predictedAnswers += target.answeredRefusals?.predict(delivered) ?? 0;
+          const verdict = target.decode(delivered);
           if (verdict.type === 'rejected') {
             const { reason } = verdict as Rejection;
             predicted.set(reason, (predicted.get(reason) ?? 0) + 1);
@@ -129,11 +140,17 @@ describe.each(TARGETS)('live fuzzing: $name', (spec) => {
         await eventually(() => fuzzer.replies >= sent - refusedTotal, 10_000, 50).catch(() => undefined);
         expect(fuzzer.replies).toBe(sent - refusedTotal);
       }
+      if (target.answeredRefusals) {
+        // Refusals the target can address are answered, each once: a broker client hears 400, not silence.
+        await eventually(() => fuzzer.refusalAnswers >= predictedAnswers, 10_000, 50).catch(() => undefined);
+        expect(fuzzer.refusalAnswers).toBe(predictedAnswers);
+      }
       // The counters account for exactly what the target's own decoder refuses, reason by reason.
       const expected = Object.fromEntries(predicted);
       await eventually(async () => sameCounts(await refusedSince(target, dropsBefore), expected), 5_000, 50).catch(() => undefined);
       expect(await refusedSince(target, dropsBefore)).toEqual(expected);
-      console.log(`${spec.name}: ${sent} messages, ${refusedTotal} refused by reason ${JSON.stringify(expected)}, ${fuzzer.replies} answers to the fuzzers`);
+      const answeredRefusals = target.answeredRefusals ? `, ${fuzzer.refusalAnswers} of them refusals (${predictedAnswers} predicted)` : '';
+      console.log(`${spec.name}: ${sent} messages, ${refusedTotal} refused by reason ${JSON.stringify(expected)}, ${fuzzer.replies} answers to the fuzzers${answeredRefusals}`);
     } finally {
       fuzzer.close();
     }

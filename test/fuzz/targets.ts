@@ -22,6 +22,8 @@ import { DEFAULT_ROUTER, DEFAULT_ZMQ, type KeywordsConfig } from '../../src/conf
 import { parseKeywordsFile } from '../../src/config/keywords-file.js';
 import { Metrics } from '../../src/metrics/registry.js';
 import { DEFAULT_BROKER_WIRE_LIMITS, brokerMessageDecoder } from '../../src/protocol/broker-wire.js';
+import { decodeUnits, isStewardHeader, Kind } from '../../src/protocol/steward-wire.js';
+import { Status, isStewardTag, parseTagHeader } from '../../src/protocol/tagged.js';
 import { decodeDispatcherRequest, decodeRegistryRequest } from '../../src/protocol/keywords.js';
 import { decodeSinkFrames } from '../../src/protocol/sink.js';
 import { decodeStirrFrames } from '../../src/protocol/stirr.js';
@@ -45,6 +47,16 @@ export interface LiveTarget {
   readonly valid: fc.Arbitrary<Buffer[]>;
   /** Every message the decoder does not refuse gets exactly one answer (request/reply protocols). */
   readonly answersEveryAccepted: boolean;
+  /**
+   * Refusals the target answers instead of dropping (the broker's 400 to a
+   * malformed request whose sender and attempt it can still name): how many
+   * a message, as the socket delivers it, must get, and how many a reply the
+   * fuzzer reads carries. The fuzzer expects exactly the predicted number.
+   */
+  readonly answeredRefusals?: {
+    predict(frames: Buffer[]): number;
+    count(reply: Buffer[]): number;
+  };
   /** A good client's round trip: resolves when the answer is right, throws otherwise. */
   check(): Promise<void>;
   stop(): Promise<void>;
@@ -62,6 +74,33 @@ export interface TargetSpec {
  */
 const GOOD_SERVICE = 'Good-Echo';
 const GOOD_KEYWORDS = 'Good';
+
+const BAD_REQUEST = Buffer.from(Status.BadRequest);
+const BAD_REQUEST_PREFIX = Buffer.from(`${Status.BadRequest}:`);
+
+/**
+ * 400s in what a broker client DEALER reads: compact CLIENT_REPLY units with
+ * status 400, a STW1 answer whose status frame is 400, or a butler/ebwrkapi
+ * answer whose body starts "400:" (butler's own mmi "400", without a colon,
+ * is a discovery answer, not a refusal).
+ */
+export function brokerBadRequestAnswers(reply: Buffer[]): number {
+  const first = reply[0];
+  if (first === undefined) return 0;
+  if (isStewardHeader(first)) {
+    let n = 0;
+    decodeUnits(reply, 0, (m) => {
+      if (!('type' in m) && m.kind === Kind.ClientReply && m.status === Number(Status.BadRequest)) n += 1;
+    });
+    return n;
+  }
+  if (first.length !== 0 || reply.length < 3) return 0;
+  const tagged = parseTagHeader(reply[1] as Buffer);
+  if (tagged === undefined) return 0;
+  const body = reply[2] as Buffer;
+  if (isStewardTag(tagged.tag)) return body.equals(BAD_REQUEST) ? 1 : 0;
+  return body.subarray(0, BAD_REQUEST_PREFIX.length).equals(BAD_REQUEST_PREFIX) ? 1 : 0;
+}
 
 const KEYWORDS = parseKeywordsFile(
   { keywords: [{ name: 'TEMP', type: 'double', initial: 20.5 }, { name: 'NOTE', type: 'string', initial: 'a:b' }] },
@@ -82,11 +121,20 @@ async function brokerTarget(which: 'frontend' | 'backend'): Promise<LiveTarget> 
     kind: 'router',
     metrics,
     // The broker's own decoder: over-limit messages are limit refusals (answered 413, counted as limit
-    // hits), not drops.
+    // hits), and malformed requests it can address are answered 400; neither is a drop on the socket.
     decode: (frames) => one(brokerDecoder(frames)),
     maxMessageSize,
     valid: brokerMessages,
+    // Accepted requests may wait in a queue past the test, worker messages get no answer: only the 400s are predictable.
     answersEveryAccepted: false,
+    answeredRefusals: {
+      predict(frames) {
+        const decoded = brokerDecoder(frames);
+        const list = Array.isArray(decoded) ? (decoded as readonly { type: string }[]) : [decoded as { type: string }];
+        return list.filter((m) => m.type === 'client.malformed').length;
+      },
+      count: brokerBadRequestAnswers,
+    },
     async check() {
       const marker = `good-${Math.random()}`;
       const reply = await client.call(GOOD_SERVICE, marker);

@@ -136,15 +136,20 @@ describe('broker speaking MDP/0.1', () => {
       [Buffer.alloc(0), Buffer.from('MDPW01'), Buffer.from([0x09])],
       [Buffer.alloc(0), Buffer.from('MDPW01'), Buffer.from([0x01]), Buffer.alloc(0)],
       [Buffer.alloc(0), Buffer.from('XXXXXX'), Buffer.from('a'), Buffer.from('b')],
+      // Malformed too, but its "<tag>:<id>" says who asked: answered 400 rather than dropped on the socket.
       [Buffer.alloc(0), Buffer.from('EBv1:1'), Buffer.from('svc'), Buffer.from('notanumber'), Buffer.from('b')],
     ];
-    for (let i = 0; i < 200; i++) await raw.send(garbage[i % garbage.length]!);
+    const sent = 200;
+    const answerable = Math.floor(sent / garbage.length);
+    for (let i = 0; i < sent; i++) await raw.send(garbage[i % garbage.length]!);
     const client = track(new RawMdpClient(frontend));
     await client.request('echo', ['still here']);
     const req = await worker.nextRequest();
     await worker.reply(req.envelope, ['yes']);
     expect(await client.reply()).toEqual(['MDPC01', 'echo', 'yes']);
-    await eventually(async () => (await metrics.value('steward_dropped_total', { socket: 'broker.frontend' })) >= 200);
+    await eventually(async () => (await metrics.value('steward_dropped_total', { socket: 'broker.frontend' })) >= sent - answerable);
+    for (let i = 0; i < answerable; i++) expect((await receiveWithin(raw, 5_000)).map(String)).toEqual(['', 'EBv1:1', expect.stringMatching(/^400:malformed request/)]);
+    expect(await metrics.value('steward_dropped_total', { socket: 'broker', reason: 'bad_expiration' })).toBe(answerable);
   });
 
   it('should never forward a reply for a request its worker no longer holds', async () => {

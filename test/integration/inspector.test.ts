@@ -111,8 +111,14 @@ describe('inspector over HTTP', () => {
     expect(model.find((a) => a.systemId === 'broker.heartbeat')[0]).toMatchObject({ machine: 'heartbeatMonitor' });
     expect(model.find((a) => a.systemId === 'broker.frontend')[0]).toMatchObject({ machine: null, value: null });
 
+    const leaving = sessions(model).find((s) => (s.systemId ?? '').includes(`.${Buffer.from('w-one').toString('hex')}.`));
     await w1.socket.send(workerDisconnect());
     await sse.until(() => (sessions(model.sync()).length === 1 ? true : undefined));
+    // The log says which session ended and why, though the actor, stopped by its supervisor, sent no done event.
+    await sse.until(() => (model.sync().log.some((e) => e.kind === 'exited' && e.type === leaving?.name) ? true : undefined));
+    expect(model.log.find((e) => e.kind === 'exited' && e.type === leaving?.name)).toMatchObject({
+      detail: { cause: 'terminated', reason: 'disconnected' },
+    });
     // Session systemIds carry the registration's number after the worker's routing id.
     expect(sessions(model)[0]?.systemId).toMatch(new RegExp(`^broker\\.sessions\\.worker\\.${Buffer.from('w-two').toString('hex')}\\.\\d+$`));
     // Its session was terminated by the sessions supervisor: no actor of it is left in the tree.

@@ -80,7 +80,7 @@ interface Entry {
 
 const ERROR_PREFIX = 'xstate.error.actor.';
 const DONE_PREFIX = 'xstate.done.actor.';
-const SUPERVISOR_REPORTS = ['supervisor.childStarted', 'supervisor.childExited', 'supervisor.gaveUp'] as const;
+const SUPERVISOR_REPORTS = ['supervisor.childStarted', 'supervisor.childExited', 'supervisor.childStopped', 'supervisor.gaveUp'] as const;
 const SWEEP_EVERY_MS = 1_000;
 const MAX_CHARTS = 1_000;
 
@@ -417,7 +417,7 @@ export class InspectionSource {
     return key;
   }
 
-  /** Supervisors report starts, exits and giving up through `emit`, which inspection does not see. */
+  /** Supervisors report starts, exits, deliberate stops and giving up through `emit`, which inspection does not see. */
   private watchSupervisor(entry: Entry): void {
     const on = entry.ref.on;
     if (typeof on !== 'function') return;
@@ -447,6 +447,12 @@ export class InspectionSource {
         this.log(kind === 'normal' ? 'exited' : 'crashed', entry.id, child, null, report);
         return;
       }
+      case 'supervisor.childStopped':
+        // Stopped by its supervisor (a worker session whose worker left, a shutdown): the actor sends no
+        // done event then, so this report is the only record that it ended, and why.
+        this.sweepNeeded = true;
+        this.log('exited', entry.id, child, null, report);
+        return;
       case 'supervisor.gaveUp':
         this.log('gaveUp', entry.id, child, null, report);
         return;

@@ -141,7 +141,7 @@ export function brokerMachine(config: BrokerMachineConfig) {
               // Through the supervisor, in order with the starts: a session started earlier in
               // this same burst is not spawned yet, so resolving its ref now would miss it and
               // leak the session. Each registration has its own id (see SessionCommand).
-              const end: SupervisorEvent = { type: 'supervisor.terminateChild', id: `worker-${cmd.session}` };
+              const end: SupervisorEvent = { type: 'supervisor.terminateChild', id: `worker-${cmd.session}`, reason: cmd.reason };
               if (sessions) enqueue.sendTo(sessions, end);
             } else {
               const session = system.get(`${config.sessionPrefix}.${cmd.session}`);

@@ -10,7 +10,7 @@
  * remembers which, and only the frames sent to it differ: a client of either
  * dialect reaches a worker of either wire.
  */
-import type { BrokerInbound, ClientRequest, LimitRefusal, WorkerReady, WorkerReply, WorkerWire } from '../../protocol/broker-wire.js';
+import type { BrokerInbound, ClientRequest, LimitRefusal, MalformedReason, WorkerReady, WorkerReply, WorkerWire } from '../../protocol/broker-wire.js';
 import { SYNTHETIC_TAG, brokerButlerHeartbeat, brokerButlerReconnect, brokerButlerRequest } from '../../protocol/butler.js';
 import {
   EMPTY,
@@ -72,7 +72,12 @@ export type BrokerDropReason =
   | 'unknown_worker'
   | 'mmi_registration'
   /** An MDP request with several body frames reached a butler worker, whose wire carries one: it got the first. */
-  | 'body_truncated';
+  | 'body_truncated'
+  /** A tagged or compact client request that was malformed but addressable: answered 400 (see MalformedRequest). */
+  | MalformedReason;
+
+/** What the broker needs to answer a client request, malformed or not. */
+type Addressee = Pick<ClientRequest, 'peer' | 'dialect' | 'header' | 'steward' | 'replyId'>;
 
 interface Pending {
   readonly req: ClientRequest;
@@ -185,6 +190,10 @@ export class BrokerCore {
       switch (m.type) {
         case 'client.request':
           this.onClientRequest(m, via, now);
+          break;
+        case 'client.malformed':
+          // Nothing was queued or counted against limits: the client only hears what was wrong with its attempt.
+          this.answerRequestError(m, via, Status.BadRequest, m.reason, `malformed request: ${m.detail}`);
           break;
         case 'worker.ready':
           this.onReady(m, via, now);
@@ -378,7 +387,7 @@ export class BrokerCore {
     this.answerRequestError(p.req, p.via, status, reason, message);
   }
 
-  private answerRequestError(req: ClientRequest, via: string, status: Status, reason: BrokerDropReason, message: string): void {
+  private answerRequestError(req: Addressee, via: string, status: Status, reason: BrokerDropReason, message: string): void {
     this.drops.push(reason);
     this.errors.set(status, (this.errors.get(status) ?? 0) + 1);
     if (req.dialect === 'steward') {
@@ -412,6 +421,12 @@ export class BrokerCore {
     if (message.type === 'client.request') {
       this.stats.refused += 1;
       this.answerRequestError(message, via, Status.TooLarge, reason, `request for ${message.service} exceeds the broker's ${what} limit (${m.detail})`);
+      return;
+    }
+    if (message.type === 'client.malformed') {
+      // Over a limit and malformed too: the limit is what the client must fix first (its service may not even be named).
+      this.stats.refused += 1;
+      this.answerRequestError(message, via, Status.TooLarge, reason, `request exceeds the broker's ${what} limit (${m.detail})`);
       return;
     }
     // A worker's reply too big to forward: its client is told, the worker keeps its place.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerCore } from '../../../src/machines/broker/routing.js';
-import { decodeBrokerFrames, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
+import { decodeBrokerFrames, decodeBrokerMessage, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
 import type { Rejection } from '../../../src/protocol/codec.js';
 import { clientRequestUnit, decodeUnits, workerReadyUnit, workerReplyUnit } from '../../../src/protocol/steward-wire.js';
 
@@ -133,6 +133,38 @@ describe('broker routing core (events in, frames out)', () => {
       ['C', '', '0.3.0:10', '400'],
     ]);
   });
+
+  it('should answer a malformed tagged request 400 with what is wrong, queue nothing, and count it', () => {
+    const core = new BrokerCore({ maxClients: 1 });
+    core.handle(
+      [msg('C1', '', 'STW1:r1', 'svc', 'soon'), msg('C2', '', 'EBv1:r2', ''), msg('C3', '', '0.3.0:r3', '', '0', 'b')],
+      'fe',
+      0,
+    );
+    expect(sent(core, 'fe')).toEqual([
+      ['C1', '', 'STW1:r1', '400', 'malformed request: the expiration must be Unix time in ms, 1 to 16 ASCII digits (0 for none)'],
+      ['C2', '', 'EBv1:r2', '400:malformed request: a service frame and an expiration frame must follow the request id'],
+      ['C3', '', '0.3.0:r3', '400:malformed request: the service name is empty'],
+    ]);
+    expect([...core.drops]).toEqual(['bad_expiration', 'tagged_too_few_frames', 'bad_service_name']);
+    expect(core.errors.get('400')).toBe(3);
+    // Nothing was taken in: no client counts against maxClients, no request was counted or queued.
+    expect(core.clientCount).toBe(0);
+    expect(core.stats.requests).toBe(0);
+    expect(core.summary()).toEqual([]);
+    core.handle([ready('W1', 'svc')], 'be', 1);
+    core.handle([tagged('C1', 'r4', 'svc', 10_000)], 'fe', 2);
+    expect(sent(core, 'be')).toHaveLength(1);
+  });
+
+  it('should answer a malformed request over a limit 413, the limit first', () => {
+    const core = new BrokerCore();
+    const frames = f('C1', '', 'STW1:r1', 'svc', 'soon', ...Array.from({ length: 300 }, () => 'x'));
+    const refusal = decodeBrokerMessage(frames) as BrokerInbound;
+    expect(refusal).toMatchObject({ type: 'limit.refused', message: { type: 'client.malformed' } });
+    core.handle([refusal], 'fe', 0);
+    expect(sent(core, 'fe')).toEqual([['C1', '', 'STW1:r1', '413', "request exceeds the broker's frame count limit (305 frames > 256)"]]);
+  });
 });
 
 describe("broker routing core with steward's compact wire", () => {
@@ -173,6 +205,22 @@ describe("broker routing core with steward's compact wire", () => {
     core.handle([...swMsgs(B('C1'), ...clientRequestUnit(1, 10_000, 'mdp-svc', [B('a')])), request('C2', 'sw-svc', 'b')], 'fe', 1);
     const out = core.out.get('be')!.map((m) => m[0]!.toString());
     expect(out.sort()).toEqual(['MW', 'SW']);
+  });
+
+  it('should answer a malformed compact request with a 400 unit and serve the good units beside it', () => {
+    const core = new BrokerCore();
+    core.handle(swMsgs(B('W1'), ...workerReadyUnit('svc', 10)), 'be', 0);
+    const bad = clientRequestUnit(7, 0, 'svc', [B('x')]);
+    bad[0]!.writeDoubleBE(-1, 9);
+    core.handle(swMsgs(B('C1'), ...bad, ...clientRequestUnit(8, 10_000, 'svc', [B('y')])), 'fe', 1);
+    const [u] = units(core.out.get('fe')![0]!);
+    expect([u!['requestId'], u!['status'], String((u!['body'] as Buffer[])[0])]).toEqual([
+      7,
+      400,
+      'malformed request: the expiration must be finite Unix ms, not negative (0 for none)',
+    ]);
+    expect(units(core.out.get('be')![0]!).map((w) => String((w['body'] as Buffer[])[0]))).toEqual(['y']);
+    expect([...core.drops]).toEqual(['sw_bad_expiration']);
   });
 
   it('should answer compact clients with a status the broker made (504 expired)', () => {

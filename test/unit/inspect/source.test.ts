@@ -3,7 +3,8 @@ import { assign, createActor, createMachine, setup, SimulatedClock, type AnyActo
 import { InspectionSource, type Timers } from '../../../src/actors/inspect/source.js';
 import type { ActorView, InspectionDelta } from '../../../src/actors/inspect/types.js';
 import { createRootActor } from '../../../src/api/runtime-options.js';
-import { supervisor } from '../../../src/supervisor/index.js';
+import { workerSession, type WorkerSessionInput } from '../../../src/machines/broker/worker-session.js';
+import { dynamicSupervisor, supervisor } from '../../../src/supervisor/index.js';
 import { probeChild } from '../../helpers/probe-child.js';
 
 /** Timers the test fires by hand: flushes happen when the test says. */
@@ -119,6 +120,28 @@ describe('InspectionSource', () => {
     const second = source.flush();
     expect(second.remove.map((r) => r.id)).toEqual([b?.id]);
     expect(source.state().actors.map((v) => v.name).sort()).toEqual([actor.id, 'a'].sort());
+  });
+
+  it('should log an exited line naming a worker session its supervisor terminated, and drop it from the tree', () => {
+    const { source, actor } = inspected(dynamicSupervisor({ name: 'broker.sessions', shards: 2 }));
+    const input: WorkerSessionInput = { key: 'w', hex: '77', service: 'echo', credit: 1 };
+    actor.send({
+      type: 'supervisor.startChild',
+      spec: { id: 'worker-77.1', systemId: 'broker.sessions.worker.77.1', logic: workerSession, input, restart: 'temporary' },
+    });
+    const started = source.flush();
+    const session = started.upsert.find((v) => v.machine === 'workerSession');
+    expect(session).toMatchObject({ name: 'worker-77.1', systemId: 'broker.sessions.worker.77.1' });
+    expect(started.log.map((e) => `${e.kind}:${e.type}`)).toContain('started:worker-77.1');
+
+    // What the broker machine sends when the worker says DISCONNECT.
+    actor.send({ type: 'supervisor.terminateChild', id: 'worker-77.1', reason: 'disconnected' });
+    const ended = source.flush();
+    expect(ended.remove.map((r) => r.id)).toEqual([session?.id]);
+    const line = ended.log.find((e) => e.kind === 'exited');
+    expect(line).toMatchObject({ type: 'worker-77.1', detail: { type: 'supervisor.childStopped', cause: 'terminated', reason: 'disconnected' } });
+    // The line is the shard's, which the page shows as "shard › worker-77.1".
+    expect(source.state().actors.find((v) => v.id === line?.actor)?.name).toMatch(/^broker\.sessions\.shard\.\d$/);
   });
 
   it('should record a crash and the restart, and count restarts on the new child', () => {

@@ -8,7 +8,7 @@ function boot(opts: Parameters<typeof supervisor>[0], clock = new SimulatedClock
   const reports: SupervisorReport[] = [];
   const logic = supervisor({ ...opts, now: () => t });
   const actor = createActor(logic, { clock });
-  for (const type of ['supervisor.childStarted', 'supervisor.childExited', 'supervisor.gaveUp'] as const) {
+  for (const type of ['supervisor.childStarted', 'supervisor.childExited', 'supervisor.childStopped', 'supervisor.gaveUp'] as const) {
     actor.on(type, (e) => reports.push(e as SupervisorReport));
   }
   actor.start();
@@ -251,6 +251,36 @@ describe('supervisor', () => {
     actor.send({ type: 'supervisor.terminateChild', id: 's1' });
     expect(journal).toEqual(['start:s1', 'start:s2', 'stop:s1']);
     expect(child('s1')).toBeUndefined();
+  });
+
+  it('should report every child it stops itself, with the cause, and none it did not stop', () => {
+    const journal: string[] = [];
+    const { actor, reports, child, advance } = boot({
+      name: 'sup',
+      strategy: 'rest_for_one',
+      backoff: { initial: 0, max: 0 },
+      children: specs(['a', 'b', 'c'], journal),
+    });
+    const stops = () => reports.filter((r) => r.type === 'supervisor.childStopped');
+    actor.send({ type: 'supervisor.startChild', spec: { id: 's1', logic: probeChild('s1', journal), restart: 'temporary' } });
+    actor.send({ type: 'supervisor.terminateChild', id: 's1', reason: 'disconnected' });
+    // Terminating what is no longer there stops nothing, so reports nothing.
+    actor.send({ type: 'supervisor.terminateChild', id: 's1' });
+    expect(stops()).toEqual([{ type: 'supervisor.childStopped', supervisor: 'sup', id: 's1', cause: 'terminated', reason: 'disconnected' }]);
+
+    // b crashes: c is taken down with it (a stop), b itself exited (a crash, reported as childExited).
+    child('b')!.send({ type: 'crash' });
+    advance(0);
+    expect(stops().slice(1)).toEqual([{ type: 'supervisor.childStopped', supervisor: 'sup', id: 'c', cause: 'sibling_exited', reason: 'b' }]);
+    expect(reports.filter((r) => r.type === 'supervisor.childExited').map((r) => r.id)).toEqual(['b']);
+
+    actor.send({ type: 'lifecycle.shutdown' });
+    expect(stops().slice(2).map((r) => (r.type === 'supervisor.childStopped' ? `${r.cause}:${r.id}` : ''))).toEqual([
+      'shutdown:c',
+      'shutdown:b',
+      'shutdown:a',
+    ]);
+    expect(journal.filter((j) => j.startsWith('stop:'))).toEqual(['stop:s1', 'stop:c', 'stop:c', 'stop:b', 'stop:a']);
   });
 
   it('should spread dynamic children over shards and stop them all on shutdown', () => {

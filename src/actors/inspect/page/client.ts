@@ -220,7 +220,9 @@ export const PAGE_JS = String.raw`
       case 'sampled': return 'one of every ' + d.every + (d.messages !== undefined ? ', ' + d.messages + ' messages' : '');
       case 'started': return '';
       case 'restarted': return 'restart #' + d.restarts;
-      case 'exited': return reasonText(d.reason) + (d.willRestart ? ', will restart' : '');
+      case 'exited':
+        if (d.cause) return 'stopped by its supervisor: ' + d.cause.replace('_', ' ') + (d.reason ? ' (' + short(d.reason, 80) + ')' : '');
+        return reasonText(d.reason) + (d.willRestart ? ', will restart' : '');
       case 'crashed':
         if (d.reason) return reasonText(d.reason) + (d.willRestart ? ', will restart' : ', not restarted');
         return d.error && d.error.message ? d.error.$error + ': ' + d.error.message : short(d.error, 160);
