@@ -144,6 +144,22 @@ export const stirrMessages: fc.Arbitrary<Buffer[]> = fc
   )
   .map(([req, viaReq]) => (viaReq ? [Buffer.alloc(0), encodeStirrRequest(req as Partial<StirrRequest>)] : [encodeStirrRequest(req as Partial<StirrRequest>)]));
 
+// ---- blastbeat (the gateway's backend ROUTER) ----
+
+/**
+ * What a BlastBeat node sends, before the ROUTER adds its routing id:
+ * `[sid, type, body]` for a session (16-byte sids, as the gateway makes
+ * them), presence with an empty sid (a pong may offer batches), and
+ * steward's batches of session messages.
+ */
+export const blastbeatNodeMessages: fc.Arbitrary<Buffer[]> = fc.oneof(
+  fc
+    .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constantFrom(...BACKEND_KINDS), smallFrame)
+    .map(([sid, kind, body]) => backendFrames(Buffer.from(sid), kind, body)),
+  fc.tuple(fc.constantFrom('ping' as const, 'pong' as const), fc.constantFrom(Buffer.alloc(0), BATCH)).map(([kind, body]) => backendFrames(Buffer.alloc(0), kind, body)),
+  batchOf(BACKEND_KINDS),
+);
+
 // ---- keywords (registry and dispatcher ROUTERs, client DEALERs, subscribers) ----
 
 export const registryMessages: fc.Arbitrary<Buffer[]> = fc.oneof(
@@ -248,14 +264,7 @@ export const CODECS: readonly CodecUnderFuzz[] = [
   {
     name: "blastbeat backend message (the gateway's ROUTER: [node, sid, type, body])",
     decode: (frames) => one(decodeBackendFrames(frames)),
-    valid: routed(
-      fc.oneof(
-        fc
-          .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constantFrom(...BACKEND_KINDS), smallFrame)
-          .map(([sid, kind, body]) => backendFrames(Buffer.from(sid), kind, body)),
-        batchOf(BACKEND_KINDS),
-      ),
-    ),
+    valid: routed(blastbeatNodeMessages),
     routed: true,
     accepted: ['backend.message'],
     refused: ['rejected'],

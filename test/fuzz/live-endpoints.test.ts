@@ -35,10 +35,10 @@ async function counterBy(metrics: Metrics, name: string, socket: string): Promis
   return out;
 }
 
-/** Drops counted on the target's socket since `before`, by reason, the socket writer's own reasons left out. */
-async function refusedSince(target: LiveTarget, before: Map<string, number>): Promise<Record<string, number>> {
+/** Drops counted on `socket` (the target's by default) since `before`, by reason, the socket writer's own reasons left out. */
+async function refusedSince(target: LiveTarget, before: Map<string, number>, socket = target.socket): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const [reason, n] of await counterBy(target.metrics, 'steward_dropped_total', target.socket)) {
+  for (const [reason, n] of await counterBy(target.metrics, 'steward_dropped_total', socket)) {
     const delta = n - (before.get(reason) ?? 0);
     if (delta > 0 && !SEND_REASONS.has(reason)) out[reason] = delta;
   }
@@ -108,9 +108,13 @@ describe.each(TARGETS)('live fuzzing: $name', (spec) => {
 
   it(`should refuse ${FUZZ_COUNT} random and mutated messages with counted drops, and still answer a good client`, async () => {
     const dropsBefore = await counterBy(target.metrics, 'steward_dropped_total', target.socket);
+    const after = target.afterDecode;
+    const machineBefore = after ? await counterBy(target.metrics, 'steward_dropped_total', after.socket) : new Map<string, number>();
     const receivedBefore = await received(target);
     const predicted = new Map<string, number>();
     let predictedAnswers = 0;
+    /** What the machine behind the decoder must drop of what the decoder accepted. */
+    const predictedAfter = new Map<string, number>();
     const fuzzer = new Fuzzer(target, FUZZERS);
     const arb = liveMessages(target.valid);
     let sent = 0;
@@ -127,7 +131,9 @@ describe.each(TARGETS)('live fuzzing: $name', (spec) => {
           if (verdict.type === 'rejected') {
             const { reason } = verdict as Rejection;
             predicted.set(reason, (predicted.get(reason) ?? 0) + 1);
+            continue;
           }
+          for (const reason of after?.predict(delivered) ?? []) predictedAfter.set(reason, (predictedAfter.get(reason) ?? 0) + 1);
         }
         await fuzzer.send(messages);
         sent += messages.length;
@@ -149,8 +155,16 @@ describe.each(TARGETS)('live fuzzing: $name', (spec) => {
       const expected = Object.fromEntries(predicted);
       await eventually(async () => sameCounts(await refusedSince(target, dropsBefore), expected), 5_000, 50).catch(() => undefined);
       expect(await refusedSince(target, dropsBefore)).toEqual(expected);
+      let machine = '';
+      if (after) {
+        // And the machine behind it drops exactly what it must of the rest, on its own label.
+        const expectedAfter = Object.fromEntries(predictedAfter);
+        await eventually(async () => sameCounts(await refusedSince(target, machineBefore, after.socket), expectedAfter), 5_000, 50).catch(() => undefined);
+        expect(await refusedSince(target, machineBefore, after.socket)).toEqual(expectedAfter);
+        machine = `, then ${[...predictedAfter.values()].reduce((a, n) => a + n, 0)} dropped by ${after.socket} ${JSON.stringify(expectedAfter)}`;
+      }
       const answeredRefusals = target.answeredRefusals ? `, ${fuzzer.refusalAnswers} of them refusals (${predictedAnswers} predicted)` : '';
-      console.log(`${spec.name}: ${sent} messages, ${refusedTotal} refused by reason ${JSON.stringify(expected)}, ${fuzzer.replies} answers to the fuzzers${answeredRefusals}`);
+      console.log(`${spec.name}: ${sent} messages, ${refusedTotal} refused by reason ${JSON.stringify(expected)}${machine}, ${fuzzer.replies} answers to the fuzzers${answeredRefusals}`);
     } finally {
       fuzzer.close();
     }

@@ -5,15 +5,19 @@
  * (to predict what must be refused), what well-formed traffic looks like,
  * and a good client's round trip that must still work afterwards.
  *
- * The gateway's backend ROUTER is one more entry here once the gateway lands:
- * start a Gateway, point `endpoint` at its ZeroMQ bind, use its codec and a
- * BlastBeat-style `[sid, type, body]` arbitrary, and check with one HTTP request.
+ * Some roles refuse more after their decoder: the routing machine drops
+ * messages that decode but make no sense (the gateway's, from a node it does
+ * not know). A target that has such a machine says which of its drops each
+ * accepted fuzzed message must cause (`afterDecode`), so both counters are
+ * predicted exactly.
  */
 import fc from 'fast-check';
 import { Balancer, BalancerClient } from '../../src/api/balancer.js';
 import { Broker } from '../../src/api/broker.js';
 import { Client } from '../../src/api/client.js';
 import { Dispatcher } from '../../src/api/dispatcher.js';
+import { Gateway } from '../../src/api/gateway.js';
+import { GatewayBackend } from '../../src/api/gateway-backend.js';
 import { KeywordClient } from '../../src/api/keywords/index.js';
 import { Registry } from '../../src/api/registry.js';
 import { Sink } from '../../src/api/sink.js';
@@ -21,6 +25,8 @@ import { Worker } from '../../src/api/worker.js';
 import { DEFAULT_ROUTER, DEFAULT_ZMQ, type KeywordsConfig } from '../../src/config/keywords-config.js';
 import { parseKeywordsFile } from '../../src/config/keywords-file.js';
 import { Metrics } from '../../src/metrics/registry.js';
+import { decodeBackendFrames, type BackendMessage } from '../../src/protocol/blastbeat/message.js';
+import type { Rejection } from '../../src/protocol/codec.js';
 import { DEFAULT_BROKER_WIRE_LIMITS, brokerMessageDecoder } from '../../src/protocol/broker-wire.js';
 import { decodeUnits, isStewardHeader, Kind } from '../../src/protocol/steward-wire.js';
 import { Status, isStewardTag, parseTagHeader } from '../../src/protocol/tagged.js';
@@ -28,9 +34,10 @@ import { decodeDispatcherRequest, decodeRegistryRequest } from '../../src/protoc
 import { decodeSinkFrames } from '../../src/protocol/sink.js';
 import { decodeStirrFrames } from '../../src/protocol/stirr.js';
 import { ConfigDir } from '../helpers/balancer.js';
+import { rawExchange } from '../helpers/gateway.js';
 import { freePorts } from '../helpers/ports.js';
-import { ANY, withTimeout } from '../helpers/zmq.js';
-import { brokerMessages, dispatcherMessages, one, registryMessages, sinkMessages, stirrMessages, type DecodeResult } from './codecs.js';
+import { ANY, eventually, withTimeout } from '../helpers/zmq.js';
+import { blastbeatNodeMessages, brokerMessages, dispatcherMessages, one, registryMessages, sinkMessages, stirrMessages, type DecodeResult } from './codecs.js';
 
 export interface LiveTarget {
   /** The socket's name in `steward_dropped_total{socket}` and `steward_messages_received_total{socket}`. */
@@ -45,6 +52,15 @@ export interface LiveTarget {
   readonly maxMessageSize: number;
   /** Well-formed messages as a peer sends them, which the fuzzer mutates. */
   readonly valid: fc.Arbitrary<Buffer[]>;
+  /**
+   * The machine behind the socket, when it counts drops of its own on its own
+   * `socket` label: the reasons it must drop what the decoder accepted with.
+   */
+  readonly afterDecode?: {
+    readonly socket: string;
+    /** The machine's drop reasons for a message as the socket delivers it (one per unit of a batch; none when the decoder refuses it). */
+    readonly predict: (frames: Buffer[]) => readonly string[];
+  };
   /** Every message the decoder does not refuse gets exactly one answer (request/reply protocols). */
   readonly answersEveryAccepted: boolean;
   /**
@@ -297,6 +313,58 @@ async function sinkTarget(): Promise<LiveTarget> {
   };
 }
 
+/** The gateway's good node: its name is upper-case, and the fuzzer's DEALERs have libzmq's own ids (a zero byte first). */
+const GOOD_NODE = 'Good-Node';
+
+/** The messages the gateway's decoder hands its router for these frames: none, one, or a batch's units. */
+function accepted(frames: Buffer[]): readonly BackendMessage[] {
+  const decoded = decodeBackendFrames(frames);
+  if (Array.isArray(decoded)) return decoded as readonly BackendMessage[];
+  return (decoded as BackendMessage | Rejection).type === 'rejected' ? [] : [decoded as BackendMessage];
+}
+
+async function gatewayTarget(): Promise<LiveTarget> {
+  const metrics = new Metrics('gateway');
+  const maxMessageSize = 256 * 1024;
+  const gateway = await Gateway.start({
+    bind: ['127.0.0.1:0'],
+    zmq: ANY,
+    vhosts: [{ name: '127.0.0.1', nodes: [GOOD_NODE] }],
+    metrics,
+    maxMessageSize,
+    // Lenient: the fuzzer floods this very process, and the good node must not look lost meanwhile.
+    pingFreqMs: 500,
+    timeoutMs: 5_000,
+    drainTimeoutMs: 200,
+  });
+  const { http, zmq } = await gateway.endpoints();
+  const port = Number(new URL(http[0] ?? 'http://x:0').port);
+  const node = GatewayBackend.start({ endpoint: zmq, node: GOOD_NODE, onRequest: (req) => ({ status: 200, body: `echo:${req.query}` }) });
+  await eventually(() => gateway.availableNodes().includes(GOOD_NODE), 5_000);
+  return {
+    socket: gateway.ids.zmq,
+    endpoint: zmq,
+    kind: 'router',
+    metrics,
+    decode: (frames) => one(decodeBackendFrames(frames)),
+    maxMessageSize,
+    valid: blastbeatNodeMessages,
+    // Every fuzzer is a node no virtual host lists: whatever decodes, whatever its type or sid, the gateway
+    // drops as unknown_node before it looks further (a stranger is answered nothing, not even a ping's pong).
+    afterDecode: { socket: 'gateway', predict: (frames) => accepted(frames).map(() => 'unknown_node') },
+    answersEveryAccepted: false,
+    async check() {
+      const marker = `good-${Math.random()}`;
+      const { text } = await rawExchange(port, [`GET /?${marker} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`], { timeoutMs: 5_000 });
+      if (!text.startsWith('HTTP/1.1 200 ') || !text.endsWith(`\r\n\r\necho:${marker}`)) throw new Error(`gateway answered ${JSON.stringify(text)}`);
+    },
+    async stop() {
+      node.close();
+      await gateway.stop();
+    },
+  };
+}
+
 export const TARGETS: readonly TargetSpec[] = [
   { name: 'broker frontend (clients)', start: () => brokerTarget('frontend') },
   { name: 'broker backend (workers)', start: () => brokerTarget('backend') },
@@ -304,4 +372,5 @@ export const TARGETS: readonly TargetSpec[] = [
   { name: 'registry', start: registryTarget },
   { name: 'dispatcher command socket', start: dispatcherTarget },
   { name: 'sink', start: sinkTarget },
+  { name: 'gateway backend (nodes)', start: gatewayTarget },
 ];
