@@ -91,6 +91,17 @@ describe('errors a user can read', () => {
     expect(statuses(text)).toEqual([413]);
   });
 
+  it('should answer 400 to Upgrade: websocket without Connection: upgrade instead of leaving the node to guess (found by fuzzing)', async () => {
+    const gw = await startGateway(cleanup);
+    await startBackend(cleanup, gw, { node: 'n1', onRequest: () => ({ body: 'plain' }), onWebSocket: () => undefined });
+    // Forwarded as plain HTTP, GatewayBackend read HTTP_UPGRADE, opened a WebSocket and answered nothing: 504.
+    const { text, closed } = await rawExchange(gw.port, [
+      'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    ]);
+    expect(statuses(text)).toEqual([400]);
+    expect(closed).toBe(true);
+  });
+
   it('should refuse connections beyond the session limit with 503', async () => {
     const metrics = new Metrics('gateway');
     const gw = await startGateway(cleanup, { maxSessions: 1, metrics });

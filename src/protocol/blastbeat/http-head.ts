@@ -256,7 +256,13 @@ export function parseRequestHead(text: string, limits: HeadLimits = DEFAULT_HEAD
 
   const close = connection !== '' && hasToken(connection, 'close');
   const keepAlive = version === '1.1' ? !close : connection !== '' && hasToken(connection, 'keep-alive') && !close;
-  const wantsUpgrade = upgrade !== undefined && connection !== '' && hasToken(connection, 'upgrade') && hasToken(upgrade, 'websocket');
+  const wantsUpgrade = upgrade !== undefined && hasToken(upgrade, 'websocket');
+  // A WebSocket handshake without "Connection: upgrade" is refused (RFC 6455 4.2.1), never served as plain
+  // HTTP: nodes (BlastBeat's, GatewayBackend) read HTTP_UPGRADE alone, would take the request for a WebSocket
+  // the gateway never opened, and leave the client waiting for an answer that never comes.
+  if (wantsUpgrade && !(connection !== '' && hasToken(connection, 'upgrade'))) {
+    return headReject('bad_websocket_handshake', 'Upgrade: websocket without Connection: upgrade');
+  }
 
   return {
     type: 'head',

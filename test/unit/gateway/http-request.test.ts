@@ -42,6 +42,17 @@ describe('request head', () => {
     expect(parse('POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nExpect: 100-continue')).toMatchObject({ head: { expectContinue: true } });
   });
 
+  it('should refuse Upgrade: websocket without Connection: upgrade rather than pass it on as plain HTTP (found by fuzzing)', () => {
+    // Served as plain HTTP, the node saw HTTP_UPGRADE=websocket, took it for a WebSocket, and the client got a 504.
+    expect(parse('GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Key: x')).toMatchObject({
+      type: 'rejected',
+      reason: 'bad_websocket_handshake',
+    });
+    expect(parse('GET /ws HTTP/1.0\r\nHost: h\r\nUpgrade: WebSocket')).toMatchObject({ type: 'rejected', reason: 'bad_websocket_handshake' });
+    // Other upgrades are not the gateway's business: the request goes on as plain HTTP.
+    expect(parse('GET / HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nConnection: Upgrade')).toMatchObject({ type: 'head', head: { upgrade: undefined } });
+  });
+
   it('should take the host from an absolute-form target', () => {
     expect(parse('GET http://Other:9/x?y HTTP/1.1\r\nHost: h')).toMatchObject({ head: { host: 'other:9', path: '/x', query: 'y' } });
   });
