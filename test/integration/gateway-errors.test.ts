@@ -1,6 +1,7 @@
+import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/metrics/registry.js';
-import { eventually } from '../helpers/zmq.js';
+import { eventually, withTimeout } from '../helpers/zmq.js';
 import { Cleanup, rawExchange, startBackend, startGateway, startPythonBackend, statuses } from '../helpers/gateway.js';
 
 const cleanup = new Cleanup();
@@ -100,6 +101,29 @@ describe('errors a user can read', () => {
     ]);
     expect(statuses(text)).toEqual([400]);
     expect(closed).toBe(true);
+  });
+
+  it('should let go of a request at once when its client ends in the middle of the body (found by fuzzing)', async () => {
+    const metrics = new Metrics('gateway');
+    const gw = await startGateway(cleanup, { metrics, vhosts: [{ name: '127.0.0.1', nodes: ['n1'], timeoutMs: 30_000 }] });
+    const node = await startBackend(cleanup, gw, { node: 'n1', onRequest: () => ({ body: 'never' }) });
+    const socket = net.connect(gw.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    cleanup.add(() => {
+      socket.destroy();
+    });
+    let read = '';
+    socket.on('data', (d: Buffer) => {
+      read += d.toString('latin1');
+    });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.end('POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nonly part of it');
+    // It used to hold the session, the socket and the node's half request for the node's whole timeout, then answer 504.
+    await withTimeout(closed, 5_000, 'the gateway to close');
+    expect(read).toBe('');
+    await eventually(() => gw.gateway.registry.sessions.size === 0 && node.sessionCount === 0);
+    expect(await metrics.value('steward_gateway_errors_total')).toBe(0);
   });
 
   it('should refuse connections beyond the session limit with 503', async () => {

@@ -134,7 +134,10 @@ const waitingOn: Handlers<SessionState, Ctx, SessionEvent> = {
   'conn.data': (ctx, e) => pumpMore(ctx, e.data),
   'conn.end': (ctx) => {
     ctx.clientEnded = true;
-    return undefined;
+    // A body still owed can never come now (a client that gave up mid-body, or was reset: the kernel reports
+    // a reset after data as an end). Waiting would hold the session, its socket and the node's half request
+    // until the node's timeout, then blame the node with a 504 nobody reads; give up as on an end mid-head.
+    return ctx.stream.inBody ? end(ctx, 'client_closed', 'closing') : undefined;
   },
   'backend.message': (ctx, e) => {
     if (e.kind === 'headers' || e.kind === 'body') {

@@ -179,6 +179,32 @@ describe('gateway session: HTTP', () => {
     expect(s.actor.getSnapshot().output).toEqual({ reason: 'keep_alive_done', requests: 1 });
   });
 
+  it('should give up at once, telling the node end, when the client ends in the middle of a request body (found by fuzzing)', () => {
+    for (const request of ['POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc', 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n']) {
+      const s = boot();
+      s.data(request);
+      s.take();
+      // It used to wait for the node until its timeout, then answer 504 to a client long gone.
+      s.actor.send({ type: 'conn.end' });
+      const out = s.take();
+      expect(toBackend(out).map((m) => m.kind)).toEqual(['end']);
+      expect(types(out)).toContain('conn.end');
+      expect(types(out)).not.toContain('session.error');
+      expect(s.state()).toBe('closing');
+    }
+  });
+
+  it('should still answer a complete request when the client ends after sending it', () => {
+    const s = boot();
+    s.data('POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc');
+    s.actor.send({ type: 'conn.end' });
+    s.take();
+    expect(s.state()).toBe('waiting');
+    s.backend('headers', OK);
+    expect(written(s.take())).toBe(OK);
+    expect(s.state()).toBe('closing');
+  });
+
   it('should tell the node end and release it when the client goes away', () => {
     const s = boot();
     s.data(GET);
