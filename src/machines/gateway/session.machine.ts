@@ -77,6 +77,13 @@ function answerBadBody(ctx: Ctx): SessionState | undefined {
   return 'closing';
 }
 
+/** Reading starts on the next request: its deadline (a head already begun, or idle), and the head if it is all there. */
+function readNext(ctx: Ctx): void {
+  ctx.headStarted = ctx.stream.buffered > 0;
+  ctx.deadline = ctx.now() + (ctx.headStarted ? ctx.limits.headerTimeoutMs : ctx.limits.idleTimeoutMs);
+  ctx.next = readRequest(ctx);
+}
+
 function draining(ctx: Ctx): undefined {
   ctx.draining = true;
   return undefined;
@@ -268,34 +275,36 @@ export const gatewaySession = flatMachine<SessionState, Ctx, SessionEvent, Sessi
   states: {
     reading: {
       entry: (ctx) => {
-        ctx.headStarted = ctx.stream.buffered > 0;
-        ctx.deadline = ctx.now() + (ctx.headStarted ? ctx.limits.headerTimeoutMs : ctx.limits.idleTimeoutMs);
         if (ctx.paused) {
           ctx.paused = false;
           ctx.out({ type: 'conn.resume' });
         }
-        ctx.next = readRequest(ctx);
+        readNext(ctx);
       },
       always: (ctx) => {
-        const next = ctx.next;
-        if (next === undefined) return undefined;
-        ctx.next = undefined;
-        switch (next.type) {
-          case 'http.request': {
-            forwardRequest(ctx, next.head, next.route, next.packet);
-            const body = pumpBody(ctx);
-            if (body !== 'ok') ctx.bodyError = body;
-            return 'waiting';
+        // Refusals the connection survives are answered here, one after the other, rather than by
+        // re-entering this state: a read may hold any number of them, and the machine bounds its moves per step.
+        for (let next = ctx.next; next !== undefined; next = ctx.next) {
+          ctx.next = undefined;
+          switch (next.type) {
+            case 'http.request': {
+              forwardRequest(ctx, next.head, next.route, next.packet);
+              const body = pumpBody(ctx);
+              if (body !== 'ok') ctx.bodyError = body;
+              return 'waiting';
+            }
+            case 'http.upgrade':
+              acceptWebSocket(ctx, next);
+              return 'websocket';
+            case 'http.reject':
+              if (next.close) ctx.endReason = 'bad_request';
+              answer(ctx, next.status, next.reason, next.message, next.close);
+              if (next.close) return 'closing';
+              // Without a body to skip, the connection carries on with the next request.
+              readNext(ctx);
           }
-          case 'http.upgrade':
-            acceptWebSocket(ctx, next);
-            return 'websocket';
-          case 'http.reject':
-            if (next.close) ctx.endReason = 'bad_request';
-            answer(ctx, next.status, next.reason, next.message, next.close);
-            // Without a body to skip, the connection carries on with the next request.
-            return next.close ? 'closing' : 'reading';
         }
+        return undefined;
       },
       on: readingOn,
     },

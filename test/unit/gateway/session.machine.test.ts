@@ -236,6 +236,17 @@ describe('gateway session: errors a user can read', () => {
     expect(s.state()).toBe('reading');
   });
 
+  it('should answer any number of pipelined refusals arriving in one read, and go on with the next request (found by fuzzing)', () => {
+    const s = boot();
+    // Past 32 the session re-entered its reading state once too often in one step, crashed, and lost every answer.
+    s.data('GET / HTTP/1.1\r\nHost: nowhere\r\n\r\n'.repeat(200) + GET);
+    const out = s.take();
+    expect(written(out).match(/HTTP\/1\.1 404 /g)).toHaveLength(200);
+    expect(toBackend(out).map((m) => m.kind)).toEqual(['uwsgi']);
+    expect(s.state()).toBe('waiting');
+    expect(s.actor.getSnapshot().status).toBe('active');
+  });
+
   it('should answer 503 when no node of the host is available', () => {
     const s = boot(() => ({ kind: 'no-node', vhost: 'h' }));
     s.data(GET);
