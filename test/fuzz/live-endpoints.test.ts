@@ -63,8 +63,9 @@ class Fuzzer {
     private readonly target: LiveTarget,
     count: number,
   ) {
-    this.sockets = Array.from({ length: count }, () => {
-      const s = target.kind === 'router' ? new zmq.Dealer({ linger: 0 }) : new zmq.Push({ linger: 0 });
+    this.sockets = Array.from({ length: count }, (_, i) => {
+      const routingId = target.fuzzerIds?.[i];
+      const s = target.kind === 'router' ? new zmq.Dealer({ linger: 0, ...(routingId === undefined ? {} : { routingId }) }) : new zmq.Push({ linger: 0 });
       s.connect(target.endpoint);
       if (s instanceof zmq.Dealer) void this.drain(s);
       return s;
@@ -82,10 +83,16 @@ class Fuzzer {
     }
   }
 
+  /** Which socket sends message `m` of a batch (round robin), for targets that tell their fuzzers apart. */
+  senderOf(m: number): number {
+    return m % this.sockets.length;
+  }
+
   /** Sends every message, spread over the sockets, each socket one message at a time (zeromq.js allows one pending send). */
   async send(messages: readonly Buffer[][]): Promise<void> {
     await Promise.all(
       this.sockets.map(async (socket, i) => {
+        // Socket i sends the messages senderOf gives it.
         for (let m = i; m < messages.length; m += this.sockets.length) await socket.send(messages[m] as Buffer[]);
       }),
     );
@@ -124,7 +131,7 @@ describe.each(TARGETS)('live fuzzing: $name', (spec) => {
           .sample(arb, { seed: FUZZ_SEED + chunk, numRuns: Math.min(CHUNK, FUZZ_COUNT - sent) })
           // ZeroMQ has no empty message; frames above the socket's limit are a separate case below.
           .filter((m) => m.length > 0 && m.every((f) => f.length < target.maxMessageSize));
-        for (const m of messages) {
+        for (const [k, m] of messages.entries()) {
           const delivered = target.kind === 'router' ? [ROUTING_ID, ...m] : m;
           predictedAnswers += target.answeredRefusals?.predict(delivered) ?? 0;
           const verdict = target.decode(delivered);
@@ -133,7 +140,7 @@ describe.each(TARGETS)('live fuzzing: $name', (spec) => {
             predicted.set(reason, (predicted.get(reason) ?? 0) + 1);
             continue;
           }
-          for (const reason of after?.predict(delivered) ?? []) predictedAfter.set(reason, (predictedAfter.get(reason) ?? 0) + 1);
+          for (const reason of after?.predict(delivered, target.fuzzerIds?.[fuzzer.senderOf(k)]) ?? []) predictedAfter.set(reason, (predictedAfter.get(reason) ?? 0) + 1);
         }
         await fuzzer.send(messages);
         sent += messages.length;

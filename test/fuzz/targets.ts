@@ -58,9 +58,15 @@ export interface LiveTarget {
    */
   readonly afterDecode?: {
     readonly socket: string;
-    /** The machine's drop reasons for a message as the socket delivers it (one per unit of a batch; none when the decoder refuses it). */
-    readonly predict: (frames: Buffer[]) => readonly string[];
+    /**
+     * The machine's drop reasons for a message as the socket delivers it (one per unit of a batch; none when
+     * the decoder refuses it); `routingId` is the sending fuzzer's (see `fuzzerIds`), undefined for one with
+     * libzmq's own id.
+     */
+    readonly predict: (frames: Buffer[], routingId: string | undefined) => readonly string[];
   };
+  /** Routing ids for the first fuzzer sockets (a peer the target knows by name); the others get libzmq's own. */
+  readonly fuzzerIds?: readonly string[];
   /** Every message the decoder does not refuse gets exactly one answer (request/reply protocols). */
   readonly answersEveryAccepted: boolean;
   /**
@@ -315,6 +321,8 @@ async function sinkTarget(): Promise<LiveTarget> {
 
 /** The gateway's good node: its name is upper-case, and the fuzzer's DEALERs have libzmq's own ids (a zero byte first). */
 const GOOD_NODE = 'Good-Node';
+/** A node the gateway knows, played by one fuzzer socket, on a virtual host the good client never asks for. */
+const FUZZ_NODE = 'Fuzz-Node';
 
 /** The messages the gateway's decoder hands its router for these frames: none, one, or a batch's units. */
 function accepted(frames: Buffer[]): readonly BackendMessage[] {
@@ -329,7 +337,10 @@ async function gatewayTarget(): Promise<LiveTarget> {
   const gateway = await Gateway.start({
     bind: ['127.0.0.1:0'],
     zmq: ANY,
-    vhosts: [{ name: '127.0.0.1', nodes: [GOOD_NODE] }],
+    vhosts: [
+      { name: '127.0.0.1', nodes: [GOOD_NODE] },
+      { name: 'fuzz.invalid', nodes: [FUZZ_NODE] },
+    ],
     metrics,
     maxMessageSize,
     // Lenient: the fuzzer floods this very process, and the good node must not look lost meanwhile.
@@ -349,9 +360,21 @@ async function gatewayTarget(): Promise<LiveTarget> {
     decode: (frames) => one(decodeBackendFrames(frames)),
     maxMessageSize,
     valid: blastbeatNodeMessages,
-    // Every fuzzer is a node no virtual host lists: whatever decodes, whatever its type or sid, the gateway
-    // drops as unknown_node before it looks further (a stranger is answered nothing, not even a ping's pong).
-    afterDecode: { socket: 'gateway', predict: (frames) => accepted(frames).map(() => 'unknown_node') },
+    afterDecode: {
+      socket: 'gateway',
+      predict: (frames, routingId) =>
+        accepted(frames).flatMap((m) => {
+          // A node no virtual host lists: whatever decodes, whatever its type or sid, is dropped before the
+          // gateway looks further (a stranger is answered nothing, not even a ping's pong).
+          if (routingId !== FUZZ_NODE) return ['unknown_node'];
+          // The known node: presence is taken (a ping answered), and no fuzzed sid is a live session (sids are
+          // the gateway's 16 random bytes, and no client is connected meanwhile); a late `end` is not counted.
+          if (m.kind === 'pong' || m.kind === 'ping') return [];
+          if (m.sid.length === 0) return ['no_sid'];
+          return m.kind === 'end' ? [] : ['unknown_session'];
+        }),
+    },
+    fuzzerIds: [FUZZ_NODE],
     answersEveryAccepted: false,
     async check() {
       const marker = `good-${Math.random()}`;
