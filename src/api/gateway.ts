@@ -38,6 +38,8 @@ export interface GatewayOptions extends Omit<GatewayTreeConfig, 'settings' | 'lo
   readonly maxBodySize?: number;
   readonly maxWebSocketMessage?: number;
   readonly headerTimeoutMs?: number;
+  /** How long a request body may go without a byte from the client (default 30 s): 408, and the node told `end`. */
+  readonly bodyTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
@@ -96,6 +98,7 @@ export function gatewaySettings(options: GatewayOptions): GatewaySettings {
     maxBodySize: options.maxBodySize ?? GATEWAY_DEFAULTS.maxBodySize,
     maxWebSocketMessage: positive(options.maxWebSocketMessage, GATEWAY_DEFAULTS.maxWebSocketMessage, 'maxWebSocketMessage'),
     headerTimeoutMs: positive(options.headerTimeoutMs, GATEWAY_DEFAULTS.headerTimeoutMs, 'headerTimeoutMs'),
+    bodyTimeoutMs: positive(options.bodyTimeoutMs, GATEWAY_DEFAULTS.bodyTimeoutMs, 'bodyTimeoutMs'),
     idleTimeoutMs: positive(options.idleTimeoutMs, GATEWAY_DEFAULTS.idleTimeoutMs, 'idleTimeoutMs'),
     vhosts,
   };

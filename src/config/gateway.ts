@@ -42,6 +42,8 @@ export interface GatewaySettings {
   readonly maxBodySize: number;
   readonly maxWebSocketMessage: number;
   readonly headerTimeoutMs: number;
+  /** How long a request body may go without a byte from the client (408, or a cut, after). */
+  readonly bodyTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly vhosts: readonly VhostSettings[];
 }
@@ -62,6 +64,10 @@ export const GATEWAY_DEFAULTS = {
   maxBodySize: 16 * 1024 * 1024,
   maxWebSocketMessage: 1024 * 1024,
   headerTimeoutMs: 10_000,
+  // Between two reads of a body, as nginx's client_body_timeout (60 s) is. 30 s outlasts a lossy link's TCP
+  // retransmissions (backoff 1+2+4+8 s) and equals the node's default `timeout`: a client that stalls holds
+  // its session no longer than it did when the node's timeout ended it with a 504.
+  bodyTimeoutMs: 30_000,
   idleTimeoutMs: 60_000,
 } as const;
 
@@ -88,6 +94,7 @@ const SERVER_KEYS: Record<string, KeySpec> = {
   'max-body-size': { help: 'bytes of a request body' },
   'websocket-max-message': { help: 'bytes of one WebSocket message' },
   'header-timeout': { help: 'seconds a client has to send a whole request head' },
+  'body-timeout': { help: 'seconds a request body may go without a byte from the client' },
   'keepalive-timeout': { help: 'seconds an idle keep-alive connection stays open' },
 };
 
@@ -335,6 +342,7 @@ export function gatewaySettingsFromIni(doc: IniDocument): { settings: GatewaySet
     maxBodySize: r.size(server, 'max-body-size', GATEWAY_DEFAULTS.maxBodySize, 0, 1024 ** 4),
     maxWebSocketMessage: r.size(server, 'websocket-max-message', GATEWAY_DEFAULTS.maxWebSocketMessage, 1, 1024 ** 3),
     headerTimeoutMs: r.seconds(server, 'header-timeout', GATEWAY_DEFAULTS.headerTimeoutMs, 1, 3_600_000),
+    bodyTimeoutMs: r.seconds(server, 'body-timeout', GATEWAY_DEFAULTS.bodyTimeoutMs, 1, 3_600_000),
     idleTimeoutMs: r.seconds(server, 'keepalive-timeout', GATEWAY_DEFAULTS.idleTimeoutMs, 1, 86_400_000),
     vhosts,
   };

@@ -14,6 +14,8 @@ export interface SessionLimits {
   readonly maxWebSocketMessage: number;
   /** A request head must be complete this long after its first byte (slow senders are cut off with 408). */
   readonly headerTimeoutMs: number;
+  /** A request body may go this long without a byte from the client (408, or a cut once the response has started). */
+  readonly bodyTimeoutMs: number;
   /** A keep-alive connection with no request in progress is closed after this long. */
   readonly idleTimeoutMs: number;
   /** How long a closing handshake (WebSocket close, flushing) may take. */
@@ -90,6 +92,7 @@ export type SessionEndReason =
   | 'keep_alive_done'
   | 'idle'
   | 'header_timeout'
+  | 'body_timeout'
   | 'bad_request'
   | 'backend_end'
   | 'backend_timeout'

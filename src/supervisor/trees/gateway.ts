@@ -76,6 +76,7 @@ export function sessionLimits(settings: GatewaySettings, closeTimeoutMs = 2_000)
     head: { maxHeadSize: settings.maxHeadSize, maxHeaders: settings.maxHeaders, maxBodySize: settings.maxBodySize },
     maxWebSocketMessage: settings.maxWebSocketMessage,
     headerTimeoutMs: settings.headerTimeoutMs,
+    bodyTimeoutMs: settings.bodyTimeoutMs,
     idleTimeoutMs: settings.idleTimeoutMs,
     closeTimeoutMs,
     maxPipelined: Math.max(64 * 1024, settings.maxHeadSize * 2),
@@ -84,7 +85,7 @@ export function sessionLimits(settings: GatewaySettings, closeTimeoutMs = 2_000)
 
 /** Fine enough for the shortest timeout configured, never busier than every 10 ms. */
 function defaultSweep(settings: GatewaySettings): number {
-  const shortest = Math.min(settings.pingFreqMs / 2, settings.headerTimeoutMs / 4, ...settings.vhosts.map((v) => v.timeoutMs / 4), 250);
+  const shortest = Math.min(settings.pingFreqMs / 2, settings.headerTimeoutMs / 4, settings.bodyTimeoutMs / 4, ...settings.vhosts.map((v) => v.timeoutMs / 4), 250);
   return Math.max(10, Math.floor(shortest));
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/cli/errors.js';
 import { iniValue, iniValues, parseIni } from '../../../src/config/gateway-ini.js';
+import { gatewaySettings } from '../../../src/api/gateway.js';
 import { gatewaySettingsFromIni, loadGatewayConfig, parseDuration, parseListenAddress, parseSize } from '../../../src/config/gateway.js';
 import { selfSigned } from '../../helpers/gateway.js';
 
@@ -48,6 +49,8 @@ describe('gateway settings', () => {
       timeoutMs: 30_000,
       vhosts: [{ name: 'localhost:8000', nodes: ['foobar1'], aliases: [], timeoutMs: 30_000, maxSessions: 0 }],
       maxNodeSessions: 10_000,
+      headerTimeoutMs: 10_000,
+      bodyTimeoutMs: 30_000,
     });
   });
 
@@ -74,6 +77,7 @@ describe('gateway settings', () => {
         'max-body-size = 2M',
         'websocket-max-message = 64K',
         'header-timeout = 2',
+        'body-timeout = 750ms',
         'keepalive-timeout = 30',
         '[blastbeat:example.com]',
         'node = a',
@@ -94,9 +98,29 @@ describe('gateway settings', () => {
       maxBodySize: 2 * 1024 * 1024,
       maxWebSocketMessage: 64 * 1024,
       headerTimeoutMs: 2000,
+      bodyTimeoutMs: 750,
       idleTimeoutMs: 30_000,
       vhosts: [{ name: 'example.com', nodes: ['a', 'b'], aliases: ['www.example.com'], timeoutMs: 5000, maxSessions: 10 }],
     });
+  });
+
+  it('should stop on a body-timeout that is not a duration from 1 ms to an hour, naming the key and its default as the fix', () => {
+    for (const value of ['soon', '0', '2h', '3601']) {
+      const e = configError(() => load(`[blastbeat]\nbind = 127.0.0.1:8080\nbody-timeout = ${value}\n`));
+      expect(e.file).toBe(FILE);
+      expect(e.field).toBe('[blastbeat] body-timeout (line 3)');
+      expect(e.problem).toContain(`"${value}" is not a duration`);
+      expect(e.fix).toBe('body-timeout = 30 (seconds; or 250ms)');
+    }
+    expect(load('[blastbeat]\nbody_timeout = 5\n').warnings.join('\n')).toMatch(/body_timeout \(line 2\): unknown key.*did you mean "body-timeout"/);
+  });
+
+  it('should take bodyTimeoutMs in Gateway.start options, with the same default, and refuse one out of range', () => {
+    expect(gatewaySettings({ vhosts: [] }).bodyTimeoutMs).toBe(30_000);
+    expect(gatewaySettings({ vhosts: [], bodyTimeoutMs: 300 }).bodyTimeoutMs).toBe(300);
+    const e = configError(() => gatewaySettings({ vhosts: [], bodyTimeoutMs: 0 }));
+    expect(e.field).toBe('bodyTimeoutMs');
+    expect(e.fix).toBe('bodyTimeoutMs: 30000');
   });
 
   it('should report unknown keys and sections with a guess, not drop them silently', () => {

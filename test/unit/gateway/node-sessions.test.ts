@@ -73,7 +73,7 @@ describe('a session routed to full nodes', () => {
       input: {
         sid: Buffer.alloc(16, 1),
         peer: { remoteAddress: '127.0.0.1', remotePort: 40000, localPort: 8080, tls: false },
-        limits: { head: DEFAULT_HEAD_LIMITS, maxWebSocketMessage: 64, headerTimeoutMs: 1000, idleTimeoutMs: 5000, closeTimeoutMs: 500, maxPipelined: 1024 },
+        limits: { head: DEFAULT_HEAD_LIMITS, maxWebSocketMessage: 64, headerTimeoutMs: 1000, bodyTimeoutMs: 1500, idleTimeoutMs: 5000, closeTimeoutMs: 500, maxPipelined: 1024 },
         route: () => route,
         out: (c) => commands.push(c),
         now: () => clock.now(),

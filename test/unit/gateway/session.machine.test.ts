@@ -11,6 +11,7 @@ const LIMITS: SessionLimits = {
   head: DEFAULT_HEAD_LIMITS,
   maxWebSocketMessage: 64,
   headerTimeoutMs: 1000,
+  bodyTimeoutMs: 1500,
   idleTimeoutMs: 5000,
   closeTimeoutMs: 500,
   maxPipelined: 1024,
