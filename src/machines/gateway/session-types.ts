@@ -14,7 +14,11 @@ export interface SessionLimits {
   readonly maxWebSocketMessage: number;
   /** A request head must be complete this long after its first byte (slow senders are cut off with 408). */
   readonly headerTimeoutMs: number;
-  /** A request body may go this long without a byte from the client (408, or a cut once the response has started). */
+  /**
+   * A request body may go this long without a byte from the client (408, or a cut once the response has
+   * started). The node's timeout runs only once it has the whole request, so a client that stalls is
+   * never blamed on the node.
+   */
   readonly bodyTimeoutMs: number;
   /** A keep-alive connection with no request in progress is closed after this long. */
   readonly idleTimeoutMs: number;

@@ -46,6 +46,26 @@ function armBackend(ctx: Ctx): void {
   ctx.deadline = ctx.now() + ctx.timeoutMs;
 }
 
+/** The client still owes body bytes and can still send them. */
+const readingBody = (ctx: Ctx) => ctx.stream.inBody && !ctx.clientEnded;
+
+/**
+ * The deadline of an exchange: while the client still owes body bytes, the body timeout from its last
+ * bytes; once the node has the whole request, the node's timeout. A node cannot answer a request it does
+ * not have yet, so a client that stalls mid-body must never turn into a 504 counted against the node.
+ */
+function armExchange(ctx: Ctx): void {
+  ctx.deadline = ctx.now() + (readingBody(ctx) ? ctx.limits.bodyTimeoutMs : ctx.timeoutMs);
+}
+
+/** No body byte for the body timeout: 408 while nothing of the response is out, a cut after. */
+function bodyTimeout(ctx: Ctx): SessionState {
+  ctx.endReason = 'body_timeout';
+  if (ctx.response === undefined) answer(ctx, 408, 'body_timeout', `request body stalled: no bytes for ${ctx.limits.bodyTimeoutMs} ms`, true);
+  else ctx.out({ type: 'session.error', status: 0, reason: 'body_timeout_mid_response' });
+  return 'closing';
+}
+
 function armClose(ctx: Ctx): void {
   ctx.deadline = ctx.now() + ctx.limits.closeTimeoutMs;
 }
@@ -53,12 +73,15 @@ function armClose(ctx: Ctx): void {
 /** Forwards body bytes that arrive while the request is with the node. */
 function pumpMore(ctx: Ctx, data: Buffer): undefined {
   const stream = ctx.stream;
+  const owed = readingBody(ctx) && data.length > 0;
   stream.push(data);
   const body = pumpBody(ctx);
   if (body !== 'ok') {
     ctx.bodyError = body;
     return undefined;
   }
+  // Body bytes came: the body timeout starts again, or, the request now whole, the node's starts.
+  if (owed) armExchange(ctx);
   // Pipelined requests wait in the buffer; past a bound, stop reading until the response is out.
   if (!stream.inBody && stream.buffered > ctx.limits.maxPipelined && !ctx.paused) {
     ctx.paused = true;
@@ -181,6 +204,7 @@ const waitingOn: Handlers<SessionState, Ctx, SessionEvent> = {
   },
   'session.tick': (ctx, e) => {
     if (!expired(ctx, e)) return undefined;
+    if (readingBody(ctx)) return bodyTimeout(ctx);
     ctx.endReason = 'backend_timeout';
     answer(ctx, 504, 'backend_timeout', `node "${ctx.node ?? '?'}" did not answer within ${ctx.timeoutMs} ms`, true);
     return 'closing';
@@ -192,6 +216,8 @@ const waitingOn: Handlers<SessionState, Ctx, SessionEvent> = {
 const streamingOn: Handlers<SessionState, Ctx, SessionEvent> = {
   'conn.data': (ctx, e) => pumpMore(ctx, e.data),
   'conn.end': (ctx) => {
+    // A body cut short can no longer stall: the response goes on (closing after it), timed by the node's timeout.
+    if (readingBody(ctx)) armBackend(ctx);
     ctx.clientEnded = true;
     return undefined;
   },
@@ -200,7 +226,8 @@ const streamingOn: Handlers<SessionState, Ctx, SessionEvent> = {
       const done = completesResponse(ctx, e.kind, e.body);
       continueResponse(ctx, e.kind, e.body);
       if (!done) {
-        armBackend(ctx);
+        // While the client still owes body bytes, their deadline stands: the node's progress does not extend it.
+        if (!readingBody(ctx)) armBackend(ctx);
         return undefined;
       }
       return closesAfterResponse(ctx) ? end(ctx, 'keep_alive_done', 'closing') : 'reading';
@@ -212,7 +239,10 @@ const streamingOn: Handlers<SessionState, Ctx, SessionEvent> = {
     return dropUnexpected(ctx, e);
   },
   'backend.lost': (ctx) => cutResponse(ctx, 'backend_lost'),
-  'session.tick': (ctx, e) => (expired(ctx, e) ? cutResponse(ctx, 'backend_timeout') : undefined),
+  'session.tick': (ctx, e) => {
+    if (!expired(ctx, e)) return undefined;
+    return readingBody(ctx) ? bodyTimeout(ctx) : cutResponse(ctx, 'backend_timeout');
+  },
   'session.drain': draining,
   'lifecycle.shutdown': draining,
 };
@@ -256,9 +286,11 @@ const websocketOn: Handlers<SessionState, Ctx, SessionEvent> = {
  *
  * Time never arms a timer here: each state sets `deadline`, and a sweeper
  * sends `session.tick` to sessions whose deadline has passed. A head still
- * incomplete at its deadline gets 408; a node silent past its virtual
- * host's timeout gets 504 (before any response byte) or a cut connection
- * (after); a node that goes away before answering gets 502.
+ * incomplete at its deadline gets 408, and so does a body that stalls (no
+ * byte for the body timeout; a cut once the response has started); a node
+ * silent past its virtual host's timeout, counted from when it has the whole
+ * request, gets 504 (before any response byte) or a cut connection (after);
+ * a node that goes away before answering gets 502.
  *
  * Several events per request pass through here, so the chart is a flat
  * machine (`flat-machine.ts`) rather than an XState statechart: the same
@@ -309,12 +341,15 @@ export const gatewaySession = flatMachine<SessionState, Ctx, SessionEvent, Sessi
       on: readingOn,
     },
     waiting: {
-      entry: armBackend,
+      entry: armExchange,
       always: answerBadBody,
       on: waitingOn,
     },
     streaming: {
-      entry: armBackend,
+      // A body deadline carries over from waiting: the node's answer gives the client no more time.
+      entry: (ctx) => {
+        if (!readingBody(ctx)) armBackend(ctx);
+      },
       always: answerBadBody,
       on: streamingOn,
     },

@@ -349,6 +349,128 @@ describe('gateway session: errors a user can read', () => {
   });
 });
 
+describe('gateway session: a client body that stalls', () => {
+  const status = (cs: SessionCommand[]) => /^HTTP\/1\.1 (\d+)/.exec(written(cs))?.[1];
+  const POST = (framing: string) => `POST /up HTTP/1.1\r\nHost: h\r\n${framing}\r\n\r\n`;
+  const STALLED = [
+    ['a Content-Length body', `${POST('Content-Length: 10')}abc`],
+    ['a chunked body between chunks', `${POST('Transfer-Encoding: chunked')}3\r\nabc\r\n`],
+    ['a chunked body inside a chunk', `${POST('Transfer-Encoding: chunked')}5\r\nab`],
+  ] as const;
+
+  it.each(STALLED)('should answer 408 to %s that gets no byte for the body timeout, tell the node end and close', (_name, request) => {
+    const s = boot();
+    s.data(request);
+    expect(toBackend(s.take()).map((m) => m.kind)).toEqual(['uwsgi', 'body']);
+    s.after(1499);
+    expect(s.take()).toEqual([]);
+    s.after(1);
+    const out = s.take();
+    expect(status(out)).toBe('408');
+    expect(written(out)).toContain('Connection: close');
+    expect(out).toContainEqual({ type: 'session.error', status: 408, reason: 'body_timeout' });
+    expect(toBackend(out).map((m) => m.kind)).toEqual(['end']);
+    expect(types(out)).toContain('conn.end');
+    expect(s.state()).toBe('closing');
+    s.actor.send({ type: 'conn.closed' });
+    expect(s.actor.getSnapshot().output).toEqual({ reason: 'body_timeout', requests: 1 });
+    expect(s.take()).toContainEqual({ type: 'session.unbind', node: 'n1', vhost: 'h' });
+  });
+
+  it('should not time the node while the client still owes body bytes: a stall is 408, never a 504 counted against the node', () => {
+    // A body timeout longer than the node's: before, the node's timeout ran from the head and answered 504.
+    const s = boot(undefined, { ...LIMITS, bodyTimeoutMs: 5000 });
+    s.data(`${POST('Content-Length: 10')}abc`);
+    s.take();
+    s.after(2000);
+    expect(s.take()).toEqual([]);
+    s.after(2999);
+    expect(s.take()).toEqual([]);
+    s.after(1);
+    const out = s.take();
+    expect(status(out)).toBe('408');
+    expect(out).not.toContainEqual(expect.objectContaining({ reason: 'backend_timeout' }));
+  });
+
+  it('should start the body timeout again on every byte, and the node\'s timeout once the request is whole', () => {
+    for (const [request, pieces] of [
+      [POST('Content-Length: 6'), ['a', 'b', 'c', 'd', 'e', 'f']],
+      // Framing bytes are progress too: a chunk-size line arriving a byte at a time.
+      [POST('Transfer-Encoding: chunked'), ['2', '\r', '\n', 'ab', '\r\n', '0', '\r\n', '\r\n']],
+    ] as const) {
+      const s = boot();
+      s.data(request);
+      s.take();
+      // Each gap is under the body timeout (1500 ms); together they are far over it and over the node's (2000 ms).
+      for (const piece of pieces) {
+        s.after(1400);
+        s.data(piece);
+      }
+      const forwarded = s.take();
+      expect(types(forwarded).every((t) => t === 'backend.send')).toBe(true);
+      expect(s.state()).toBe('waiting');
+      // The node has the whole request now: its own timeout runs from here.
+      s.after(1999);
+      expect(s.take()).toEqual([]);
+      s.after(1);
+      expect(status(s.take())).toBe('504');
+    }
+  });
+
+  it('should leave a complete request alone: the node answers after the body timeout has passed', () => {
+    const s = boot();
+    s.data(`${POST('Content-Length: 3')}abc`);
+    s.take();
+    s.after(1900);
+    expect(s.take()).toEqual([]);
+    s.backend('headers', OK);
+    expect(written(s.take())).toBe(OK);
+    expect(s.state()).toBe('reading');
+  });
+
+  it('should answer 408 after the interim 100 Continue it sent for the body', () => {
+    const s = boot();
+    s.data(`${POST('Content-Length: 10\r\nExpect: 100-continue')}ab`);
+    expect(written(s.take())).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    s.after(1500);
+    expect(status(s.take())).toBe('408');
+  });
+
+  it('should cut the connection when the node has started its response (no status can follow a head)', () => {
+    const s = boot();
+    s.data(`${POST('Content-Length: 10')}abc`);
+    s.after(500);
+    s.backend('headers', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+    expect(s.state()).toBe('streaming');
+    s.after(500);
+    // The node's progress gives the client no more time: its deadline runs from its last bytes.
+    s.backend('chunk', 'partial');
+    s.take();
+    s.after(499);
+    expect(s.take()).toEqual([]);
+    s.after(1);
+    const out = s.take();
+    expect(written(out)).toBe('');
+    expect(out).toContainEqual({ type: 'session.error', status: 0, reason: 'body_timeout_mid_response' });
+    expect(toBackend(out).map((m) => m.kind)).toEqual(['end']);
+    expect(types(out)).toContain('conn.end');
+    expect(s.state()).toBe('closing');
+  });
+
+  it('should time a response by the node once the client has ended its side mid-body', () => {
+    const s = boot();
+    s.data(`${POST('Content-Length: 10')}abc`);
+    s.backend('headers', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+    s.actor.send({ type: 'conn.end' });
+    s.take();
+    // No more bytes can come: no body timeout, the response goes on (and the connection closes after it).
+    s.after(1500);
+    expect(s.take()).toEqual([]);
+    s.backend('chunk', '');
+    expect(types(s.take())).toContain('conn.end');
+  });
+});
+
 describe('gateway session: WebSocket', () => {
   const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
   const UPGRADE = `GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
