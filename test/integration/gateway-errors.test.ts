@@ -1,6 +1,8 @@
 import * as net from 'node:net';
+import * as zmq from 'zeromq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/metrics/registry.js';
+import { decodeGatewayFrames, EMPTY, KIND_FRAME, type GatewayMessage } from '../../src/protocol/blastbeat/message.js';
 import { eventually, withTimeout } from '../helpers/zmq.js';
 import { Cleanup, rawExchange, startBackend, startGateway, startPythonBackend, statuses } from '../helpers/gateway.js';
 
@@ -9,6 +11,28 @@ afterEach(() => cleanup.run());
 
 const GET = (path = '/', host = '127.0.0.1') => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
 const untilBody = (t: string) => /\r\n\r\n[\s\S]*\n$/.test(t);
+
+/** A node written against the wire by hand, answering pings and never a request: records what it is sent. */
+async function silentNode(name: string, gw: { zmq: string; gateway: { availableNodes(): string[] } }) {
+  const socket = new zmq.Dealer({ routingId: name, linger: 0 });
+  cleanup.add(() => socket.close());
+  socket.connect(gw.zmq);
+  const received: GatewayMessage[] = [];
+  void (async () => {
+    for await (const frames of socket) {
+      const decoded = decodeGatewayFrames(frames);
+      for (const m of Array.isArray(decoded) ? (decoded as readonly GatewayMessage[]) : [decoded as GatewayMessage]) {
+        if (m.type !== 'gateway.message') continue;
+        if (m.kind === 'ping') await socket.send([EMPTY, KIND_FRAME.pong, EMPTY]);
+        else received.push(m);
+      }
+    }
+  })().catch(() => undefined);
+  // An empty pong body offers no batches: the gateway sends this node plain messages.
+  await socket.send([EMPTY, KIND_FRAME.pong, EMPTY]);
+  await eventually(() => gw.gateway.availableNodes().includes(name));
+  return received;
+}
 
 describe('errors a user can read', () => {
   it('should answer 400 to a request without Host, and close', async () => {
@@ -74,6 +98,36 @@ describe('errors a user can read', () => {
     const { text, closed } = await rawExchange(gw.port, bytes, { gapMs: 20, timeoutMs: 5_000 });
     expect(statuses(text)).toEqual([408]);
     expect(closed).toBe(true);
+  });
+
+  it('should answer 408 to a client that stalls mid-body, Content-Length or chunked, tell the node end, and free the session', async () => {
+    const metrics = new Metrics('gateway');
+    // The node's timeout is far longer than the body's: the stall used to wait for it and be answered 504, counted against the node.
+    const gw = await startGateway(cleanup, { metrics, bodyTimeoutMs: 300, vhosts: [{ name: '127.0.0.1', nodes: ['n1'], timeoutMs: 30_000 }] });
+    const received = await silentNode('n1', gw);
+    const stalled = [
+      'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nonly half of it',
+      'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\nhalf',
+    ];
+    for (const [i, request] of stalled.entries()) {
+      // The connection stays open: only the body timeout can end it.
+      const { text, closed } = await rawExchange(gw.port, [request], { timeoutMs: 5_000 });
+      expect(statuses(text)).toEqual([408]);
+      expect(text).toContain('request body stalled: no bytes for 300 ms');
+      expect(closed).toBe(true);
+      const heads = received.filter((m) => m.kind === 'uwsgi');
+      expect(heads).toHaveLength(i + 1);
+      const sid = heads[i]!.sid;
+      await eventually(() => received.some((m) => m.kind === 'end' && m.sid.equals(sid)));
+      const kinds = received.filter((m) => m.sid.equals(sid)).map((m) => m.kind);
+      expect(kinds[0]).toBe('uwsgi');
+      expect(kinds.at(-1)).toBe('end');
+      expect(kinds.slice(1, -1).every((k) => k === 'body')).toBe(true);
+      await eventually(() => gw.gateway.registry.sessions.size === 0);
+      expect(gw.gateway.registry.nodes.get('n1')?.sessions).toBe(0);
+    }
+    expect(await metrics.value('steward_gateway_errors_total', { status: '408', reason: 'body_timeout' })).toBe(2);
+    expect(await metrics.value('steward_gateway_errors_total', { status: '504', reason: 'backend_timeout' })).toBe(0);
   });
 
   it('should answer 431 to a head over max-head-size and to too many headers', async () => {
