@@ -1,7 +1,8 @@
 /**
  * The gateway's client side under hostile traffic: hundreds of raw TCP
  * connections carrying request pipelines with faults whose answers are known,
- * byte-mangled requests and junk, slow senders, connections reset mid-request,
+ * byte-mangled requests and junk, slow senders, clients that stall mid-body,
+ * connections reset mid-request,
  * and WebSocket sessions full of broken frames (http-traffic.ts makes them).
  * Every byte the gateway sends back must read as well-formed HTTP responses
  * (or WebSocket frames after a 101) followed by a close; answers that are
@@ -37,6 +38,7 @@ import {
   readServerStream,
   split,
   splitsArb,
+  stalledBodyArb,
   wsStreamArb,
   type Handshake,
   type Pipeline,
@@ -61,6 +63,8 @@ type Plan =
   | { readonly kind: 'mangled'; readonly data: Buffer; readonly cuts: readonly number[]; readonly halfClose: boolean }
   /** A head that never completes, trickled: 408. */
   | { readonly kind: 'slow'; readonly data: Buffer; readonly cuts: readonly number[] }
+  /** A valid head and part of its body, trickled, then nothing on an open connection: 408 (after a 100 Continue asked for). */
+  | { readonly kind: 'stall'; readonly data: Buffer; readonly expected: readonly number[]; readonly cuts: readonly number[] }
   /** Reset (RST) before any answer can exist: an incomplete head, or a head whose body the node still waits for. */
   | { readonly kind: 'reset'; readonly data: Buffer }
   | { readonly kind: 'websocket'; readonly handshake: Handshake; readonly frames: Buffer; readonly cuts: readonly number[] };
@@ -69,6 +73,12 @@ const planArb: fc.Arbitrary<Plan> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('pipeline' as const), pipeline: pipelineArb, cuts: splitsArb }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('mangled' as const), data: mangledArb, cuts: splitsArb, halfClose: fc.nat({ max: 4 }).map((n) => n > 0) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('slow' as const), data: partialHeadArb, cuts: fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 1, maxLength: 3 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(stalledBodyArb, fc.array(fc.integer({ min: 0, max: 1_000_000 }), { maxLength: 4 }))
+      .map(([stalled, cuts]) => ({ kind: 'stall' as const, data: stalled.bytes, expected: stalled.expected, cuts })),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('reset' as const), data: fc.oneof(partialHeadArb, partialBodyArb) }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('websocket' as const), handshake: handshakeArb, frames: wsStreamArb, cuts: splitsArb }) },
 );
@@ -185,7 +195,9 @@ describe('gateway HTTP and WebSocket fuzzing', () => {
     gateway = await Gateway.start({
       bind: ['127.0.0.1:0'],
       zmq: ANY,
-      // Generous: a node answer late under load would read as a wrong 504; only stalled bodies wait this long.
+      // Generous: a node answering late under load would read as a wrong 504. The node's timeout runs only
+      // once it has the whole request, so a body that stalls (a 'stall' plan, a mangled one that stays open)
+      // ends by the body timeout instead: 408.
       vhosts: [{ name: HOST, nodes: [NODE], timeoutMs: 5_000 }],
       metrics,
       maxHeadSize: LIMITS.maxHeadSize,
@@ -193,6 +205,7 @@ describe('gateway HTTP and WebSocket fuzzing', () => {
       maxBodySize: LIMITS.maxBodySize,
       maxWebSocketMessage: LIMITS.maxWebSocketMessage,
       headerTimeoutMs: 2_000,
+      bodyTimeoutMs: 2_000,
       idleTimeoutMs: 1_000,
       pingFreqMs: 500,
       drainTimeoutMs: 200,
@@ -269,6 +282,14 @@ describe('gateway HTTP and WebSocket fuzzing', () => {
           outcome = await converse(port, split(plan.data, plan.cuts), { ending: 'stay', gapMs: 50 });
           const got = readServerStream(outcome.received).responses.map((r) => r.status);
           if (JSON.stringify(got) !== '[408]') problem(`answers ${JSON.stringify(got)}, expected [408]`, outcome.received);
+          break;
+        }
+        case 'stall': {
+          bytesSent += plan.data.length;
+          // Gaps of 50 ms between the pieces keep starting the body timeout again (2 s); then the client stops.
+          outcome = await converse(port, split(plan.data, plan.cuts), { ending: 'stay', gapMs: 50 });
+          const got = readServerStream(outcome.received).responses.map((r) => r.status);
+          if (JSON.stringify(got) !== JSON.stringify(plan.expected)) problem(`answers ${JSON.stringify(got)}, expected ${JSON.stringify(plan.expected)}`, outcome.received);
           break;
         }
         case 'reset':

@@ -383,6 +383,29 @@ export const partialHeadArb: fc.Arbitrary<Buffer> = fc.tuple(requestArb, fractio
   return head.subarray(0, Math.min(end, head.length - 3));
 });
 
+/**
+ * A valid request that stops mid-body (Content-Length or chunked) on a connection its client keeps open:
+ * the node waits for the rest, so the gateway's body timeout ends it with 408, after the 100 Continue it
+ * owes a client that asked. `bytes` is everything sent: the whole head and part of the body.
+ */
+export interface StalledBody {
+  readonly bytes: Buffer;
+  readonly expected: readonly number[];
+}
+
+export const stalledBodyArb: fc.Arbitrary<StalledBody> = fc
+  .tuple(
+    requestArb.filter((r) => r.chunks !== undefined || r.body.length > 0),
+    fraction,
+  )
+  .map(([r, cut]) => {
+    const whole = serialize(r);
+    const head = whole.indexOf('\r\n\r\n', 0, 'latin1') + 4;
+    // Anywhere from right after the head to one byte short of the end (a chunked body's last CRLF included).
+    const sent = head + Math.floor((cut / 1_000_001) * (whole.length - head));
+    return { bytes: whole.subarray(0, sent), expected: r.expectContinue ? [100, 408] : [408] };
+  });
+
 /** A complete, valid head with part of its Content-Length body: the node waits for the rest. */
 export const partialBodyArb: fc.Arbitrary<Buffer> = fc.tuple(fc.integer({ min: 2, max: 4000 }), fraction).map(([length, cut]) => {
   const sent = Math.floor((cut / 1_000_001) * (length - 1));
