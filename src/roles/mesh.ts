@@ -52,7 +52,8 @@ function portsFrom(base: number): Ports {
 /**
  * A small local mesh in one process, for trying steward out: one supervisor
  * over a broker, an echo worker and the api.images worker, a sink, and a
- * balancer with the example configuration. `npm start` runs it.
+ * balancer with the example configuration. `npm start` runs it; with
+ * `--curve` every ZeroMQ socket in it is CURVE-encrypted with keys made for the run.
  */
 export const meshRole: RoleDefinition = {
   name: 'mesh',
