@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AnyActorRef } from 'xstate';
 import { createRootActor } from '../api/runtime-options.js';
 import { RpcRegistry } from '../api/rpc-registry.js';
-import { flagInt, flagString, type RoleDefinition } from '../cli/role.js';
+import { flagBool, flagInt, flagString, type RoleDefinition } from '../cli/role.js';
 import { loadBalancerConfig } from '../config/balancer-config.js';
 import { ImagesService } from '../services/images.js';
 import { supervisor } from '../supervisor/supervisor.js';
@@ -17,6 +18,9 @@ import { GatewayBackend } from '../api/gateway-backend.js';
 import { gatewaySettings } from '../api/gateway.js';
 import { registryTree } from '../supervisor/trees/registry.js';
 import { loadKeywordsFile } from '../config/keywords-file.js';
+import type { Logger } from '../log.js';
+import type { CurveClientOptions, CurveServerOptions } from '../security/curve.js';
+import { generateKeyPair, writeKeyFile, type CurveKeyPair } from '../security/keys.js';
 import { sinkTree } from '../supervisor/trees/sink.js';
 import { workerTree } from '../supervisor/trees/worker.js';
 import type { ChildSpec } from '../supervisor/types.js';
@@ -48,12 +52,13 @@ function portsFrom(base: number): Ports {
 /**
  * A small local mesh in one process, for trying steward out: one supervisor
  * over a broker, an echo worker and the api.images worker, a sink, and a
- * balancer with the example configuration. `npm start` runs it.
+ * balancer with the example configuration. `npm start` runs it; with
+ * `--curve` every ZeroMQ socket in it is CURVE-encrypted with keys made for the run.
  */
 export const meshRole: RoleDefinition = {
   name: 'mesh',
   summary: 'a local mesh in one process for trying things out (what npm start runs)',
-  usage: `Usage: steward --role mesh [--base-port N] [--host 127.0.0.1] [--images-root DIR] [--balancer-config FILE]
+  usage: `Usage: steward --role mesh [--base-port N] [--host 127.0.0.1] [--images-root DIR] [--balancer-config FILE] [--curve]
 
 Starts, under one supervisor: a broker (clients tcp://HOST:${DEFAULT_PORTS.frontend}, workers tcp://HOST:${DEFAULT_PORTS.backend}),
 an echo worker, the api.images worker (files under --images-root, default the current
@@ -62,12 +67,19 @@ examples/balancer/config.json, a keyword registry (tcp://HOST:${DEFAULT_PORTS.re
 for the "thermo" service with examples/keywords/keywords.json, and a gateway (http://HOST:${DEFAULT_PORTS.http},
 nodes on tcp://HOST:${DEFAULT_PORTS.gatewayZmq}) in front of an example backend node. Prints what to type to
 call each part.
-With --base-port N every port is taken from N..N+49 instead.`,
+With --base-port N every port is taken from N..N+49 instead.
+
+  --curve   CURVE-encrypt every ZeroMQ socket of the mesh (the gateway's HTTP side
+            stays plain HTTP). Makes a server key pair and client key pairs in a
+            private temporary folder (removed on exit); every server lets in only
+            the mesh's own client keys, and the printed commands carry the key
+            flags. A client without them gets nothing. (Default: plain TCP.)`,
   options: {
     host: { type: 'string' },
     'base-port': { type: 'string' },
     'images-root': { type: 'string' },
     'balancer-config': { type: 'string' },
+    curve: { type: 'boolean' },
   },
   async start(ctx) {
     const host = flagString(ctx.flags, 'host') ?? '127.0.0.1';
@@ -89,21 +101,46 @@ With --base-port N every port is taken from N..N+49 instead.`,
       zmq: ep(PORTS.gatewayZmq),
       vhosts: [{ name: site, nodes: ['web1'], aliases: [`localhost:${PORTS.http}`] }],
     });
+    // Made after everything that can refuse the flags, so a refused start leaves no keys behind.
+    const keys = flagBool(ctx.flags, 'curve') ? await meshKeys(logger) : undefined;
+    const server = keys ? { curve: keys.server } : {};
+    const asClient = (curve: CurveClientOptions | undefined) => (curve ? { curve } : {});
 
     const part = (id: string, logic: ChildSpec['logic']): ChildSpec => ({ id, systemId: id, logic, shutdown: 15_000 });
     const children: ChildSpec[] = [
-      part('broker', brokerTree({ frontend: ep(PORTS.frontend), backend: ep(PORTS.backend), logger, metrics })),
+      part('broker', brokerTree({ frontend: ep(PORTS.frontend), backend: ep(PORTS.backend), ...server, logger, metrics })),
       // The sink's machine logs each event; nobody in this process consumes them otherwise.
-      part('sink', sinkTree({ bind: ep(PORTS.sink), deliver: () => undefined, logger, metrics })),
-      part('worker.echo', workerTree({ name: 'worker.echo', service: 'echo', brokers: [ep(PORTS.backend)], handler: echoHandler, logger, metrics })),
+      part('sink', sinkTree({ bind: ep(PORTS.sink), deliver: () => undefined, ...server, logger, metrics })),
+      part(
+        'worker.echo',
+        workerTree({ name: 'worker.echo', service: 'echo', brokers: [ep(PORTS.backend)], handler: echoHandler, ...asClient(keys?.echo), logger, metrics }),
+      ),
       part(
         'worker.images',
-        workerTree({ name: 'worker.images', service: 'api.images', brokers: [ep(PORTS.backend)], handler: images, credit: 4, logger, metrics }),
+        workerTree({
+          name: 'worker.images',
+          service: 'api.images',
+          brokers: [ep(PORTS.backend)],
+          handler: images,
+          credit: 4,
+          ...asClient(keys?.images),
+          logger,
+          metrics,
+        }),
       ),
-      part('balancer', balancerTree({ bind: ep(PORTS.balancer), config: balancerConfig, logger, metrics })),
+      part('balancer', balancerTree({ bind: ep(PORTS.balancer), config: balancerConfig, ...server, logger, metrics })),
       part(
         'registry',
-        registryTree({ endpoint: ep(PORTS.registry), firstPort: PORTS.firstPair, lastPort: PORTS.lastPair, heartbeatMs: 1000, liveness: 3, logger, metrics }),
+        registryTree({
+          endpoint: ep(PORTS.registry),
+          firstPort: PORTS.firstPair,
+          lastPort: PORTS.lastPair,
+          heartbeatMs: 1000,
+          liveness: 3,
+          ...server,
+          logger,
+          metrics,
+        }),
       ),
       part(
         'dispatcher.thermo',
@@ -111,11 +148,13 @@ With --base-port N every port is taken from N..N+49 instead.`,
           service: 'thermo',
           definitions: keywords,
           placement: { kind: 'registry', registry: ep(PORTS.registry), host, token: `mesh-${process.pid}`, timeoutMs: 1000, allowSpawn: false },
+          // The registry's own pair: it trusts its own key, as a keyword mesh sharing one pair does.
+          ...server,
           logger,
           metrics,
         }),
       ),
-      part('gateway', gatewayTree({ settings: gatewaySettingsForMesh, logger, metrics })),
+      part('gateway', gatewayTree({ settings: gatewaySettingsForMesh, ...server, logger, metrics })),
     ];
     const root = createRootActor(supervisor({ name: 'mesh', strategy: 'one_for_one', intensity: 5, period: 60_000, children, logger }), {
       id: 'mesh',
@@ -124,26 +163,37 @@ With --base-port N every port is taken from N..N+49 instead.`,
     root.start();
 
     // The example backend behind the gateway: a BlastBeat node, a DEALER named web1.
-    const web1 = GatewayBackend.start({
-      endpoint: ep(PORTS.gatewayZmq),
-      node: 'web1',
-      logger,
-      onRequest: (req) => ({
-        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
-        body: `hello from web1 through the steward gateway: ${req.method} ${req.path}\n`,
-      }),
-    });
+    const web1 = startExampleNode(ep(PORTS.gatewayZmq), keys?.web1, logger);
     const listening = Promise.all([
       once(root.system.get(brokerTreeIds('broker').broker), 'broker.listening'),
       once(root.system.get(balancerTreeIds('balancer').machine), 'balancer.listening'),
     ]);
     void listening.then(() => {
       const inspect = flagString(ctx.flags, 'inspect');
-      ctx.out.write(instructions(host, PORTS, keywordsIni, inspect === undefined ? undefined : `http://127.0.0.1:${inspect}/`));
+      ctx.out.write(instructions(host, PORTS, keywordsIni, inspect === undefined ? undefined : `http://127.0.0.1:${inspect}/`, keys?.files));
     });
-    return { root, close: async () => web1.close() };
+    return {
+      root,
+      close: async () => {
+        await web1.close();
+        keys?.remove();
+      },
+    };
   },
 };
+
+function startExampleNode(endpoint: string, curve: CurveClientOptions | undefined, logger: Logger): GatewayBackend {
+  return GatewayBackend.start({
+    endpoint,
+    node: 'web1',
+    ...(curve ? { curve } : {}),
+    logger,
+    onRequest: (req) => ({
+      headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+      body: `hello from web1 through the steward gateway: ${req.method} ${req.path}\n`,
+    }),
+  });
+}
 
 function once(actor: AnyActorRef | undefined, type: string): Promise<void> {
   return new Promise((resolve) => {
@@ -162,23 +212,100 @@ function writeKeywordsIni(host: string, ports: Ports): string {
   return file;
 }
 
-function instructions(host: string, PORTS: Ports, keywordsIni: string | undefined, inspector: string | undefined): string {
+/** Where `--curve` put the keys a person needs to talk to the mesh. */
+interface MeshKeyFiles {
+  /** The private folder (0700) holding them, removed when the mesh stops. */
+  readonly dir: string;
+  /** The servers' public key alone (every server of the mesh shares one pair). */
+  readonly serverKey: string;
+  /** Pair for the printed clients, show, modify and the Python one-liner. */
+  readonly client: string;
+  /** Pair for a worker a person starts (the printed worker command). */
+  readonly worker: string;
+}
+
+interface MeshKeys {
+  /** Every server's CURVE: one pair, and the mesh's own client keys as the allow-list. */
+  readonly server: CurveServerOptions;
+  /** The mesh's own clients, each with its own pair (in memory only). */
+  readonly echo: CurveClientOptions;
+  readonly images: CurveClientOptions;
+  readonly web1: CurveClientOptions;
+  readonly files: MeshKeyFiles;
+  /** Removes the key folder; safe to call again. */
+  remove(): void;
+}
+
+/**
+ * `--curve`: a server pair and client pairs for one run of the mesh. Only what
+ * a person types needs to be a file: the server's public key and two client
+ * pairs; the server's secret key and the in-process clients' pairs never
+ * touch the disk.
+ */
+async function meshKeys(logger: Logger): Promise<MeshKeys> {
+  const dir = await mkdtemp(join(tmpdir(), 'steward-mesh-keys-'));
+  // mkdtemp makes it 0700 already; said again because the secret keys' safety rests on it.
+  await chmod(dir, 0o700);
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  // close() removes the folder; a second Ctrl-C (or a failed start) exits without it, so the exit does.
+  process.once('exit', removeDir);
+  const server = generateKeyPair();
+  const [client, worker, echo, images, web1] = Array.from({ length: 5 }, () => generateKeyPair()) as [CurveKeyPair, CurveKeyPair, CurveKeyPair, CurveKeyPair, CurveKeyPair];
+  const files: MeshKeyFiles = { dir, serverKey: join(dir, 'server.pub'), client: join(dir, 'client.key'), worker: join(dir, 'worker.key') };
+  // The bare key, as `steward keygen --out server.key > server.pub` hands it out.
+  await writeFile(files.serverKey, `${server.publicKey}\n`, { mode: 0o644 });
+  await writeKeyFile(files.client, client, { comment: 'steward mesh --curve: the pair of clients, show and modify (removed when the mesh stops)' });
+  await writeKeyFile(files.worker, worker, { comment: 'steward mesh --curve: the pair of a worker you start (removed when the mesh stops)' });
+  const allow = [client, worker, echo, images, web1].map((p) => p.publicKey);
+  const asClient = (pair: CurveKeyPair): CurveClientOptions => ({ serverKey: server.publicKey, secretKey: pair.secretKey, publicKey: pair.publicKey });
+  logger.info({ dir, serverKey: server.publicKey, allowed: allow.length }, 'mesh: CURVE on, keys made');
+  return {
+    server: { secretKey: server.secretKey, publicKey: server.publicKey, allow },
+    echo: asClient(echo),
+    images: asClient(images),
+    web1: asClient(web1),
+    files,
+    remove: () => {
+      process.off('exit', removeDir);
+      removeDir();
+    },
+  };
+}
+
+function instructions(host: string, PORTS: Ports, keywordsIni: string | undefined, inspector: string | undefined, keys: MeshKeyFiles | undefined): string {
   const s = 'node dist/main.js';
   const c = keywordsIni === undefined ? '' : ` -c ${keywordsIni}`;
+  // With CURVE every command names the servers' key and its own pair; without, nothing changes.
+  const k = keys === undefined ? '' : ` --curve-server-key ${keys.serverKey} --curve-secret-key-file ${keys.client}`;
+  const kw = keys === undefined ? '' : ` --curve-server-key ${keys.serverKey} --curve-secret-key-file ${keys.worker}`;
+  const balancer = `tcp://${host}:${PORTS.balancer}`;
+  const python =
+    keys === undefined
+      ? `import zmq,json; s=zmq.Context().socket(zmq.DEALER); s.connect('${balancer}'); s.send(b'{}'); print(s.recv())`
+      : `import zmq,zmq.auth; s=zmq.Context().socket(zmq.DEALER); s.curve_serverkey=open('${keys.serverKey}','rb').read().strip(); ` +
+        `s.curve_publickey,s.curve_secretkey=zmq.auth.load_certificate('${keys.client}'); s.connect('${balancer}'); s.send(b'{}'); print(s.recv())`;
+  const curve =
+    keys === undefined
+      ? ''
+      : `CURVE is on: every ZeroMQ socket is encrypted and lets in only the mesh's own keys, kept in
+${keys.dir} (server.pub: the servers' public key; client.key, worker.key: pairs for
+your commands; removed when the mesh stops). A command without the key flags gets no answer.
+`;
+  const sinkCurve = keys === undefined ? '' : ` (a worker adds --sink tcp://${host}:${PORTS.sink} --curve-sink-key ${keys.serverKey})`;
   return `
 steward mesh is running. In another terminal:
 
-  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --call echo hello
-  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --mmi api.images
-  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --rpc api.images info some-picture.png
-  ${s} --role worker --broker tcp://${host}:${PORTS.backend} --service upper --handler ./my-handler.js
-  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --call mmi.services
-  /usr/bin/python3 -c "import zmq,json; s=zmq.Context().socket(zmq.DEALER); s.connect('tcp://${host}:${PORTS.balancer}'); s.send(b'{}'); print(s.recv())"
-  ${s} --role show -s thermo${c} TEMP MODE
-  ${s} --role modify -s thermo${c} SETPOINT=22.5
-  ${s} --role show -s thermo${c} --monitor SETPOINT
+  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --call echo hello${k}
+  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --mmi api.images${k}
+  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --rpc api.images info some-picture.png${k}
+  ${s} --role worker --broker tcp://${host}:${PORTS.backend} --service upper --handler ./my-handler.js${kw}
+  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --call mmi.services${k}
+  /usr/bin/python3 -c "${python}"
+  ${s} --role show -s thermo${c} TEMP MODE${k}
+  ${s} --role modify -s thermo${c} SETPOINT=22.5${k}
+  ${s} --role show -s thermo${c} --monitor SETPOINT${k}
   curl http://${host}:${PORTS.http}/hello
 
-${inspector === undefined ? '' : `Inspector (the live supervision tree, offline): ${inspector}\n`}Sink (worker events): tcp://${host}:${PORTS.sink}. Stop with Ctrl-C.
+${curve}${inspector === undefined ? '' : `Inspector (the live supervision tree, offline): ${inspector}\n`}Sink (worker events): tcp://${host}:${PORTS.sink}${sinkCurve}. Stop with Ctrl-C.
 `;
 }

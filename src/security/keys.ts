@@ -12,7 +12,7 @@
  * the same way, so keys made by other ZeroMQ tools work unchanged.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import * as zmq from 'zeromq';
 import { ConfigError } from '../cli/errors.js';
 import { CURVE_KEY_Z85_LENGTH, isZ85Key, z85Decode, z85Encode } from './z85.js';
@@ -176,8 +176,18 @@ export async function loadKeyPair(file: string): Promise<CurveKeyPair> {
  * itself, or a file holding it (a key file, or a file of just the key).
  */
 export async function resolvePublicKey(keyOrFile: string): Promise<string> {
-  if (isZ85Key(keyOrFile)) return keyOrFile;
+  // '/', '.' and '-' are Z85 digits, so a 40-character path reads as a key
+  // too (`/tmp/steward-mesh-keys-AbC123/server.pub` is one): a file that exists wins.
+  if (isZ85Key(keyOrFile) && !(await isFile(keyOrFile))) return keyOrFile;
   return parsePublicKeyFile(await readSmallFile(keyOrFile, 'file', 'give the server\'s public key (40 Z85 characters) or a file holding it'), keyOrFile);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -14,7 +14,10 @@
   /die-first  the process exits without answering
   WebSocket   every message echoed with its type (text or binary)
 
-Usage: blastbeat_backend.py ENDPOINT NODE_NAME
+Usage: blastbeat_backend.py ENDPOINT NODE_NAME [CURVE FLAGS]
+CURVE FLAGS (--curve-server-key, --curve-secret-key-file, ...) are described
+in steward_curve.py: a gateway with CURVE lets in a node whose key is on its
+allow-list. Without them the node speaks plain TCP.
 Runs with Debian's python3-zmq (/usr/bin/python3)."""
 import json
 import os
@@ -22,6 +25,8 @@ import struct
 import sys
 
 import zmq
+
+import steward_curve
 
 
 def parse_uwsgi(packet):
@@ -45,11 +50,13 @@ def response(status, body, extra=b''):
 
 
 def main():
-    endpoint, node = sys.argv[1], sys.argv[2]
+    args, curve = steward_curve.take(sys.argv[1:])
+    endpoint, node = args[0], args[1]
     context = zmq.Context()
     socket = context.socket(zmq.DEALER)
     socket.setsockopt(zmq.IDENTITY, node.encode())
     socket.setsockopt(zmq.LINGER, 0)
+    steward_curve.apply(socket, curve)
     socket.connect(endpoint)
     print('ready', flush=True)
 

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """An MDP/0.1 worker written from ZeroMQ RFC 7, independent of steward's code.
 
-Usage: mdp_worker.py ENDPOINT SERVICE [--fail-after N]
+Usage: mdp_worker.py ENDPOINT SERVICE [CURVE FLAGS]
 Answers every request with its body frames upper-cased, prefixed by "py:".
 Heartbeats every 2.5 s (or HEARTBEAT_MS from the environment) and reconnects
 when the broker is silent for 3 intervals or sends DISCONNECT.
 Prints "READY" once registered (after the first READY is sent).
+CURVE FLAGS (--curve-server-key, --curve-secret-key-file, ...) are described
+in steward_curve.py; without them the worker speaks plain TCP.
 """
 import os
 import sys
@@ -13,12 +15,15 @@ import time
 
 import zmq
 
+import steward_curve
+
 MDPW01 = b"MDPW01"
 READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
 
 
 def main():
-    endpoint, service = sys.argv[1], sys.argv[2].encode()
+    args, curve = steward_curve.take(sys.argv[1:])
+    endpoint, service = args[0], args[1].encode()
     interval = int(os.environ.get("HEARTBEAT_MS", "2500"))
     liveness_max = 3
     ctx = zmq.Context()
@@ -26,6 +31,8 @@ def main():
     def connect():
         s = ctx.socket(zmq.DEALER)
         s.linger = 0
+        # Every new socket does the handshake again, so each gets the keys.
+        steward_curve.apply(s, curve)
         s.connect(endpoint)
         s.send_multipart([b"", MDPW01, READY, service])
         return s

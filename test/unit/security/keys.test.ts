@@ -14,6 +14,7 @@ import {
   resolvePublicKey,
   writeKeyFile,
 } from '../../../src/security/keys.js';
+import { isZ85Key } from '../../../src/security/z85.js';
 
 const pair = zmq.curveKeyPair();
 const other = zmq.curveKeyPair();
@@ -114,5 +115,16 @@ describe('key files on disk', () => {
     expect(await resolvePublicKey(file)).toBe(other.publicKey);
     await expect(resolvePublicKey(join(dir, 'typo'))).rejects.toMatchObject({ name: 'ConfigError', problem: 'no such file' });
     expect(await readFile(file, 'utf8')).toContain(other.publicKey);
+  });
+
+  it('should read a file whose 40-character path is also valid Z85', async () => {
+    // '/' and '.' are Z85 digits: pad the path with "/." segments to exactly 40 characters.
+    const rest = 40 - dir.length - 1;
+    const name = rest % 2 === 1 ? 'k' : 'kk';
+    const path = `${dir}${'/.'.repeat(Math.max(0, (rest - name.length) / 2))}/${name}`;
+    expect(path, `the temporary folder ${dir} is too long for this test`).toHaveLength(40);
+    expect(isZ85Key(path)).toBe(true);
+    await writeFile(path, `${other.publicKey}\n`);
+    expect(await resolvePublicKey(path)).toBe(other.publicKey);
   });
 });
