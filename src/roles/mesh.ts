@@ -86,7 +86,8 @@ With --base-port N every port is taken from N..N+49 instead.
     const base = flagString(ctx.flags, 'base-port');
     const PORTS = base === undefined ? DEFAULT_PORTS : portsFrom(flagInt(ctx.flags, 'base-port', 0, 1024, 65_000));
     // Keyword tools find the registry through an INI file; write one when the ports are not the defaults.
-    const keywordsIni = base === undefined ? undefined : writeKeywordsIni(host, PORTS);
+    const keywordsConfig = base === undefined ? undefined : writeKeywordsIni(host, PORTS);
+    const keywordsIni = keywordsConfig?.file;
     const ep = (port: number) => `tcp://${host}:${port}`;
     const logger = ctx.logger;
     const metrics = ctx.metrics;
@@ -177,6 +178,7 @@ With --base-port N every port is taken from N..N+49 instead.
       close: async () => {
         await web1.close();
         keys?.remove();
+        keywordsConfig?.remove();
       },
     };
   },
@@ -205,11 +207,20 @@ function once(actor: AnyActorRef | undefined, type: string): Promise<void> {
   });
 }
 
-function writeKeywordsIni(host: string, ports: Ports): string {
+/** The keyword tools' config for a mesh on other ports; its folder goes when the mesh stops (or the process exits). */
+function writeKeywordsIni(host: string, ports: Ports): { file: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'steward-mesh-'));
   const file = join(dir, 'keywords.ini');
   writeFileSync(file, `[zmq-router]\nhost = ${host}\nport = ${ports.registry}\nfirst-port = ${ports.firstPair}\nlast-port = ${ports.lastPair}\n`);
-  return file;
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
+  return {
+    file,
+    remove: () => {
+      process.off('exit', removeDir);
+      removeDir();
+    },
+  };
 }
 
 /** Where `--curve` put the keys a person needs to talk to the mesh. */

@@ -1,5 +1,5 @@
 import { copyFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from '../helpers/cli.js';
 import { imageFixtures } from '../helpers/images.js';
@@ -92,8 +92,12 @@ describe("npm start's local mesh", () => {
       expect(names).toContain(part);
     }
 
+    // --base-port makes a keywords.ini for show/modify; it goes with the mesh.
+    const keywordsIni = byRole('show', 'TEMP')[byRole('show', 'TEMP').indexOf('-c') + 1]!;
+    expect(existsSync(keywordsIni)).toBe(true);
     mesh.signal('SIGINT');
     expect(await mesh.exit(20_000)).toBe(0);
+    expect(existsSync(dirname(keywordsIni))).toBe(false);
   });
 
   it('should run every part with CURVE under --curve: the printed commands work, a client without the keys gets nothing, and SIGINT removes the keys', async () => {
