@@ -6,6 +6,7 @@ import { decodeRpcReply, encodeRpcRequest } from '../protocol/rpc.js';
 import { clientRequestUnit, decodeUnits, isStewardHeader, Kind, mergeUnits } from '../protocol/steward-wire.js';
 import { Status } from '../protocol/tagged.js';
 import { curveClientSocketOptions, resolveCurveClient, watchClientHandshakes, type CurveClientOptions, type ResolvedCurveClient } from '../security/curve.js';
+import { readUntilClosed } from '../util/socket-reader.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { DEFAULT_FRONTEND } from './broker.js';
 import { BrokerError, ClosedError, InvalidReplyError, RemoteError, TimeoutError, UnknownMethodError } from './errors.js';
@@ -179,7 +180,7 @@ export class Client {
     });
     if (this.keys) watchClientHandshakes(socket, this.log, this.keys);
     for (const ep of this.endpoints) socket.connect(ep);
-    void this.read(socket);
+    void readUntilClosed(socket, (frames) => this.onReply(frames));
     return socket;
   }
 
@@ -236,18 +237,6 @@ export class Client {
     const inFlight = [...this.calls.values()];
     this.calls.clear();
     for (const call of inFlight) this.attempt(call);
-  }
-
-  private async read(socket: zmq.Dealer): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await socket.receive();
-      } catch {
-        return; // closed
-      }
-      this.onReply(frames);
-    }
   }
 
   private onReply(frames: Buffer[]): void {
