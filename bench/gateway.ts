@@ -14,6 +14,7 @@ import { gatewayMissing, startGateway, type FrontDoor } from './lib/gateway-plug
 import { startNginx } from './lib/nginx.js';
 import { startProc, type Proc } from './lib/proc.js';
 import { runWrk, type WrkResult } from './lib/wrk.js';
+import { probeMemory } from './lib/memory-probe.js';
 import { memoryPerSession, type SessionMemory } from './lib/ws-sessions.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
 
@@ -101,7 +102,9 @@ async function httpRows(options: BenchOptions): Promise<BenchRow[]> {
   return [nginxRow, gatewayRow];
 }
 
-async function memoryRow(options: BenchOptions): Promise<BenchRow> {
+const KiB = (bytes: number) => (bytes / 1024).toFixed(1);
+
+async function memoryRows(options: BenchOptions): Promise<BenchRow[]> {
   const steps = options.quick ? [100, 250, 500] : [500, 1_000, 2_000, 4_000];
   const sessions = steps[steps.length - 1] as number;
   const missing = gatewayMissing();
@@ -110,9 +113,10 @@ async function memoryRow(options: BenchOptions): Promise<BenchRow> {
   const gatewayRuns: SessionMemory[] = [];
   let gatewayError: string | undefined;
   for (let round = 0; round < rounds; round++) {
-    const ws = await startProc([WS_SERVER], (l) => l.startsWith('ws://'));
+    // --expose-gc and a stdin pipe: the peer answers `mem` with its live heap (bench/lib/memory-probe.ts).
+    const ws = await startProc(['--expose-gc', WS_SERVER], (l) => l.startsWith('ws://'), 15_000, { stdin: true });
     try {
-      baseline.push(await memoryPerSession(ws.lines[0] as string, ws.pid, steps));
+      baseline.push(await memoryPerSession(ws.lines[0] as string, ws.pid, steps, 100, () => probeMemory(ws)));
     } finally {
       await ws.stop();
     }
@@ -120,7 +124,8 @@ async function memoryRow(options: BenchOptions): Promise<BenchRow> {
     let gateway: FrontDoor | undefined;
     try {
       gateway = await startGateway();
-      gatewayRuns.push(await memoryPerSession(gateway.url.replace(/^http/, 'ws'), gateway.pid, steps));
+      const front = gateway;
+      gatewayRuns.push(await memoryPerSession(front.url.replace(/^http/, 'ws'), front.pid, steps, 100, () => front.memory()));
     } catch (error) {
       gatewayError = `gateway WebSocket sessions failed: ${error instanceof Error ? error.message : String(error)}`;
     } finally {
@@ -139,7 +144,12 @@ async function memoryRow(options: BenchOptions): Promise<BenchRow> {
     yLabel: 'RSS growth, MiB',
     series: [curve('plain ws server (node http)', baseline), ...(skipped ? [] : [curve('steward gateway', gatewayRuns)])],
   });
-  return {
+  const heap = (runs: SessionMemory[]) => median(runs.map((r) => r.heapBytesPerSession ?? Number.NaN));
+  const heapTotal = (runs: SessionMemory[]) => median(runs.map((r) => r.heapTotalBytesPerSession ?? Number.NaN));
+  const heapNote = skipped
+    ? ''
+    : `; live heap after gc(): ${KiB(heap(gatewayRuns))} KiB/session vs ${KiB(heap(baseline))}, heapTotal ${KiB(heapTotal(gatewayRuns))} vs ${KiB(heapTotal(baseline))}`;
+  const rssRow: BenchRow = {
     suite: 'gateway',
     name: `gateway memory per idle WebSocket session (${sessions.toLocaleString('en-US')} sessions)`,
     value: skipped ? Number.NaN : median(gatewayRuns.map((r) => r.bytesPerSession)) / 1024,
@@ -148,14 +158,30 @@ async function memoryRow(options: BenchOptions): Promise<BenchRow> {
     baseline: 'plain ws server on node http',
     baselineValue: median(baseline.map((r) => r.bytesPerSession)) / 1024,
     rounds,
-    ...(skipped ? { skipped } : { note: 'growth of the front door process RSS (VmRSS) divided by the sessions' }),
+    ...(skipped ? { skipped } : { note: `growth of the front door process RSS (VmRSS) divided by the sessions${heapNote}` }),
   };
+  const heapRow: BenchRow = {
+    suite: 'gateway',
+    name: `gateway live heap per idle WebSocket session (${sessions.toLocaleString('en-US')} sessions)`,
+    value: skipped ? Number.NaN : heap(gatewayRuns) / 1024,
+    unit: 'KiB/session',
+    better: 'lower',
+    baseline: 'plain ws server on node http',
+    baselineValue: heap(baseline) / 1024,
+    rounds,
+    ...(skipped
+      ? { skipped }
+      : {
+          note: `heapUsed growth of the front door process after two forced collections (node --expose-gc), divided by the sessions; heapTotal ${KiB(heapTotal(gatewayRuns))} KiB/session vs ${KiB(heapTotal(baseline))}`,
+        }),
+  };
+  return [rssRow, heapRow];
 }
 
 export const suite: BenchSuite = {
   name: 'gateway',
   description: 'HTTP front door: nginx proxying to node http vs node http alone, steward gateway vs nginx (wrk, 50 keep-alive connections); memory per idle WebSocket',
   async run(options: BenchOptions): Promise<BenchRow[]> {
-    return [...(await httpRows(options)), await memoryRow(options)];
+    return [...(await httpRows(options)), ...(await memoryRows(options))];
   },
 };

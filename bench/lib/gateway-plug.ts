@@ -10,6 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { probeMemory, type MemorySample } from './memory-probe.js';
 import { startProc, type Proc } from './proc.js';
 
 const PEERS = new URL('../peers/', import.meta.url);
@@ -36,6 +37,8 @@ export interface FrontDoor {
   readonly url: string;
   /** The front door's own process (for RSS). */
   readonly pid: number;
+  /** The front door process's memory after a forced GC (it runs with `--expose-gc`). */
+  memory(): Promise<MemorySample>;
   stop(): Promise<void>;
 }
 
@@ -52,12 +55,12 @@ export async function startGateway(): Promise<FrontDoor> {
     await Promise.all(procs.splice(0).reverse().map((p) => p.stop()));
   };
   try {
-    const host = await startProc([GATEWAY_HOST, dist, GATEWAY_NODE_NAME], (l) => l.startsWith('{"http"'));
+    const host = await startProc(['--expose-gc', GATEWAY_HOST, dist, GATEWAY_NODE_NAME], (l) => l.startsWith('{"http"'), 15_000, { stdin: true });
     procs.push(host);
     const { http, zmq } = JSON.parse(host.lines.find((l) => l.startsWith('{"http"')) as string) as { http: string; zmq: string };
     procs.push(await startProc([GATEWAY_NODE, dist, zmq, GATEWAY_NODE_NAME], (l) => l === 'ready'));
     await waitAvailable(http);
-    return { url: http.endsWith('/') ? http : `${http}/`, pid: host.pid, stop };
+    return { url: http.endsWith('/') ? http : `${http}/`, pid: host.pid, memory: () => probeMemory(host), stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import type { MemorySample } from './memory-probe.js';
 import { rssBytes, sleep } from './system.js';
 
 export interface SessionMemory {
@@ -7,7 +8,16 @@ export interface SessionMemory {
   readonly points: ReadonlyArray<readonly [number, number]>;
   /** Growth per session at the last step. */
   readonly bytesPerSession: number;
+  /**
+   * With a probe: growth of the live heap (`heapUsed` after a forced GC) and of the heap V8 holds
+   * (`heapTotal`) per session, from before the first step to the last.
+   */
+  readonly heapBytesPerSession?: number;
+  readonly heapTotalBytesPerSession?: number;
 }
+
+/** Reads the server's memory after a forced GC (bench/lib/memory-probe.ts). */
+export type MemoryProbe = () => Promise<MemorySample>;
 
 function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, rejectOpen) => {
@@ -21,8 +31,11 @@ function open(url: string): Promise<WebSocket> {
  * Opens WebSockets to `url` up to each count of `steps` in turn (in batches,
  * bounded by the handshake timeout), leaves them idle, and samples how much
  * the server process `pid` grew. Every socket is closed before it returns.
+ * With `probe`, the server's live heap is read before the first step and
+ * after the last one (after the RSS sample, so the RSS curve is read as
+ * without it; the first probe's collection comes before the RSS baseline).
  */
-export async function memoryPerSession(url: string, pid: number, steps: readonly number[], batch = 100): Promise<SessionMemory> {
+export async function memoryPerSession(url: string, pid: number, steps: readonly number[], batch = 100, probe?: MemoryProbe): Promise<SessionMemory> {
   const sockets: WebSocket[] = [];
   try {
     // One round trip first, so lazily-loaded code is not counted per session.
@@ -34,6 +47,7 @@ export async function memoryPerSession(url: string, pid: number, steps: readonly
     });
     first.close();
     await sleep(300);
+    const heapBefore = await probe?.();
     const before = rssBytes(pid);
     const points: Array<readonly [number, number]> = [];
     for (const target of steps) {
@@ -45,7 +59,15 @@ export async function memoryPerSession(url: string, pid: number, steps: readonly
       points.push([target, rssBytes(pid) - before]);
     }
     const [count, growth] = points[points.length - 1] ?? [1, Number.NaN];
-    return { rssBeforeBytes: before, points, bytesPerSession: growth / count };
+    const heapAfter = heapBefore === undefined ? undefined : await probe?.();
+    const heap =
+      heapBefore === undefined || heapAfter === undefined
+        ? {}
+        : {
+            heapBytesPerSession: (heapAfter.heapUsed - heapBefore.heapUsed) / count,
+            heapTotalBytesPerSession: (heapAfter.heapTotal - heapBefore.heapTotal) / count,
+          };
+    return { rssBeforeBytes: before, points, bytesPerSession: growth / count, ...heap };
   } finally {
     for (const s of sockets) s.terminate();
     await sleep(200);

@@ -2,10 +2,12 @@
  * The gateway under test, in its own process: `node gateway-host.js DIST NODE`
  * imports DIST/api/gateway.js at run time (see bench/lib/gateway-plug.ts),
  * starts one virtual host `127.0.0.1` (any port) served by NODE, and prints
- * `{"http": URL, "zmq": ENDPOINT}`.
+ * `{"http": URL, "zmq": ENDPOINT}`. A `mem` line on stdin is answered with
+ * its memory after a forced GC (bench/lib/memory-probe.ts).
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { answerMemoryProbes } from '../lib/memory-probe.js';
 
 /** The part of `Gateway` (src/api/gateway.ts on the gateway branch) this uses. */
 interface GatewayLike {
@@ -35,6 +37,7 @@ const gateway = await mod.Gateway.start({
 });
 const endpoints = await gateway.endpoints();
 process.stdout.write(`${JSON.stringify({ http: endpoints.http[0], zmq: endpoints.zmq })}\n`);
+answerMemoryProbes();
 process.on('SIGTERM', () => {
   void gateway.stop().then(() => process.exit(0));
 });

@@ -31,11 +31,20 @@ const LIMIT_OF: Readonly<Record<string, LimitName>> = {
   nodes_full: 'gateway_node_sessions',
 };
 
+/** Writes of one tick (a burst of WebSocket messages, pipelined responses) leave as one writev. */
+function uncork(conn: GatewayConnection): void {
+  conn.corked = false;
+  if (!conn.socket.destroyed) conn.socket.uncork();
+}
+
 /**
  * One client socket and its gateway-session actor: socket events become
  * `conn.*` events for the session, the session's commands become socket
  * writes, ends and pauses, node messages for the outbox, and binding counts
- * in the registry. The registry reaches the session through this handle.
+ * in the registry. The registry reaches the session through this handle,
+ * and the connection observes its session (`complete`, `error`): what an
+ * idle WebSocket keeps is this object and `command`, not a closure per
+ * callback.
  */
 export class GatewayConnection implements SessionHandle {
   readonly key: string;
@@ -51,12 +60,6 @@ export class GatewayConnection implements SessionHandle {
   ) {
     this.key = sid.toString('latin1');
   }
-
-  /** Writes of one tick (a burst of WebSocket messages, pipelined responses) leave as one writev. */
-  private readonly uncork = (): void => {
-    this.corked = false;
-    if (!this.socket.destroyed) this.socket.uncork();
-  };
 
   send(event: SessionEvent): void {
     if (this.alive) this.ref?.send(event);
@@ -80,7 +83,7 @@ export class GatewayConnection implements SessionHandle {
         if (!this.corked) {
           this.corked = true;
           socket.cork();
-          process.nextTick(this.uncork);
+          process.nextTick(uncork, this);
         }
         socket.write(cmd.data);
         if (socket.writableLength > this.deps.writeQueueLimit) {
@@ -123,8 +126,18 @@ export class GatewayConnection implements SessionHandle {
     }
   };
 
+  /** The session reached its final state. */
+  complete(): void {
+    this.finish(undefined);
+  }
+
+  /** The session crashed. */
+  error(crashed: unknown): void {
+    this.finish(crashed);
+  }
+
   /** The session is over: release what it held, close the socket. */
-  readonly finish = (crashed: unknown): void => {
+  finish(crashed: unknown): void {
     if (!this.alive) return;
     this.alive = false;
     this.deps.onFinish(this);
@@ -138,5 +151,5 @@ export class GatewayConnection implements SessionHandle {
       this.bound = undefined;
     }
     if (!this.socket.destroyed) this.socket.destroy();
-  };
+  }
 }

@@ -75,6 +75,9 @@ function sidSource(): () => Buffer {
   };
 }
 
+/** Socket errors end in 'close', which the session hears; the error itself needs no handling. */
+function ignoreError(): void {}
+
 function listen(server: net.Server, address: ListenAddress): Promise<ListenAddress> {
   return new Promise((resolve, rejectListen) => {
     const onError = (error: Error) => rejectListen(error);
@@ -140,7 +143,7 @@ export function httpListener(config: HttpListenerConfig) {
     };
 
     const accept = (socket: net.Socket, secure: boolean) => {
-      socket.on('error', () => undefined);
+      socket.on('error', ignoreError);
       if (closed) {
         socket.destroy();
         return;
@@ -186,7 +189,7 @@ export function httpListener(config: HttpListenerConfig) {
       conn.ref = ref;
       live.add(conn);
       registry.sessions.set(conn.key, conn);
-      ref.subscribe({ complete: () => conn.finish(undefined), error: (error) => conn.finish(error) });
+      ref.subscribe(conn);
       if (ref.getSnapshot().status !== 'active') {
         conn.finish(undefined);
         return;

@@ -129,7 +129,9 @@ export function gatewayMachine(config: GatewayMachineConfig) {
       log.warn({ node: node.name, silentMs: t - node.lastSeen }, 'node unavailable');
       scope.emit({ type: 'node.down', node: node.name });
     }
-    for (const session of [...registry.sessions.values()]) {
+    // Iterated in place, not copied (one array of every session per tick): a session the tick ends is
+    // deleted from the map, which a Map iteration allows; nothing here adds one.
+    for (const session of registry.sessions.values()) {
       const bound = session.node();
       if (lostNames.size > 0 && bound !== undefined && lostNames.has(bound)) session.send({ type: 'backend.lost' });
       const deadline = session.deadline();
