@@ -204,8 +204,9 @@ describe('broker under its supervisor', () => {
     const before = b.core();
     // An injected crash: a burst the routing core cannot read makes the broker machine throw.
     b.actor.system.get(b.ids.broker)!.send({ type: 'zmq.batch', socket: b.ids.frontend, messages: [null] });
+    // A new routing core: the old one's tables are gone. (Its worker count is not checked here: with 100 ms
+    // heartbeats the worker may already have registered again by the time the new core is seen.)
     await eventually(() => b.core() !== undefined && b.core() !== before, 3000);
-    expect(b.core()!.workerCount).toBe(0);
     expect(text(await c.call('svc'))).toEqual(['ok']);
     expect(b.core()!.workerCount).toBe(1);
   });
