@@ -12,6 +12,21 @@ export class ByteQueue {
     return this.count;
   }
 
+  /** How many received chunks are held (for scanners that walk them in place). */
+  get chunkCount(): number {
+    return this.chunks.length;
+  }
+
+  /** Chunk i, oldest first; its bytes before `start` have been consumed when i is 0. */
+  chunk(i: number): Buffer {
+    return this.chunks[i] as Buffer;
+  }
+
+  /** Where the unconsumed bytes of the first chunk begin. */
+  get start(): number {
+    return this.offset;
+  }
+
   push(data: Buffer): void {
     if (data.length === 0) return;
     this.chunks.push(data);

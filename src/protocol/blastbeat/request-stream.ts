@@ -7,6 +7,7 @@
  * costs O(n): arriving bytes are scanned once for the blank line and joined
  * only when it is found. Pure: no sockets, no XState.
  */
+import { ByteQueue } from './byte-queue.js';
 import { ChunkedDecoder } from './chunked.js';
 import { DEFAULT_HEAD_LIMITS, parseRequestHead, type HeadLimits, type HeadRejection, type RequestHead } from './http-head.js';
 
@@ -24,10 +25,8 @@ const END: BodyItem = { kind: 'end' };
 const MAX_CHUNK_LINE = 4096;
 
 export class RequestStream {
-  /** Received bytes not yet consumed, oldest first; `offset` skips the consumed start of the first. */
-  private chunks: Buffer[] = [];
-  private offset = 0;
-  private size = 0;
+  /** Received bytes not yet consumed. */
+  private readonly bytes = new ByteQueue();
   /** How far the current head has been scanned for its blank line, and the match state there. */
   private scanned = 0;
   private lfSeen = 0;
@@ -37,7 +36,7 @@ export class RequestStream {
 
   /** Bytes received and not yet handed out. */
   get buffered(): number {
-    return this.size;
+    return this.bytes.size;
   }
 
   /** Whether the current request still has body bytes to come. */
@@ -46,9 +45,7 @@ export class RequestStream {
   }
 
   push(data: Buffer): void {
-    if (data.length === 0) return;
-    this.chunks.push(data);
-    this.size += data.length;
+    this.bytes.push(data);
   }
 
   /**
@@ -62,11 +59,11 @@ export class RequestStream {
     this.skipLeadingNewlines();
     const end = this.findHeadEnd();
     if (end < 0) {
-      if (this.size > this.limits.maxHeadSize) return { type: 'rejected', reason: 'head_too_large', detail: `over ${this.limits.maxHeadSize} bytes` };
+      if (this.bytes.size > this.limits.maxHeadSize) return { type: 'rejected', reason: 'head_too_large', detail: `over ${this.limits.maxHeadSize} bytes` };
       return undefined;
     }
     if (end > this.limits.maxHeadSize) return { type: 'rejected', reason: 'head_too_large', detail: `${end} > ${this.limits.maxHeadSize} bytes` };
-    const raw = this.take(end);
+    const raw = this.bytes.take(end);
     this.scanned = 0;
     this.lfSeen = 0;
     // Drop the blank line and the line end before it: the parser gets the lines only.
@@ -99,19 +96,19 @@ export class RequestStream {
         this.body = undefined;
         return END;
       }
-      if (this.size === 0) return undefined;
-      const first = this.chunks[0] as Buffer;
-      const take = Math.min(body.remaining, first.length - this.offset);
-      const data = first.subarray(this.offset, this.offset + take);
-      this.consume(take);
+      if (this.bytes.size === 0) return undefined;
+      const first = this.bytes.chunk(0);
+      const start = this.bytes.start;
+      const take = Math.min(body.remaining, first.length - start);
+      const data = first.subarray(start, start + take);
+      this.bytes.skip(take);
       body.remaining -= take;
       return { kind: 'data', data };
     }
-    while (this.size > 0) {
-      const first = this.chunks[0] as Buffer;
-      const r = body.decoder.next(first, this.offset);
+    while (this.bytes.size > 0) {
+      const r = body.decoder.next(this.bytes.chunk(0), this.bytes.start);
       if (r.kind === 'error') return r;
-      this.consume(r.consumed);
+      this.bytes.skip(r.consumed);
       if (r.kind === 'data') return { kind: 'data', data: r.data };
       if (r.kind === 'done') {
         this.body = undefined;
@@ -123,15 +120,14 @@ export class RequestStream {
 
   /** Everything buffered, for the protocol that takes over after an upgrade. */
   takeRest(): Buffer {
-    return this.size === 0 ? Buffer.alloc(0) : this.take(this.size);
+    return this.bytes.take(this.bytes.size);
   }
 
   private skipLeadingNewlines(): void {
-    while (this.size > 0 && this.scanned === 0) {
-      const first = this.chunks[0] as Buffer;
-      const c = first[this.offset];
+    while (this.bytes.size > 0 && this.scanned === 0) {
+      const c = this.bytes.chunk(0)[this.bytes.start];
       if (c !== 0x0d && c !== 0x0a) return;
-      this.consume(1);
+      this.bytes.skip(1);
     }
   }
 
@@ -140,9 +136,9 @@ export class RequestStream {
     let pos = 0;
     let lf = this.lfSeen;
     const limit = this.limits.maxHeadSize + 4;
-    for (let ci = 0; ci < this.chunks.length; ci++) {
-      const chunk = this.chunks[ci] as Buffer;
-      const start = ci === 0 ? this.offset : 0;
+    for (let ci = 0; ci < this.bytes.chunkCount; ci++) {
+      const chunk = this.bytes.chunk(ci);
+      const start = ci === 0 ? this.bytes.start : 0;
       const len = chunk.length - start;
       if (pos + len <= this.scanned) {
         pos += len;
@@ -164,35 +160,5 @@ export class RequestStream {
     this.scanned = pos;
     this.lfSeen = lf;
     return -1;
-  }
-
-  /** The next n buffered bytes as one buffer: a view when they sit in one chunk, a copy otherwise. */
-  private take(n: number): Buffer {
-    const first = this.chunks[0] as Buffer;
-    if (first.length - this.offset >= n) {
-      const out = first.subarray(this.offset, this.offset + n);
-      this.consume(n);
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.chunks[0] as Buffer;
-      const take = Math.min(n - filled, chunk.length - this.offset);
-      chunk.copy(out, filled, this.offset, this.offset + take);
-      filled += take;
-      this.consume(take);
-    }
-    return out;
-  }
-
-  private consume(n: number): void {
-    this.size -= n;
-    this.offset += n;
-    while (this.chunks.length > 0 && this.offset >= (this.chunks[0] as Buffer).length) {
-      this.offset -= (this.chunks[0] as Buffer).length;
-      this.chunks.shift();
-    }
-    if (this.chunks.length === 0) this.offset = 0;
   }
 }
