@@ -9,6 +9,7 @@ import { limitHits } from '../metrics/limits.js';
 import type { Metrics } from '../metrics/registry.js';
 import { gatewaySession } from '../machines/gateway/session.machine.js';
 import type { GatewayRegistry } from '../machines/gateway/registry.js';
+import type { SessionContext } from '../machines/gateway/session-context.js';
 import type { SessionInput, SessionLimits } from '../machines/gateway/session-types.js';
 import { gatewayResponse } from '../protocol/blastbeat/http-status.js';
 import type { SupervisorEvent } from '../supervisor/types.js';
@@ -187,6 +188,7 @@ export function httpListener(config: HttpListenerConfig) {
         return;
       }
       conn.ref = ref;
+      conn.ctx = (ref.getSnapshot() as { context: SessionContext }).context;
       live.add(conn);
       registry.sessions.set(conn.key, conn);
       ref.subscribe(conn);
@@ -194,7 +196,7 @@ export function httpListener(config: HttpListenerConfig) {
         conn.finish(undefined);
         return;
       }
-      socket.on('data', (data: Buffer) => conn.send({ type: 'conn.data', data }));
+      socket.on('data', (data: Buffer) => conn.data(data));
       socket.on('end', () => conn.send({ type: 'conn.end' }));
       socket.on('close', () => conn.send({ type: 'conn.closed' }));
     };

@@ -6,6 +6,7 @@
  * (binding counts): a request never waits for an actor hop to be routed.
  * Plain code: no sockets, no XState.
  */
+import type { BackendKind } from '../../protocol/blastbeat/message.js';
 import type { SessionEvent, RouteDecision } from './session-types.js';
 import { NodeTable, type NodeEntry } from './presence.js';
 
@@ -45,7 +46,10 @@ const UNKNOWN_HOST: RouteDecision = { kind: 'unknown-host' };
 /** What the registry needs of a live session. */
 export interface SessionHandle {
   readonly sid: Buffer;
+  /** An event for the session's actor (deadlines, a lost node, drain: its life). */
   send(event: SessionEvent): void;
+  /** A message from the session's node: per-message work, run at once without an actor event. */
+  backend(kind: BackendKind, body: Buffer): void;
   /** When the session wants `session.tick` (0: never). */
   deadline(): number;
   /** The node it is bound to. */

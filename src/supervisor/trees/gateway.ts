@@ -1,9 +1,11 @@
 import { httpListener } from '../../actors/http-listener.js';
 import { zmqSocket, type SocketOptions } from '../../actors/zmq-socket.js';
+import { zmtpCanBind, zmtpRouter } from '../../actors/zmtp-router.js';
 import type { GatewaySettings } from '../../config/gateway.js';
 import type { Logger } from '../../log.js';
 import { gatewayDrain } from '../../machines/gateway/drain.machine.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
+import { BackendDispatch } from '../../machines/gateway/dispatch.js';
 import { gatewayMachine } from '../../machines/gateway/gateway.machine.js';
 import { GatewayRegistry } from '../../machines/gateway/registry.js';
 import type { SessionLimits } from '../../machines/gateway/session-types.js';
@@ -117,6 +119,8 @@ export function gatewayTree(config: GatewayTreeConfig) {
     ...config.socketOptions,
   };
   const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...metrics });
+  // Node messages are per-message work: steward's ROUTER hands each burst straight to it.
+  const dispatch = new BackendDispatch({ registry, logger: config.logger, ...metrics, ...now });
   // A session ending is routine: its supervisor logs exits only when something is wrong.
   const sessionsLogger = config.logger.child({}, { level: 'warn' });
   const children: ChildSpec[] = [
@@ -124,21 +128,46 @@ export function gatewayTree(config: GatewayTreeConfig) {
     {
       id: 'zmq',
       systemId: ids.zmq,
-      logic: zmqSocket(curve.secure({
-        name: ids.zmq,
-        kind: 'router',
-        bind: [settings.zmq],
-        owner: ids.router,
-        codec: backendCodec(),
-        options: socketOptions,
-        logger: config.logger,
-        ...metrics,
-      })),
+      // Plain TCP or IPC: steward's own ZMTP ROUTER (zmtp-router.ts), a burst per read and per write.
+      // CURVE, inproc and the rest: libzmq through zeromq.js.
+      logic:
+        config.curve === undefined && zmtpCanBind(settings.zmq)
+          ? zmtpRouter({
+              name: ids.zmq,
+              bind: [settings.zmq],
+              owner: ids.router,
+              codec: backendCodec(),
+              onBatch: (messages, system) => {
+                try {
+                  dispatch.batch(messages, {
+                    send: (replies) => system.get(ids.zmq)?.send({ type: 'zmq.send', messages: replies }),
+                    nodeUp: (node) => system.get(ids.router)?.send({ type: 'gateway.nodeUp', node: node.name }),
+                  });
+                } catch (error) {
+                  // The dispatch is the router's work: it fails as if its own action had thrown (rest_for_one).
+                  system.get(ids.router)?.send({ type: 'gateway.crash', error });
+                }
+              },
+              handover: socketOptions.handover ?? true,
+              ...(socketOptions.maxMessageSize !== undefined ? { maxMessageSize: socketOptions.maxMessageSize } : {}),
+              logger: config.logger,
+              ...metrics,
+            })
+          : zmqSocket(curve.secure({
+              name: ids.zmq,
+              kind: 'router',
+              bind: [settings.zmq],
+              owner: ids.router,
+              codec: backendCodec(),
+              options: socketOptions,
+              logger: config.logger,
+              ...metrics,
+            })),
     },
     {
       id: 'router',
       systemId: ids.router,
-      logic: gatewayMachine({ registry, socket: ids.zmq, logger: config.logger, ...metrics, ...now }),
+      logic: gatewayMachine({ registry, dispatch, socket: ids.zmq, logger: config.logger, ...metrics, ...now }),
     },
     {
       id: 'sweep',

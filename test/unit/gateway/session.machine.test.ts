@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
 import { gatewaySession } from '../../../src/machines/gateway/session.machine.js';
-import type { RouteDecision, SessionCommand, SessionLimits } from '../../../src/machines/gateway/session-types.js';
+import { backendMessage, clientData } from '../../../src/machines/gateway/session-steps.js';
+import type { LifeChange, RouteDecision, SessionCommand, SessionLimits } from '../../../src/machines/gateway/session-types.js';
 import { DEFAULT_HEAD_LIMITS } from '../../../src/protocol/blastbeat/http-head.js';
 import { decodeUwsgi, uwsgiRecord } from '../../../src/protocol/blastbeat/uwsgi.js';
 import { encodeFrame, Opcode, WebSocketReader } from '../../../src/protocol/blastbeat/websocket.js';
@@ -19,7 +20,7 @@ const LIMITS: SessionLimits = {
 
 const NODE: RouteDecision = { kind: 'node', node: 'n1', id: Buffer.from('n1'), vhost: 'h', timeoutMs: 2000 };
 
-function boot(route: (host: string) => RouteDecision = (host) => (host === 'h' ? NODE : { kind: 'unknown-host' }), limits = LIMITS) {
+function boot(route: (host: string) => RouteDecision = (host) => (host === 'h' ? NODE : { kind: 'unknown-host' }), limits = LIMITS, viaActor = false) {
   const clock = new SimulatedClock();
   const commands: SessionCommand[] = [];
   const actor = createActor(gatewaySession, {
@@ -35,12 +36,24 @@ function boot(route: (host: string) => RouteDecision = (host) => (host === 'h' ?
   });
   actor.start();
   const take = () => commands.splice(0, commands.length);
+  const ctx = () => actor.getSnapshot().context;
+  // As the connection does (actors/gateway-connection.ts): per-message work runs on the context, the life change it
+  // leads to goes to the actor. `viaActor` sends the same as actor events instead (the path tests and rare senders use).
+  const change = (c: LifeChange | undefined) => {
+    if (c !== undefined) actor.send({ type: c });
+  };
+  const bytes = (s: string | Buffer) => (Buffer.isBuffer(s) ? s : Buffer.from(s, 'latin1'));
   return {
     actor,
     take,
-    state: () => actor.getSnapshot().value,
-    data: (s: string | Buffer) => actor.send({ type: 'conn.data', data: Buffer.isBuffer(s) ? s : Buffer.from(s, 'latin1') }),
-    backend: (kind: BackendKind, body: string | Buffer = '') => actor.send({ type: 'backend.message', kind, body: Buffer.isBuffer(body) ? body : Buffer.from(body, 'latin1') }),
+    /** The exchange phase while the session is doing HTTP, else its life state. */
+    state: () => {
+      const snapshot = actor.getSnapshot();
+      return snapshot.value === 'http' ? snapshot.context.exchange : snapshot.value;
+    },
+    data: (s: string | Buffer) => (viaActor ? actor.send({ type: 'conn.data', data: bytes(s) }) : change(clientData(ctx(), bytes(s)))),
+    backend: (kind: BackendKind, body: string | Buffer = '') =>
+      viaActor ? actor.send({ type: 'backend.message', kind, body: bytes(body) }) : change(backendMessage(ctx(), kind, bytes(body))),
     /** Moves the clock and lets the sweeper wake the session, as the gateway machine does. */
     after: (ms: number) => {
       clock.increment(ms);
