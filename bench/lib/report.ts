@@ -25,7 +25,13 @@ function latency(p50: number | undefined, p99: number | undefined): string {
   return `${fmt(p50)} / ${fmt(p99)}`;
 }
 
-const HEADER = ['suite', 'figure', 'value', 'unit', 'p50 / p99 ms', 'baseline', 'baseline value', 'baseline p50 / p99 ms', 'ratio', 'better', 'rounds'];
+const HEADER = ['suite', 'figure', 'value', 'unit', 'p50 / p99 ms', 'baseline', 'baseline value', 'baseline p50 / p99 ms', 'ratio', 'better', 'rounds', 'non-2xx / socket errors'];
+
+/** HTTP figures carry their error counts; others show '-'. */
+function errors(r: BenchRow): string {
+  if (r.non2xx === undefined && r.socketErrors === undefined) return '-';
+  return `${r.non2xx ?? 0} / ${r.socketErrors ?? 0}`;
+}
 
 function cells(r: BenchRow): string[] {
   return [
@@ -40,6 +46,7 @@ function cells(r: BenchRow): string[] {
     ratio(r),
     r.better,
     String(r.rounds),
+    errors(r),
   ];
 }
 
@@ -65,7 +72,8 @@ export function progressLine(r: BenchRow): string {
   if (r.skipped !== undefined) return `  ${r.name}: skipped (${r.skipped})`;
   const base = r.baselineValue ? ` vs ${fmt(r.baselineValue)} (${ratio(r)})` : '';
   const lat = r.p99Ms !== undefined ? `, p50/p99 ${latency(r.p50Ms, r.p99Ms)} ms${r.baselineP99Ms !== undefined ? ` vs ${latency(r.baselineP50Ms, r.baselineP99Ms)}` : ''}` : '';
-  return `  ${r.name}: ${fmt(r.value)} ${r.unit}${base}${lat}${r.note ? ` [${r.note}]` : ''}`;
+  const bad = errors(r) === '-' ? '' : `, non-2xx / socket errors ${errors(r)}`;
+  return `  ${r.name}: ${fmt(r.value)} ${r.unit}${base}${lat}${bad}${r.note ? ` [${r.note}]` : ''}`;
 }
 
 /** Replaces the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` in a document. */

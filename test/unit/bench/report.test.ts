@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { markdownTable, ratio, replaceSection, textTable } from '../../../bench/lib/report.js';
+import { markdownTable, progressLine, ratio, replaceSection, textTable } from '../../../bench/lib/report.js';
 import type { BenchRow } from '../../../bench/types.js';
 
 const row: BenchRow = { suite: 'compare', name: 'steward | 100 in flight', value: 12_500, unit: 'req/s', better: 'higher', baseline: 'NATS', baselineValue: 20_000, rounds: 3, p50Ms: 5.5, p99Ms: 31 };
@@ -16,6 +16,13 @@ describe('report', () => {
     expect(text).toContain('12,500');
     expect(text).toContain('5.50 / 31.00');
     expect(text).toContain('skipped: gateway / gateway: gateway not built yet');
+  });
+
+  it('should show an HTTP figure\'s non-2xx responses and socket errors, and - for figures without them', () => {
+    const http: BenchRow = { ...row, suite: 'gateway', name: 'gateway', non2xx: 3, socketErrors: 0 };
+    expect(textTable([http])).toContain('3 / 0');
+    expect(markdownTable([http, row])).toMatch(/\| 3 \/ 0 \|\n.*\| - \|$/);
+    expect(progressLine(http)).toContain('non-2xx / socket errors 3 / 0');
   });
 
   it('should escape pipes in markdown cells', () => {
