@@ -6,7 +6,7 @@
  * `context.out` and never block or touch a socket.
  */
 import { EMPTY } from '../../protocol/blastbeat/message.js';
-import { encodeChunk } from '../../protocol/blastbeat/chunked.js';
+import { CHUNK_END, chunkHeader, encodeChunk } from '../../protocol/blastbeat/chunked.js';
 import { headerValue, type RequestHead } from '../../protocol/blastbeat/http-head.js';
 import { gatewayResponse, statusOfRequestError, type GatewayStatus } from '../../protocol/blastbeat/http-status.js';
 import { encodeRequest } from '../../protocol/blastbeat/request-vars.js';
@@ -16,6 +16,8 @@ import type { SessionContext } from './session-context.js';
 import type { RequestDecision, RouteToNode } from './session-types.js';
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+/** Chunks up to this size are framed in a copy (one small buffer); bigger ones are framed around, uncopied. */
+const COPY_CHUNK_MAX = 1024;
 
 function rejectEvent(status: GatewayStatus, reason: string, message: string, close: boolean): RequestDecision {
   return { type: 'http.reject', status, reason, message, close };
@@ -218,7 +220,13 @@ export function continueResponse(ctx: SessionContext, kind: 'body' | 'chunk', da
     return;
   }
   if (kind === 'chunk') {
-    ctx.out({ type: 'conn.write', data: encodeChunk(data) });
+    if (data.length <= COPY_CHUNK_MAX) ctx.out({ type: 'conn.write', data: encodeChunk(data) });
+    else {
+      // A big chunk is not copied: its framing goes around it, and the connection writes the three as one writev.
+      ctx.out({ type: 'conn.write', data: chunkHeader(data.length) });
+      ctx.out({ type: 'conn.write', data });
+      ctx.out({ type: 'conn.write', data: CHUNK_END });
+    }
     if (data.length === 0) response.done = true;
     return;
   }
