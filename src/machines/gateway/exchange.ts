@@ -9,7 +9,7 @@ import { EMPTY } from '../../protocol/blastbeat/message.js';
 import { CHUNK_END, chunkHeader, encodeChunk } from '../../protocol/blastbeat/chunked.js';
 import { headerValue, type RequestHead } from '../../protocol/blastbeat/http-head.js';
 import { gatewayResponse, statusOfRequestError, type GatewayStatus } from '../../protocol/blastbeat/http-status.js';
-import { encodeRequest } from '../../protocol/blastbeat/request-vars.js';
+import { encodeRequest, peerVars } from '../../protocol/blastbeat/request-vars.js';
 import { parseResponseHead, type ResponseHead } from '../../protocol/blastbeat/response.js';
 import { isValidKey } from '../../protocol/blastbeat/websocket.js';
 import type { SessionContext } from './session-context.js';
@@ -56,7 +56,7 @@ export function readRequest(ctx: SessionContext): RequestDecision | undefined {
     case 'node':
       break;
   }
-  const packet = encodeRequest(head, ctx.peer);
+  const packet = encodeRequest(head, ctx.peer, (ctx.peerVars ??= peerVars(ctx.peer)));
   if (!Buffer.isBuffer(packet)) return rejectEvent(431, 'uwsgi_too_large', 'request head too large to forward', true);
   if (key !== undefined) return { type: 'http.upgrade', head, route, packet, key };
   return { type: 'http.request', head, route, packet };

@@ -5,6 +5,7 @@
  * would be most of its cost.
  */
 import { RequestStream } from '../../protocol/blastbeat/request-stream.js';
+import type { PeerVars } from '../../protocol/blastbeat/request-vars.js';
 import type { ResponseFraming } from '../../protocol/blastbeat/response.js';
 import type { WebSocketReader } from '../../protocol/blastbeat/websocket.js';
 import type { ResponsePlan } from './exchange.js';
@@ -27,6 +28,8 @@ export interface SessionContext extends SessionInput {
   /** A life change the per-message code decided inside the actor, until the actor takes it (its `always`). */
   change: LifeChange | undefined;
   readonly stream: RequestStream;
+  /** The connection's own uwsgi vars, encoded at its first request (an HTTP connection's, dropped on upgrade). */
+  peerVars: PeerVars | undefined;
   ws: WebSocketReader | undefined;
   /** The node this session is bound to (BlastBeat: a sid always maps to one node). */
   node: string | undefined;
@@ -78,6 +81,7 @@ class Context implements SessionContext {
   exchange: ExchangePhase = 'reading';
   change: LifeChange | undefined = undefined;
   readonly stream: RequestStream;
+  peerVars: PeerVars | undefined = undefined;
   ws: WebSocketReader | undefined = undefined;
   node: string | undefined = undefined;
   nodeId: Buffer | undefined = undefined;

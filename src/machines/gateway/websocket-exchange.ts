@@ -14,6 +14,7 @@ type Upgrade = Extract<RequestDecision, { type: 'http.upgrade' }>;
 /** Answers the handshake, tells the node about the new WebSocket (its `uwsgi` head) and reads what already came. */
 export function acceptWebSocket(ctx: SessionContext, event: Upgrade): void {
   bindTo(ctx, event.route);
+  ctx.peerVars = undefined;
   ctx.requests += 1;
   ctx.method = 'GET';
   ctx.headStarted = false;
