@@ -1,5 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import type { ZmqCommand } from './zmq-socket.js';
+import type { DirectSend } from './zmtp-router.js';
 import { BATCH, planBatches, type BatchUnit } from '../protocol/blastbeat/batch.js';
 import { EMPTY, KIND_FRAME, type GatewayKind, type GatewayOutbound } from '../protocol/blastbeat/message.js';
 
@@ -22,6 +23,8 @@ export class GatewayOutbox {
     private readonly onLost: (count: number) => void = () => undefined,
     /** Whether the node with this routing id said it reads batches. */
     private readonly readsBatches: (node: Buffer) => boolean = () => false,
+    /** steward's own ROUTER takes bursts without an actor event while it runs (zmtp-router.ts). */
+    private readonly direct?: DirectSend<GatewayOutbound>,
   ) {}
 
   push(node: Buffer, sid: Buffer, kind: GatewayKind, body: Buffer): void {
@@ -38,17 +41,23 @@ export class GatewayOutbox {
     if (this.batch.length === 0) return;
     const gathered = this.batch;
     this.batch = [];
+    const messages = gathered.length === 1 ? gathered : this.pack(gathered);
+    if (this.direct?.send(messages) === true) return;
     const socket = this.socket();
     if (socket === undefined || socket.getSnapshot().status !== 'active') {
       this.onLost(gathered.length);
       return;
     }
-    const messages = gathered.length === 1 ? gathered : this.pack(gathered);
     socket.send({ type: 'zmq.send', messages } satisfies ZmqCommand<GatewayOutbound>);
   };
 
   /** Each node's messages in their order; those for a node that reads batches packed. */
-  private pack(gathered: readonly GatewayOutbound[]): GatewayOutbound[] {
+  private pack(gathered: readonly GatewayOutbound[]): readonly GatewayOutbound[] {
+    // Usually one node (the same Buffer each time): nothing to group, and a plain node takes them as they are.
+    const first = (gathered[0] as GatewayOutbound)[0];
+    let one = true;
+    for (let i = 1; i < gathered.length && one; i++) one = (gathered[i] as GatewayOutbound)[0] === first;
+    if (one && !this.readsBatches(first)) return gathered;
     const byNode = new Map<string, { node: Buffer; units: BatchUnit[] }>();
     for (let i = 0; i < gathered.length; i++) {
       const [node, sid, kind, body] = gathered[i] as GatewayOutbound;

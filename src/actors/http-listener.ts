@@ -17,6 +17,8 @@ import { fromResource } from './from-resource.js';
 import { GatewayConnection, type ConnectionDeps } from './gateway-connection.js';
 import { Tally } from '../metrics/tally.js';
 import { GatewayOutbox } from './gateway-outbox.js';
+import type { DirectSend } from './zmtp-router.js';
+import type { GatewayOutbound } from '../protocol/blastbeat/message.js';
 
 export interface ListenAddress {
   readonly host: string;
@@ -45,6 +47,8 @@ export interface HttpListenerConfig {
   readonly sessionPrefix: string;
   /** systemId of the ROUTER adapter the sessions' messages leave through. */
   readonly zmqSocket: string;
+  /** That adapter's direct way in, when it has one (steward's ZMTP ROUTER). */
+  readonly zmqDirect?: DirectSend<GatewayOutbound>;
   readonly registry: GatewayRegistry;
   readonly limits: SessionLimits;
   /** Client connections at once; more get 503 and are closed. */
@@ -125,6 +129,7 @@ export function httpListener(config: HttpListenerConfig) {
         for (let i = 0; i < n; i++) drops.drop('no_backend_socket');
       },
       (node) => registry.nodes.byRoutingId(node)?.readsBatches === true,
+      config.zmqDirect,
     );
     const newSid = sidSource();
     const live = new Set<GatewayConnection>();

@@ -27,6 +27,8 @@ export interface ZmtpRouterConfig<In extends EventObject, Out> {
    * so a burst costs no actor event.
    */
   readonly onBatch?: (messages: In[], system: ActorLookup) => void;
+  /** Attached once the socket is bound: bursts handed to it are sent as `zmq.send` would send them. */
+  readonly direct?: DirectSend<Out>;
   /** A peer connecting under a routing id in use takes it; the older connection gets an anonymous one. */
   readonly handover?: boolean;
   /** Largest frame accepted from a peer; more closes its connection (libzmq's ZMQ_MAXMSGSIZE). */
@@ -41,6 +43,32 @@ export interface ZmtpRouterConfig<In extends EventObject, Out> {
   readonly closeLingerMs?: number;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
+}
+
+/**
+ * Lets plain code hand a burst to the adapter without an actor event (the
+ * gateway's outbox, once per loop turn): the adapter attaches while it runs
+ * and detaches when it stops, so a sender falls back to `zmq.send` to the
+ * adapter's actor (or counts the burst lost) when nothing is attached.
+ */
+export class DirectSend<Out> {
+  private target: ((messages: readonly Out[]) => void) | undefined;
+
+  /** Hands `messages` to the adapter; false when no adapter is attached. */
+  send(messages: readonly Out[]): boolean {
+    const target = this.target;
+    if (target === undefined) return false;
+    target(messages);
+    return true;
+  }
+
+  attach(target: (messages: readonly Out[]) => void): void {
+    this.target = target;
+  }
+
+  detach(target: (messages: readonly Out[]) => void): void {
+    if (this.target === target) this.target = undefined;
+  }
 }
 
 /** What `onBatch` may reach: the actors of the system, by systemId. */
@@ -359,26 +387,29 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
       if (sent !== undefined) for (let i = 0; i < messages.length; i++) sent.inc();
     };
 
+    const sendBurst = (messages: readonly Out[]) => {
+      if (closed) return;
+      for (let i = 0; i < messages.length; i++) {
+        let frames: Buffer[];
+        try {
+          frames = config.codec.encode(messages[i] as Out);
+        } catch (error) {
+          drops.drop('encode_failed', error instanceof Error ? error.message : String(error));
+          continue;
+        }
+        queue(frames);
+      }
+      const peersToFlush = touched;
+      touched = [];
+      for (let i = 0; i < peersToFlush.length; i++) flushPeer(peersToFlush[i] as Peer);
+    };
+
     receive((command) => {
       if (closed) return;
       switch (command.type) {
-        case 'zmq.send': {
-          const { messages } = command;
-          for (let i = 0; i < messages.length; i++) {
-            let frames: Buffer[];
-            try {
-              frames = config.codec.encode(messages[i] as Out);
-            } catch (error) {
-              drops.drop('encode_failed', error instanceof Error ? error.message : String(error));
-              continue;
-            }
-            queue(frames);
-          }
-          const peersToFlush = touched;
-          touched = [];
-          for (let i = 0; i < peersToFlush.length; i++) flushPeer(peersToFlush[i] as Peer);
+        case 'zmq.send':
+          sendBurst(command.messages);
           break;
-        }
         case 'zmq.announce':
           if (endpoints !== undefined) deliver({ type: 'zmq.ready', socket: config.name, endpoints });
           break;
@@ -416,6 +447,7 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
           bound.push(concrete);
         }
         endpoints = bound;
+        config.direct?.attach(sendBurst);
         log.debug({ endpoints }, 'socket ready');
         deliver({ type: 'zmq.ready', socket: config.name, endpoints });
       } catch (error) {
@@ -427,6 +459,7 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
 
     return () => {
       closed = true;
+      config.direct?.detach(sendBurst);
       sent?.close();
       for (const server of servers) server.close();
       for (const peer of [...peers]) drop(peer);
