@@ -58,9 +58,9 @@ function flushWrites(): void {
  * `conn.*` events for the session, the session's commands become socket
  * writes, ends and pauses, node messages for the outbox, and binding counts
  * in the registry. The registry reaches the session through this handle,
- * and the connection observes its session (`complete`, `error`): what an
- * idle WebSocket keeps is this object and `command`, not a closure per
- * callback.
+ * and the session tells it when it ends or crashes (`session.end`,
+ * `session.crashed`): what an idle WebSocket keeps is this object and
+ * `command`, not an observer or a closure per callback.
  */
 export class GatewayConnection implements SessionHandle {
   readonly key: string;
@@ -68,7 +68,9 @@ export class GatewayConnection implements SessionHandle {
   /** The session actor's context: per-message work runs on it directly (`session-steps.ts`). */
   ctx: SessionContext | undefined;
   alive = true;
-  bound: { node: string; vhost: string } | undefined;
+  /** The node and virtual host the session is bound to (counted in the registry). */
+  boundNode: string | undefined = undefined;
+  boundVhost = '';
   /** What the session wrote in this tick, not yet handed to the socket. */
   private queued: Buffer | Buffer[] | undefined;
   private queuedBytes = 0;
@@ -159,7 +161,7 @@ export class GatewayConnection implements SessionHandle {
   }
 
   node(): string | undefined {
-    return this.bound?.node;
+    return this.boundNode;
   }
 
   /** Carries out one command of the session. */
@@ -185,12 +187,13 @@ export class GatewayConnection implements SessionHandle {
         socket.resume();
         return;
       case 'session.bind':
-        this.bound = { node: cmd.node, vhost: cmd.vhost };
+        this.boundNode = cmd.node;
+        this.boundVhost = cmd.vhost;
         this.deps.registry.bind(cmd.node, cmd.vhost);
         return;
       case 'session.unbind':
-        if (this.bound !== undefined) this.deps.registry.unbind(this.bound.node, this.bound.vhost);
-        this.bound = undefined;
+        if (this.boundNode !== undefined) this.deps.registry.unbind(this.boundNode, this.boundVhost);
+        this.boundNode = undefined;
         return;
       case 'session.error':
         this.deps.errors?.inc({ status: String(cmd.status), reason: cmd.reason });
@@ -203,18 +206,14 @@ export class GatewayConnection implements SessionHandle {
       case 'session.drop':
         this.deps.drops.drop(cmd.reason);
         return;
+      case 'session.end':
+        this.finish(undefined);
+        return;
+      case 'session.crashed':
+        this.finish(cmd.error);
+        return;
     }
   };
-
-  /** The session reached its final state. */
-  complete(): void {
-    this.finish(undefined);
-  }
-
-  /** The session crashed. */
-  error(crashed: unknown): void {
-    this.finish(crashed);
-  }
 
   /** The session is over: release what it held, close the socket. */
   finish(crashed: unknown): void {
@@ -223,12 +222,12 @@ export class GatewayConnection implements SessionHandle {
     this.deps.onFinish(this);
     this.deps.registry.sessions.delete(this.key);
     if (crashed !== undefined) this.deps.log.warn({ err: crashed }, 'session crashed; connection closed');
-    if (this.bound !== undefined) {
+    if (this.boundNode !== undefined) {
       // A crashed session never unbound itself; tell the node the session is gone.
-      const node = this.deps.registry.nodes.get(this.bound.node);
+      const node = this.deps.registry.nodes.get(this.boundNode);
       if (node) this.deps.outbox.push(node.id, this.sid, 'end', Buffer.alloc(0));
-      this.deps.registry.unbind(this.bound.node, this.bound.vhost);
-      this.bound = undefined;
+      this.deps.registry.unbind(this.boundNode, this.boundVhost);
+      this.boundNode = undefined;
     }
     if (!this.socket.destroyed) this.socket.destroy();
   }

@@ -448,4 +448,5 @@ export function enterClosed(ctx: Ctx): void {
   ctx.life = 'closed';
   ctx.deadline = 0;
   unbind(ctx);
+  ctx.out({ type: 'session.end' });
 }

@@ -122,7 +122,11 @@ export type SessionCommand =
   /** The gateway answered a request itself (4xx/5xx), or cut a connection: for metrics and logs. */
   | { readonly type: 'session.error'; readonly status: GatewayStatus | 0; readonly reason: string }
   /** A message from the backend that made no sense in the session's state. */
-  | { readonly type: 'session.drop'; readonly reason: string };
+  | { readonly type: 'session.drop'; readonly reason: string }
+  /** The session is over (its actor reached `closed`): release the connection. */
+  | { readonly type: 'session.end' }
+  /** The session's code threw (its actor fails with this error): release the connection. */
+  | { readonly type: 'session.crashed'; readonly error: unknown };
 
 /** Why a session ended, as its output says. */
 export type SessionEndReason =
