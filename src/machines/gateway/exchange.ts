@@ -147,13 +147,10 @@ function closesAfter(ctx: SessionContext, backendClose: boolean, framing: string
 
 /**
  * Reads a node's response head (from `headers`, or from a `body` sent first
- * by a backend that writes its response raw). Pure, and remembered for the
- * message: the machine's guards ask it which way to go, then the transition
- * they pick applies it.
+ * by a backend that writes its response raw), deciding what it does to the
+ * exchange before anything is written; `applyResponse` then writes it.
  */
 export function planResponse(ctx: SessionContext, message: Buffer): ResponsePlan {
-  const memo = ctx.plan;
-  if (memo !== undefined && memo.message === message) return memo.plan;
   let plan: ResponsePlan;
   const parsed = parseResponseHead(message, ctx.method);
   if (parsed.type === 'rejected') plan = { kind: 'bad', reason: parsed.reason };
@@ -164,7 +161,6 @@ export function planResponse(ctx: SessionContext, message: Buffer): ResponsePlan
     const done = framing.kind === 'none' || (framing.kind === 'length' && after >= framing.length);
     plan = { kind: 'started', head: parsed, done, close: done && closesAfter(ctx, parsed.close, framing.kind) };
   }
-  ctx.plan = { message, plan };
   return plan;
 }
 
@@ -172,9 +168,7 @@ export function planResponse(ctx: SessionContext, message: Buffer): ResponsePlan
  * Writes the head and the body bytes after it as one write. Bytes beyond a
  * Content-Length are dropped, never sent ahead of the next response.
  */
-export function applyResponse(ctx: SessionContext, message: Buffer): void {
-  const plan = planResponse(ctx, message);
-  ctx.plan = undefined;
+export function applyResponse(ctx: SessionContext, message: Buffer, plan: ResponsePlan): void {
   if (plan.kind === 'bad') {
     ctx.out({ type: 'session.drop', reason: plan.reason });
     return;

@@ -8,7 +8,6 @@ import { RequestStream } from '../../protocol/blastbeat/request-stream.js';
 import type { PeerVars } from '../../protocol/blastbeat/request-vars.js';
 import type { ResponseFraming } from '../../protocol/blastbeat/response.js';
 import type { WebSocketReader } from '../../protocol/blastbeat/websocket.js';
-import type { ResponsePlan } from './exchange.js';
 import type { ExchangePhase, LifeChange, RequestDecision, SessionEndReason, SessionInput, SessionLife } from './session-types.js';
 
 export interface ResponseState {
@@ -59,8 +58,6 @@ export interface SessionContext extends SessionInput {
   next: RequestDecision | undefined;
   /** A broken request body, until a transition answers it. */
   bodyError: { readonly reason: 'bad_chunk' | 'body_too_large'; readonly detail: string } | undefined;
-  /** The plan for the last response head asked about (guards ask several times per message). */
-  plan: { readonly message: Buffer; readonly plan: ResponsePlan } | undefined;
 }
 
 /**
@@ -101,7 +98,6 @@ class Context implements SessionContext {
   requests = 0;
   next: RequestDecision | undefined = undefined;
   bodyError: SessionContext['bodyError'] = undefined;
-  plan: SessionContext['plan'] = undefined;
 
   constructor(input: SessionInput) {
     this.sid = input.sid;

@@ -220,13 +220,12 @@ function waitingBackend(ctx: Ctx, kind: BackendKind, body: Buffer): Next {
   if (kind === 'headers' || kind === 'body') {
     const plan = planResponse(ctx, body);
     if (plan.kind === 'bad') {
-      ctx.plan = undefined;
       ctx.endReason = 'bad_response';
       ctx.out({ type: 'session.drop', reason: 'bad_response_head' });
       answer(ctx, 502, 'bad_response', 'the backend sent a response the gateway cannot forward', true);
       return 'session.close';
     }
-    applyResponse(ctx, body);
+    applyResponse(ctx, body, plan);
     if (plan.kind === 'informational') return undefined;
     if (!plan.done) return 'streaming';
     return plan.close ? end(ctx, 'keep_alive_done') : 'reading';
