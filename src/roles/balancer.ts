@@ -33,6 +33,7 @@ Example:
     bind: { type: 'string' },
     ...curveServerFlags,
   },
+  endpointFlag: () => '--bind',
   async start(ctx) {
     const bind = flagString(ctx.flags, 'bind') ?? DEFAULT_BALANCER_BIND;
     // libzmq would refuse it too, but only after the supervisor retried the socket a few times.

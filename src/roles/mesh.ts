@@ -81,6 +81,8 @@ With --base-port N every port is taken from N..N+49 instead.
     'balancer-config': { type: 'string' },
     curve: { type: 'boolean' },
   },
+  // Every endpoint of the mesh is --host and a port from --base-port: a host that is not this machine's, or a taken port.
+  endpointFlag: ({ code }) => (code === 'EADDRINUSE' || code === 'EACCES' ? '--base-port' : '--host'),
   async start(ctx) {
     const host = flagString(ctx.flags, 'host') ?? '127.0.0.1';
     const base = flagString(ctx.flags, 'base-port');

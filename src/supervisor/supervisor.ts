@@ -11,7 +11,10 @@
  * OTP: no restart (a taken port or a bad endpoint does not heal by retrying),
  * the children already started are stopped in reverse order, and the
  * supervisor ends with `{ exit: 'failed', startFailure }` naming the child
- * and carrying its error, which each parent passes up unchanged.
+ * and carrying its error, which each parent passes up unchanged. They are
+ * stopped at once, not drained: a tree that never started has promised
+ * nothing to anyone, and a socket draining a READY to a broker that is not
+ * there would hold the exit for its whole linger.
  *
  * Running: a child that exits is restarted according to its `restart` type
  * and the `strategy` (one_for_one, one_for_all, rest_for_one), after a
@@ -80,6 +83,8 @@ export interface SupervisorContext {
   readonly backoff: Backoff;
   /** Child ids in start order; the map holds their state. Mutated in place: copying per spawn is what makes big trees slow. */
   order: string[];
+  /** The static children's ids: only they take part in the supervisor's own start. */
+  readonly statics: ReadonlySet<string>;
   children: Map<string, ChildState>;
   history: number[];
   pending: Set<string>;
@@ -196,6 +201,7 @@ export function supervisor(options: SupervisorOptions) {
       headIsBrutal: ({ context }) => {
         const head = context.stopQueue[0];
         if (head === undefined) return false;
+        if (context.output.exit === 'failed' && context.output.startFailure !== undefined) return true;
         const child = context.children.get(head);
         return child === undefined || !child.running || typeof child.spec.shutdown !== 'number';
       },
@@ -206,15 +212,21 @@ export function supervisor(options: SupervisorOptions) {
         event.type === 'supervisor.$restart' && event.generation === context.generation,
       routed: () => route !== undefined,
       allStarted: ({ context }) => {
-        for (const id of context.order) if (context.children.get(id)?.started !== true) return false;
+        for (const id of context.order) {
+          if (context.statics.has(id) && context.children.get(id)?.started !== true) return false;
+        }
         return true;
       },
-      /** A child that fails before its start phase ended fails the supervisor's start (see the module doc). */
+      /**
+       * A static child that fails before its start phase ended fails the supervisor's start (see the
+       * module doc). A dynamic one only fails its own start, as OTP's start_child returns an error.
+       */
       failedBeforeStarted: ({ context, event }) => {
         if (!event.type.startsWith(ERROR_PREFIX) && !event.type.startsWith(DONE_PREFIX)) return false;
         const exit = event as ChildExitEvent;
-        const child = context.children.get(exitedChildId(exit));
-        return child !== undefined && child.running && !child.started && exitReasonOf(exit).kind !== 'normal';
+        const id = exitedChildId(exit);
+        const child = context.children.get(id);
+        return child !== undefined && context.statics.has(id) && child.running && !child.started && exitReasonOf(exit).kind !== 'normal';
       },
     },
     actions: {
@@ -394,6 +406,7 @@ export function supervisor(options: SupervisorOptions) {
         period: options.period ?? 5_000,
         backoff: options.backoff ?? { initial: 50, max: 5_000 },
         order: [...children.keys()],
+        statics: new Set(children.keys()),
         children,
         history: [],
         pending: new Set(),

@@ -57,16 +57,21 @@ describe('supervisor start phase', () => {
     expect(actor.getSnapshot().value).toBe('running');
   });
 
-  it('should fail its start, not restart, when a child fails before it started: the started ones stop in reverse order', () => {
+  it('should fail its start, not restart, when a child fails before it started: the started ones stop at once, in reverse order', () => {
     const journal: string[] = [];
+    // A child that drains when asked to (a socket with messages queued): a tree that never started is not drained.
+    const draining = fromCallback<{ type: 'lifecycle.shutdown' }>(({ receive }) => {
+      receive(() => journal.push('drain:machine'));
+      return () => journal.push('stop:machine');
+    });
     const { actor, child, advance, reports } = boot({
       name: 'broker',
       backoff: { initial: 0, max: 0 },
-      children: [{ id: 'zap', logic: probeChild('zap', journal) }, reported('frontend', journal), { id: 'machine', logic: probeChild('machine', journal) }],
+      children: [{ id: 'zap', logic: probeChild('zap', journal) }, reported('frontend', journal), { id: 'machine', logic: draining, shutdown: 5_000 }],
     });
     journal.length = 0;
     child('frontend')!.send({ type: 'fail' });
-    advance(1000);
+    advance(0);
     expect(journal).toEqual(['stop:machine', 'stop:zap']);
     expect(actor.getSnapshot().status).toBe('done');
     const output = actor.getSnapshot().output as { exit: string; reason: string; startFailure: { child: string; error: Error } };
@@ -112,6 +117,18 @@ describe('supervisor start phase', () => {
     advance(0);
     expect(journal.filter((j) => j === 'start:socket')).toHaveLength(3);
     expect(actor.getSnapshot().status).toBe('active');
+  });
+
+  it('should not fail its start for a dynamic child that fails before it started, nor wait for one', () => {
+    const journal: string[] = [];
+    const { actor, child, reports } = boot({ name: 'sup', children: [reported('socket', journal)] });
+    actor.send({ type: 'supervisor.startChild', spec: { ...reported('session', journal), restart: 'temporary' } });
+    expect(actor.getSnapshot().value).toBe('starting');
+    child('session')!.send({ type: 'fail' });
+    expect(actor.getSnapshot().value).toBe('starting');
+    child('socket')!.send({ type: 'ready' });
+    expect(actor.getSnapshot().value).toBe('running');
+    expect(reports.find((r) => r.type === 'supervisor.childExited')).toMatchObject({ id: 'session', willRestart: false });
   });
 
   it('should tell its parent when it started, so the parent waits for the whole subtree', () => {
