@@ -4,7 +4,7 @@
  * mutable tables, called by the broker machine once per received burst; it
  * returns frames to send and session lifecycle commands, and touches no
  * socket. Per-session life (ready, busy, gone) is mirrored to session actors
- * through those commands, per message work stays here (DESIGN section 4).
+ * through those commands, per message work stays here (docs/architecture.md "Hot path rules").
  *
  * Workers speak MDP/0.1 or butler's wire (protocol/butler.ts); each entry
  * remembers which, and only the frames sent to it differ: a client of either
