@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, fromCallback, SimulatedClock, type AnyActorLogic, type AnyActorRef } from 'xstate';
-import { supervisor, type ChildSpec, type SupervisorReport } from '../../../src/supervisor/index.js';
+import { fromCallback, type AnyActorLogic } from 'xstate';
+import { supervisor, type ChildSpec } from '../../../src/supervisor/index.js';
 import { startedEvent } from '../../../src/supervisor/start-report.js';
 import { probeChild } from '../../helpers/probe-child.js';
+import { bootSupervisor } from '../../helpers/boot-supervisor.js';
 
 type StartingEvent = { type: 'ready' } | { type: 'fail' };
 
@@ -23,20 +24,7 @@ function startingChild(id: string, journal: string[]): AnyActorLogic {
 }
 
 function boot(opts: Parameters<typeof supervisor>[0]) {
-  const clock = new SimulatedClock();
-  let t = 0;
-  const reports: SupervisorReport[] = [];
-  const actor = createActor(supervisor({ ...opts, now: () => t }), { clock });
-  for (const type of ['supervisor.started', 'supervisor.startFailed', 'supervisor.childExited', 'supervisor.gaveUp'] as const) {
-    actor.on(type, (e) => reports.push(e as SupervisorReport));
-  }
-  actor.start();
-  const advance = (ms: number) => {
-    t += ms;
-    clock.increment(ms);
-  };
-  const child = (id: string, of: AnyActorRef = actor) => (of.getSnapshot().children as Record<string, AnyActorRef | undefined>)[id];
-  return { actor, reports, advance, child };
+  return bootSupervisor(opts, ['supervisor.started', 'supervisor.startFailed', 'supervisor.childExited', 'supervisor.gaveUp']);
 }
 
 const reported = (id: string, journal: string[]): ChildSpec => ({ id, logic: startingChild(id, journal), start: 'reported' });
