@@ -31,7 +31,7 @@ describe('overload: a service queue past its limit', () => {
     for (const r of refused) {
       expect(r.ok).toBe(false);
       expect((r as { error: unknown }).error).toBeInstanceOf(BrokerError);
-      expect((r as { error: BrokerError }).error.status).toBe('503');
+      expect((r as { error: BrokerError }).error.status).toBe(503);
     }
     expect(await metrics.value('steward_dropped_total', { socket: 'broker', reason: 'queue_full' })).toBe(7);
 

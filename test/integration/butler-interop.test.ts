@@ -153,7 +153,7 @@ describe('butler wire interop with peers written in Python from the butler spec'
     again.kill('SIGKILL');
     const error = await pending;
     expect(error).toBeInstanceOf(BrokerError);
-    expect(error).toMatchObject({ status: '410', message: 'py.slow: 410 the worker serving py.slow was lost (expired)' });
+    expect(error).toMatchObject({ status: 410, message: 'py.slow: 410 the worker serving py.slow was lost (expired)' });
   });
 
   it('should heartbeat butler workers directly and answer theirs, so they stay registered whatever the broker interval', async () => {

@@ -1,11 +1,11 @@
 import type { Metrics } from '../../metrics/registry.js';
-import type { BrokerCore, ServiceSummary } from './routing.js';
+import type { BrokerCore, ServiceSummary } from './broker-core.js';
 
 /** Counts already handed to prom-client; the core counts from zero again after a restart. */
 export interface BrokerPublished {
   requests: number;
   replies: number;
-  readonly errors: Map<string, number>;
+  readonly errors: Map<number, number>;
   readonly services: Map<string, { requests: number; replies: number }>;
 }
 
@@ -75,7 +75,7 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
       published.replies = stats.replies;
       for (const [status, n] of core.errors) {
         const seen = published.errors.get(status) ?? 0;
-        if (n > seen) errors?.inc({ status }, n - seen);
+        if (n > seen) errors?.inc({ status: String(status) }, n - seen);
         published.errors.set(status, n);
       }
       // Retired first: their last counts, then they are forgotten (a service of that name starts again at zero).

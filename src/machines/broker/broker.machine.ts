@@ -9,7 +9,7 @@ import type { Metrics } from '../../metrics/registry.js';
 import type { BrokerInbound } from '../../protocol/broker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import { brokerMetrics, newPublished, type BrokerPublished } from './broker-metrics.js';
-import { BrokerCore, type BrokerCoreOptions, type BrokerDropReason } from './routing.js';
+import { BrokerCore, type BrokerCoreOptions, type BrokerDropReason } from './broker-core.js';
 import { workerSession, type WorkerSessionEvent, type WorkerSessionInput } from './worker-session.js';
 
 /** Drop reasons that mean a configured limit was reached, and which. */

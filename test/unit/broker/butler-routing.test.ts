@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BrokerCore } from '../../../src/machines/broker/routing.js';
+import { BrokerCore } from '../../../src/machines/broker/broker-core.js';
 import { decodeBrokerFrames, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
 import type { Rejection } from '../../../src/protocol/codec.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BrokerCore } from '../../../src/machines/broker/routing.js';
+import { BrokerCore } from '../../../src/machines/broker/broker-core.js';
 import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames, decodeBrokerMessage, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
 import type { Decoded, Rejection } from '../../../src/protocol/codec.js';
 import { clientRequestUnit, decodeUnits, Kind } from '../../../src/protocol/steward-wire.js';
