@@ -8,7 +8,7 @@ const profile: CpuProfile = {
   nodes: [
     { id: 1, callFrame: frame('(root)'), children: [2, 3, 5] },
     { id: 2, callFrame: frame('(idle)') },
-    { id: 3, callFrame: frame('route', 'file:///w/dist/machines/broker/broker-core.js', 41), children: [4] },
+    { id: 3, callFrame: frame('route', 'file:///w/dist/machines/broker/routing.js', 41), children: [4] },
     { id: 4, callFrame: frame('send', 'file:///w/node_modules/zeromq/lib/index.js', 9) },
     { id: 5, callFrame: frame('(garbage collector)') },
   ],
@@ -39,7 +39,7 @@ describe('summarizeProfile', () => {
 
   it('should group self time by module', () => {
     const s = summarizeProfile(profile);
-    expect(s.modules.map((m) => m.name)).toEqual(['steward machines/broker/broker-core.js', 'zeromq', '(garbage collector)']);
+    expect(s.modules.map((m) => m.name)).toEqual(['steward machines/broker/routing.js', 'zeromq', '(garbage collector)']);
   });
 
   it('should keep only the top entries', () => {
