@@ -461,8 +461,17 @@ export class BrokerCore {
   // ---- dispatch ----
 
   private hand(p: Pending, w: WorkerEntry): boolean {
+    if (!w.codec.carries(p.req)) {
+      // Never altered silently: a request the worker's wire cannot carry whole is refused, not cut.
+      this.answerError(
+        p,
+        Status.BadRequest,
+        'multi_frame_to_butler',
+        `the worker serving ${p.req.service} speaks butler's wire, which carries one body frame; the request has ${p.req.body.length}`,
+      );
+      return false;
+    }
     const token = this.ledger.hand(p, w);
-    if (p.req.body.length > 1 && !w.codec.carries(p.req)) this.drops.push('body_truncated');
     w.codec.request(this.outbox, w, token, p.req, p.expiresAt);
     return true;
   }

@@ -30,8 +30,8 @@ export type BrokerDropReason =
   | 'stale_reply'
   | 'unknown_worker'
   | 'mmi_registration'
-  /** An MDP request with several body frames reached a butler worker, whose wire carries one: it got the first. */
-  | 'body_truncated'
+  /** A request with several body frames was to go to a butler worker, whose wire carries one: refused (400), never cut. */
+  | 'multi_frame_to_butler'
   /** A tagged or compact client request that was malformed but addressable: answered 400 (see MalformedRequest). */
   | MalformedReason;
 
