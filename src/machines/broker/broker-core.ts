@@ -28,7 +28,18 @@ export type { BrokerDropReason, ServiceSummary, SessionCommand, SessionEndReason
 export interface BrokerCoreOptions {
   readonly heartbeatIntervalMs?: number;
   readonly liveness?: number;
-  /** Requests waiting per service beyond this are refused (503 / dropped). */
+  /**
+   * What all queued requests may hold of the broker's memory together, in bytes (bodies, service
+   * names and an estimate of each request's own records). Default 256 MiB. Past three quarters of
+   * it the broker asks its frontend to stop reading (`pressure`), so ZeroMQ's high-water marks push
+   * back on clients. A request that would pass it is refused: 503 to clients that can be told. MDP
+   * clients cannot be told, so with `backPressure` theirs are refused only past twice the limit
+   * (what one burst read before the frontend stopped can overshoot), and without it at the limit.
+   */
+  readonly maxQueueBytes?: number;
+  /** The frontend can stop reading clients without stopping workers (its own socket): see `maxQueueBytes`. */
+  readonly backPressure?: boolean;
+  /** Requests waiting per service beyond this are refused (503 / dropped). 0 (the default): no count limit, only `maxQueueBytes`. */
   readonly maxQueuePerService?: number;
   /** Distinct services (with workers or queued requests) the broker tracks at most. */
   readonly maxServices?: number;
@@ -49,9 +60,25 @@ export interface BrokerStats {
   refused: number;
 }
 
+/** The default of `maxQueueBytes`: 256 MiB. */
+export const DEFAULT_MAX_QUEUE_BYTES = 256 * 1024 * 1024;
+
+/** What a queued request holds beyond its frames' bytes: its records and the Buffers' own headers, estimated. */
+export const REQUEST_OVERHEAD_BYTES = 512;
+
+function costOf(req: ClientRequest): number {
+  let n = REQUEST_OVERHEAD_BYTES + req.peer.length + req.serviceFrame.length;
+  for (let i = 0; i < req.body.length; i++) n += (req.body[i] as Buffer).length;
+  return n;
+}
+
 export class BrokerCore {
   readonly heartbeatIntervalMs: number;
   readonly liveness: number;
+  readonly maxQueueBytes: number;
+  private readonly maxMdpQueueBytes: number;
+  private readonly pressureOn: number;
+  private readonly pressureOff: number;
   private readonly maxQueue: number;
   private readonly maxServices: number;
   private readonly maxClients: number;
@@ -70,6 +97,7 @@ export class BrokerCore {
   private readonly outbox = new Outbox();
   private registrations = 0;
   private draining = false;
+  private pressured = false;
   private readonly hooks: DispatchHooks = {
     expired: (p) => this.answerExpired(p),
     hand: (p, w) => this.hand(p, w),
@@ -86,13 +114,33 @@ export class BrokerCore {
   constructor(options: BrokerCoreOptions = {}) {
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? MDP_HEARTBEAT_INTERVAL_MS;
     this.liveness = options.liveness ?? MDP_HEARTBEAT_LIVENESS;
-    this.maxQueue = options.maxQueuePerService ?? 10_000;
+    this.maxQueueBytes = options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
+    this.maxMdpQueueBytes = options.backPressure === true ? this.maxQueueBytes * 2 : this.maxQueueBytes;
+    this.pressureOn = Math.floor((this.maxQueueBytes * 3) / 4);
+    this.pressureOff = Math.floor(this.maxQueueBytes / 2);
+    this.maxQueue = options.maxQueuePerService ?? 0;
     this.maxServices = options.maxServices ?? 10_000;
     this.maxClients = options.maxClients ?? 100_000;
     this.mdpTtl = options.mdpRequestTtlMs ?? 30_000;
     this.observeLatency = options.observeLatency;
     this.services = new ServiceTable(this.maxServices);
     this.ledger = new InFlightLedger(this.maxClients);
+  }
+
+  /** What all queued requests hold together, in bytes. */
+  get queuedBytes(): number {
+    return this.services.queuedBytes;
+  }
+
+  /**
+   * True while the queues hold more than three quarters of `maxQueueBytes`, until they are back
+   * under half: the broker machine stops reading client requests meanwhile, where it can.
+   */
+  get pressure(): boolean {
+    const bytes = this.services.queuedBytes;
+    if (!this.pressured && bytes >= this.pressureOn) this.pressured = true;
+    else if (this.pressured && bytes <= this.pressureOff) this.pressured = false;
+    return this.pressured;
   }
 
   /** Frames to send, per socket name; drained by the caller after each call. */
@@ -162,10 +210,7 @@ export class BrokerCore {
       this.sessions.push({ type: 'session.update', key: w.key, hex: w.hex, session: w.session, inFlight: w.inFlight, served: w.served });
     }
     for (const svc of this.services.values()) {
-      if (svc.queue.length > 0) {
-        const expired = svc.queue.removeWhere((p) => p.expiresAt !== 0 && p.expiresAt <= now);
-        for (const p of expired) this.answerExpired(p);
-      }
+      for (const p of this.services.takeExpired(svc, now)) this.answerExpired(p);
       if (svc.workers === 0 && svc.queue.length === 0) this.retired.push(this.services.retire(svc));
     }
     this.outbox.flushUnits();
@@ -175,7 +220,7 @@ export class BrokerCore {
   startDrain(): void {
     this.draining = true;
     for (const svc of this.services.values()) {
-      while (svc.queue.length > 0) this.refuse(svc.queue.shift() as Pending, 'shutting_down');
+      for (const p of this.services.takeAll(svc)) this.refuse(p, 'shutting_down');
     }
     this.outbox.flushUnits();
   }
@@ -225,7 +270,8 @@ export class BrokerCore {
     }
     this.stats.requests += 1;
     const expiresAt = req.expiresAt !== 0 ? req.expiresAt : this.mdpTtl > 0 ? now + this.mdpTtl : 0;
-    const pending: Pending = { req, via, receivedAt: now, expiresAt, token: 0, worker: undefined, client: undefined };
+    const cost = costOf(req);
+    const pending: Pending = { req, via, receivedAt: now, expiresAt, cost, token: 0, worker: undefined, client: undefined };
     if (this.draining) {
       this.refuse(pending, 'shutting_down');
       return;
@@ -239,8 +285,12 @@ export class BrokerCore {
       this.refuse(pending, 'too_many_services');
       return;
     }
-    if (svc.queue.length >= this.maxQueue) {
+    if (this.maxQueue > 0 && svc.queue.length >= this.maxQueue) {
       this.refuse(pending, 'queue_full');
+      return;
+    }
+    if (this.services.queuedBytes + cost > (req.dialect === 'mdp' ? this.maxMdpQueueBytes : this.maxQueueBytes)) {
+      this.refuse(pending, 'queue_memory_full');
       return;
     }
     if (!this.ledger.admit(pending)) {
@@ -248,7 +298,7 @@ export class BrokerCore {
       return;
     }
     svc.requests += 1;
-    svc.queue.push(pending);
+    this.services.enqueue(svc, pending);
     this.services.dispatch(svc, now, this.hooks);
   }
 
@@ -326,17 +376,24 @@ export class BrokerCore {
     this.answerError(p, Status.Expired, 'expired', `request for ${p.req.service} expired before a worker took it`);
   }
 
-  private refuse(p: Pending, reason: BrokerDropReason): void {
+  private refuse(p: Pending, reason: RefusalReason): void {
     this.stats.refused += 1;
-    const message =
-      reason === 'shutting_down'
-        ? 'broker is shutting down'
-        : reason === 'queue_full'
-          ? `queue for ${p.req.service} is full (${this.maxQueue} waiting)`
-          : reason === 'too_many_clients'
-            ? `too many clients (the broker serves ${this.maxClients} at once)`
-            : `too many services (the broker tracks ${this.maxServices})`;
-    this.answerError(p, Status.Unavailable, reason, message);
+    this.answerError(p, Status.Unavailable, reason, this.refusalMessage(p, reason));
+  }
+
+  private refusalMessage(p: Pending, reason: RefusalReason): string {
+    switch (reason) {
+      case 'shutting_down':
+        return 'broker is shutting down';
+      case 'queue_full':
+        return `queue for ${p.req.service} is full (${this.maxQueue} waiting)`;
+      case 'queue_memory_full':
+        return `the broker's queues are full (${mib(this.services.queuedBytes)} of ${mib(this.maxQueueBytes)} queued)`;
+      case 'too_many_clients':
+        return `too many clients (the broker serves ${this.maxClients} at once)`;
+      case 'too_many_services':
+        return `too many services (the broker tracks ${this.maxServices})`;
+    }
   }
 
   // ---- workers ----
@@ -475,4 +532,11 @@ export class BrokerCore {
     w.codec.request(this.outbox, w, token, p.req, p.expiresAt);
     return true;
   }
+}
+
+/** Why an acceptable request was turned away (answered 503). */
+type RefusalReason = Extract<BrokerDropReason, 'shutting_down' | 'queue_full' | 'queue_memory_full' | 'too_many_clients' | 'too_many_services'>;
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
 }

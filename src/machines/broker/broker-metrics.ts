@@ -37,6 +37,10 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
   const queue = metrics?.gauge('steward_broker_queue_depth', 'Requests waiting for a worker per service', ['service']);
   const inFlight = metrics?.gauge('steward_broker_in_flight', 'Requests handed to workers and not yet answered');
   const clients = metrics?.gauge('steward_broker_clients', 'Distinct clients with requests queued or in flight (see --max-clients)');
+  const queueBytes = metrics?.gauge(
+    'steward_broker_queue_bytes',
+    'Bytes held by all queued requests together: bodies, service names and an estimate of their records (see --max-queue-bytes)',
+  );
   const latency = metrics?.histogram(
     'steward_broker_request_duration_seconds',
     'Time from a request reaching the broker to its reply leaving it',
@@ -93,6 +97,7 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
       }
       inFlight?.set(core.inFlightCount);
       clients?.set(core.clientCount);
+      queueBytes?.set(core.queuedBytes);
     },
   };
 }

@@ -17,7 +17,10 @@ export type SessionCommand =
 
 /** Why a message was not delivered, for the drop counter. */
 export type BrokerDropReason =
+  /** A service's queue is at `maxQueuePerService` requests. */
   | 'queue_full'
+  /** All queues together hold `maxQueueBytes`. */
+  | 'queue_memory_full'
   | 'too_many_services'
   | 'too_many_clients'
   /** A message over the frame count limit (steward and tagged clients are answered 413). */
@@ -41,6 +44,8 @@ export interface Pending {
   readonly via: string;
   readonly receivedAt: number;
   readonly expiresAt: number;
+  /** What it holds of the broker's memory while queued, in bytes (see ServiceTable.queuedBytes). */
+  readonly cost: number;
   token: number;
   worker: WorkerEntry | undefined;
   /** The client's key in the ledger while the request counts against `maxClients`. */

@@ -17,8 +17,41 @@ export interface DispatchHooks {
  */
 export class ServiceTable {
   private readonly services = new Map<string, ServiceEntry>();
+  private bytes = 0;
 
   constructor(private readonly maxServices: number) {}
+
+  /** What every queued request holds together, in bytes (their `cost`). */
+  get queuedBytes(): number {
+    return this.bytes;
+  }
+
+  /** Queues an accepted request at the end of its service's line. */
+  enqueue(svc: ServiceEntry, p: Pending): void {
+    svc.queue.push(p);
+    this.bytes += p.cost;
+  }
+
+  /** Takes the requests of `svc` that expired by `now` out of its queue. */
+  takeExpired(svc: ServiceEntry, now: number): Pending[] {
+    if (svc.queue.length === 0) return [];
+    const expired = svc.queue.removeWhere((p) => p.expiresAt !== 0 && p.expiresAt <= now);
+    for (const p of expired) this.bytes -= p.cost;
+    return expired;
+  }
+
+  /** Takes every queued request of `svc` out of its queue. */
+  takeAll(svc: ServiceEntry): Pending[] {
+    const all: Pending[] = [];
+    for (let p = this.shift(svc); p !== undefined; p = this.shift(svc)) all.push(p);
+    return all;
+  }
+
+  private shift(svc: ServiceEntry): Pending | undefined {
+    const p = svc.queue.shift();
+    if (p !== undefined) this.bytes -= p.cost;
+    return p;
+  }
 
   get size(): number {
     return this.services.size;
@@ -67,10 +100,10 @@ export class ServiceTable {
       const w = svc.available.shift() as WorkerEntry;
       w.queued = false;
       if (!w.alive || w.inFlight >= w.credit) continue;
-      let p = svc.queue.shift();
+      let p = this.shift(svc);
       while (p !== undefined && p.expiresAt !== 0 && p.expiresAt <= now) {
         hooks.expired(p);
-        p = svc.queue.shift();
+        p = this.shift(svc);
       }
       if (p === undefined || !hooks.hand(p, w)) {
         // Nothing handed out: the worker keeps its place at the head.
