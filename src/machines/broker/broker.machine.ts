@@ -18,6 +18,15 @@ interface Siblings {
   get(systemId: string): AnyActorRef | undefined;
 }
 
+/**
+ * How flush sends to another actor: directly from the inlet, through
+ * `enqueue.sendTo` from an action (an actor must not be stepped from inside
+ * another's action).
+ */
+type SendTo = (ref: AnyActorRef, event: SupervisorEvent | WorkerSessionEvent | ZmqCommand<Buffer[]>) => void;
+
+const sendNow: SendTo = (ref, event) => ref.send(event);
+
 /** Drop reasons that mean a configured limit was reached, and which. */
 const LIMIT_OF: Partial<Record<BrokerDropReason, LimitName>> = {
   queue_full: 'queue',
@@ -96,7 +105,7 @@ export function brokerMachine(config: BrokerMachineConfig) {
   const limits = config.metrics ? limitHits(config.metrics) : undefined;
 
   /** Session lifecycle, through the sessions supervisor in order: a session started in this burst is not spawned yet. */
-  const sessionCommand = (cmd: SessionCommand, system: Siblings, sessions: AnyActorRef | undefined) => {
+  const sessionCommand = (cmd: SessionCommand, system: Siblings, sessions: AnyActorRef | undefined, sendTo: SendTo) => {
     if (cmd.type === 'session.start') {
       log.info({ worker: cmd.hex, service: cmd.service, credit: cmd.credit, wire: cmd.wire }, 'worker registered');
       const start: SupervisorEvent = {
@@ -109,20 +118,21 @@ export function brokerMachine(config: BrokerMachineConfig) {
           restart: 'temporary',
         },
       };
-      sessions?.send(start);
+      if (sessions) sendTo(sessions, start);
     } else if (cmd.type === 'session.end') {
       log.info({ worker: cmd.hex, reason: cmd.reason }, 'worker left');
       // Each registration has its own id (see SessionCommand), so ending one never hits its successor.
       const end: SupervisorEvent = { type: 'supervisor.terminateChild', id: `worker-${cmd.session}`, reason: cmd.reason };
-      sessions?.send(end);
+      if (sessions) sendTo(sessions, end);
     } else {
       const update: WorkerSessionEvent = { type: 'session.update', inFlight: cmd.inFlight, served: cmd.served };
-      system.get(`${config.sessionPrefix}.${cmd.session}`)?.send(update);
+      const session = system.get(`${config.sessionPrefix}.${cmd.session}`);
+      if (session) sendTo(session, update);
     }
   };
 
   /** Everything the core produced: frames to the ports, session lifecycle, back-pressure, drop counts. */
-  const flush = (context: BrokerContext, system: Siblings) => {
+  const flush = (context: BrokerContext, system: Siblings, sendTo: SendTo) => {
     const core = context.core;
     if (core.out.size > 0) {
       for (const [via, messages] of core.out) {
@@ -134,7 +144,7 @@ export function brokerMachine(config: BrokerMachineConfig) {
     }
     if (core.sessions.length > 0) {
       const sessions = system.get(config.sessions);
-      for (const cmd of core.sessions) sessionCommand(cmd, system, sessions);
+      for (const cmd of core.sessions) sessionCommand(cmd, system, sessions, sendTo);
       core.sessions.length = 0;
     }
     if (frontend !== undefined && core.pressure !== context.flow.paused) {
@@ -142,7 +152,8 @@ export function brokerMachine(config: BrokerMachineConfig) {
       context.flow.paused = paused;
       overload.pushBack(paused, now(), core.queuedBytes);
       const pause: ZmqCommand<Buffer[]> = { type: paused ? 'zmq.pause' : 'zmq.resume' };
-      system.get(frontend)?.send(pause);
+      const reader = system.get(frontend);
+      if (reader) sendTo(reader, pause);
     }
     if (core.drops.length > 0) {
       const t = now();
@@ -167,7 +178,7 @@ export function brokerMachine(config: BrokerMachineConfig) {
       }
       try {
         context.core.handle(batch.messages, batch.socket, now());
-        flush(context, system);
+        flush(context, system, sendNow);
       } catch (error) {
         failed = true;
         self.send({ type: 'broker.failed', error });
@@ -211,37 +222,40 @@ export function brokerMachine(config: BrokerMachineConfig) {
           enqueue.emit({ type: 'broker.listening', endpoints });
         }
       }),
-      handleBatch: ({ context, event, system }) => {
+      handleBatch: enqueueActions(({ context, event, system, enqueue }) => {
         if (event.type !== 'zmq.batch') return;
         context.core.handle(event.messages, event.socket, now());
-        flush(context, system);
-      },
+        flush(context, system, (ref, e) => enqueue.sendTo(ref, e));
+      }),
       fail: ({ event }) => {
         if (event.type === 'broker.failed') throw event.error;
       },
-      detach: ({ system }) => {
+      detach: enqueueActions(({ system, enqueue }) => {
         const detach: ZmqCommand<Buffer[], BrokerInbound> = { type: 'zmq.detach' };
-        for (const s of config.sockets) system.get(s)?.send(detach);
-      },
-      tick: ({ context, system }) => {
+        for (const s of config.sockets) {
+          const ref = system.get(s);
+          if (ref) enqueue.sendTo(ref, detach);
+        }
+      }),
+      tick: enqueueActions(({ context, system, enqueue }) => {
         const t = now();
         context.core.tick(t);
         overload.tick(t, t - context.core.heartbeatIntervalMs, context.core.queuedBytes);
-        flush(context, system);
+        flush(context, system, (ref, e) => enqueue.sendTo(ref, e));
         published.publish(context.core, context.published);
-      },
-      startDrain: ({ context, system }) => {
+      }),
+      startDrain: enqueueActions(({ context, system, enqueue }) => {
         log.info({ inFlight: context.core.inFlightCount }, 'draining');
         context.core.startDrain();
-        flush(context, system);
-      },
-      finishDrain: ({ context, system }) => {
+        flush(context, system, (ref, e) => enqueue.sendTo(ref, e));
+      }),
+      finishDrain: enqueueActions(({ context, system, enqueue }) => {
         if (context.core.inFlightCount > 0) {
           log.warn({ inFlight: context.core.inFlightCount }, 'drain timed out; in-flight requests abandoned');
         }
         context.core.finishDrain();
-        flush(context, system);
-      },
+        flush(context, system, (ref, e) => enqueue.sendTo(ref, e));
+      }),
     },
   }).createMachine({
     id: 'broker',
