@@ -6,9 +6,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The repository root: the nearest folder above this module with a package.json (this file runs from dist-bench/ and, in tests, from bench/). */
+function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8 && !existsSync(join(dir, 'package.json')); i++) dir = dirname(dir);
+  return `${dir}/`;
+}
+
+const ROOT = repositoryRoot();
 const SOURCES = `${ROOT}bench/peers/`;
 const OUT = `${ROOT}dist-bench/peers-c/`;
 

@@ -26,7 +26,8 @@ export interface TailResult extends LoadResult {
 /** The value at percentile `p` of ascending `sorted` values, nearest rank; NaN when empty. */
 export function nearestRank(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
-  const k = Math.ceil((p / 100) * sorted.length);
+  // 99.9 / 100 * 1000 is 999.0000000000001 in floating point: the epsilon keeps the rank at 999.
+  const k = Math.ceil((p / 100) * sorted.length - 1e-9);
   return sorted[Math.min(sorted.length, Math.max(1, k)) - 1] as number;
 }
 

@@ -180,9 +180,10 @@ static void run(void *socket, const char *service, uint32_t in_flight, uint32_t 
   for (size_t i = 0; i < N_PERCENTILES; i++) {
     double at = 0;
     if (samples.n) {
-      double rank = PERCENTILES[i] / 100.0 * (double)samples.n;
-      size_t k = (size_t)rank;
-      if ((double)k < rank) k++; /* ceil */
+      /* ceil of the rank; the epsilon keeps 99.9% of 1000 at 999, not 1000 (99.9 / 100 * 1000 is 999.0000000000001) */
+      double rank = PERCENTILES[i] / 100.0 * (double)samples.n - 1e-9;
+      size_t k = rank <= 0 ? 0 : (size_t)rank;
+      if ((double)k < rank) k++;
       at = samples.ms[k == 0 ? 0 : (k > samples.n ? samples.n : k) - 1];
     }
     printf("%s%.4f", i ? "," : "", at);
