@@ -48,6 +48,8 @@ export interface LineChart {
   readonly yLabel: string;
   /** Logarithmic x axis (1, 10, 100, 1000 spread evenly). */
   readonly xLog?: boolean;
+  /** Logarithmic y axis over whole powers of ten (latencies whose tail is 100 times their median). */
+  readonly yLog?: boolean;
   /** Ticks at these x values with these labels, instead of one at every measured x labelled with its value. */
   readonly xTicks?: ReadonlyArray<readonly [number, string]>;
   /** Leave the points unlabelled (many series, many points). */

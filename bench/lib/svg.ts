@@ -47,21 +47,27 @@ export function renderLineChart(chart: LineChart): string {
   const measured = [...new Set(points.map(([x]) => x))].sort((a, b) => a - b);
   const ticks: ReadonlyArray<readonly [number, string]> = chart.xTicks ?? measured.map((x) => [x, x.toLocaleString('en-US')] as const);
   const xs = [...new Set([...measured, ...ticks.map(([x]) => x)])].sort((a, b) => a - b);
-  const yMax = niceCeiling(Math.max(0, ...points.map(([, y]) => y)));
+  const ys = points.map(([, y]) => y);
+  // A log y axis spans whole powers of ten around the positive values; a linear one runs from zero.
+  const positive = ys.filter((y) => y > 0);
+  const yLogMin = positive.length ? Math.floor(Math.log10(Math.min(...positive))) : 0;
+  const yLogMax = positive.length ? Math.max(yLogMin + 1, Math.ceil(Math.log10(Math.max(...positive)))) : 1;
+  const yMax = niceCeiling(Math.max(0, ...ys));
   const xt = (x: number) => (chart.xLog ? Math.log10(Math.max(x, 1e-9)) : x);
   const xMin = xs.length ? xt(xs[0] as number) : 0;
   const xMax = xs.length ? xt(xs[xs.length - 1] as number) : 1;
   const xSpan = xMax - xMin || 1;
   const px = (x: number) => MARGIN.left + (xs.length > 1 ? ((xt(x) - xMin) / xSpan) * plotW : plotW / 2);
-  const py = (y: number) => MARGIN.top + plotH - (y / yMax) * plotH;
+  const yFraction = (y: number) => (chart.yLog ? (Math.log10(Math.max(y, 10 ** yLogMin)) - yLogMin) / (yLogMax - yLogMin) : y / yMax);
+  const py = (y: number) => MARGIN.top + plotH - yFraction(y) * plotH;
+  const yTicks = chart.yLog ? Array.from({ length: yLogMax - yLogMin + 1 }, (_, i) => 10 ** (yLogMin + i)) : Array.from({ length: 6 }, (_, i) => (yMax * i) / 5);
 
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(chart.title)}</text>`);
   // y grid and ticks
-  for (let i = 0; i <= 5; i++) {
-    const y = (yMax * i) / 5;
+  for (const y of yTicks) {
     out.push(`<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${f(py(y))}" y2="${f(py(y))}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${MARGIN.left - 6}" y="${f(py(y) + 4)}" text-anchor="end">${escapeXml(shortNumber(y))}</text>`);
   }
@@ -73,7 +79,7 @@ export function renderLineChart(chart: LineChart): string {
   out.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="#333"/>`);
   out.push(`<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${MARGIN.top + plotH}" y2="${MARGIN.top + plotH}" stroke="#333"/>`);
   out.push(`<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH + 36}" text-anchor="middle">${escapeXml(chart.xLabel)}${chart.xLog ? ' (log scale)' : ''}</text>`);
-  out.push(`<text transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`);
+  out.push(`<text transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}${chart.yLog ? ' (log scale)' : ''}</text>`);
   // series
   chart.series.forEach((series, i) => {
     const color = COLORS[i % COLORS.length] as string;

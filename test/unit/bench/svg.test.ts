@@ -45,6 +45,13 @@ describe('renderLineChart', () => {
     expect(renderLineChart(many)).toContain('>s4</text>');
   });
 
+  it('should tick a log y axis at powers of ten around the values', () => {
+    const svg = renderLineChart({ ...chart, yLog: true, series: [{ label: 'ms', points: [[1, 0.3], [10, 4], [100, 25]] as const }] });
+    const ticks = [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => m[1]);
+    expect(ticks).toEqual(['0.1', '1', '10', '100']);
+    expect(svg).toContain('req/s (log scale)');
+  });
+
   it('should spread log x values evenly', () => {
     const svg = renderLineChart({ ...chart, series: [chart.series[0]!] });
     const xs = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map((m) => Number(m[1]));
