@@ -1,5 +1,6 @@
 /**
- * The C MDP peers (bench/peers/mdp-client.c, mdp-worker.c), compiled at bench
+ * The C MDP peers (bench/peers/mdp-client.c, mdp-worker.c, and the
+ * mdp-message.h they share), compiled at bench
  * time with the machine's gcc against libzmq (Debian: gcc, libzmq3-dev) into
  * dist-bench/peers-c/, not committed. Rebuilt when a source is newer than its
  * binary.
@@ -30,7 +31,8 @@ export interface CPeers {
 function compile(name: string): string {
   const source = `${SOURCES}${name}.c`;
   const binary = `${OUT}${name}`;
-  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
+  const newest = Math.max(statSync(source).mtimeMs, statSync(`${SOURCES}mdp-message.h`).mtimeMs);
+  if (existsSync(binary) && statSync(binary).mtimeMs >= newest) return binary;
   const gcc = spawnSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', binary, source, '-lzmq'], { encoding: 'utf8' });
   if (gcc.error && (gcc.error as NodeJS.ErrnoException).code === 'ENOENT') {
     throw new Error(`gcc is missing: the broker suite compiles its MDP peers (${source}); install it with apt-get install gcc libzmq3-dev`);

@@ -25,6 +25,7 @@
  * request's slot and generation, so an echoed reply names its request.
  */
 #include <zmq.h>
+#include "mdp-message.h"
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -93,22 +94,9 @@ static int send_request(run_t *r, uint32_t slot) {
 /* Reads one whole message; returns its slot when it answers an outstanding request, else -1 (bad), or -2 (nothing to read). */
 static long read_reply(run_t *r, uint32_t in_flight, const unsigned char *outstanding) {
   zmq_msg_t frames[MAX_REPLY_FRAMES];
-  int n = 0, more = 1, overflow = 0;
-  while (more) {
-    zmq_msg_t part;
-    zmq_msg_init(&part);
-    if (zmq_msg_recv(&part, r->socket, n == 0 && !overflow ? ZMQ_DONTWAIT : 0) < 0) {
-      zmq_msg_close(&part);
-      if (n == 0 && !overflow) return -2;
-      break;
-    }
-    more = zmq_msg_more(&part);
-    if (n < MAX_REPLY_FRAMES) frames[n++] = part;
-    else {
-      overflow = 1;
-      zmq_msg_close(&part);
-    }
-  }
+  int overflow;
+  int n = read_message(r->socket, frames, MAX_REPLY_FRAMES, &overflow);
+  if (n == 0) return -2;
   long slot = -1;
   if (!overflow && n == 4 && zmq_msg_size(&frames[0]) == 0 && zmq_msg_size(&frames[1]) == 6 && memcmp(zmq_msg_data(&frames[1]), "MDPC01", 6) == 0 &&
       zmq_msg_size(&frames[3]) == r->bytes) {

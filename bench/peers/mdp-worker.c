@@ -14,6 +14,7 @@
  * when its parent dies.
  */
 #include <zmq.h>
+#include "mdp-message.h"
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -98,21 +99,8 @@ int main(int argc, char **argv) {
     if (zmq_poll(&item, 1, (long)(next_heartbeat - t)) < 0) continue; /* EINTR: the loop checks `stopping` */
     for (;;) {
       zmq_msg_t frames[MAX_FRAMES];
-      int n = 0, more = 1, overflow = 0;
-      while (more) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, socket, n == 0 && !overflow ? ZMQ_DONTWAIT : 0) < 0) {
-          zmq_msg_close(&part);
-          break;
-        }
-        more = zmq_msg_more(&part);
-        if (n < MAX_FRAMES) frames[n++] = part;
-        else {
-          overflow = 1;
-          zmq_msg_close(&part);
-        }
-      }
+      int overflow;
+      int n = read_message(socket, frames, MAX_FRAMES, &overflow);
       if (n == 0) break;
       unsigned char command = is_worker_command(frames, n) && !overflow ? *(unsigned char *)zmq_msg_data(&frames[2]) : 0;
       if (command == REQUEST && n >= 6 && zmq_msg_size(&frames[4]) == 0) {
