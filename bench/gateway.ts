@@ -37,7 +37,6 @@ import { fileURLToPath } from 'node:url';
 import {
   GATEWAY_NODE_NAME,
   PLAIN_NODE_NAME,
-  compilePlainNode,
   gatewayMissing,
   startGateway,
   startGatewayNode,
@@ -404,8 +403,6 @@ export const suite: BenchSuite = {
   description:
     'HTTP front door (wrk, 50 keep-alive connections): nginx -> node http vs node http; the gateway with a plain C node and with GatewayBackend vs nginx, CPU per request, 64 KiB chunked and 1 MiB uploads; WebSocket echo; idle WebSocket memory',
   async run(options: BenchOptions): Promise<BenchRow[]> {
-    // Fail early, and once, when the C node cannot be built: the rows say why.
-    await compilePlainNode().catch(() => undefined);
     return [...(await httpRows(options)), ...(await memoryRows(options))];
   },
 };

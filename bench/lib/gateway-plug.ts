@@ -3,23 +3,19 @@
  * process (bench/peers/gateway-host.ts, importing the build by path at run
  * time), the nodes behind it (a GatewayBackend, bench/peers/gateway-node.ts;
  * a plain-wire BlastBeat node in C on libzmq, bench/peers/gateway-plain-node.c,
- * compiled here with gcc), each stopped by its pid.
+ * compiled with gcc by bench/lib/c-peers.ts), each stopped by its pid.
  *
  * STEWARD_GATEWAY_DIST=DIR points at another build (a `dist/` with api/gateway.js).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { compileCPeer } from './c-peers.js';
 import { probeMemory, type MemorySample } from './memory-probe.js';
 import { startCommand, startProc, type Proc } from './proc.js';
 
 const PEERS = new URL('../peers/', import.meta.url);
 const GATEWAY_HOST = fileURLToPath(new URL('gateway-host.js', PEERS));
 const GATEWAY_NODE = fileURLToPath(new URL('gateway-node.js', PEERS));
-/** The C node's source, in the repository (the compiled benchmark lives in dist-bench/). */
-const PLAIN_NODE_SOURCE = fileURLToPath(new URL('../../../bench/peers/gateway-plain-node.c', import.meta.url));
 /** The node name the benchmark's virtual host routes to. */
 export const GATEWAY_NODE_NAME = 'bench1';
 export const PLAIN_NODE_NAME = 'plain';
@@ -63,23 +59,14 @@ export function startGatewayNode(zmq: string, name = GATEWAY_NODE_NAME): Promise
   return startProc([GATEWAY_NODE, gatewayDist(), zmq, name], (l) => l === 'ready');
 }
 
-let plainNodeBinary: Promise<string> | undefined;
-
-/** Compiles the C plain node once per run (gcc, libzmq's headers); rejects with what is missing. */
-export function compilePlainNode(): Promise<string> {
-  plainNodeBinary ??= new Promise((resolve, rejectCompile) => {
-    const out = join(mkdtempSync(join(tmpdir(), 'steward-bench-node-')), 'gateway-plain-node');
-    execFile('gcc', ['-O2', '-o', out, PLAIN_NODE_SOURCE, '-lzmq'], { timeout: 60_000 }, (error, _stdout, stderr) => {
-      if (error) rejectCompile(new Error(`cannot build the C plain node (apt-get install gcc libzmq3-dev): ${stderr.trim() || error.message}`));
-      else resolve(out);
-    });
-  });
-  return plainNodeBinary;
+/** Compiles the C plain node (once; again when its source changes); throws with what is missing. */
+export function compilePlainNode(): string {
+  return compileCPeer('gateway-plain-node', [], 'the gateway suite compiles its plain-wire node');
 }
 
 /** The C plain-wire node (bench/peers/gateway-plain-node.c) in its own process. */
 export async function startPlainNode(zmq: string, name = PLAIN_NODE_NAME): Promise<Proc> {
-  return startCommand(await compilePlainNode(), [zmq, name], (l) => l === 'ready');
+  return startCommand(compilePlainNode(), [zmq, name], (l) => l === 'ready');
 }
 
 /** The node is available after its first pong: wait until a request with this Host is answered 200. */

@@ -1,13 +1,13 @@
 import type { AnyActorRef } from 'xstate';
 import type { ZmqCommand } from './zmq-socket.js';
-import type { DirectSend } from './zmtp-router.js';
+import type { SocketPort } from './zmq-socket.js';
 import { BATCH, planBatches, type BatchUnit } from '../protocol/blastbeat/batch.js';
 import { EMPTY, KIND_FRAME, type GatewayKind, type GatewayOutbound } from '../protocol/blastbeat/message.js';
 
 /**
  * Messages from many sessions to the backend nodes, gathered over one turn
  * of the event loop and handed to the ROUTER adapter as one `zmq.send`
- * (DESIGN 4: one send per burst, not one actor event per message). Every
+ * (docs/architecture.md "Hot path rules": one send per burst, not one actor event per message). Every
  * client read of a loop turn happens before `setImmediate` runs, so a burst
  * of requests from many connections leaves as one batch; to a node that
  * reads steward's batches (`protocol/blastbeat/batch.ts`) it is also one
@@ -23,8 +23,8 @@ export class GatewayOutbox {
     private readonly onLost: (count: number) => void = () => undefined,
     /** Whether the node with this routing id said it reads batches. */
     private readonly readsBatches: (node: Buffer) => boolean = () => false,
-    /** steward's own ROUTER takes bursts without an actor event while it runs (zmtp-router.ts). */
-    private readonly direct?: DirectSend<GatewayOutbound>,
+    /** The ROUTER's port, once its owner has recorded it: a burst leaves by a function call, not an actor event. */
+    private readonly port: () => SocketPort<GatewayOutbound> | undefined = () => undefined,
   ) {}
 
   push(node: Buffer, sid: Buffer, kind: GatewayKind, body: Buffer): void {
@@ -42,7 +42,11 @@ export class GatewayOutbox {
     const gathered = this.batch;
     this.batch = [];
     const messages = gathered.length === 1 ? gathered : this.pack(gathered);
-    if (this.direct?.send(messages) === true) return;
+    const port = this.port();
+    if (port !== undefined) {
+      port.send(messages);
+      return;
+    }
     const socket = this.socket();
     if (socket === undefined || socket.getSnapshot().status !== 'active') {
       this.onLost(gathered.length);

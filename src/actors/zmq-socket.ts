@@ -1,5 +1,5 @@
 import * as zmq from 'zeromq';
-import type { EventObject } from 'xstate';
+import type { AnyActorRef, EventObject } from 'xstate';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { Tally } from '../metrics/tally.js';
@@ -7,6 +7,9 @@ import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/registry.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { fromResource } from './from-resource.js';
+import { reportDelivery } from './inspection-report.js';
+import { assertEndpoint, assertResolvable, endpointError } from './endpoint-error.js';
+import { reportsStart } from '../supervisor/start-report.js';
 import type { Codec, Decoded, Rejection } from '../protocol/codec.js';
 
 export type SocketKind = 'router' | 'dealer' | 'pull' | 'push' | 'pub' | 'sub' | 'rep' | 'req';
@@ -62,16 +65,59 @@ export interface ZmqSocketConfig<In extends EventObject, Out> {
 
 export type SocketSetup = (socket: zmq.Socket) => Promise<(() => void) | void> | (() => void) | void;
 
-export type ZmqOwnerEvent<In> =
-  | { type: 'zmq.ready'; socket: string; endpoints: string[] }
-  | { type: 'zmq.batch'; socket: string; messages: In[] };
+/**
+ * The adapter's writing side, handed to its owner with `zmq.ready`. Frames go
+ * straight to the socket's writer: a burst of replies costs no actor event,
+ * only the burst that caused it did (docs/architecture.md, "Hot path rules").
+ * The port of an adapter that stopped drops what it is given (counted as
+ * `closed`); a restarted adapter announces a new one.
+ */
+export interface SocketPort<Out> {
+  /** The adapter's name (`broker.frontend` ...). */
+  readonly socket: string;
+  send(messages: readonly Out[]): void;
+}
 
-export type ZmqCommand<Out> =
+/** One received burst, decoded. */
+export interface ZmqBatch<In> {
+  readonly type: 'zmq.batch';
+  readonly socket: string;
+  readonly messages: In[];
+}
+
+/**
+ * The owner's receiving side, which it may attach to the adapter
+ * (`zmq.attach`): each burst is then handed to it by a function call, the same
+ * typed `zmq.batch` event, instead of through the owner's mailbox and XState's
+ * interpreter. Measured on the broker, the interpreter's step per burst cost
+ * about as much CPU as everything else a request costs the process put
+ * together (docs/architecture.md, "Hot path rules"). An inlet must not throw;
+ * an owner whose inlet fails detaches it and fails through its own machine.
+ */
+export type SocketInlet<In> = (batch: ZmqBatch<In>) => void;
+
+export type ZmqOwnerEvent<In, Out = unknown> =
+  | { type: 'zmq.ready'; socket: string; endpoints: string[]; port: SocketPort<Out> }
+  | ZmqBatch<In>;
+
+export type ZmqCommand<Out, In = unknown> =
   | { type: 'zmq.send'; messages: readonly Out[] }
+  /**
+   * Hand bursts to `inlet` instead of sending them to the owner as events, for as long as `owner` is the
+   * live actor under the owner's systemId (a restarted owner attaches again); `zmq.detach` undoes it.
+   */
+  | { type: 'zmq.attach'; inlet: SocketInlet<In>; owner: AnyActorRef }
+  | { type: 'zmq.detach' }
   | { type: 'zmq.subscribe'; topic: string }
   | { type: 'zmq.unsubscribe'; topic: string }
   /** Asks the adapter to send `zmq.ready` again (an owner that restarted wants its endpoints). */
   | { type: 'zmq.announce' }
+  /**
+   * Stop reading until `zmq.resume`: messages wait in ZeroMQ's pipes, whose high-water marks then
+   * push back on the senders (back-pressure instead of loss). Sending goes on.
+   */
+  | { type: 'zmq.pause' }
+  | { type: 'zmq.resume' }
   /** Graceful close: hand what is queued to the socket, close with a bounded linger, end normally. */
   | { type: 'lifecycle.shutdown' };
 
@@ -116,15 +162,44 @@ function createRawSocket(kind: SocketKind, common: Record<string, unknown>): zmq
 
 const BIND_ATTEMPTS = 20;
 const BIND_RETRY_MS = 50;
+/** How long after this process closed a bound socket its port may still be held by libzmq's I/O thread. */
+const RELEASE_GRACE_MS = 2_000;
+const MAX_RELEASED = 1_024;
 
-async function bindWithRetry(socket: zmq.Socket, endpoint: string, isClosed: () => boolean): Promise<string> {
-  // A socket closed a moment ago (a restart) may still hold the port briefly.
+/** Endpoints this process's sockets had bound, by when they closed: only these may be busy for a moment. */
+const releasedAt = new Map<string, number>();
+
+function released(endpoints: readonly string[]): void {
+  const now = Date.now();
+  for (const endpoint of endpoints) {
+    releasedAt.delete(endpoint);
+    releasedAt.set(endpoint, now);
+  }
+  // Oldest first (insertion order): forget those no bind can still be waiting for.
+  for (const [endpoint, at] of releasedAt) {
+    if (releasedAt.size <= MAX_RELEASED && now - at < RELEASE_GRACE_MS) break;
+    releasedAt.delete(endpoint);
+  }
+}
+
+function releasedLately(endpoint: string): boolean {
+  const at = releasedAt.get(endpoint);
+  return at !== undefined && Date.now() - at < RELEASE_GRACE_MS;
+}
+
+/**
+ * Binds, retrying EADDRINUSE only where a socket of this process (a restart,
+ * or one stopped a moment ago) may still hold the port. Anyone else's port
+ * fails at once: that is a start failure, not something waiting fixes.
+ */
+async function bindWithRetry(socket: zmq.Socket, endpoint: string, ours: boolean, isClosed: () => boolean): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
       await socket.bind(endpoint);
       return socket.lastEndpoint ?? endpoint;
     } catch (error) {
-      if (errorCode(error) !== 'EADDRINUSE' || attempt >= BIND_ATTEMPTS || isClosed()) throw error;
+      const mayFree = ours || releasedLately(endpoint);
+      if (errorCode(error) !== 'EADDRINUSE' || !mayFree || attempt >= BIND_ATTEMPTS || isClosed()) throw error;
       await new Promise((r) => setTimeout(r, BIND_RETRY_MS));
     }
   }
@@ -140,29 +215,75 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
   const log = (config.logger ?? silentLogger).child({ socket: config.name });
   const maxBatch = config.maxBatch ?? 512;
   const maxSendQueue = config.maxSendQueue ?? 100_000;
-  const received = config.metrics?.messagesReceived.labels({ socket: config.name });
 
   const closeLingerMs = config.closeLingerMs ?? 1_000;
   // What each bind endpoint resolved to the first time: a restarted adapter binds the
   // same port again, or a `tcp://host:*` socket would come back where no peer looks.
   const resolved = new Map<string, string>();
 
-  return fromResource<ZmqCommand<Out>, void>(({ system, receive, fail, done }) => {
+  let looked = false;
+
+  const logic = fromResource<ZmqCommand<Out, In>, void>(({ system, self, receive, fail, done, started }) => {
+    const boundHere: string[] = [];
     const drops = new DropCounter(config.name, config.metrics, config.logger ?? silentLogger);
     const socket = createSocket(config.kind, config.options ?? {});
     let closed = false;
     const sent = config.metrics ? new Tally(config.metrics, config.metrics.messagesSent, { socket: config.name }) : undefined;
+    const received = config.metrics ? new Tally(config.metrics, config.metrics.messagesReceived, { socket: config.name }) : undefined;
     const writer = new SocketWriter(
       socket,
       (reason, detail) => drops.drop(reason, detail),
       () => sent?.inc(),
       maxSendQueue,
+      // Their send timeout is 0 (createRawSocket): zeromq.js sends inside send(), never leaving one pending.
+      config.kind === 'router' || config.kind === 'pub',
     );
+    const write = (messages: readonly Out[]) => {
+      if (closed) {
+        for (let i = 0; i < messages.length; i++) drops.drop('closed');
+        return;
+      }
+      for (let i = 0; i < messages.length; i++) {
+        let frames: Buffer[];
+        try {
+          frames = config.codec.encode(messages[i] as Out);
+        } catch (error) {
+          drops.drop('encode_failed', error instanceof Error ? error.message : String(error));
+          continue;
+        }
+        writer.write(frames);
+      }
+    };
+    const port: SocketPort<Out> = {
+      socket: config.name,
+      send: (messages) => {
+        const event: ZmqCommand<Out, In> = { type: 'zmq.send', messages };
+        reportDelivery(system, attached?.owner, self, event);
+        write(messages);
+      },
+    };
     let endpoints: string[] | undefined;
     let teardown: (() => void) | undefined;
+    let attached: { readonly inlet: SocketInlet<In>; readonly owner: AnyActorRef } | undefined;
+    // Set while paused: the read loop waits on it before its next receive.
+    let paused: { promise: Promise<void>; resume: () => void } | undefined;
+    const resume = () => {
+      const p = paused;
+      paused = undefined;
+      p?.resume();
+    };
 
-    const deliver = (event: ZmqOwnerEvent<In>) => {
+    const deliver = (event: ZmqOwnerEvent<In, Out>) => {
       const owner = system.get(config.owner);
+      if (attached !== undefined && event.type === 'zmq.batch') {
+        if (owner === attached.owner && owner.getSnapshot().status === 'active') {
+          reportDelivery(system, self, owner, event);
+          attached.inlet(event);
+          return;
+        }
+        // The owner that attached is gone: its successor gets events until it attaches.
+        attached = undefined;
+      }
       if (owner) owner.send(event);
       else if (event.type === 'zmq.batch') for (let i = 0; i < event.messages.length; i++) drops.drop('no_owner');
     };
@@ -187,6 +308,10 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
 
     const read = async () => {
       while (!closed) {
+        if (paused) {
+          await paused.promise;
+          continue;
+        }
         let frames: Buffer[];
         try {
           frames = await socket.receive();
@@ -200,7 +325,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
         const batch: In[] = [];
         decode(frames, batch);
         let n = 1;
-        while (n < maxBatch && !closed && socket.readable) {
+        while (n < maxBatch && !closed && paused === undefined && socket.readable) {
           try {
             decode(await socket.receive(), batch);
           } catch {
@@ -208,7 +333,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
           }
           n += 1;
         }
-        received?.inc(n);
+        received?.add(n);
         if (batch.length > 0) deliver({ type: 'zmq.batch', socket: config.name, messages: batch });
       }
     };
@@ -216,20 +341,15 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
     receive((command) => {
       if (closed) return;
       switch (command.type) {
-        case 'zmq.send': {
-          const { messages } = command;
-          for (let i = 0; i < messages.length; i++) {
-            let frames: Buffer[];
-            try {
-              frames = config.codec.encode(messages[i] as Out);
-            } catch (error) {
-              drops.drop('encode_failed', error instanceof Error ? error.message : String(error));
-              continue;
-            }
-            writer.write(frames);
-          }
+        case 'zmq.send':
+          write(command.messages);
           break;
-        }
+        case 'zmq.attach':
+          attached = { inlet: command.inlet, owner: command.owner };
+          break;
+        case 'zmq.detach':
+          attached = undefined;
+          break;
         case 'zmq.subscribe':
           (socket as unknown as zmq.Subscriber).subscribe(command.topic);
           break;
@@ -237,7 +357,19 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
           (socket as unknown as zmq.Subscriber).unsubscribe(command.topic);
           break;
         case 'zmq.announce':
-          if (endpoints !== undefined) deliver({ type: 'zmq.ready', socket: config.name, endpoints });
+          if (endpoints !== undefined) deliver({ type: 'zmq.ready', socket: config.name, endpoints, port });
+          break;
+        case 'zmq.pause':
+          if (paused === undefined) {
+            let release: () => void = () => undefined;
+            const promise = new Promise<void>((r) => (release = r));
+            paused = { promise, resume: release };
+            log.debug('reading paused');
+          }
+          break;
+        case 'zmq.resume':
+          if (paused !== undefined) log.debug('reading resumed');
+          resume();
           break;
         case 'lifecycle.shutdown':
           // Replies and goodbyes queued by the owner's drain must leave before the socket closes.
@@ -265,18 +397,38 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
         }
         const bound: string[] = [];
         for (const endpoint of config.bind ?? []) {
-          const concrete = await bindWithRetry(socket, resolved.get(endpoint) ?? endpoint, () => closed);
+          const previous = resolved.get(endpoint);
+          assertEndpoint(config.name, 'bind', endpoint);
+          let concrete: string;
+          try {
+            concrete = await bindWithRetry(socket, previous ?? endpoint, previous !== undefined, () => closed);
+          } catch (error) {
+            throw endpointError(config.name, 'bind', endpoint, error);
+          }
           resolved.set(endpoint, concrete);
           bound.push(concrete);
+          boundHere.push(concrete);
         }
         for (const endpoint of config.connect ?? []) {
-          socket.connect(endpoint);
+          assertEndpoint(config.name, 'connect', endpoint);
+          try {
+            socket.connect(endpoint);
+          } catch (error) {
+            throw endpointError(config.name, 'connect', endpoint, error);
+          }
           bound.push(endpoint);
+        }
+        // After the connects, so nothing sent meanwhile waits on a lookup; before the start is reported,
+        // so a name that does not exist fails the start. Once is enough: a restart knows the name.
+        if (!looked) {
+          looked = true;
+          for (const endpoint of config.connect ?? []) await assertResolvable(config.name, endpoint);
         }
         if (closed) return;
         endpoints = bound;
         log.debug({ endpoints }, 'socket ready');
-        deliver({ type: 'zmq.ready', socket: config.name, endpoints });
+        started();
+        deliver({ type: 'zmq.ready', socket: config.name, endpoints, port });
         if (config.kind !== 'push' && config.kind !== 'pub') await read();
       } catch (error) {
         if (closed) return;
@@ -287,12 +439,17 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
 
     return () => {
       sent?.close();
+      received?.close();
       closed = true;
+      resume();
       writer.stop();
       socket.close();
+      released(boundHere);
       teardown?.();
     };
   });
+  // A socket has started once it bound and connected: a failure before that fails its tree's start.
+  return reportsStart(logic);
 }
 
 export type ZmqSocketLogic<In extends EventObject, Out> = ReturnType<typeof zmqSocket<In, Out>>;

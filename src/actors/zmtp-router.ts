@@ -10,8 +10,11 @@ import type { Codec, Decoded, Rejection } from '../protocol/codec.js';
 import { DEFAULT_FRAME_LIMITS, encodedSize, frameHeaderSize, writeFrameHeader, writeMessage } from '../protocol/zmtp/frames.js';
 import type { Metadata } from '../protocol/zmtp/commands.js';
 import { ZmtpConnection } from '../protocol/zmtp/connection.js';
+import { reportsStart } from '../supervisor/start-report.js';
+import { EndpointError, endpointError } from './endpoint-error.js';
 import { fromResource } from './from-resource.js';
-import type { ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
+import { reportDelivery } from './inspection-report.js';
+import type { SocketInlet, SocketPort, ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
 
 export interface ZmtpRouterConfig<In extends EventObject, Out> {
   /** Socket name in logs and metrics, e.g. `gateway.zmq`. */
@@ -21,14 +24,6 @@ export interface ZmtpRouterConfig<In extends EventObject, Out> {
   /** systemId of the actor that receives `zmq.ready` and `zmq.batch`. */
   readonly owner: string;
   readonly codec: Codec<In, Out>;
-  /**
-   * Takes each burst at once, in place of a `zmq.batch` event to `owner`:
-   * for owners whose per-message work is plain code (the gateway's dispatch),
-   * so a burst costs no actor event.
-   */
-  readonly onBatch?: (messages: In[], system: ActorLookup) => void;
-  /** Attached once the socket is bound: bursts handed to it are sent as `zmq.send` would send them. */
-  readonly direct?: DirectSend<Out>;
   /** A peer connecting under a routing id in use takes it; the older connection gets an anonymous one. */
   readonly handover?: boolean;
   /** Largest frame accepted from a peer; more closes its connection (libzmq's ZMQ_MAXMSGSIZE). */
@@ -43,37 +38,6 @@ export interface ZmtpRouterConfig<In extends EventObject, Out> {
   readonly closeLingerMs?: number;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
-}
-
-/**
- * Lets plain code hand a burst to the adapter without an actor event (the
- * gateway's outbox, once per loop turn): the adapter attaches while it runs
- * and detaches when it stops, so a sender falls back to `zmq.send` to the
- * adapter's actor (or counts the burst lost) when nothing is attached.
- */
-export class DirectSend<Out> {
-  private target: ((messages: readonly Out[]) => void) | undefined;
-
-  /** Hands `messages` to the adapter; false when no adapter is attached. */
-  send(messages: readonly Out[]): boolean {
-    const target = this.target;
-    if (target === undefined) return false;
-    target(messages);
-    return true;
-  }
-
-  attach(target: (messages: readonly Out[]) => void): void {
-    this.target = target;
-  }
-
-  detach(target: (messages: readonly Out[]) => void): void {
-    if (this.target === target) this.target = undefined;
-  }
-}
-
-/** What `onBatch` may reach: the actors of the system, by systemId. */
-export interface ActorLookup {
-  get(systemId: string): AnyActorRef | undefined;
 }
 
 /** Bodies up to this size are copied into the burst's one buffer; bigger ones are written as they are. */
@@ -141,13 +105,13 @@ function listen(server: net.Server, at: Listen): Promise<string> {
   });
 }
 
-async function listenWithRetry(server: net.Server, at: Listen, isClosed: () => boolean): Promise<string> {
-  // A socket closed a moment ago (a restart) may still hold the port briefly.
+async function listenWithRetry(server: net.Server, at: Listen, rebinding: boolean, isClosed: () => boolean): Promise<string> {
+  // A socket this process closed a moment ago (a restart) may still hold the port briefly.
   for (let attempt = 1; ; attempt++) {
     try {
       return await listen(server, at);
     } catch (error) {
-      if ((error as { code?: string }).code !== 'EADDRINUSE' || attempt >= BIND_ATTEMPTS || isClosed()) throw error;
+      if (!rebinding || (error as { code?: string }).code !== 'EADDRINUSE' || attempt >= BIND_ATTEMPTS || isClosed()) throw error;
       await new Promise((r) => setTimeout(r, BIND_RETRY_MS));
     }
   }
@@ -155,8 +119,9 @@ async function listenWithRetry(server: net.Server, at: Listen, isClosed: () => b
 
 /**
  * A ZeroMQ ROUTER speaking ZMTP 3.1 itself, over node's `net`: the same
- * adapter contract as `zmqSocket` (`zmq.ready`, one `zmq.batch` per read,
- * `zmq.send` with a burst of messages), for DEALER, REQ and ROUTER peers on
+ * adapter contract as `zmqSocket` (`zmq.ready` with its port, one `zmq.batch`
+ * per read or the owner's inlet, `zmq.send`, `zmq.pause`, the start phase),
+ * for DEALER, REQ and ROUTER peers on
  * any libzmq (or other ZMTP 3) stack, NULL mechanism only (with CURVE, use
  * `zmqSocket`). Why: zeromq.js costs a few microseconds per message and per
  * frame in each direction, and libzmq hands every message between two
@@ -173,12 +138,12 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
   const maxQueuedBytes = config.maxQueuedBytes ?? 64 * 1024 * 1024;
   const handshakeTimeoutMs = config.handshakeTimeoutMs ?? 30_000;
   const closeLingerMs = config.closeLingerMs ?? 1_000;
-  const received = config.metrics?.messagesReceived.labels({ socket: config.name });
   const resolved = new Map<string, string>();
 
-  return fromResource<ZmqCommand<Out>, void>(({ system, receive, fail, done }) => {
+  const logic = fromResource<ZmqCommand<Out, In>, void>(({ system, self, receive, fail, done, started }) => {
     const drops = new DropCounter(config.name, config.metrics, config.logger ?? silentLogger);
     const sent = config.metrics ? new Tally(config.metrics, config.metrics.messagesSent, { socket: config.name }) : undefined;
+    const received = config.metrics ? new Tally(config.metrics, config.metrics.messagesReceived, { socket: config.name }) : undefined;
     const servers: net.Server[] = [];
     const peers = new Set<Peer>();
     /** Routing id (latin1) to peer. */
@@ -191,19 +156,20 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
     let lastId: Buffer | undefined;
     let lastPeer: Peer | undefined;
 
-    const onBatch = config.onBatch;
-    const deliver = (event: ZmqOwnerEvent<In>) => {
-      if (onBatch !== undefined && event.type === 'zmq.batch') {
-        try {
-          onBatch(event.messages, system);
-        } catch (error) {
-          // Never into the socket's event handler (that would take the process down): the adapter fails instead.
-          log.error({ err: error }, 'burst handler threw');
-          fail(error);
-        }
-        return;
-      }
+    let attached: { readonly inlet: SocketInlet<In>; readonly owner: AnyActorRef } | undefined;
+    let paused = false;
+
+    const deliver = (event: ZmqOwnerEvent<In, Out>) => {
       const owner = system.get(config.owner);
+      if (attached !== undefined && event.type === 'zmq.batch') {
+        if (owner === attached.owner && owner.getSnapshot().status === 'active') {
+          reportDelivery(system, self, owner, event);
+          attached.inlet(event);
+          return;
+        }
+        // The owner that attached is gone: its successor gets events until it attaches.
+        attached = undefined;
+      }
       if (owner) owner.send(event);
       else if (event.type === 'zmq.batch') for (let i = 0; i < event.messages.length; i++) drops.drop('no_owner');
     };
@@ -316,10 +282,11 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
         drops.drop('zmtp_handshake_timeout', `${handshakeTimeoutMs} ms`);
         drop(peer);
       }, handshakeTimeoutMs);
+      if (paused) socket.pause();
       socket.on('data', (chunk: Buffer) => {
         peer.conn.receive(chunk);
         if (count > 0) {
-          received?.inc(count);
+          received?.add(count);
           count = 0;
         }
         if (batch.length > 0) {
@@ -388,7 +355,10 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
     };
 
     const sendBurst = (messages: readonly Out[]) => {
-      if (closed) return;
+      if (closed) {
+        for (let i = 0; i < messages.length; i++) drops.drop('closed');
+        return;
+      }
       for (let i = 0; i < messages.length; i++) {
         let frames: Buffer[];
         try {
@@ -404,14 +374,39 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
       for (let i = 0; i < peersToFlush.length; i++) flushPeer(peersToFlush[i] as Peer);
     };
 
+    /** The writing side, handed to the owner with `zmq.ready`: a burst to the nodes costs no actor event. */
+    const port: SocketPort<Out> = {
+      socket: config.name,
+      send: (messages) => {
+        const event: ZmqCommand<Out, In> = { type: 'zmq.send', messages };
+        reportDelivery(system, attached?.owner, self, event);
+        sendBurst(messages);
+      },
+    };
+
     receive((command) => {
       if (closed) return;
       switch (command.type) {
         case 'zmq.send':
           sendBurst(command.messages);
           break;
+        case 'zmq.attach':
+          attached = { inlet: command.inlet, owner: command.owner };
+          break;
+        case 'zmq.detach':
+          attached = undefined;
+          break;
+        case 'zmq.pause':
+          // Stop reading the peers: TCP's own flow control then holds the senders back.
+          paused = true;
+          for (const peer of peers) peer.socket.pause();
+          break;
+        case 'zmq.resume':
+          paused = false;
+          for (const peer of peers) peer.socket.resume();
+          break;
         case 'zmq.announce':
-          if (endpoints !== undefined) deliver({ type: 'zmq.ready', socket: config.name, endpoints });
+          if (endpoints !== undefined) deliver({ type: 'zmq.ready', socket: config.name, endpoints, port });
           break;
         case 'zmq.subscribe':
         case 'zmq.unsubscribe':
@@ -436,20 +431,28 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
       try {
         const bound: string[] = [];
         for (const endpoint of config.bind) {
-          const wanted = resolved.get(endpoint) ?? endpoint;
-          const at = parseBindEndpoint(wanted);
-          if (at === undefined) throw new Error(`${config.name}: cannot bind "${endpoint}": expected tcp://HOST:PORT or ipc://PATH`);
+          const previous = resolved.get(endpoint);
+          const at = parseBindEndpoint(previous ?? endpoint);
+          if (at === undefined) {
+            throw new EndpointError(config.name, 'bind', endpoint, 'EPROTONOSUPPORT', 'steward\'s ZMTP ROUTER binds tcp://HOST:PORT or ipc://PATH');
+          }
           const server = net.createServer({ noDelay: true }, accept);
           servers.push(server);
-          const concrete = await listenWithRetry(server, at, () => closed);
+          let concrete: string;
+          try {
+            // Only a port this adapter bound before (a restart) is waited for; anyone else's is an error now.
+            concrete = await listenWithRetry(server, at, previous !== undefined, () => closed);
+          } catch (error) {
+            throw endpointError(config.name, 'bind', endpoint, error);
+          }
           if (closed) return;
           resolved.set(endpoint, concrete);
           bound.push(concrete);
         }
         endpoints = bound;
-        config.direct?.attach(sendBurst);
         log.debug({ endpoints }, 'socket ready');
-        deliver({ type: 'zmq.ready', socket: config.name, endpoints });
+        started();
+        deliver({ type: 'zmq.ready', socket: config.name, endpoints, port });
       } catch (error) {
         if (closed) return;
         log.error({ err: error, bind: config.bind }, 'socket failed');
@@ -459,12 +462,14 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
 
     return () => {
       closed = true;
-      config.direct?.detach(sendBurst);
       sent?.close();
+      received?.close();
       for (const server of servers) server.close();
       for (const peer of [...peers]) drop(peer);
     };
   });
+  // Started once every endpoint is bound: a port that cannot be had fails the tree's start.
+  return reportsStart(logic);
 }
 
 /** A message with big frames: headers and small frames copied, big bodies written as they are (the socket is corked). */

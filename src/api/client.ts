@@ -4,7 +4,7 @@ import { toFrames, type ReplyBody } from '../machines/worker/request.js';
 import type { JsonLimits, JsonObject } from '../protocol/json.js';
 import { decodeRpcReply, encodeRpcRequest } from '../protocol/rpc.js';
 import { clientRequestUnit, decodeUnits, isStewardHeader, Kind, mergeUnits } from '../protocol/steward-wire.js';
-import { Status } from '../protocol/tagged.js';
+import { Status } from '../protocol/status.js';
 import { curveClientSocketOptions, resolveCurveClient, watchClientHandshakes, type CurveClientOptions, type ResolvedCurveClient } from '../security/curve.js';
 import { readUntilClosed } from '../util/socket-reader.js';
 import { SocketWriter } from '../util/socket-writer.js';
@@ -50,7 +50,7 @@ interface Call {
   readonly reject: (error: Error) => void;
 }
 
-const RETRYABLE = new Set<string>([Status.WorkerLost, Status.Unavailable]);
+const RETRYABLE = new Set<number>([Status.WorkerLost, Status.Unavailable]);
 
 /**
  * Calls services through steward brokers. Speaks steward's compact wire (request id
@@ -243,11 +243,11 @@ export class Client {
     // [units...] in steward's compact wire: one message may answer many calls.
     if (frames.length === 0 || !isStewardHeader(frames[0] as Buffer)) return;
     decodeUnits(frames, 0, (m) => {
-      if (!('type' in m) && m.kind === Kind.ClientReply) this.settle(m.requestId, String(m.status), m.body);
+      if (!('type' in m) && m.kind === Kind.ClientReply) this.settle(m.requestId, m.status, m.body);
     });
   }
 
-  private settle(requestId: number, status: string, body: Buffer[]): void {
+  private settle(requestId: number, status: number, body: Buffer[]): void {
     const call = this.calls.get(requestId);
     if (!call) return; // a late reply to an abandoned attempt
     this.calls.delete(requestId);

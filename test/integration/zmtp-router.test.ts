@@ -44,7 +44,9 @@ async function start(options: Partial<ZmtpRouterConfig<Frames, Buffer[]>> & { ec
       ],
     }),
   ).start();
-  cleanup.push(() => root.stop());
+  cleanup.push(() => {
+    root.stop();
+  });
   await eventually(() => endpoint !== undefined);
   const send = (...messages: Buffer[][]) => (root.system.get('sock') as AnyActorRef).send({ type: 'zmq.send', messages });
   const drops = (reason: string) => metrics.value('steward_dropped_total', { socket: 'zmtp', reason });
@@ -183,6 +185,20 @@ describe("steward's ZMTP ROUTER with libzmq DEALERs (zeromq.js)", () => {
     actor.subscribe({ error: (e) => errors.push(e) });
     actor.start();
     await eventually(() => errors.length === 1);
-    expect(String(errors[0])).toMatch(/cannot bind "pgm:\/\/eth0;239\.192\.1\.1:5555": expected tcp:\/\/HOST:PORT or ipc:\/\/PATH/);
+    expect(String(errors[0])).toMatch(/zmtp: cannot bind pgm:\/\/eth0;239\.192\.1\.1:5555: steward's ZMTP ROUTER binds tcp:\/\/HOST:PORT or ipc:\/\/PATH/);
+  });
+
+  it('should fail its start, naming the endpoint and the cause, when the port is taken', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const port = (taken.address() as net.AddressInfo).port;
+    const errors: unknown[] = [];
+    const actor = createActor(zmtpRouter({ name: 'zmtp', bind: [`tcp://127.0.0.1:${port}`], owner: 'owner', codec: rawCodec }));
+    actor.subscribe({ error: (e) => errors.push(e) });
+    actor.start();
+    await eventually(() => errors.length === 1);
+    expect(errors[0]).toMatchObject({ name: 'EndpointError', code: 'EADDRINUSE', endpoint: `tcp://127.0.0.1:${port}` });
+    expect(String(errors[0])).toContain('address already in use');
   });
 });

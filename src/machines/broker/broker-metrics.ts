@@ -1,11 +1,11 @@
 import type { Metrics } from '../../metrics/registry.js';
-import type { BrokerCore, ServiceSummary } from './routing.js';
+import type { BrokerCore, ServiceSummary } from './broker-core.js';
 
 /** Counts already handed to prom-client; the core counts from zero again after a restart. */
 export interface BrokerPublished {
   requests: number;
   replies: number;
-  readonly errors: Map<string, number>;
+  readonly errors: Map<number, number>;
   readonly services: Map<string, { requests: number; replies: number }>;
 }
 
@@ -37,10 +37,13 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
   const queue = metrics?.gauge('steward_broker_queue_depth', 'Requests waiting for a worker per service', ['service']);
   const inFlight = metrics?.gauge('steward_broker_in_flight', 'Requests handed to workers and not yet answered');
   const clients = metrics?.gauge('steward_broker_clients', 'Distinct clients with requests queued or in flight (see --max-clients)');
-  const latency = metrics?.histogram(
+  const queueBytes = metrics?.gauge(
+    'steward_broker_queue_bytes',
+    'Bytes held by all queued requests together: bodies, service names and an estimate of their records (see --max-queue-bytes)',
+  );
+  const latency = metrics?.plainHistogram(
     'steward_broker_request_duration_seconds',
     'Time from a request reaching the broker to its reply leaving it',
-    [],
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
   const labels = new Set<string>();
@@ -61,7 +64,7 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
   };
 
   return {
-    observeLatency: latency ? (ms: number) => latency.observe(ms / 1000) : undefined,
+    observeLatency: latency ? (ms: number) => latency.record(ms / 1000) : undefined,
 
     publish(core: BrokerCore, published: BrokerPublished): void {
       if (!metrics) {
@@ -75,7 +78,7 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
       published.replies = stats.replies;
       for (const [status, n] of core.errors) {
         const seen = published.errors.get(status) ?? 0;
-        if (n > seen) errors?.inc({ status }, n - seen);
+        if (n > seen) errors?.inc({ status: String(status) }, n - seen);
         published.errors.set(status, n);
       }
       // Retired first: their last counts, then they are forgotten (a service of that name starts again at zero).
@@ -93,6 +96,7 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
       }
       inFlight?.set(core.inFlightCount);
       clients?.set(core.clientCount);
+      queueBytes?.set(core.queuedBytes);
     },
   };
 }

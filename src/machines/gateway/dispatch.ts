@@ -5,7 +5,7 @@
  * session message to the session its sid names, only from the node that
  * session is bound to (identity is authorization, as in BlastBeat).
  *
- * Plain per-message work (DESIGN 4): the ROUTER adapter calls it with each
+ * Plain per-message work (docs/architecture.md "Hot path rules"): the ROUTER adapter calls it with each
  * burst it reads, and it calls each session's per-message code directly;
  * the only actor event is the rare one the router machine must see (a node
  * became available). No sockets: replies go out through `send`.

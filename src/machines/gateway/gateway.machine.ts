@@ -1,11 +1,11 @@
-import type { ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
+import type { SocketInlet, SocketPort, ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import type { Metrics } from '../../metrics/registry.js';
 import type { BackendMessage, GatewayOutbound } from '../../protocol/blastbeat/message.js';
 import { assign, enqueueActions, setup, type AnyActorRef } from 'xstate';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
-import { BackendDispatch, pingTo } from './dispatch.js';
+import { BackendDispatch, pingTo, type DispatchOutlets } from './dispatch.js';
 import type { GatewayRegistry } from './registry.js';
 
 export interface GatewayMachineConfig {
@@ -48,18 +48,21 @@ interface Scope {
 }
 
 /**
- * The gateway's side of the backend wire (DESIGN 5.6): it owns node
+ * The gateway's side of the backend wire (docs/gateway.md "The backend wire"): it owns node
  * presence and the deadline sweep. On each `heartbeat.tick` it pings silent
  * nodes, marks nodes unavailable, tells their sessions (`backend.lost`) and
  * wakes sessions whose deadline passed (`session.tick`): the only timer
  * behind every session's timeouts. It announces when the gateway listens
  * and when nodes come and go.
  *
- * Node messages themselves are per-message work (`dispatch.ts`): steward's
- * own ROUTER hands each burst straight to the dispatch, which tells this
- * machine only that a node came up (`gateway.nodeUp`); a ROUTER adapter
- * that delivers bursts to its owner instead (libzmq's, with CURVE) sends
- * them here as `zmq.batch`, one event per burst, and they take the same way.
+ * Node messages themselves are per-message work (`dispatch.ts`): once the
+ * ROUTER adapter is ready this machine attaches an inlet to it
+ * (`zmq.attach`), so each burst runs the dispatch by a function call, which
+ * tells this machine only that a node came up (`gateway.nodeUp`); the
+ * adapter's port, recorded in the registry, takes the sessions' messages
+ * the same way. A `zmq.batch` event (before the inlet is attached) takes the
+ * same path. A burst that throws fails this machine (`gateway.crash`), as a
+ * throwing action would, and rest_for_one restarts what depends on it.
  */
 export function gatewayMachine(config: GatewayMachineConfig) {
   const log = (config.logger ?? silentLogger).child({ actor: 'gateway' });
@@ -87,6 +90,27 @@ export function gatewayMachine(config: GatewayMachineConfig) {
       send: (replies) => send(scope, { type: 'zmq.send', messages: replies }),
       nodeUp: (node) => nodeUp(node.name, scope),
     });
+
+  /** The function the ROUTER hands each burst to: the dispatch, without this machine's interpreter. */
+  const inletOf = (system: Scope['system'], self: AnyActorRef): SocketInlet<BackendMessage> => {
+    const outlets: DispatchOutlets = {
+      send: (replies) => {
+        const port = registry.nodesPort;
+        if (port !== undefined) port.send(replies);
+        else system.get(config.socket)?.send({ type: 'zmq.send', messages: replies });
+      },
+      nodeUp: (node) => self.send({ type: 'gateway.nodeUp', node: node.name }),
+    };
+    return (batch) => {
+      try {
+        dispatch.batch(batch.messages, outlets);
+      } catch (error) {
+        // An inlet must not throw into the adapter: detach, and fail through this machine.
+        system.get(config.socket)?.send({ type: 'zmq.detach' } satisfies ZmqCommand<GatewayOutbound, BackendMessage>);
+        self.send({ type: 'gateway.crash', error });
+      }
+    };
+  };
 
   const sweep = (ctx: GatewayContext, scope: Scope) => {
     const t = now();
@@ -129,6 +153,13 @@ export function gatewayMachine(config: GatewayMachineConfig) {
       // An adapter that outlived a restart of this machine tells its endpoints again, once asked.
       announce: ({ system }) => (system.get(config.socket) as AnyActorRef | undefined)?.send({ type: 'zmq.announce' } satisfies ZmqCommand<GatewayOutbound>),
       zmqReady: assign({ zmq: ({ event }) => (event.type === 'zmq.ready' ? event.endpoints : undefined) }),
+      attach: ({ event, system, self }) => {
+        if (event.type !== 'zmq.ready') return;
+        registry.nodesPort = event.port as SocketPort<GatewayOutbound>;
+        const adapter = system.get(config.socket) as AnyActorRef | undefined;
+        const attach: ZmqCommand<GatewayOutbound, BackendMessage> = { type: 'zmq.attach', inlet: inletOf(system, self), owner: self };
+        adapter?.send(attach);
+      },
       httpReady: assign({ http: ({ event }) => (event.type === 'http.ready' ? { http: event.http, https: event.https } : undefined) }),
       listening: enqueueActions(({ context, system, enqueue }) => withScope(system, enqueue, (scope) => listening(context, scope))),
       dispatch: enqueueActions(({ event, system, enqueue }) => {
@@ -150,7 +181,7 @@ export function gatewayMachine(config: GatewayMachineConfig) {
       running: {
         entry: 'announce',
         on: {
-          'zmq.ready': { actions: ['zmqReady', 'listening'] },
+          'zmq.ready': { actions: ['zmqReady', 'attach', 'listening'] },
           'http.ready': { actions: ['httpReady', 'listening'] },
           'zmq.batch': { actions: 'dispatch' },
           'gateway.nodeUp': { actions: 'nodeUp' },

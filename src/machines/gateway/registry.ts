@@ -6,7 +6,8 @@
  * (binding counts): a request never waits for an actor hop to be routed.
  * Plain code: no sockets, no XState.
  */
-import type { BackendKind } from '../../protocol/blastbeat/message.js';
+import type { SocketPort } from '../../actors/zmq-socket.js';
+import type { BackendKind, GatewayOutbound } from '../../protocol/blastbeat/message.js';
 import type { SessionEvent, RouteDecision } from './session-types.js';
 import { NodeTable, type NodeEntry } from './presence.js';
 
@@ -77,6 +78,13 @@ export class GatewayRegistry {
   readonly list: readonly Vhost[];
   /** Live sessions, keyed by the sid's latin1 string. */
   readonly sessions = new Map<string, SessionHandle>();
+  /**
+   * Where messages to the nodes leave: the nodes' ROUTER's port, which the
+   * gateway machine records from the adapter's `zmq.ready` (a restarted
+   * adapter announces a new one). The sessions' outbox sends a loop turn's
+   * messages through it, without an actor event.
+   */
+  nodesPort: SocketPort<GatewayOutbound> | undefined = undefined;
   readonly maxNodeSessions: number;
 
   constructor(specs: readonly VhostSpec[], pingFreqMs: number, options: RegistryOptions = {}) {

@@ -9,7 +9,7 @@
  *
  * Why plain functions: each request passes two to three events through
  * here, and a statechart interpreter per event cost more than the work
- * itself (DESIGN 4: per-message work in plain functions, per-session life
+ * itself (docs/architecture.md "Hot path rules": per-message work in plain functions, per-session life
  * in actors). The connection calls `step` directly for bytes and node
  * messages; the actor calls it for the rare events (deadlines, a lost node,
  * shutdown) and for the entry of each life state.

@@ -16,7 +16,7 @@ export interface SessionOutput {
 const LIFE_CHANGES: ReadonlySet<string> = new Set<LifeChange>(['session.upgraded', 'session.wsClose', 'session.close', 'session.closed']);
 
 /**
- * One client connection's life (DESIGN 5.6), an actor per connection under
+ * One client connection's life (docs/gateway.md "Inside"), an actor per connection under
  * the gateway's sessions supervisor:
  *
  *   http ──upgraded──> websocket ──wsClose──> wsClosing

@@ -1,6 +1,6 @@
 import { httpListener } from '../../actors/http-listener.js';
 import { zmqSocket, type SocketOptions } from '../../actors/zmq-socket.js';
-import { DirectSend, zmtpCanBind, zmtpRouter } from '../../actors/zmtp-router.js';
+import { zmtpCanBind, zmtpRouter } from '../../actors/zmtp-router.js';
 import type { GatewaySettings } from '../../config/gateway.js';
 import type { Logger } from '../../log.js';
 import { gatewayDrain } from '../../machines/gateway/drain.machine.js';
@@ -10,7 +10,7 @@ import { gatewayMachine } from '../../machines/gateway/gateway.machine.js';
 import { GatewayRegistry } from '../../machines/gateway/registry.js';
 import type { SessionLimits } from '../../machines/gateway/session-types.js';
 import type { Metrics } from '../../metrics/registry.js';
-import { backendCodec, type GatewayOutbound } from '../../protocol/blastbeat/message.js';
+import { backendCodec } from '../../protocol/blastbeat/message.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';
 import { supervisor } from '../supervisor.js';
@@ -125,11 +125,9 @@ export function gatewayTree(config: GatewayTreeConfig) {
     ...config.socketOptions,
   };
   const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...metrics });
-  // Node messages are per-message work: steward's ROUTER hands each burst straight to it.
+  // Node messages are per-message work: the ROUTER hands each burst to the gateway machine's inlet, which runs it.
   const dispatch = new BackendDispatch({ registry, logger: config.logger, ...metrics, ...now });
-  // ...and the sessions' messages go to it the same way, a burst per loop turn.
   const zmtp = config.curve === undefined && zmtpCanBind(settings.zmq);
-  const direct = zmtp ? new DirectSend<GatewayOutbound>() : undefined;
   // A session ending is routine: its supervisor logs exits only when something is wrong.
   const sessionsLogger = config.logger.child({}, { level: 'warn' });
   const children: ChildSpec[] = [
@@ -140,24 +138,12 @@ export function gatewayTree(config: GatewayTreeConfig) {
       // Plain TCP or IPC: steward's own ZMTP ROUTER (zmtp-router.ts), a burst per read and per write.
       // CURVE, inproc and the rest: libzmq through zeromq.js.
       logic:
-        direct !== undefined
+        zmtp
           ? zmtpRouter({
               name: ids.zmq,
               bind: [settings.zmq],
               owner: ids.router,
               codec: backendCodec(),
-              onBatch: (messages, system) => {
-                try {
-                  dispatch.batch(messages, {
-                    send: (replies) => system.get(ids.zmq)?.send({ type: 'zmq.send', messages: replies }),
-                    nodeUp: (node) => system.get(ids.router)?.send({ type: 'gateway.nodeUp', node: node.name }),
-                  });
-                } catch (error) {
-                  // The dispatch is the router's work: it fails as if its own action had thrown (rest_for_one).
-                  system.get(ids.router)?.send({ type: 'gateway.crash', error });
-                }
-              },
-              direct,
               handover: socketOptions.handover ?? true,
               ...(socketOptions.maxMessageSize !== undefined ? { maxMessageSize: socketOptions.maxMessageSize } : {}),
               logger: config.logger,
@@ -210,7 +196,6 @@ export function gatewayTree(config: GatewayTreeConfig) {
         sessions: ids.sessions,
         sessionPrefix: `${ids.sessions}.`,
         zmqSocket: ids.zmq,
-        ...(direct !== undefined ? { zmqDirect: direct } : {}),
         registry,
         limits: sessionLimits(settings, config.closeTimeoutMs),
         maxSessions: settings.maxSessions,
