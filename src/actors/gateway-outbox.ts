@@ -62,19 +62,22 @@ export class GatewayOutbox {
     let one = true;
     for (let i = 1; i < gathered.length && one; i++) one = (gathered[i] as GatewayOutbound)[0] === first;
     if (one && !this.readsBatches(first)) return gathered;
-    const byNode = new Map<string, { node: Buffer; units: BatchUnit[] }>();
+    // A handful of nodes at most, each routing id the same Buffer every time (the registry's): a list, no strings.
+    const byNode: Array<{ readonly node: Buffer; readonly units: BatchUnit[] }> = [];
+    let group: { readonly node: Buffer; readonly units: BatchUnit[] } | undefined;
     for (let i = 0; i < gathered.length; i++) {
       const [node, sid, kind, body] = gathered[i] as GatewayOutbound;
-      const key = node.toString('latin1');
-      let group = byNode.get(key);
-      if (group === undefined) {
-        group = { node, units: [] };
-        byNode.set(key, group);
+      if (group === undefined || group.node !== node) {
+        group = byNode.find((g) => g.node === node) ?? byNode.find((g) => g.node.equals(node));
+        if (group === undefined) {
+          group = { node, units: [] };
+          byNode.push(group);
+        }
       }
       group.units.push([sid, kind, body]);
     }
     const out: GatewayOutbound[] = [];
-    for (const { node, units } of byNode.values()) {
+    for (const { node, units } of byNode) {
       if (units.length === 1 || !this.readsBatches(node)) {
         for (const [sid, kind, body] of units) out.push([node, sid, kind, body]);
         continue;
