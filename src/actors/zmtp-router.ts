@@ -1,20 +1,20 @@
 import * as net from 'node:net';
 import { rmSync } from 'node:fs';
-import type { AnyActorRef, EventObject } from 'xstate';
+import type { EventObject } from 'xstate';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/registry.js';
 import { Tally } from '../metrics/tally.js';
-import type { Codec, Decoded, Rejection } from '../protocol/codec.js';
+import type { Codec } from '../protocol/codec.js';
 import { DEFAULT_FRAME_LIMITS, encodedSize, frameHeaderSize, writeFrameHeader, writeMessage } from '../protocol/zmtp/frames.js';
 import type { Metadata } from '../protocol/zmtp/commands.js';
 import { ZmtpConnection } from '../protocol/zmtp/connection.js';
 import { reportsStart } from '../supervisor/start-report.js';
 import { EndpointError, endpointError } from './endpoint-error.js';
 import { fromResource } from './from-resource.js';
-import { reportDelivery } from './inspection-report.js';
-import type { SocketInlet, SocketPort, ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
+import { decodeInto, encodeEach, OwnerLink } from './socket-owner.js';
+import type { SocketPort, ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
 
 export interface ZmtpRouterConfig<In extends EventObject, Out> {
   /** Socket name in logs and metrics, e.g. `gateway.zmq`. */
@@ -156,40 +156,10 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
     let lastId: Buffer | undefined;
     let lastPeer: Peer | undefined;
 
-    let attached: { readonly inlet: SocketInlet<In>; readonly owner: AnyActorRef } | undefined;
+    const link = new OwnerLink<In, Out>(system, self, config.owner, drops);
+    const deliver = (event: ZmqOwnerEvent<In, Out>) => link.deliver(event);
+    const decode = (frames: Buffer[], batch: In[]) => decodeInto(config.codec, frames, batch, drops);
     let paused = false;
-
-    const deliver = (event: ZmqOwnerEvent<In, Out>) => {
-      const owner = system.get(config.owner);
-      if (attached !== undefined && event.type === 'zmq.batch') {
-        if (owner === attached.owner && owner.getSnapshot().status === 'active') {
-          reportDelivery(system, self, owner, event);
-          attached.inlet(event);
-          return;
-        }
-        // The owner that attached is gone: its successor gets events until it attaches.
-        attached = undefined;
-      }
-      if (owner) owner.send(event);
-      else if (event.type === 'zmq.batch') for (let i = 0; i < event.messages.length; i++) drops.drop('no_owner');
-    };
-
-    const decode = (frames: Buffer[], batch: In[]) => {
-      let decoded: Decoded<In>;
-      try {
-        decoded = config.codec.decode(frames);
-      } catch (error) {
-        drops.drop('codec_threw', error instanceof Error ? error.message : String(error));
-        return;
-      }
-      if (Array.isArray(decoded)) {
-        for (const d of decoded as readonly (In | Rejection)[]) {
-          if (d.type === 'rejected') drops.drop((d as Rejection).reason, (d as Rejection).detail);
-          else batch.push(d as In);
-        }
-      } else if ((decoded as In | Rejection).type === 'rejected') drops.drop((decoded as Rejection).reason, (decoded as Rejection).detail);
-      else batch.push(decoded as In);
-    };
 
     const newAnonymousId = (): Buffer => {
       // libzmq's form: a zero byte (never a name a peer may choose) and a 32-bit counter.
@@ -359,16 +329,7 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
         for (let i = 0; i < messages.length; i++) drops.drop('closed');
         return;
       }
-      for (let i = 0; i < messages.length; i++) {
-        let frames: Buffer[];
-        try {
-          frames = config.codec.encode(messages[i] as Out);
-        } catch (error) {
-          drops.drop('encode_failed', error instanceof Error ? error.message : String(error));
-          continue;
-        }
-        queue(frames);
-      }
+      encodeEach(config.codec, messages, drops, queue);
       const peersToFlush = touched;
       touched = [];
       for (let i = 0; i < peersToFlush.length; i++) flushPeer(peersToFlush[i] as Peer);
@@ -378,23 +339,16 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
     const port: SocketPort<Out> = {
       socket: config.name,
       send: (messages) => {
-        const event: ZmqCommand<Out, In> = { type: 'zmq.send', messages };
-        reportDelivery(system, attached?.owner, self, event);
+        link.reportSend(messages);
         sendBurst(messages);
       },
     };
 
     receive((command) => {
-      if (closed) return;
+      if (closed || link.take(command)) return;
       switch (command.type) {
         case 'zmq.send':
           sendBurst(command.messages);
-          break;
-        case 'zmq.attach':
-          attached = { inlet: command.inlet, owner: command.owner };
-          break;
-        case 'zmq.detach':
-          attached = undefined;
           break;
         case 'zmq.pause':
           // Stop reading the peers: TCP's own flow control then holds the senders back.
