@@ -10,7 +10,7 @@
  * remembers which, and only the frames sent to it differ: a client of either
  * dialect reaches a worker of either wire.
  */
-import type { BrokerInbound, ClientRequest, LimitRefusal, MalformedReason, WorkerReady, WorkerReply, WorkerWire } from '../../protocol/broker-wire.js';
+import type { BrokerInbound, ClientRequest, LimitRefusal, MalformedReason, WorkerCredit, WorkerReady, WorkerReply, WorkerWire } from '../../protocol/broker-wire.js';
 import { SYNTHETIC_TAG, brokerButlerHeartbeat, brokerButlerReconnect, brokerButlerRequest } from '../../protocol/butler.js';
 import {
   EMPTY,
@@ -25,7 +25,16 @@ import {
   brokerHeartbeat,
   brokerRequest,
 } from '../../protocol/mdp.js';
-import { MAX_MESSAGE_FRAMES as MAX_BATCH_FRAMES, clientReplyUnit, disconnectUnit, heartbeatUnit, workerRequestUnit } from '../../protocol/steward-wire.js';
+import {
+  MAX_MESSAGE_FRAMES as MAX_BATCH_FRAMES,
+  PONG_DRAINING,
+  clientReplyUnit,
+  disconnectUnit,
+  heartbeatUnit,
+  pongUnit,
+  workerCreditUnit,
+  workerRequestUnit,
+} from '../../protocol/steward-wire.js';
 import { Status, tagHeader, taggedReply } from '../../protocol/tagged.js';
 import { Deque } from '../../util/deque.js';
 
@@ -71,6 +80,8 @@ export type BrokerDropReason =
   | 'stale_reply'
   | 'unknown_worker'
   | 'mmi_registration'
+  /** A compact-wire client that would not wait was told no worker serves the service (404). */
+  | 'no_worker'
   /** An MDP request with several body frames reached a butler worker, whose wire carries one: it got the first. */
   | 'body_truncated'
   /** A tagged or compact client request that was malformed but addressable: answered 400 (see MalformedRequest). */
@@ -98,7 +109,8 @@ interface WorkerEntry {
   readonly via: string;
   readonly wire: WorkerWire;
   readonly service: ServiceEntry;
-  readonly credit: number;
+  /** Announced in READY; a steward worker on several brokers changes it with WORKER_CREDIT. */
+  credit: number;
   inFlight: number;
   /** In its service's `available` deque right now. */
   queued: boolean;
@@ -218,6 +230,13 @@ export class BrokerCore {
           if (w) this.depart(w, now);
           break;
         }
+        case 'worker.credit':
+          this.onCredit(m, via, now);
+          break;
+        case 'peer.ping':
+          // Liveness for clients and unregistered workers that know several brokers: no state, no count.
+          this.sendUnit(via, m.peer, m.peer.toString('latin1'), pongUnit(m.nonce, this.draining ? PONG_DRAINING : 0));
+          break;
         case 'limit.refused':
           this.onLimitRefused(m, via, now);
           break;
@@ -318,6 +337,10 @@ export class BrokerCore {
     }
     if (req.expiresAt !== 0 && req.expiresAt <= now) {
       this.answerExpired(pending);
+      return;
+    }
+    if (!req.wait && !this.hasWorkers(req.service)) {
+      this.answerNoWorker(pending);
       return;
     }
     let svc = this.services.get(req.service);
@@ -440,6 +463,12 @@ export class BrokerCore {
     this.afterReply(w, now);
   }
 
+  /** Only compact-wire clients that said they would not wait get here (MDP and butler requests always queue). */
+  private answerNoWorker(p: Pending): void {
+    this.stats.refused += 1;
+    this.answerError(p, Status.NoWorker, 'no_worker', `no worker serves ${p.req.service} on this broker`);
+  }
+
   private answerExpired(p: Pending): void {
     this.stats.expired += 1;
     this.answerError(p, Status.Expired, 'expired', `request for ${p.req.service} expired before a worker took it`);
@@ -508,6 +537,23 @@ export class BrokerCore {
     svc.available.push(w);
     this.sessions.push({ type: 'session.start', key, hex, session: w.session, service: svc.name, credit: w.credit, wire: w.wire });
     this.dispatch(svc, now);
+  }
+
+  /** A steward worker spreading its concurrency over several brokers moves credit between them; echoed once applied. */
+  private onCredit(m: WorkerCredit, via: string, now: number): void {
+    const w = this.workers.get(m.peer.toString('latin1'));
+    if (!w) {
+      this.disconnectUnknown(m.peer, via, 'steward');
+      return;
+    }
+    w.lastSeen = now;
+    w.credit = m.credit;
+    this.sendUnit(w.via, w.id, w.key, workerCreditUnit(m.credit));
+    if (!w.queued && w.inFlight < w.credit) {
+      w.queued = true;
+      w.service.available.push(w);
+      this.dispatch(w.service, now);
+    }
   }
 
   private onReply(m: WorkerReply, now: number): void {
@@ -580,11 +626,18 @@ export class BrokerCore {
     this.workers.delete(w.key);
     w.service.workers -= 1;
     if (!keepHoldings) this.failHoldings(w, reason);
+    if (w.service.workers === 0) this.answerNoWorkerQueued(w.service);
     if (sendDisconnect) {
       if (w.wire === 'steward') this.sendUnit(w.via, w.id, w.key, disconnectUnit());
       else this.send(w.via, goodbye(w.id, w.wire));
     }
     this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, session: w.session, reason });
+  }
+
+  /** The last worker of a service left: requests whose clients would not wait hear it now, and may try another broker. */
+  private answerNoWorkerQueued(svc: ServiceEntry): void {
+    if (svc.queue.length === 0) return;
+    for (const p of svc.queue.removeWhere((q) => !q.req.wait)) this.answerNoWorker(p);
   }
 
   private failHoldings(w: WorkerEntry, reason: SessionEndReason): void {
