@@ -6,6 +6,7 @@ import type { WorkerInbound } from '../../protocol/worker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import type { Handler } from './request.js';
 import { mergeUnits } from '../../protocol/steward-wire.js';
+import { CreditPool } from './credit-pool.js';
 import { WorkerLink, type WorkerWireChoice } from './worker-link.js';
 
 export interface WorkerConnectionConfig {
@@ -13,6 +14,12 @@ export interface WorkerConnectionConfig {
   readonly handler: Handler;
   /** systemId of this connection's socket adapter. */
   readonly socket: string;
+  /** The worker's concurrency, shared by its links (one per broker); a lone link gets one of its own. */
+  readonly pool?: CreditPool;
+  /** This link's place in the pool. */
+  readonly index?: number;
+  /** Called each time a broker has taken this link's registration (steward wire: it answered the PING sent after READY). */
+  readonly onRegistered?: (index: number) => void;
   /** Requests the broker may hand this worker at once (MDP peers: 1). */
   readonly credit?: number;
   /** steward (default): the compact wire, steward brokers only; mdp: any Majordomo broker. */
@@ -51,6 +58,10 @@ export function workerConnection(config: WorkerConnectionConfig) {
   const liveness = config.liveness ?? MDP_HEARTBEAT_LIVENESS;
   const reconnect = config.reconnect ?? { initial: 1_000, max: 32_000 };
   const credit = config.credit ?? 1;
+  const wire = config.wire ?? 'steward';
+  const compact = wire === 'steward';
+  const index = config.index ?? 0;
+  const pool = config.pool ?? new CreditPool(credit, 1, compact ? 'shared' : 'static');
 
   return setup({
     types: {
@@ -65,16 +76,18 @@ export function workerConnection(config: WorkerConnectionConfig) {
       drainTimeout: config.drainTimeoutMs ?? 5_000,
     },
     guards: {
+      // MDP only: on the steward wire the link itself waits for a silent broker and registers again.
       disconnected: ({ context }) => context.link.disconnectRequested,
-      silent: ({ context }) => context.link.silentSince(now(), interval * liveness),
-      idle: ({ context }) => context.link.inFlight === 0,
+      silent: ({ context }) => !compact && context.link.silentSince(now(), interval * liveness),
+      idle: ({ context }) => context.link.pending === 0,
     },
     actions: {
       register: ({ context }) => {
-        context.link.ready();
+        context.link.ready(now());
       },
       heartbeat: ({ context }) => {
-        context.link.heartbeat();
+        if (compact) context.link.tick(now(), interval * liveness);
+        else context.link.heartbeat();
       },
       handle: ({ context, event }) => {
         if (event.type === 'zmq.batch') context.link.handle(event.messages, now());
@@ -84,6 +97,7 @@ export function workerConnection(config: WorkerConnectionConfig) {
         context.link.lastHeard = now();
       },
       logLost: ({ context }) => {
+        context.link.lost();
         log.warn(
           { broker: context.endpoint, reason: context.link.disconnectRequested ? 'broker said DISCONNECT' : 'broker silent' },
           'reconnecting to broker',
@@ -101,7 +115,7 @@ export function workerConnection(config: WorkerConnectionConfig) {
     id: 'workerConnection',
     context: ({ self }) => {
       let pending: Buffer[][] = [];
-      const merge = (config.wire ?? 'steward') === 'steward';
+      const merge = compact;
       // Replies that complete in the same tick leave as one zmq.send; in the compact
       // wire their units also share ZeroMQ messages (zeromq.js pays per message).
       const flush = () => {
@@ -114,16 +128,7 @@ export function workerConnection(config: WorkerConnectionConfig) {
         if (pending.length === 0) queueMicrotask(flush);
         pending.push(frames);
       };
-      const link = new WorkerLink(
-        config.service,
-        credit,
-        config.handler,
-        send,
-        () => self.send({ type: 'worker.idle' }),
-        log,
-        now(),
-        config.wire ?? 'steward',
-      );
+      const link = new WorkerLink(config.service, pool, index, config.handler, send, () => self.send({ type: 'worker.idle' }), log, now(), wire, config.onRegistered);
       return { link, endpoint: undefined };
     },
     initial: 'registered',
