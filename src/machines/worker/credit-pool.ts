@@ -57,11 +57,20 @@ export class CreditPool {
   private readonly shares: Share[];
   private stopping = false;
 
+  /**
+   * Where this worker starts counting brokers when it has fewer slots than live
+   * brokers: random, so that workers with concurrency 1 spread over the brokers
+   * instead of all registering with the first.
+   */
+  private readonly offset: number;
+
   constructor(
     readonly capacity: number,
     links: number,
     readonly mode: ShareMode = 'shared',
+    offset = Math.floor(Math.random() * Math.max(1, links)),
   ) {
+    this.offset = offset;
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`concurrency must be a positive integer, got ${capacity}`);
     if (mode === 'static' && capacity < links) {
       throw new RangeError(
@@ -176,7 +185,9 @@ export class CreditPool {
       return out;
     }
     const live = [...this.shares.keys()].filter((i) => this.share(i).live);
-    live.sort((a, b) => Number(this.share(b).registered) - Number(this.share(a).registered) || a - b);
+    const n2 = this.shares.length;
+    const order = (i: number) => (i - this.offset + n2) % n2;
+    live.sort((a, b) => Number(this.share(b).registered) - Number(this.share(a).registered) || order(a) - order(b));
     const base = Math.floor(this.capacity / live.length);
     const extra = this.capacity % live.length;
     live.forEach((i, k) => (out[i] = base + (k < extra ? 1 : 0)));
