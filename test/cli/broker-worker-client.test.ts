@@ -78,11 +78,32 @@ describe('steward CLI: broker, worker, client', () => {
     expect(mmi).toMatchObject({ code: 0, stdout: '404' });
   });
 
-  it('should exit 1 with a clear message when a call times out', async () => {
+  it('should exit 1 with a clear message when a call that waits for a worker times out', async () => {
     const { frontend } = await startBroker();
-    const call = await runCli(['--role', 'client', '--broker', frontend, '--call', 'nobody', '--timeout', '100', '--retries', '1']);
+    const call = await runCli(['--role', 'client', '--broker', frontend, '--call', 'nobody', '--timeout', '100', '--retries', '1', '--wait-for-worker']);
     expect(call.code).toBe(1);
     expect(call.stderr).toContain('no reply from nobody within 100 ms (2 attempts)');
+  });
+
+  it('should exit 1 at once saying no worker serves the service, naming every broker that said so', async () => {
+    const one = await startBroker();
+    const two = await startBroker();
+    const call = await runCli(['--role', 'client', '--broker', one.frontend, '--broker', two.frontend, '--call', 'nobody', '--timeout', '60000']);
+    expect(call.code).toBe(1);
+    expect(call.stderr).toContain('steward: no worker serves nobody (brokers');
+    expect(call.stderr).toContain(one.frontend);
+    expect(call.stderr).toContain(two.frontend);
+  });
+
+  it('should reach a worker registered with only the second of two brokers: the first says it has none, the client asks the other', async () => {
+    const one = await startBroker();
+    const two = await startBroker();
+    start(['--role', 'worker', '--service', 'echo', '--broker', two.backend]);
+    await two.broker.waitForLog((l) => l.msg === 'worker registered');
+    for (let i = 0; i < 3; i++) {
+      const call = await runCli(['--role', 'client', '--broker', one.frontend, '--broker', two.frontend, '--call', 'echo', `hi-${i}`]);
+      expect(call).toMatchObject({ code: 0, stdout: `hi-${i}` });
+    }
   });
 
   it('should shut down gracefully on SIGTERM and SIGINT with exit code 0', async () => {

@@ -136,7 +136,7 @@ async function brokerTarget(which: 'frontend' | 'backend'): Promise<LiveTarget> 
   const broker = await Broker.start({ frontend: ANY, backend: ANY, metrics, maxMessageSize, heartbeatIntervalMs: 500, drainTimeoutMs: 200 });
   const { frontend, backend } = await broker.endpoints();
   const worker = Worker.start({ broker: backend, service: GOOD_SERVICE, handler: (req) => [Buffer.from('echo:'), ...req.body], heartbeatIntervalMs: 500 });
-  const client = new Client({ broker: frontend, timeout: 1000, retries: 4 });
+  const client = new Client({ broker: frontend, timeout: 1000, retries: 4, waitForWorker: true });
   return {
     socket: which === 'frontend' ? broker.ids.frontend : broker.ids.backend,
     endpoint: which === 'frontend' ? frontend : backend,

@@ -137,12 +137,10 @@ export class ReplyTap {
         if (!(this instanceof zmq.Dealer)) return p;
         return p.then((frames) => {
           for (const id of answeredAttempts(frames)) {
-            // Request ids are per client, and a client may hold a socket per broker: socket-keyed, a
-            // duplicate through another broker would go unseen, so the compact wire's ids are keyed alone
-            // (tests using this tap run one steward Client at a time).
+            // Attempt ids are per client: keyed by socket (a client's attempt goes through one broker's socket).
             let n = sockets.get(this);
             if (n === undefined) sockets.set(this, (n = nextSocket++));
-            const key = isStewardHeader(frames[0] as Buffer) ? `sw/${id}` : `${n}/${id}`;
+            const key = `${n}/${id}`;
             counts.set(key, (counts.get(key) ?? 0) + 1);
           }
           return frames;

@@ -30,6 +30,8 @@ export class WorkerLink implements CreditPort {
   inFlight = 0;
   served = 0;
   failed = 0;
+  /** Requests refused for want of room from a broker the link is not registered with. */
+  dropped = 0;
   /** Reconnect attempts since the broker was last heard (MDP). */
   attempts = 0;
   disconnectRequested = false;
@@ -139,7 +141,12 @@ export class WorkerLink implements CreditPort {
       switch (m.type) {
         case 'broker.request':
           if (this.pool.admit(this.index)) this.run(m.envelope, m.body);
-          else this.held.push({ envelope: m.envelope, body: m.body });
+          else if (this.compact && !this.registered) {
+            // From a broker this link gave up on: it purges us within its liveness and answers the client 410
+            // (or already did, if it forgot us), so running it would only exceed the concurrency.
+            this.dropped += 1;
+            this.log.warn({ link: this.index, dropped: this.dropped }, 'request from a broker this worker is not registered with; dropped (the broker answers it 410)');
+          } else this.held.push({ envelope: m.envelope, body: m.body });
           break;
         case 'broker.disconnect':
           if (!this.compact) this.disconnectRequested = true;
