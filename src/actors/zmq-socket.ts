@@ -72,6 +72,12 @@ export type ZmqCommand<Out> =
   | { type: 'zmq.unsubscribe'; topic: string }
   /** Asks the adapter to send `zmq.ready` again (an owner that restarted wants its endpoints). */
   | { type: 'zmq.announce' }
+  /**
+   * Stop reading until `zmq.resume`: messages wait in ZeroMQ's pipes, whose high-water marks then
+   * push back on the senders (back-pressure instead of loss). Sending goes on.
+   */
+  | { type: 'zmq.pause' }
+  | { type: 'zmq.resume' }
   /** Graceful close: hand what is queued to the socket, close with a bounded linger, end normally. */
   | { type: 'lifecycle.shutdown' };
 
@@ -160,6 +166,13 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
     );
     let endpoints: string[] | undefined;
     let teardown: (() => void) | undefined;
+    // Set while paused: the read loop waits on it before its next receive.
+    let paused: { promise: Promise<void>; resume: () => void } | undefined;
+    const resume = () => {
+      const p = paused;
+      paused = undefined;
+      p?.resume();
+    };
 
     const deliver = (event: ZmqOwnerEvent<In>) => {
       const owner = system.get(config.owner);
@@ -187,6 +200,10 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
 
     const read = async () => {
       while (!closed) {
+        if (paused) {
+          await paused.promise;
+          continue;
+        }
         let frames: Buffer[];
         try {
           frames = await socket.receive();
@@ -200,7 +217,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
         const batch: In[] = [];
         decode(frames, batch);
         let n = 1;
-        while (n < maxBatch && !closed && socket.readable) {
+        while (n < maxBatch && !closed && paused === undefined && socket.readable) {
           try {
             decode(await socket.receive(), batch);
           } catch {
@@ -238,6 +255,18 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
           break;
         case 'zmq.announce':
           if (endpoints !== undefined) deliver({ type: 'zmq.ready', socket: config.name, endpoints });
+          break;
+        case 'zmq.pause':
+          if (paused === undefined) {
+            let release: () => void = () => undefined;
+            const promise = new Promise<void>((r) => (release = r));
+            paused = { promise, resume: release };
+            log.debug('reading paused');
+          }
+          break;
+        case 'zmq.resume':
+          if (paused !== undefined) log.debug('reading resumed');
+          resume();
           break;
         case 'lifecycle.shutdown':
           // Replies and goodbyes queued by the owner's drain must leave before the socket closes.
@@ -288,6 +317,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
     return () => {
       sent?.close();
       closed = true;
+      resume();
       writer.stop();
       socket.close();
       teardown?.();

@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import { whenStopped } from '../runtime/run-role.js';
 import { brokerTree, brokerTreeIds, sharesSocket, type BrokerTreeConfig } from '../supervisor/trees/broker.js';
-import type { BrokerCore } from '../machines/broker/routing.js';
+import type { BrokerCore } from '../machines/broker/broker-core.js';
 import { createRootActor, type RuntimeOptions } from './runtime-options.js';
 
 export interface BrokerOptions extends Omit<BrokerTreeConfig, 'logger' | 'frontend' | 'backend'>, RuntimeOptions {

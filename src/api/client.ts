@@ -4,7 +4,7 @@ import { toFrames, type ReplyBody } from '../machines/worker/request.js';
 import type { JsonLimits, JsonObject } from '../protocol/json.js';
 import { decodeRpcReply, encodeRpcRequest } from '../protocol/rpc.js';
 import { clientRequestUnit, decodeUnits, isStewardHeader, Kind, PONG_DRAINING, pingUnit } from '../protocol/steward-wire.js';
-import { Status } from '../protocol/tagged.js';
+import { Status } from '../protocol/status.js';
 import { resolveCurveClient, type CurveClientOptions, type ResolvedCurveClient } from '../security/curve.js';
 import { DEFAULT_FRONTEND } from './broker.js';
 import { ClientLink } from './client-link.js';
@@ -72,7 +72,7 @@ interface Call {
   readonly reject: (error: Error) => void;
 }
 
-const RETRYABLE = new Set<string>([Status.WorkerLost, Status.Unavailable]);
+const RETRYABLE = new Set<number>([Status.WorkerLost, Status.Unavailable]);
 
 /**
  * Calls services through steward brokers. Speaks steward's compact wire (request id
@@ -324,7 +324,7 @@ export class Client {
     let pong = false;
     decodeUnits(frames, 0, (m) => {
       if ('type' in m) return;
-      if (m.kind === Kind.ClientReply) this.settle(i, m.requestId, String(m.status), m.body);
+      if (m.kind === Kind.ClientReply) this.settle(i, m.requestId, m.status, m.body);
       else if (m.kind === Kind.Pong) {
         pong = true;
         draining = (m.flags & PONG_DRAINING) !== 0;
@@ -337,7 +337,7 @@ export class Client {
     }
   }
 
-  private settle(broker: number, requestId: number, status: string, body: Buffer[]): void {
+  private settle(broker: number, requestId: number, status: number, body: Buffer[]): void {
     const call = this.calls.get(requestId);
     // A late reply to an abandoned attempt, or one from a broker this attempt never went to.
     if (!call || call.broker !== broker) return;

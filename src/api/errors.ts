@@ -38,7 +38,8 @@ export class BrokerError extends Error {
   override readonly name = 'BrokerError';
   constructor(
     readonly service: string,
-    readonly status: string,
+    /** The broker's status (see protocol/status.ts): 400, 410, 413, 501, 503, 504. */
+    readonly status: number,
     message: string,
   ) {
     super(`${service}: ${status} ${message}`);

@@ -15,6 +15,8 @@ export type LimitName =
   | 'frames'
   /** Requests waiting per service (broker `--max-queue`). */
   | 'queue'
+  /** Bytes held by all queued requests together (broker `--max-queue-bytes`). */
+  | 'queue_bytes'
   /** Distinct clients with requests queued or in flight (broker `--max-clients`). */
   | 'clients'
   /** Distinct services tracked (broker `--max-services`). */

@@ -53,8 +53,8 @@ export function butlerReply(envelope: Buffer, header: Buffer, body: Buffer): Buf
 // ---- Broker side, through a ROUTER: the first frame is the worker's routing id ----
 
 /**
- * The 6-frame request. butler carries one body frame: a request with several
- * is given its first (the caller decides; see routing), none an empty frame.
+ * The 6-frame request. butler carries one body frame: the broker refuses a
+ * request with several (BUTLER.worker.carries), and sends none as an empty frame.
  */
 export function brokerButlerRequest(worker: Buffer, envelope: Buffer, header: Buffer, service: Buffer, expiration: Buffer, body: Buffer): Buffer[] {
   return [worker, envelope, EMPTY, header, service, expiration, body];

@@ -13,35 +13,11 @@
  * so broker errors can never be mistaken for a service's reply.
  */
 import { EMPTY } from './mdp.js';
+import { statusFrame } from './status.js';
 
 export const STEWARD_TAG = 'STW1';
 export const STEWARD_TAG_FRAME_PREFIX = `${STEWARD_TAG}:`;
 
-/** Broker statuses in the steward dialect; bodies of status 200 are the service's reply verbatim. */
-export const Status = {
-  Ok: '200',
-  /**
-   * Malformed request (too few frames, bad expiration, empty or over-long service name), answered when the
-   * `<tag>:<id>` frame or the compact request id could be read; otherwise the broker cannot address it and drops it.
-   */
-  BadRequest: '400',
-  /**
-   * No worker serves the service (none has registered, or all left), answered at once to a compact-wire
-   * client that did not ask to wait for one (CLIENT_REQUEST_NOWAIT). Another broker may have workers.
-   */
-  NoWorker: '404',
-  /** The worker holding the request died or left; nothing was answered. Safe to retry. */
-  WorkerLost: '410',
-  /** The request, or the worker's reply to it, broke the broker's message size or frame count limit. */
-  TooLarge: '413',
-  /** Unknown `mmi.` name. */
-  NotImplemented: '501',
-  /** The service's queue is full, the broker serves too many clients or services, or it is shutting down. Retry later. */
-  Unavailable: '503',
-  /** The request expired before a worker took it. */
-  Expired: '504',
-} as const;
-export type Status = (typeof Status)[keyof typeof Status];
 
 export const MAX_TAG_LENGTH = 32;
 export const MAX_REQUEST_ID_LENGTH = 64;
@@ -65,8 +41,8 @@ export function taggedRequest(tag: string, id: string, service: string, expiresA
 }
 
 /** Broker to a tagged client, through the frontend ROUTER. */
-export function taggedReply(client: Buffer, header: Buffer, steward: boolean, status: Status, body: readonly Buffer[]): Buffer[] {
-  if (steward) return [client, EMPTY, header, Buffer.from(status), ...body];
+export function taggedReply(client: Buffer, header: Buffer, steward: boolean, status: number, body: readonly Buffer[]): Buffer[] {
+  if (steward) return [client, EMPTY, header, statusFrame(status), ...body];
   return [client, EMPTY, header, ...body];
 }
 

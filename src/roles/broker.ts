@@ -1,5 +1,6 @@
 import { Broker, DEFAULT_BACKEND, DEFAULT_FRONTEND } from '../api/broker.js';
 import { flagInt, flagString, type RoleDefinition } from '../cli/role.js';
+import { DEFAULT_MAX_QUEUE_BYTES } from '../machines/broker/broker-core.js';
 import { DEFAULT_BROKER_WIRE_LIMITS } from '../protocol/broker-wire.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
 import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
@@ -20,7 +21,10 @@ Flags:
                           give the same endpoint as --frontend to use one socket
   --heartbeat MS          heartbeat interval (default ${MDP_HEARTBEAT_INTERVAL_MS})
   --liveness N            intervals of silence before a worker is purged (default ${MDP_HEARTBEAT_LIVENESS})
-  --max-queue N           requests waiting per service before new ones are refused (default 10000)
+  --max-queue-bytes B     bytes all queued requests may hold together (default 268435456, 256 MiB);
+                          past 3/4 of it the broker stops reading clients until the queues
+                          drain below half (back-pressure); a request that would pass it is refused
+  --max-queue N           requests waiting per service before new ones are refused (default 0: no count limit)
   --max-message-size B    largest message accepted from a peer, all frames, in bytes (default 16777216)
   --max-frames N          most frames in one message (default ${DEFAULT_BROKER_WIRE_LIMITS.maxFrames})
   --max-clients N         most clients with requests queued or in flight at once (default 100000)
@@ -29,8 +33,9 @@ Flags:
 ${curveServerUsage}
 
 A request over a limit is refused: steward clients get status 413 (size, frames)
-or 503 (queue, clients, services) with a message; MDP clients get nothing. Each
-refusal counts in steward_limit_hits_total{limit=...}. A malformed request from a
+or 503 (queue, clients, services) with a message; MDP clients get nothing, and
+the broker logs when it starts and stops refusing, with counts. Each refusal
+counts in steward_limit_hits_total{limit=...}. A malformed request from a
 tagged or steward client (bad expiration, empty service) is answered 400.
 
 Example:
@@ -41,6 +46,7 @@ Example:
     heartbeat: { type: 'string' },
     liveness: { type: 'string' },
     'max-queue': { type: 'string' },
+    'max-queue-bytes': { type: 'string' },
     'max-message-size': { type: 'string' },
     'max-frames': { type: 'string' },
     'max-clients': { type: 'string' },
@@ -57,7 +63,8 @@ Example:
       backend: flagString(flags, 'backend') ?? DEFAULT_BACKEND,
       heartbeatIntervalMs: flagInt(flags, 'heartbeat', MDP_HEARTBEAT_INTERVAL_MS, 10, 3_600_000),
       liveness: flagInt(flags, 'liveness', MDP_HEARTBEAT_LIVENESS, 1, 1000),
-      maxQueuePerService: flagInt(flags, 'max-queue', 10_000, 1, 10_000_000),
+      maxQueuePerService: flagInt(flags, 'max-queue', 0, 0, 100_000_000),
+      maxQueueBytes: flagInt(flags, 'max-queue-bytes', DEFAULT_MAX_QUEUE_BYTES, 1024, Number.MAX_SAFE_INTEGER),
       maxMessageSize: flagInt(flags, 'max-message-size', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       limits: { maxFrames: flagInt(flags, 'max-frames', DEFAULT_BROKER_WIRE_LIMITS.maxFrames, 8, 100_000) },
       maxClients: flagInt(flags, 'max-clients', 100_000, 1, 100_000_000),

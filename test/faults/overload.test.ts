@@ -4,7 +4,9 @@ import { Client } from '../../src/api/client.js';
 import { BrokerError } from '../../src/api/errors.js';
 import { Worker } from '../../src/api/worker.js';
 import { Metrics } from '../../src/metrics/registry.js';
-import { ANY } from '../helpers/zmq.js';
+import { captureLogs } from '../helpers/logs.js';
+import { runPython } from '../helpers/python.js';
+import { ANY, eventually } from '../helpers/zmq.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -31,7 +33,7 @@ describe('overload: a service queue past its limit', () => {
     for (const r of refused) {
       expect(r.ok).toBe(false);
       expect((r as { error: unknown }).error).toBeInstanceOf(BrokerError);
-      expect((r as { error: BrokerError }).error.status).toBe('503');
+      expect((r as { error: BrokerError }).error.status).toBe(503);
     }
     expect(await metrics.value('steward_dropped_total', { socket: 'broker', reason: 'queue_full' })).toBe(7);
 
@@ -40,4 +42,40 @@ describe('overload: a service queue past its limit', () => {
     const served = await Promise.all(calls.slice(0, 5));
     expect(served).toEqual(Array.from({ length: 5 }, (_, i) => ({ ok: true, body: `r${i}` })));
   });
+});
+
+describe('overload: a burst of MDP requests sent at once (the zguide mdclient2 shape)', () => {
+  async function echo(options: Parameters<typeof Broker.start>[0]) {
+    const broker = await Broker.start({ frontend: ANY, backend: ANY, drainTimeoutMs: 100, ...options });
+    cleanup.push(() => broker.stop());
+    return { broker, ...(await broker.endpoints()) };
+  }
+  const burst = (frontend: string, count: number) =>
+    runPython('mdp_burst_client.py', [frontend, 'echo', String(count)], 240_000, { IDLE_MS: '30000' });
+
+  it('should answer every one of 100,000 MDP requests sent at once, under the default limits', async () => {
+    const metrics = new Metrics('broker');
+    const { frontend, backend } = await echo({ metrics });
+    const worker = Worker.start({ broker: backend, service: 'echo', concurrency: 64, handler: (req) => req.body as Buffer[] });
+    cleanup.push(() => worker.stop());
+    const result = await burst(frontend, 100_000);
+    expect(result.stdout).toContain('answered 100000');
+    expect(result.code).toBe(0);
+    expect(await metrics.value('steward_dropped_total', { socket: 'broker', reason: 'queue_memory_full' })).toBe(0);
+  }, 240_000);
+
+  it('should push back on the client instead of refusing when the queues fill, and log when it starts and stops', async () => {
+    const metrics = new Metrics('broker');
+    const { logger, lines } = captureLogs('warn');
+    // Room for about 480 small requests: the client sends 20,000 before any worker is there.
+    const { frontend, backend } = await echo({ metrics, logger, maxQueueBytes: 256 * 1024 });
+    const client = burst(frontend, 20_000);
+    await eventually(() => lines.some((l) => l.msg.includes('not reading clients until they drain')), 20_000);
+    const worker = Worker.start({ broker: backend, service: 'echo', concurrency: 16, handler: (req) => req.body as Buffer[] });
+    cleanup.push(() => worker.stop());
+    const result = await client;
+    expect(result.stdout).toContain('answered 20000');
+    expect(await metrics.value('steward_dropped_total', { socket: 'broker', reason: 'queue_memory_full' })).toBe(0);
+    expect(lines.some((l) => l.msg.includes('reading clients again'))).toBe(true);
+  }, 120_000);
 });

@@ -15,10 +15,11 @@
 import fc from 'fast-check';
 import type { Rejection } from '../../src/protocol/codec.js';
 import { describe, expect, it } from 'vitest';
-import { BrokerCore } from '../../src/machines/broker/routing.js';
+import { BrokerCore } from '../../src/machines/broker/broker-core.js';
 import { decodeBrokerFrames, type BrokerInbound } from '../../src/protocol/broker-wire.js';
 import { MdpCommand, workerDisconnect, workerHeartbeat, workerReady, workerReply } from '../../src/protocol/mdp.js';
-import { Status, taggedRequest } from '../../src/protocol/tagged.js';
+import { Status } from '../../src/protocol/status.js';
+import { taggedRequest } from '../../src/protocol/tagged.js';
 import { FUZZ_RUNS, FUZZ_SEED } from './frames.js';
 
 const HEARTBEAT = 100;
@@ -74,7 +75,7 @@ class World {
   readonly beating = new Set<number>();
   readonly frozen = new Set<number>();
   readonly sentToWorkers = new Map<number, number>();
-  readonly answers = new Map<string, Array<{ status: string; body: string[] }>>();
+  readonly answers = new Map<string, Array<{ status: number; body: string[] }>>();
   readonly attempts = new Set<string>();
   /** Deadline and arrival number of each attempt, and the last arrival number handed out per service. */
   private readonly meta = new Map<string, { deadline: number; n: number; service: number }>();
@@ -165,7 +166,7 @@ class World {
         this.lastHanded[m.service] = m.n;
       } else {
         const id = (frames[2] as Buffer).toString('latin1').slice('STW1:'.length);
-        const status = (frames[3] as Buffer).toString();
+        const status = Number((frames[3] as Buffer).toString());
         const body = frames.slice(4).map(String);
         const list = this.answers.get(id) ?? [];
         list.push({ status, body });

@@ -29,7 +29,8 @@ import { decodeBackendFrames, type BackendMessage } from '../../src/protocol/bla
 import type { Rejection } from '../../src/protocol/codec.js';
 import { DEFAULT_BROKER_WIRE_LIMITS, brokerMessageDecoder } from '../../src/protocol/broker-wire.js';
 import { decodeUnits, isStewardHeader, Kind } from '../../src/protocol/steward-wire.js';
-import { Status, isStewardTag, parseTagHeader } from '../../src/protocol/tagged.js';
+import { Status } from '../../src/protocol/status.js';
+import { isStewardTag, parseTagHeader } from '../../src/protocol/tagged.js';
 import { decodeDispatcherRequest, decodeRegistryRequest } from '../../src/protocol/keywords.js';
 import { decodeSinkFrames } from '../../src/protocol/sink.js';
 import { decodeStirrFrames } from '../../src/protocol/stirr.js';
@@ -97,7 +98,7 @@ export interface TargetSpec {
 const GOOD_SERVICE = 'Good-Echo';
 const GOOD_KEYWORDS = 'Good';
 
-const BAD_REQUEST = Buffer.from(Status.BadRequest);
+const BAD_REQUEST = Buffer.from(String(Status.BadRequest));
 const BAD_REQUEST_PREFIX = Buffer.from(`${Status.BadRequest}:`);
 
 /**
@@ -112,7 +113,7 @@ export function brokerBadRequestAnswers(reply: Buffer[]): number {
   if (isStewardHeader(first)) {
     let n = 0;
     decodeUnits(reply, 0, (m) => {
-      if (!('type' in m) && m.kind === Kind.ClientReply && m.status === Number(Status.BadRequest)) n += 1;
+      if (!('type' in m) && m.kind === Kind.ClientReply && m.status === Status.BadRequest) n += 1;
     });
     return n;
   }

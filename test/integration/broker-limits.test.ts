@@ -49,7 +49,7 @@ describe('broker limits', () => {
   it('should answer a steward client 413 for a request over --max-message-size, and count an MDP one', async () => {
     const { frontend, metrics } = await broker({ maxMessageSize: 4096 });
     const error = await brokerError(client(frontend).call('svc', Buffer.alloc(5000)));
-    expect(error.status).toBe('413');
+    expect(error.status).toBe(413);
     expect(error.message).toMatch(/request for svc exceeds the broker's message size limit \(\d+ bytes > 4096\)/);
     expect(await hits(metrics, 'message_size')).toBe(1);
 
@@ -79,7 +79,7 @@ describe('broker limits', () => {
     it('should answer 413 for a request over --max-frames', async () => {
     const { frontend, metrics } = await broker({ limits: { maxFrames: 16 } });
     const error = await brokerError(client(frontend).call('svc', Array.from({ length: 20 }, () => 'f')));
-    expect(error.status).toBe('413');
+    expect(error.status).toBe(413);
     expect(error.message).toMatch(/frame count limit \(22 frames > 16\)/);
     expect(await hits(metrics, 'frames')).toBe(1);
 
@@ -95,7 +95,7 @@ describe('broker limits', () => {
     const c = client(frontend);
     await eventually(() => c.available('big'), 10_000, 50);
     const error = await brokerError(c.call('big', 'x'));
-    expect(error.status).toBe('413');
+    expect(error.status).toBe(413);
     expect(error.message).toContain('the reply of big exceeds');
     expect(await hits(metrics, 'message_size')).toBe(1);
   });
@@ -106,7 +106,7 @@ describe('broker limits', () => {
     const first = c.call('svc', 'waits');
     first.catch(() => undefined);
     const error = await brokerError(c.call('svc', 'refused'));
-    expect(error).toMatchObject({ status: '503' });
+    expect(error).toMatchObject({ status: 503 });
     expect(error.message).toContain('queue for svc is full (1 waiting)');
     expect(await hits(metrics, 'queue')).toBe(1);
   });
@@ -118,7 +118,7 @@ describe('broker limits', () => {
     waiting.catch(() => undefined);
     await eventually(async () => (await metrics.value('steward_broker_requests_total')) >= 1);
     const error = await brokerError(client(frontend).call('slow', 'b'));
-    expect(error).toMatchObject({ status: '503' });
+    expect(error).toMatchObject({ status: 503 });
     expect(error.message).toContain('too many clients (the broker serves 1 at once)');
     expect(await hits(metrics, 'clients')).toBe(1);
 

@@ -4,6 +4,7 @@ import { Broker, type BrokerOptions } from '../../src/api/broker.js';
 import { Client } from '../../src/api/client.js';
 import { BrokerError, RemoteError, UnknownMethodError } from '../../src/api/errors.js';
 import { Worker } from '../../src/api/worker.js';
+import { Metrics } from '../../src/metrics/registry.js';
 import { butlerReady, butlerReply } from '../../src/protocol/butler.js';
 import { PythonPeer, runPython } from '../helpers/python.js';
 import { ANY, eventually, receiveWithin } from '../helpers/zmq.js';
@@ -95,8 +96,22 @@ describe('butler wire interop with peers written in Python from the butler spec'
     await pythonWorker(backend, 'py.butler');
     expect(await butlerClient(frontend, 'py.mdp', 'hi')).toMatchObject({ code: 0, stdout: 'py:HI\n' });
     expect(await runPython('mdp_client.py', [frontend, 'py.butler', 'hello'])).toMatchObject({ code: 0, stdout: 'py:HELLO\n' });
-    // butler carries one body frame: an MDP request's first frame is what the butler worker gets.
-    expect(await runPython('mdp_client.py', [frontend, 'py.butler', 'one', 'two'])).toMatchObject({ code: 0, stdout: 'py:ONE\n' });
+  });
+
+  it('should refuse, never cut, a request with several body frames for a butler worker: MDP dropped and counted, steward told 400', async () => {
+    const metrics = new Metrics('broker');
+    const { frontend, backend } = await broker({ metrics });
+    const worker = await pythonWorker(backend, 'py.butler');
+    // MDP/0.1 has no error reply: the Python client hears nothing, the broker counts why.
+    expect(await runPython('mdp_client.py', [frontend, 'py.butler', 'one', 'two'], 10_000, { TIMEOUT_MS: '1000' })).toMatchObject({ code: 1 });
+    const c = client({ broker: frontend, timeout: 2000, retries: 0 });
+    const error = await c.call('py.butler', ['one', 'two']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BrokerError);
+    expect(error).toMatchObject({ status: 400, message: expect.stringContaining("speaks butler's wire, which carries one body frame; the request has 2") });
+    expect(await metrics.value('steward_dropped_total', { socket: 'broker', reason: 'multi_frame_to_butler' })).toBe(2);
+    // The worker never saw either, and still serves whole requests.
+    expect(worker.lines.filter((l) => l.startsWith('REQUEST'))).toEqual([]);
+    expect(await runPython('mdp_client.py', [frontend, 'py.butler', 'one'])).toMatchObject({ code: 0, stdout: 'py:ONE\n' });
   });
 
   it('should answer mmi.<service> to a butler client with 200 or 400, and 404 to the steward client', async () => {
@@ -153,7 +168,7 @@ describe('butler wire interop with peers written in Python from the butler spec'
     again.kill('SIGKILL');
     const error = await pending;
     expect(error).toBeInstanceOf(BrokerError);
-    expect(error).toMatchObject({ status: '410', message: 'py.slow: 410 the worker serving py.slow was lost (expired)' });
+    expect(error).toMatchObject({ status: 410, message: 'py.slow: 410 the worker serving py.slow was lost (expired)' });
   });
 
   it('should heartbeat butler workers directly and answer theirs, so they stay registered whatever the broker interval', async () => {

@@ -124,7 +124,7 @@ describe('client options against slow, dead and late workers', () => {
     await doomed.nextRequest();
     doomed.close();
     expect(await lost).toBeInstanceOf(BrokerError);
-    expect(await lost).toMatchObject({ status: '410' });
+    expect(await lost).toMatchObject({ status: 410 });
 
     const doomedToo = new RawMdpWorker(backend);
     cleanups.push(() => doomedToo.close());

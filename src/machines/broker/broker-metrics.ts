@@ -1,11 +1,11 @@
 import type { Metrics } from '../../metrics/registry.js';
-import type { BrokerCore, ServiceSummary } from './routing.js';
+import type { BrokerCore, ServiceSummary } from './broker-core.js';
 
 /** Counts already handed to prom-client; the core counts from zero again after a restart. */
 export interface BrokerPublished {
   requests: number;
   replies: number;
-  readonly errors: Map<string, number>;
+  readonly errors: Map<number, number>;
   readonly services: Map<string, { requests: number; replies: number }>;
 }
 
@@ -37,6 +37,10 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
   const queue = metrics?.gauge('steward_broker_queue_depth', 'Requests waiting for a worker per service', ['service']);
   const inFlight = metrics?.gauge('steward_broker_in_flight', 'Requests handed to workers and not yet answered');
   const clients = metrics?.gauge('steward_broker_clients', 'Distinct clients with requests queued or in flight (see --max-clients)');
+  const queueBytes = metrics?.gauge(
+    'steward_broker_queue_bytes',
+    'Bytes held by all queued requests together: bodies, service names and an estimate of their records (see --max-queue-bytes)',
+  );
   const latency = metrics?.histogram(
     'steward_broker_request_duration_seconds',
     'Time from a request reaching the broker to its reply leaving it',
@@ -75,7 +79,7 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
       published.replies = stats.replies;
       for (const [status, n] of core.errors) {
         const seen = published.errors.get(status) ?? 0;
-        if (n > seen) errors?.inc({ status }, n - seen);
+        if (n > seen) errors?.inc({ status: String(status) }, n - seen);
         published.errors.set(status, n);
       }
       // Retired first: their last counts, then they are forgotten (a service of that name starts again at zero).
@@ -93,6 +97,7 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
       }
       inFlight?.set(core.inFlightCount);
       clients?.set(core.clientCount);
+      queueBytes?.set(core.queuedBytes);
     },
   };
 }

@@ -9,12 +9,14 @@ import type { Metrics } from '../../metrics/registry.js';
 import type { BrokerInbound } from '../../protocol/broker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import { brokerMetrics, newPublished, type BrokerPublished } from './broker-metrics.js';
-import { BrokerCore, type BrokerCoreOptions, type BrokerDropReason } from './routing.js';
+import { OverloadLog } from './overload-log.js';
+import { BrokerCore, type BrokerCoreOptions, type BrokerDropReason } from './broker-core.js';
 import { workerSession, type WorkerSessionEvent, type WorkerSessionInput } from './worker-session.js';
 
 /** Drop reasons that mean a configured limit was reached, and which. */
 const LIMIT_OF: Partial<Record<BrokerDropReason, LimitName>> = {
   queue_full: 'queue',
+  queue_memory_full: 'queue_bytes',
   too_many_services: 'services',
   too_many_clients: 'clients',
   too_many_frames: 'frames',
@@ -44,6 +46,8 @@ export type BrokerEmitted = { type: 'broker.listening'; endpoints: Record<string
 
 export interface BrokerContext {
   readonly core: BrokerCore;
+  /** Whether the frontend was asked to stop reading (back-pressure); mutated by `flush` only. */
+  readonly flow: { paused: boolean };
   endpoints: Record<string, string[]>;
   /** Counter values already handed to prom-client (the core counts from zero after a restart). */
   readonly published: BrokerPublished;
@@ -66,6 +70,9 @@ export function brokerMachine(config: BrokerMachineConfig) {
     if (current) published.publish(current.core, current.published);
   });
   const drops = new DropCounter('broker', config.metrics, log);
+  const overload = new OverloadLog(log);
+  // Back-pressure stops reading clients; with one socket for clients and workers it would stop the replies too.
+  const frontend = config.sockets.length > 1 ? config.sockets[0] : undefined;
   const limits = config.metrics ? limitHits(config.metrics) : undefined;
 
   return setup({
@@ -84,6 +91,9 @@ export function brokerMachine(config: BrokerMachineConfig) {
           const ref = system.get(s);
           if (ref) enqueue.sendTo(ref, { type: 'zmq.announce' });
         }
+        // A restarted broker starts with empty queues: whatever its predecessor paused reads again.
+        const reader = frontend === undefined ? undefined : system.get(frontend);
+        if (reader) enqueue.sendTo(reader, { type: 'zmq.resume' });
       }),
       recordEndpoints: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'zmq.ready') return;
@@ -99,7 +109,9 @@ export function brokerMachine(config: BrokerMachineConfig) {
         context.core.handle(event.messages, event.socket, now());
       },
       tick: ({ context }) => {
-        context.core.tick(now());
+        const t = now();
+        context.core.tick(t);
+        overload.tick(t, t - context.core.heartbeatIntervalMs, context.core.queuedBytes);
       },
       startDrain: ({ context }) => {
         log.info({ inFlight: context.core.inFlightCount }, 'draining');
@@ -151,9 +163,18 @@ export function brokerMachine(config: BrokerMachineConfig) {
           }
           core.sessions.length = 0;
         }
+        if (frontend !== undefined && core.pressure !== context.flow.paused) {
+          const paused = !context.flow.paused;
+          context.flow.paused = paused;
+          overload.pushBack(paused, now(), core.queuedBytes);
+          const reader = system.get(frontend);
+          if (reader) enqueue.sendTo(reader, { type: paused ? 'zmq.pause' : 'zmq.resume' });
+        }
         if (core.drops.length > 0) {
+          const t = now();
           for (const reason of core.drops) {
             drops.drop(reason);
+            overload.dropped(reason, t, core.queuedBytes);
             const limit = LIMIT_OF[reason];
             if (limit !== undefined) limits?.inc({ limit });
           }
@@ -166,7 +187,8 @@ export function brokerMachine(config: BrokerMachineConfig) {
     id: 'broker',
     context: () => {
       current = {
-        core: new BrokerCore({ ...config, observeLatency: published.observeLatency ?? config.observeLatency }),
+        core: new BrokerCore({ ...config, backPressure: frontend !== undefined, observeLatency: published.observeLatency ?? config.observeLatency }),
+        flow: { paused: false },
         endpoints: {},
         published: newPublished(),
       };

@@ -1,5 +1,5 @@
 import { assign, setup } from 'xstate';
-import type { SessionEndReason } from './routing.js';
+import type { SessionEndReason } from './broker-core.js';
 
 export interface WorkerSessionInput {
   readonly key: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BrokerCore } from '../../../src/machines/broker/routing.js';
+import { BrokerCore } from '../../../src/machines/broker/broker-core.js';
 import { decodeBrokerFrames, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
 import type { Rejection } from '../../../src/protocol/codec.js';
 
@@ -39,15 +39,33 @@ describe('broker routing core with butler workers', () => {
     expect(sent(core, 'fe')).toEqual([['C1', '', '0.3.0:42', '{"format":"png"}']]);
   });
 
-  it('should give an MDP client request a synthetic id and the first body frame when it reaches a butler worker', () => {
+  it('should give an MDP client request a synthetic id and an expiration when it reaches a butler worker', () => {
     const core = new BrokerCore({ mdpRequestTtlMs: 30_000 });
     core.handle([butlerReady('W1', 'svc')], 'be', 0);
-    core.handle([mdpClient('C1', 'svc', 'first', 'second')], 'fe', 1_000);
+    core.handle([mdpClient('C1', 'svc', 'only')], 'fe', 1_000);
     const [toWorker] = sent(core, 'be');
-    expect(toWorker!.slice(2)).toEqual(['', expect.stringMatching(/^MDPC01:\d+$/), 'svc', '31000', 'first']);
-    expect(core.drops).toContain('body_truncated');
+    expect(toWorker!.slice(2)).toEqual(['', expect.stringMatching(/^MDPC01:\d+$/), 'svc', '31000', 'only']);
     core.handle([butlerReply('W1', toWorker![1]!, toWorker![3]!, 'ANSWER')], 'be', 2_000);
     expect(sent(core, 'fe')).toEqual([['C1', '', 'MDPC01', 'svc', 'ANSWER']]);
+  });
+
+  it('should refuse, never cut, a request with several body frames that would go to a butler worker', () => {
+    const core = new BrokerCore();
+    core.handle([butlerReady('W1', 'svc')], 'be', 0);
+    // MDP cannot be told: dropped and counted; the worker keeps its place and gets the next request.
+    core.handle([mdpClient('C1', 'svc', 'first', 'second')], 'fe', 1);
+    expect(sent(core, 'be')).toEqual([]);
+    expect(sent(core, 'fe')).toEqual([]);
+    expect(core.drops).toEqual(['multi_frame_to_butler']);
+    // A tagged client is told 400 with its request id.
+    core.handle([msg('C2', '', '0.3.0:7', 'svc', '100000', 'a', 'b')], 'fe', 2);
+    expect(sent(core, 'fe')).toEqual([
+      ['C2', '', '0.3.0:7', "400:the worker serving svc speaks butler's wire, which carries one body frame; the request has 2"],
+    ]);
+    expect(core.errors.get(400)).toBe(2);
+    expect(core.clientCount).toBe(0);
+    core.handle([mdpClient('C1', 'svc', 'one')], 'fe', 3);
+    expect(sent(core, 'be')).toHaveLength(1);
   });
 
   it('should send an empty body frame for an MDP request without a body', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BrokerCore } from '../../../src/machines/broker/routing.js';
+import { BrokerCore, REQUEST_OVERHEAD_BYTES } from '../../../src/machines/broker/broker-core.js';
 import { DEFAULT_BROKER_WIRE_LIMITS, decodeBrokerFrames, decodeBrokerMessage, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
 import type { Decoded, Rejection } from '../../../src/protocol/codec.js';
 import { clientRequestUnit, decodeUnits, Kind } from '../../../src/protocol/steward-wire.js';
@@ -178,5 +178,60 @@ describe('broker routing limits', () => {
     core.handle([tagged('C', '1', 'svc'), tagged('C', '2', 'svc')], 'fe', 0);
     expect(sent(core, 'fe')[0]!.slice(2)).toEqual(['STW1:2', '503', 'queue for svc is full (1 waiting)']);
     expect(drops(core)).toEqual(['queue_full']);
+  });
+
+  it('should bound all queues together by bytes, refuse past it with 503, and account every way a request leaves', () => {
+    // Each request: overhead + peer 'C' + service 'svc' + body 'x'.
+    const cost = REQUEST_OVERHEAD_BYTES + 1 + 3 + 1;
+    const core = new BrokerCore({ maxQueueBytes: cost * 4 });
+    core.handle([tagged('C', '1', 'svc'), tagged('C', '2', 'svc'), tagged('C', '3', 'svc'), tagged('C', '4', 'svc')], 'fe', 0);
+    expect(core.queuedBytes).toBe(cost * 4);
+    core.handle([tagged('C', '5', 'svc')], 'fe', 1);
+    expect(sent(core, 'fe')).toEqual([['C', '', 'STW1:5', '503', "the broker's queues are full (0.0 MiB of 0.0 MiB queued)"]]);
+    expect(drops(core)).toEqual(['queue_memory_full']);
+    // Handed to a worker: out of the queue.
+    core.handle([ready('W', 'svc')], 'be', 2);
+    expect(core.queuedBytes).toBe(cost * 3);
+    // Expired on the tick, then refused on shutdown: out of the queue.
+    core.handle([msg('C', '', 'STW1:6', 'svc', '10', 'x')], 'fe', 3);
+    expect(core.queuedBytes).toBe(cost * 4);
+    core.tick(20);
+    expect(sent(core, 'fe')).toEqual([['C', '', 'STW1:6', '504', 'request for svc expired before a worker took it']]);
+    expect(core.queuedBytes).toBe(cost * 3);
+    core.startDrain();
+    expect(core.queuedBytes).toBe(0);
+  });
+
+  it('should ask for back-pressure past three quarters of maxQueueBytes and release it below half', () => {
+    const cost = REQUEST_OVERHEAD_BYTES + 1 + 3 + 1;
+    const core = new BrokerCore({ maxQueueBytes: cost * 8 });
+    core.handle([1, 2, 3, 4, 5].map((i) => tagged('C', String(i), 'svc')), 'fe', 0);
+    expect(core.pressure).toBe(false);
+    core.handle([tagged('C', '6', 'svc')], 'fe', 1);
+    expect(core.pressure).toBe(true);
+    core.handle([ready('W', 'svc', 1)], 'be', 2);
+    const answer = () => {
+      const [request] = sent(core, 'be');
+      core.handle([msg('W', '', 'MDPW01', [3], request![4]!, '', 'ok')], 'be', 3);
+    };
+    expect(core.queuedBytes).toBe(cost * 5);
+    expect(core.pressure).toBe(true);
+    answer();
+    expect(core.queuedBytes).toBe(cost * 4);
+    expect(core.pressure).toBe(false);
+    expect(drops(core)).toEqual([]);
+  });
+
+  it('should let MDP requests, which cannot be told, pass the limit up to twice it when the frontend can push back', () => {
+    const mdp = (c: string, body: string) => msg(c, '', 'MDPC01', 'svc', body);
+    const cost = REQUEST_OVERHEAD_BYTES + 1 + 3 + 1;
+    const pushing = new BrokerCore({ maxQueueBytes: cost * 2, backPressure: true });
+    pushing.handle([mdp('C', '1'), mdp('C', '2'), mdp('C', '3'), mdp('C', '4'), mdp('C', '5')], 'fe', 0);
+    expect(pushing.queuedBytes).toBe(cost * 4);
+    expect(drops(pushing)).toEqual(['queue_memory_full']);
+    const shared = new BrokerCore({ maxQueueBytes: cost * 2 });
+    shared.handle([mdp('C', '1'), mdp('C', '2'), mdp('C', '3')], 'fe', 0);
+    expect(shared.queuedBytes).toBe(cost * 2);
+    expect(drops(shared)).toEqual(['queue_memory_full']);
   });
 });

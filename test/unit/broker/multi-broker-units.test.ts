@@ -4,7 +4,7 @@
  * Events in, frames out.
  */
 import { describe, expect, it } from 'vitest';
-import { BrokerCore } from '../../../src/machines/broker/routing.js';
+import { BrokerCore } from '../../../src/machines/broker/broker-core.js';
 import { decodeBrokerFrames, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
 import { clientRequestUnit, decodeUnits, pingUnit, workerCreditUnit, workerReadyUnit, workerReplyUnit } from '../../../src/protocol/steward-wire.js';
 

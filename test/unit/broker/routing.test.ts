@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BrokerCore } from '../../../src/machines/broker/routing.js';
+import { BrokerCore } from '../../../src/machines/broker/broker-core.js';
 import { decodeBrokerFrames, decodeBrokerMessage, type BrokerInbound } from '../../../src/protocol/broker-wire.js';
 import type { Rejection } from '../../../src/protocol/codec.js';
 import { clientRequestUnit, decodeUnits, workerReadyUnit, workerReplyUnit } from '../../../src/protocol/steward-wire.js';
@@ -147,7 +147,7 @@ describe('broker routing core (events in, frames out)', () => {
       ['C3', '', '0.3.0:r3', '400:malformed request: the service name is empty'],
     ]);
     expect([...core.drops]).toEqual(['bad_expiration', 'tagged_too_few_frames', 'bad_service_name']);
-    expect(core.errors.get('400')).toBe(3);
+    expect(core.errors.get(400)).toBe(3);
     // Nothing was taken in: no client counts against maxClients, no request was counted or queued.
     expect(core.clientCount).toBe(0);
     expect(core.stats.requests).toBe(0);
