@@ -14,6 +14,10 @@ export interface ClientLinkOptions {
   readonly keys: ResolvedCurveClient | undefined;
   readonly log: Logger;
   readonly onMessage: (frames: Buffer[]) => void;
+  /** The connection to the broker closed (it died, or closed it): nothing sent on it will be answered. */
+  readonly onDown: () => void;
+  /** A connection (or, with CURVE, its handshake) completed: the broker may be back. */
+  readonly onUp: () => void;
 }
 
 /**
@@ -84,6 +88,14 @@ export class ClientLink {
       ...(keys ? curveClientSocketOptions(keys) : {}),
     });
     if (keys) watchClientHandshakes(socket, this.options.log, keys);
+    // A broker process that dies closes its connections: the client hears it at once instead of
+    // after a timeout. (A host cut off closes nothing: heartbeats and timeouts find that.)
+    socket.events.on('disconnect', () => {
+      if (!this.closed && socket === this.socket) this.options.onDown();
+    });
+    socket.events.on(keys ? 'handshake' : 'connect', () => {
+      if (!this.closed && socket === this.socket) this.options.onUp();
+    });
     socket.connect(this.options.endpoint);
     void readUntilClosed(socket, this.options.onMessage);
     return socket;

@@ -126,6 +126,8 @@ export class Client {
           keys: this.keys,
           log: this.log,
           onMessage: (frames) => this.onMessage(i, frames),
+          onDown: () => this.onDown(i),
+          onUp: () => this.ping(i),
         }),
     );
     // Pings cost a message per broker per interval; an idle client keeps no process alive for them.
@@ -283,6 +285,24 @@ export class Client {
     if (this.calls.size === 0 && this.sweeper) {
       clearInterval(this.sweeper);
       this.sweeper = undefined;
+    }
+  }
+
+  /**
+   * The connection to broker `i` closed: the broker died or went away, and its
+   * routing id for us with it, so nothing in flight there can be answered.
+   * Those attempts are retried elsewhere now rather than after their timeout
+   * (those with no retries left still wait it out).
+   */
+  private onDown(i: number): void {
+    if (this.closed) return;
+    this.brokers.lost(i);
+    this.log.info({ broker: this.brokers.endpoints[i] }, 'connection to broker closed; sending elsewhere');
+    const lost = [...this.calls.values()].filter((c) => c.broker === i && c.attemptsLeft > 0);
+    for (const call of lost) {
+      this.calls.delete(call.id);
+      call.attemptsLeft -= 1;
+      this.attempt(call, i);
     }
   }
 

@@ -65,6 +65,11 @@ export class BrokerSet {
     if (e.state === 'alive' || e.state === 'unknown') e.state = 'suspect';
   }
 
+  /** The connection to broker `i` closed: dead until it answers again. */
+  lost(i: number): void {
+    (this.entries[i] as Entry).state = 'dead';
+  }
+
   /** Once per heartbeat interval: brokers silent for `silenceMs` are dead. */
   tick(now: number): void {
     for (const e of this.entries) if (e.state !== 'dead' && now - e.lastHeard > this.silenceMs) e.state = 'dead';

@@ -61,6 +61,16 @@ describe("a client's brokers: which are alive, and where the next attempt goes",
     expect(set.pick(new Set([0, 1, 2]))).toBeUndefined();
   });
 
+  it('should take a broker whose connection closed for dead at once', () => {
+    const set = new BrokerSet(['a', 'b'], 3000, 0);
+    set.heard(0, 1);
+    set.heard(1, 1);
+    set.lost(0);
+    expect(set.state(0)).toBe('dead');
+    expect(picks(set, 3)).toEqual([1, 1, 1]);
+    expect(set.heard(0, 2)).toBe(true);
+  });
+
   it('should keep a draining broker as a last resort only', () => {
     const set = new BrokerSet(['a', 'b'], 3000, 0);
     set.heard(0, 1, true);
