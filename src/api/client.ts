@@ -93,6 +93,14 @@ export class Client {
   private pingSeq = 0;
   private sweeper: NodeJS.Timeout | undefined;
   private readonly pinger: NodeJS.Timeout;
+  /**
+   * Calls made before any broker answered, while several are given: they wait
+   * (at most `graceMs`) for the first PONG and go to a broker known to be up,
+   * so a fresh client does not start with a broker that is down.
+   */
+  private waiting: Call[] = [];
+  private graceUntil: number;
+  private graceTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly log: Logger;
   readonly timeout: number;
@@ -133,6 +141,7 @@ export class Client {
     // Pings cost a message per broker per interval; an idle client keeps no process alive for them.
     this.pinger = setInterval(() => this.tick(), this.heartbeat);
     this.pinger.unref();
+    this.graceUntil = endpoints.length > 1 ? Date.now() + Math.min(250, this.heartbeat) : 0;
     this.ping();
   }
 
@@ -220,6 +229,8 @@ export class Client {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
     clearInterval(this.pinger);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    for (const call of this.waiting.splice(0)) call.reject(new ClosedError());
     for (const call of this.calls.values()) call.reject(new ClosedError());
     this.calls.clear();
     for (const link of this.links) link.close();
@@ -248,6 +259,13 @@ export class Client {
    * and not the one its last attempt timed out on while another is alive.
    */
   private attempt(call: Call, avoid?: number): void {
+    if (this.graceUntil > 0 && !this.brokers.anyHeard()) {
+      if (Date.now() < this.graceUntil) {
+        this.wait(call);
+        return;
+      }
+      this.graceUntil = 0;
+    }
     // uint32 ids as in the header; 0 is never used, and wrapping past 4 billion skips live ones.
     do this.seq = (this.seq + 1) >>> 0 || 1;
     while (this.calls.has(this.seq));
@@ -261,6 +279,23 @@ export class Client {
     // Calls made in the same tick share ZeroMQ messages (zeromq.js pays per message).
     (this.links[call.broker] as ClientLink).write(clientRequestUnit(call.id, call.deadline, call.service, call.body, call.wait));
     if (!this.sweeper) this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(50, this.timeout / 10)));
+  }
+
+  private wait(call: Call): void {
+    this.waiting.push(call);
+    if (!this.graceTimer) {
+      this.graceTimer = setTimeout(() => this.release(), Math.max(0, this.graceUntil - Date.now()));
+    }
+  }
+
+  /** The first broker answered, or the grace ran out: the waiting calls go now. */
+  private release(): void {
+    this.graceUntil = 0;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const call of waiting) this.attempt(call);
   }
 
   /** One timer for all calls: per-request timers cost more than the requests at high rates. */
@@ -355,6 +390,7 @@ export class Client {
     if (this.brokers.heard(i, now, pong ? draining : state === 'draining') && state === 'dead') {
       this.log.info({ broker: this.brokers.endpoints[i] }, 'broker answers again');
     }
+    if (this.waiting.length > 0) this.release();
   }
 
   private settle(broker: number, requestId: number, status: number, body: Buffer[]): void {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from '../helpers/cli.js';
+import { freePorts } from '../helpers/ports.js';
 
 const procs: CliProcess[] = [];
 afterEach(async () => {
@@ -94,6 +95,18 @@ describe('steward CLI: broker, worker, client', () => {
     expect(call.stderr).toContain(one.frontend);
     expect(call.stderr).toContain(two.frontend);
   });
+
+  it('should send its one call to the broker that answers when the first one given is down', async () => {
+    const live = await startBroker();
+    start(['--role', 'worker', '--service', 'echo', '--broker', live.backend]);
+    await live.broker.waitForLog((l) => l.msg === 'worker registered');
+    const [down] = await freePorts(1);
+    // No retries and a long timeout: had the call gone to the dead broker first, it would wait out the whole minute.
+    for (const order of [[`tcp://127.0.0.1:${down}`, live.frontend], [live.frontend, `tcp://127.0.0.1:${down}`]]) {
+      const call = await runCli(['--role', 'client', ...order.flatMap((b) => ['--broker', b]), '--call', 'echo', 'up', '--timeout', '60000', '--retries', '0']);
+      expect(call).toMatchObject({ code: 0, stdout: 'up' });
+    }
+  }, 30_000);
 
   it('should reach a worker registered with only the second of two brokers: the first says it has none, the client asks the other', async () => {
     const one = await startBroker();

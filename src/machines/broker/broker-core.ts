@@ -472,6 +472,11 @@ export class BrokerCore {
       workerCodec('steward').goodbye(this.outbox, { id: m.peer, key: m.peer.toString('latin1'), via });
       return;
     }
+    if (w.wire !== 'steward') {
+      // Only a compact-wire registration takes credit changes: an MDP or butler worker's credit is what its READY said.
+      this.drops.push('unknown_worker');
+      return;
+    }
     w.lastSeen = now;
     w.credit = m.credit;
     this.outbox.sendUnit(w.via, w.id, w.key, workerCreditUnit(m.credit));

@@ -6,7 +6,7 @@
  * `timedOut` when an attempt sent to it went unanswered, and `tick` once per
  * heartbeat interval, when it also pings every broker.
  *
- *   unknown   not heard from yet (a new client): used, as if alive
+ *   unknown   not heard from yet (a new client): used when no broker is known alive
  *   alive     heard from within `silenceMs`
  *   suspect   an attempt to it timed out: it must answer a PING before it
  *             gets new attempts again, unless no alive broker is left
@@ -20,9 +20,9 @@ interface Entry {
   lastHeard: number;
 }
 
-/** Lower is better: alive (and unknown) first, then suspect, then draining or dead. */
+/** Lower is better: alive, then not heard from yet, then suspect, then draining or dead. */
 function tier(state: BrokerState): number {
-  return state === 'alive' || state === 'unknown' ? 0 : state === 'suspect' ? 1 : 2;
+  return state === 'alive' ? 0 : state === 'unknown' ? 1 : state === 'suspect' ? 2 : 3;
 }
 
 export class BrokerSet {
@@ -48,6 +48,11 @@ export class BrokerSet {
 
   lastHeard(i: number): number {
     return (this.entries[i] as Entry).lastHeard;
+  }
+
+  /** Whether any broker has been heard from yet. */
+  anyHeard(): boolean {
+    return this.entries.some((e) => e.state !== 'unknown');
   }
 
   /** Any message from broker `i` (a PONG, a reply). Returns true when it was not usable before: calls may go to it again. */
@@ -76,16 +81,16 @@ export class BrokerSet {
   }
 
   /**
-   * The broker for the next attempt: the best tier first (alive, suspect,
+   * The broker for the next attempt: the best tier first (alive, not heard yet, suspect,
    * draining or dead), round-robin within it, never one in `never` (unless
    * that leaves none, then undefined), and `avoid` (the broker the last attempt
    * timed out on) only when it is alone in the best tier.
    */
   pick(never?: ReadonlySet<number>, avoid?: number): number | undefined {
     const n = this.entries.length;
-    let best = 3;
+    let best = 4;
     for (let i = 0; i < n; i++) if (!never?.has(i)) best = Math.min(best, tier((this.entries[i] as Entry).state));
-    if (best === 3) return undefined;
+    if (best === 4) return undefined;
     let fallback: number | undefined;
     for (let k = 0; k < n; k++) {
       const i = (this.next + k) % n;
@@ -103,7 +108,7 @@ export class BrokerSet {
   /** Brokers a call could still try: not in `never`, and not dead or draining. */
   usable(never?: ReadonlySet<number>): number {
     let count = 0;
-    for (let i = 0; i < this.entries.length; i++) if (!never?.has(i) && tier((this.entries[i] as Entry).state) < 2) count++;
+    for (let i = 0; i < this.entries.length; i++) if (!never?.has(i) && tier((this.entries[i] as Entry).state) < 3) count++;
     return count;
   }
 
