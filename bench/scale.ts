@@ -22,7 +22,7 @@ import { Client } from '../src/api/client.js';
 import { closedLoop, type LoadResult } from './lib/load.js';
 import { MAIN, logLine, startProc, type Proc } from './lib/proc.js';
 import { registeredWorkers, startBroker, startWorker, warm, type BrokerProc } from './lib/steward.js';
-import { rssBytes, sleep, until } from './lib/system.js';
+import { cpuSeconds, rssBytes, sleep, until } from './lib/system.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite, type ChartSeries } from './types.js';
 
 const PEERS = new URL('./peers/', import.meta.url);
@@ -119,31 +119,44 @@ function startSharedWorker(backends: readonly string[], concurrency: number): Pr
   );
 }
 
-async function withSpread<T>(brokerCount: number, fn: (brokers: BrokerProc[]) => Promise<T>): Promise<T> {
+async function withSpread<T>(brokerCount: number, fn: (brokers: BrokerProc[], workers: Proc[]) => Promise<T>): Promise<T> {
   const brokers: BrokerProc[] = [];
   const workers: Proc[] = [];
   try {
     for (let i = 0; i < brokerCount; i++) brokers.push(await startBroker({ metrics: true }));
     for (let i = 0; i < 2; i++) workers.push(await startSharedWorker(brokers.map((b) => b.backend), 100));
     for (const b of brokers) await until('2 workers on every broker', async () => (await registeredWorkers(b.metricsUrl!, SERVICE)) >= 2, 30_000, 100);
-    return await fn(brokers);
+    return await fn(brokers, workers);
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await Promise.all(brokers.map((b) => b.proc.stop()));
   }
 }
 
-async function spreadStep(brokerCount: number, options: BenchOptions, durationMs: number): Promise<Step> {
-  return withSpread(brokerCount, async (brokers) => {
+/** A spread step: the load, and the CPU the brokers and workers spent per request in each round (us). */
+interface SpreadStep extends Step {
+  readonly cpuUs: number[];
+}
+
+async function spreadStep(brokerCount: number, options: BenchOptions, durationMs: number): Promise<SpreadStep> {
+  return withSpread(brokerCount, async (brokers, workers) => {
     const client = new Client({ broker: brokers.map((b) => b.frontend), timeout: 30_000, retries: 0 });
     try {
       const body = [Buffer.alloc(16, 's')];
       await warm(client, SERVICE);
       await closedLoop(() => client.call(SERVICE, body), IN_FLIGHT, 300);
       const load: LoadResult[] = [];
-      for (let round = 0; round < options.rounds; round++) load.push(await closedLoop(() => client.call(SERVICE, body), IN_FLIGHT, durationMs));
+      const cpuUs: number[] = [];
+      // CPU per request is steadier than a rate on a shared machine: brokers and workers, not the client.
+      const cpu = () => [...brokers.map((b) => b.proc.pid), ...workers.map((w) => w.pid)].reduce((n, pid) => n + cpuSeconds(pid), 0);
+      for (let round = 0; round < options.rounds; round++) {
+        const before = cpu();
+        const result = await closedLoop(() => client.call(SERVICE, body), IN_FLIGHT, durationMs);
+        load.push(result);
+        cpuUs.push(((cpu() - before) * 1e6) / result.requests);
+      }
       const rss = brokers.reduce((n, b) => n + rssBytes(b.proc.pid), 0);
-      return { count: brokerCount, load, rssIdleBytes: rss, rssConnectedBytes: rss, rssAfterBytes: rss };
+      return { count: brokerCount, load, rssIdleBytes: rss, rssConnectedBytes: rss, rssAfterBytes: rss, cpuUs };
     } finally {
       client.close();
     }
@@ -171,7 +184,8 @@ async function killRun(durationMs: number): Promise<KillRun> {
     try {
       const body = [Buffer.alloc(16, 'k')];
       await warm(client, SERVICE);
-      await closedLoop(() => client.call(SERVICE, body), IN_FLIGHT, 300);
+      // Long enough for the JIT: the rate before the kill is a steady one.
+      await closedLoop(() => client.call(SERVICE, body), IN_FLIGHT, 1_500);
       const done: number[] = [];
       let failed = 0;
       const start = performance.now();
@@ -216,7 +230,7 @@ async function killRun(durationMs: number): Promise<KillRun> {
 /** The spread rows: 1, 2 and 3 brokers against 1, and the run with a broker killed (after against before). */
 export async function brokerSpread(options: BenchOptions): Promise<BenchRow[]> {
   const durationMs = options.quick ? 1_000 : 3_000;
-  const steps: Step[] = [];
+  const steps: SpreadStep[] = [];
   for (const n of [1, 2, 3]) steps.push(await spreadStep(n, options, durationMs));
   const kill = await killRun(options.quick ? 4_500 : 9_000);
   const rate = (s: Step) => median(s.load.map((l) => l.rate));
@@ -244,6 +258,19 @@ export async function brokerSpread(options: BenchOptions): Promise<BenchRow[]> {
         baselineP50Ms: median(first.load.map((l) => l.p50Ms)),
         baselineP99Ms: median(first.load.map((l) => l.p99Ms)),
         note: `${IN_FLIGHT} in flight from one Client given every broker; 2 workers (--concurrency 100) registered with every broker; ${(s.rssAfterBytes / MiB).toFixed(0)} MiB RSS over the brokers`,
+      }),
+    ),
+    ...steps.map(
+      (s): BenchRow => ({
+        suite: 'scale',
+        name: `CPU per request, brokers and workers, ${s.count} broker${s.count === 1 ? '' : 's'}`,
+        value: median(s.cpuUs),
+        unit: 'us',
+        better: 'lower',
+        baseline: '1 broker, same run',
+        baselineValue: median(first.cpuUs),
+        rounds: options.rounds,
+        note: 'user + system CPU of every broker and worker process over a round, per answered request (the client excluded)',
       }),
     ),
     {
