@@ -241,6 +241,8 @@ export async function brokerSpread(options: BenchOptions): Promise<BenchRow[]> {
     xLabel: 'seconds',
     yLabel: 'requests per second',
     series: [{ label: `${IN_FLIGHT} in flight, 2 workers on every broker`, points: kill.series }],
+    xTicks: Array.from({ length: Math.floor(kill.series.at(-1)?.[0] ?? 0) }, (_, i) => i + 1),
+    marks: [{ x: kill.killedAtS, label: 'SIGKILL' }],
   });
   return [
     ...steps.map(

@@ -38,6 +38,13 @@ export interface LineChart {
   readonly yLabel: string;
   /** Logarithmic x axis (1, 10, 100, 1000 spread evenly). */
   readonly xLog?: boolean;
+  /**
+   * A time series: x ticks at these values instead of at every point, and no
+   * value label on each point (too many to read).
+   */
+  readonly xTicks?: readonly number[];
+  /** Vertical marks with a label, e.g. when a fault was injected. */
+  readonly marks?: ReadonlyArray<{ readonly x: number; readonly label: string }>;
   readonly series: readonly ChartSeries[];
 }
 

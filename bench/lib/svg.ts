@@ -58,8 +58,8 @@ export function renderLineChart(chart: LineChart): string {
     out.push(`<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${f(py(y))}" y2="${f(py(y))}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${MARGIN.left - 6}" y="${f(py(y) + 4)}" text-anchor="end">${escapeXml(shortNumber(y))}</text>`);
   }
-  // x ticks at measured values
-  for (const x of xs) {
+  // x ticks at measured values (or the chart's own, for a time series)
+  for (const x of chart.xTicks ?? xs) {
     out.push(`<line x1="${f(px(x))}" x2="${f(px(x))}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="#f0f0f0"/>`);
     out.push(`<text x="${f(px(x))}" y="${MARGIN.top + plotH + 16}" text-anchor="middle">${escapeXml(x.toLocaleString('en-US'))}</text>`);
   }
@@ -67,6 +67,10 @@ export function renderLineChart(chart: LineChart): string {
   out.push(`<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${MARGIN.top + plotH}" y2="${MARGIN.top + plotH}" stroke="#333"/>`);
   out.push(`<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH + 36}" text-anchor="middle">${escapeXml(chart.xLabel)}${chart.xLog ? ' (log scale)' : ''}</text>`);
   out.push(`<text transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`);
+  for (const mark of chart.marks ?? []) {
+    out.push(`<line x1="${f(px(mark.x))}" x2="${f(px(mark.x))}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="#d62728" stroke-dasharray="4 3"/>`);
+    out.push(`<text x="${f(px(mark.x) + 4)}" y="${MARGIN.top + 12}" fill="#d62728">${escapeXml(mark.label)}</text>`);
+  }
   // series
   chart.series.forEach((series, i) => {
     const color = COLORS[i % COLORS.length] as string;
@@ -76,7 +80,8 @@ export function renderLineChart(chart: LineChart): string {
       out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
     }
     for (const [x, y] of valid) {
-      out.push(`<circle cx="${f(px(x))}" cy="${f(py(y))}" r="3.5" fill="${color}"/>`);
+      out.push(`<circle cx="${f(px(x))}" cy="${f(py(y))}" r="${chart.xTicks ? 2 : 3.5}" fill="${color}"/>`);
+      if (chart.xTicks) continue;
       // Odd series label below their points, so coinciding points stay readable.
       const ly = i % 2 === 0 ? py(y) - 8 : py(y) + 16;
       out.push(`<text x="${f(px(x))}" y="${f(ly)}" text-anchor="middle" font-size="10" fill="${color}">${escapeXml(shortNumber(y))}</text>`);
