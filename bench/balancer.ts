@@ -89,9 +89,14 @@ async function socketRows(options: BenchOptions): Promise<BenchRow[]> {
   try {
     const endpoint = await balancer.endpoint();
     for (let round = 0; round < options.rounds; round++) {
-      // Interleaved, so both see the same machine load.
-      viaEcho.push(await drive(echo.endpoint, total, IN_FLIGHT));
-      viaBalancer.push(await drive(endpoint, total, IN_FLIGHT));
+      // Interleaved, the order reversed every other round, so both see the same machine load.
+      if (round % 2 === 0) {
+        viaEcho.push(await drive(echo.endpoint, total, IN_FLIGHT));
+        viaBalancer.push(await drive(endpoint, total, IN_FLIGHT));
+      } else {
+        viaBalancer.push(await drive(endpoint, total, IN_FLIGHT));
+        viaEcho.push(await drive(echo.endpoint, total, IN_FLIGHT));
+      }
     }
   } finally {
     echo.close();
@@ -123,8 +128,14 @@ function inProcessRows(options: BenchOptions): BenchRow[] {
   const decide: number[] = [];
   const bare: number[] = [];
   for (let round = 0; round < options.rounds; round++) {
-    bare.push(rate(calls, () => weighted(candidates, env)));
-    decide.push(rate(calls, () => table.decide(request)));
+    // The order reversed every other round, like the socket rows.
+    if (round % 2 === 0) {
+      bare.push(rate(calls, () => weighted(candidates, env)));
+      decide.push(rate(calls, () => table.decide(request)));
+    } else {
+      decide.push(rate(calls, () => table.decide(request)));
+      bare.push(rate(calls, () => weighted(candidates, env)));
+    }
   }
   return [
     {

@@ -190,12 +190,24 @@ export const suite: BenchSuite = {
     try {
       await keywordReads(temp, 500, 10);
       for (let round = 0; round < options.rounds; round++) {
-        samples.echo100.push(await rawEcho(reads, 100));
-        samples.reads100.push(await keywordReads(temp, reads, 100));
-        samples.echo1.push(await rawEcho(serialReads, 1));
-        samples.reads1.push(await keywordReads(temp, serialReads, 1));
-        samples.rawFan.push(await rawFanOut(changes));
-        samples.fan.push(await keywordFanOut(dispatcher, subscribers, changes, round * changes));
+        // Each figure beside its baseline, the order reversed every other round so drift hits both alike.
+        const inTurn = async (base: () => Promise<number>, subject: () => Promise<number>): Promise<[number, number]> => {
+          if (round % 2 === 0) {
+            const x = await base();
+            return [x, await subject()];
+          }
+          const y = await subject();
+          return [await base(), y];
+        };
+        const [echo100, reads100] = await inTurn(() => rawEcho(reads, 100), () => keywordReads(temp, reads, 100));
+        const [echo1, reads1] = await inTurn(() => rawEcho(serialReads, 1), () => keywordReads(temp, serialReads, 1));
+        const [rawFan, fan] = await inTurn(() => rawFanOut(changes), () => keywordFanOut(dispatcher, subscribers, changes, round * changes));
+        samples.echo100.push(echo100);
+        samples.reads100.push(reads100);
+        samples.echo1.push(echo1);
+        samples.reads1.push(reads1);
+        samples.rawFan.push(rawFan);
+        samples.fan.push(fan);
       }
     } finally {
       for (const s of subscribers) s.close();

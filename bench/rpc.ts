@@ -1,21 +1,38 @@
 /**
- * butler RPC through the broker, beside the raw MDP figure from the same run:
- * `client.call` to an echo handler, with the same request bytes, so the
- * difference is what RPC adds (JSON decode, dispatch, JSON encode, reply
- * decode). One process holds broker, workers and client, so every figure
- * shares the same cores; rounds are interleaved and medians reported.
+ * butler RPC through the broker, two ways:
+ *
+ * - the real `api.images` service (`ImagesService`, sharp) resizing a
+ *   640x480 PNG to 150x180 over RPC, beside the same `resize_image` called
+ *   in this process without RPC: what RPC adds to real work;
+ * - an RPC call of a two-argument string function, beside a raw MDP
+ *   `client.call` to an echo handler with the same request bytes: what RPC
+ *   adds to a call that does nothing (JSON decode, dispatch, JSON encode,
+ *   reply decode).
+ *
+ * One process holds broker, workers and client, so every figure shares the
+ * same cores; subject and baseline alternate within each round, the order
+ * reversed every other round, and medians are reported.
  *
  *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/rpc.js [--quick] [--rounds N]
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import sharp from 'sharp';
 import { Broker } from '../src/api/broker.js';
 import { Client } from '../src/api/client.js';
 import { Worker } from '../src/api/worker.js';
 import { encodeRpcRequest } from '../src/protocol/rpc.js';
+import { ImagesService } from '../src/services/images.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
 
 const IN_FLIGHT = 100;
+/** Resizes at once: sharp runs each on libuv's thread pool (4 threads by default). */
+const IMAGES_IN_FLIGHT = 4;
 const ARGS = ['a.png', '150x180'] as const;
+const IMAGE = 'photo.png';
+const SIZE = '150x180';
 
 /** Calls per second of `total` calls, at most `width` in flight. */
 async function rate(total: number, width: number, one: () => Promise<unknown>): Promise<number> {
@@ -33,57 +50,96 @@ async function rate(total: number, width: number, one: () => Promise<unknown>): 
   return total / seconds;
 }
 
+/** A figure and its baseline, measured in turns, the order reversed every other round. */
+async function pair(rounds: number, subject: () => Promise<number>, baseline: () => Promise<number>): Promise<{ value: number[]; base: number[] }> {
+  const value: number[] = [];
+  const base: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      value.push(await subject());
+      base.push(await baseline());
+    } else {
+      base.push(await baseline());
+      value.push(await subject());
+    }
+  }
+  return { value, base };
+}
+
+interface ImagesApi {
+  resize_image(name: string, size: string): string;
+}
+
 export const suite: BenchSuite = {
   name: 'rpc',
-  description: 'butler RPC calls per second through an in-process broker, sequential and 100 in flight, against raw MDP calls (client.call to an echo handler) in the same run',
+  description:
+    'butler RPC through an in-process broker: the real api.images resize (sharp) against the same resize without RPC, and a string-function call against a raw MDP echo call',
   async run(options: BenchOptions): Promise<BenchRow[]> {
     const sequential = options.quick ? 300 : 3_000;
     const concurrent = options.quick ? 3_000 : 30_000;
+    const resizes = options.quick ? 20 : 150;
+    const root = await mkdtemp(join(tmpdir(), 'steward-bench-rpc-'));
+    // Noise, so the PNG decodes and encodes like a photo rather than a flat colour.
+    await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+      .png()
+      .toFile(join(root, IMAGE));
+    const images = new ImagesService({ root });
     const broker = await Broker.start({ frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*' });
     const { frontend, backend } = await broker.endpoints();
     const raw = Worker.start({ broker: backend, service: 'bench.raw', concurrency: IN_FLIGHT, handler: (r) => r.body as Buffer[] });
-    const rpc = Worker.start({ broker: backend, service: 'bench.rpc', concurrency: IN_FLIGHT, rpc: { resize_image: (name: string, size: string) => `${name}@${size}` } });
+    const joinWorker = Worker.start({ broker: backend, service: 'bench.join', concurrency: IN_FLIGHT, rpc: { join: (name: string, size: string) => `${name}@${size}` } });
+    const imagesWorker = Worker.start({ broker: backend, service: 'api.images', concurrency: IMAGES_IN_FLIGHT, rpc: new ImagesService({ root }) });
     const client = new Client({ broker: frontend, timeout: 30_000, retries: 0 });
     try {
-      const body = [encodeRpcRequest('resize_image', [...ARGS])];
-      const images = client.rpc<{ resize_image(name: string, size: string): string }>('bench.rpc');
+      const body = [encodeRpcRequest('join', [...ARGS])];
+      const joiner = client.rpc<{ join(name: string, size: string): string }>('bench.join');
+      const remoteImages = client.rpc<ImagesApi>('api.images');
       const callRaw = () => client.call('bench.raw', body);
-      const callRpc = () => images.resize_image(...ARGS);
-      // Both services registered and the code paths warm.
+      const callJoin = () => joiner.join(...ARGS);
+      const resizeRemote = () => remoteImages.resize_image(IMAGE, SIZE);
+      const resizeHere = () => images.resize_image(IMAGE, SIZE);
+      // Every service registered and the code paths warm.
       await rate(500, IN_FLIGHT, callRaw);
-      await rate(500, IN_FLIGHT, callRpc);
-      const figures = { rawSeq: [] as number[], rpcSeq: [] as number[], rawConc: [] as number[], rpcConc: [] as number[] };
-      for (let round = 0; round < options.rounds; round++) {
-        figures.rawSeq.push(await rate(sequential, 1, callRaw));
-        figures.rpcSeq.push(await rate(sequential, 1, callRpc));
-        figures.rawConc.push(await rate(concurrent, IN_FLIGHT, callRaw));
-        figures.rpcConc.push(await rate(concurrent, IN_FLIGHT, callRpc));
-      }
-      const row = (name: string, value: number[], baseline: string, baselineValue: number[], note: string): BenchRow => ({
+      await rate(500, IN_FLIGHT, callJoin);
+      await rate(20, IMAGES_IN_FLIGHT, resizeRemote);
+      await rate(20, IMAGES_IN_FLIGHT, resizeHere);
+      const imagesSeq = await pair(options.rounds, () => rate(resizes, 1, resizeRemote), () => rate(resizes, 1, resizeHere));
+      const imagesConc = await pair(options.rounds, () => rate(resizes * 2, IMAGES_IN_FLIGHT, resizeRemote), () => rate(resizes * 2, IMAGES_IN_FLIGHT, resizeHere));
+      const joinSeq = await pair(options.rounds, () => rate(sequential, 1, callJoin), () => rate(sequential, 1, callRaw));
+      const joinConc = await pair(options.rounds, () => rate(concurrent, IN_FLIGHT, callJoin), () => rate(concurrent, IN_FLIGHT, callRaw));
+      const row = (name: string, figures: { value: number[]; base: number[] }, baseline: string, note: string): BenchRow => ({
         suite: 'rpc',
         name,
-        value: Math.round(median(value)),
+        value: Math.round(median(figures.value)),
         unit: 'calls/s',
         better: 'higher',
         baseline,
-        baselineValue: Math.round(median(baselineValue)),
+        baselineValue: Math.round(median(figures.base)),
         rounds: options.rounds,
         note,
       });
+      const resize = `resize_image of a 640x480 PNG to ${SIZE} (sharp)`;
       return [
-        row('rpc resize_image, one at a time', figures.rpcSeq, 'MDP client.call echo, one at a time', figures.rawSeq, `${sequential} calls per round`),
+        row(`rpc api.images ${resize}, one at a time`, imagesSeq, 'ImagesService.resize_image in process, no RPC, one at a time', `${resizes} calls per round`),
         row(
-          `rpc resize_image, ${IN_FLIGHT} in flight`,
-          figures.rpcConc,
-          `MDP client.call echo, ${IN_FLIGHT} in flight`,
-          figures.rawConc,
+          `rpc api.images ${resize}, ${IMAGES_IN_FLIGHT} in flight`,
+          imagesConc,
+          `ImagesService.resize_image in process, no RPC, ${IMAGES_IN_FLIGHT} at once`,
+          `${resizes * 2} calls per round; worker concurrency ${IMAGES_IN_FLIGHT}`,
+        ),
+        row('rpc call of a two-argument string function, one at a time', joinSeq, 'MDP client.call echo, same request bytes, one at a time', `${sequential} calls per round`),
+        row(
+          `rpc call of a two-argument string function, ${IN_FLIGHT} in flight`,
+          joinConc,
+          `MDP client.call echo, same request bytes, ${IN_FLIGHT} in flight`,
           `${concurrent} calls per round; worker concurrency ${IN_FLIGHT}`,
         ),
       ];
     } finally {
       client.close();
-      await Promise.all([raw.stop(), rpc.stop()]);
+      await Promise.all([raw.stop(), joinWorker.stop(), imagesWorker.stop()]);
       await broker.stop();
+      await rm(root, { recursive: true, force: true });
     }
   },
 };

@@ -12,7 +12,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { formatSummary, isCpuProfile, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.js';
-import { markdownTable, progressLine, replaceSection, textTable, type Machine } from './lib/report.js';
+import { chartTable, markdownTable, progressLine, replaceSection, targetSummary, textTable, type Machine } from './lib/report.js';
 import { renderLineChart } from './lib/svg.js';
 import { loadAverage } from './lib/system.js';
 import type { BenchRow, BenchSuite, LineChart } from './types.js';
@@ -34,6 +34,13 @@ async function loadSuites(only: string[] | undefined): Promise<BenchSuite[]> {
     }
   }
   return found;
+}
+
+/** Adds a suite's chart, or its series to the chart of the same name another suite made. */
+function addChart(charts: LineChart[], chart: LineChart): void {
+  const at = charts.findIndex((c) => c.name === chart.name);
+  if (at < 0) charts.push(chart);
+  else charts[at] = { ...charts[at]!, series: [...charts[at]!.series, ...chart.series] };
 }
 
 function summarizeProfiles(dir: string): Array<{ file: string; summary: ProfileSummary }> {
@@ -81,7 +88,7 @@ async function main(): Promise<void> {
   for (const suite of suites) {
     process.stdout.write(`running ${suite.name}: ${suite.description}\n`);
     const t0 = Date.now();
-    const got = await suite.run({ rounds, quick, ...(profileDir ? { profileDir } : {}), addChart: (chart) => charts.push(chart) });
+    const got = await suite.run({ rounds, quick, ...(profileDir ? { profileDir } : {}), addChart: (chart) => addChart(charts, chart) });
     rows.push(...got);
     for (const r of got) process.stdout.write(`${progressLine(r)}\n`);
     process.stdout.write(`  (${((Date.now() - t0) / 1000).toFixed(1)} s, load average ${loadAverage().join(' ')})\n`);
@@ -89,6 +96,12 @@ async function main(): Promise<void> {
   const loadAfter = loadAverage();
   const seconds = (Date.now() - started.getTime()) / 1000;
   process.stdout.write(`\n${textTable(rows)}\n\nload average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')}; ${seconds.toFixed(0)} s\n`);
+  const targets = targetSummary(rows);
+  if (targets) process.stdout.write(`\n${targets}\n`);
+  for (const chart of charts) {
+    const table = chartTable(chart, false);
+    if (table) process.stdout.write(`\n${table}\n`);
+  }
 
   const svgs = charts.map((chart) => {
     const file = `${resultsDir}${stamp}-${chart.name}.svg`;
@@ -120,6 +133,11 @@ async function main(): Promise<void> {
     let doc = existsSync(page) ? readFileSync(page, 'utf8') : '';
     // The page's table is the whole suite's: a run with --only leaves it alone (but may add a profile).
     if (rows.length && !only) doc = replaceSection(doc, 'table', table);
+    if (!only) {
+      for (const chart of charts.filter((c) => c.tableAt)) {
+        doc = replaceSection(doc, chart.name, `${header}\n\n![${chart.title}](bench/${chart.name}.svg)\n\n${chartTable(chart, true)}`);
+      }
+    }
     if (profiles.length) doc = replaceSection(doc, 'profile', profiles.map((p) => formatSummary(p.summary, `Broker under \`node --cpu-prof\` during \`${command}\` (${run.date.slice(0, 16).replace('T', ' ')} UTC, load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after; ${p.file.slice(p.file.lastIndexOf('/') + 1)})`)).join('\n\n'));
     if (doc) writeFileSync(page, doc);
     process.stdout.write(`docs: ${page}${svgs.length && !only ? `, ${svgs.map((s) => `docs/bench/${s.chart.name}.svg`).join(', ')}` : ''}\n`);

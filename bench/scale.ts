@@ -241,7 +241,8 @@ export async function brokerSpread(options: BenchOptions): Promise<BenchRow[]> {
     xLabel: 'seconds',
     yLabel: 'requests per second',
     series: [{ label: `${IN_FLIGHT} in flight, 2 workers on every broker`, points: kill.series }],
-    xTicks: Array.from({ length: Math.floor(kill.series.at(-1)?.[0] ?? 0) }, (_, i) => i + 1),
+    xTicks: Array.from({ length: Math.floor(kill.series.at(-1)?.[0] ?? 0) }, (_, i) => [i + 1, String(i + 1)] as const),
+    hidePointLabels: true,
     marks: [{ x: kill.killedAtS, label: 'SIGKILL' }],
   });
   return [

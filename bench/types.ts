@@ -19,6 +19,16 @@ export interface BenchRow {
   readonly p99Ms?: number;
   readonly baselineP50Ms?: number;
   readonly baselineP99Ms?: number;
+  /** p90 and p99.9 of the figure and of its baseline, where the load client records every latency. */
+  readonly p90Ms?: number;
+  readonly p999Ms?: number;
+  readonly baselineP90Ms?: number;
+  readonly baselineP999Ms?: number;
+  /**
+   * A target for the ratio (value / baselineValue) from the issue the row was
+   * made for: at least this when `better` is higher, at most when lower.
+   */
+  readonly target?: number;
   /** Set when the figure could not be measured in this run (value is NaN): why. */
   readonly skipped?: string;
 }
@@ -38,13 +48,16 @@ export interface LineChart {
   readonly yLabel: string;
   /** Logarithmic x axis (1, 10, 100, 1000 spread evenly). */
   readonly xLog?: boolean;
-  /**
-   * A time series: x ticks at these values instead of at every point, and no
-   * value label on each point (too many to read).
-   */
-  readonly xTicks?: readonly number[];
+  /** Logarithmic y axis over whole powers of ten (latencies whose tail is 100 times their median). */
+  readonly yLog?: boolean;
+  /** Ticks at these x values with these labels, instead of one at every measured x labelled with its value. */
+  readonly xTicks?: ReadonlyArray<readonly [number, string]>;
+  /** Leave the points unlabelled (many series, many points). */
+  readonly hidePointLabels?: boolean;
   /** Vertical marks with a label, e.g. when a fault was injected. */
   readonly marks?: ReadonlyArray<{ readonly x: number; readonly label: string }>;
+  /** The runner also prints the chart as a table: one row per series, its y at each of these x (column headings as given). */
+  readonly tableAt?: ReadonlyArray<readonly [number, string]>;
   readonly series: readonly ChartSeries[];
 }
 
@@ -58,7 +71,11 @@ export interface BenchOptions {
    * writing into this directory (`npm run bench -- --profile`).
    */
   readonly profileDir?: string;
-  /** Hands a chart to the runner, which writes it as SVG under bench/results/ (and docs/bench/ with --docs). */
+  /**
+   * Hands a chart to the runner, which writes it as SVG under bench/results/
+   * (and docs/bench/ with --docs). Charts of the same name from several
+   * suites become one chart with all their series.
+   */
   readonly addChart?: (chart: LineChart) => void;
 }
 

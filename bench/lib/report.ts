@@ -1,5 +1,5 @@
 /** The runner's table, as text for the terminal and as Markdown for docs/benchmarks.md. */
-import type { BenchRow } from '../types.js';
+import type { BenchRow, LineChart } from '../types.js';
 
 export interface Machine {
   readonly cores: number;
@@ -20,6 +20,29 @@ export function ratio(row: BenchRow): string {
   return `${(row.value / row.baselineValue).toFixed(2)}x`;
 }
 
+/** Whether the row's ratio meets its target; undefined when it has none or was not measured. */
+export function meetsTarget(row: BenchRow): boolean | undefined {
+  if (row.target === undefined || row.skipped !== undefined || !row.baselineValue || !Number.isFinite(row.value)) return undefined;
+  const r = row.value / row.baselineValue;
+  return row.better === 'higher' ? r >= row.target : r <= row.target;
+}
+
+/** The ratio, and the target beside it when the row has one: `0.71x (target >= 0.95x: short)`. */
+export function ratioWithTarget(row: BenchRow): string {
+  const met = meetsTarget(row);
+  if (met === undefined) return ratio(row);
+  return `${ratio(row)} (target ${row.better === 'higher' ? '>=' : '<='} ${row.target!.toFixed(2)}x: ${met ? 'met' : 'short'})`;
+}
+
+/** One line per row with a target: which are met and which fall short, by how much. */
+export function targetSummary(rows: readonly BenchRow[]): string {
+  const withTarget = rows.filter((r) => meetsTarget(r) !== undefined);
+  if (withTarget.length === 0) return '';
+  const met = withTarget.filter((r) => meetsTarget(r));
+  const lines = withTarget.map((r) => `  ${meetsTarget(r) ? 'met  ' : 'short'}  ${r.suite} / ${r.name}: ${ratioWithTarget(r)}`);
+  return [`targets: ${met.length} of ${withTarget.length} met`, ...lines].join('\n');
+}
+
 function latency(p50: number | undefined, p99: number | undefined): string {
   if (p50 === undefined && p99 === undefined) return '-';
   return `${fmt(p50)} / ${fmt(p99)}`;
@@ -37,7 +60,7 @@ function cells(r: BenchRow): string[] {
     r.baseline ?? '-',
     fmt(r.baselineValue),
     latency(r.baselineP50Ms, r.baselineP99Ms),
-    ratio(r),
+    ratioWithTarget(r),
     r.better,
     String(r.rounds),
   ];
@@ -60,12 +83,35 @@ export function markdownTable(rows: readonly BenchRow[]): string {
   return lines.join('\n');
 }
 
+/** p50/p90/p99/p99.9 where all four were measured, else p50/p99. */
+function tail(p50?: number, p90?: number, p99?: number, p999?: number): string {
+  return p90 !== undefined && p999 !== undefined ? `p50/p90/p99/p99.9 ${[p50, p90, p99, p999].map(fmt).join(' / ')}` : `p50/p99 ${latency(p50, p99)}`;
+}
+
 /** The one-line progress report a suite's row gets as soon as it is measured. */
 export function progressLine(r: BenchRow): string {
   if (r.skipped !== undefined) return `  ${r.name}: skipped (${r.skipped})`;
-  const base = r.baselineValue ? ` vs ${fmt(r.baselineValue)} (${ratio(r)})` : '';
-  const lat = r.p99Ms !== undefined ? `, p50/p99 ${latency(r.p50Ms, r.p99Ms)} ms${r.baselineP99Ms !== undefined ? ` vs ${latency(r.baselineP50Ms, r.baselineP99Ms)}` : ''}` : '';
+  const base = r.baselineValue ? ` vs ${fmt(r.baselineValue)} (${ratioWithTarget(r)})` : '';
+  const lat =
+    r.p99Ms !== undefined
+      ? `, ${tail(r.p50Ms, r.p90Ms, r.p99Ms, r.p999Ms)} ms${r.baselineP99Ms !== undefined ? ` vs ${tail(r.baselineP50Ms, r.baselineP90Ms, r.baselineP99Ms, r.baselineP999Ms)}` : ''}`
+      : '';
   return `  ${r.name}: ${fmt(r.value)} ${r.unit}${base}${lat}${r.note ? ` [${r.note}]` : ''}`;
+}
+
+/** A chart's series as a table (its `tableAt` columns), text or Markdown; empty when the chart asks for none. */
+export function chartTable(chart: LineChart, markdown: boolean): string {
+  const at = chart.tableAt ?? [];
+  if (at.length === 0) return '';
+  const header = ['series', ...at.map(([, label]) => label)];
+  const body = chart.series.map((s) => [s.label, ...at.map(([x]) => fmt(s.points.find(([px]) => Math.abs(px - x) < 1e-9)?.[1]))]);
+  if (markdown) {
+    const esc = (c: string) => c.replace(/\|/g, '\\|');
+    return [`| ${header.join(' | ')} |`, `| --- | ${at.map(() => '---:').join(' | ')} |`, ...body.map((b) => `| ${b.map(esc).join(' | ')} |`)].join('\n');
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i] as number) : x.padStart(widths[i] as number))).join('  ');
+  return [chart.title, line(header), ...body.map(line)].join('\n');
 }
 
 /** Replaces the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` in a document. */

@@ -1,5 +1,5 @@
 import * as zmq from 'zeromq';
-import type { EventObject } from 'xstate';
+import type { AnyActorRef, EventObject } from 'xstate';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { Tally } from '../metrics/tally.js';
@@ -7,6 +7,7 @@ import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/registry.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { fromResource } from './from-resource.js';
+import { reportDelivery } from './inspection-report.js';
 import type { Codec, Decoded, Rejection } from '../protocol/codec.js';
 
 export type SocketKind = 'router' | 'dealer' | 'pull' | 'push' | 'pub' | 'sub' | 'rep' | 'req';
@@ -62,12 +63,49 @@ export interface ZmqSocketConfig<In extends EventObject, Out> {
 
 export type SocketSetup = (socket: zmq.Socket) => Promise<(() => void) | void> | (() => void) | void;
 
-export type ZmqOwnerEvent<In> =
-  | { type: 'zmq.ready'; socket: string; endpoints: string[] }
-  | { type: 'zmq.batch'; socket: string; messages: In[] };
+/**
+ * The adapter's writing side, handed to its owner with `zmq.ready`. Frames go
+ * straight to the socket's writer: a burst of replies costs no actor event,
+ * only the burst that caused it did (docs/architecture.md, "Hot path rules").
+ * The port of an adapter that stopped drops what it is given (counted as
+ * `closed`); a restarted adapter announces a new one.
+ */
+export interface SocketPort<Out> {
+  /** The adapter's name (`broker.frontend` ...). */
+  readonly socket: string;
+  send(messages: readonly Out[]): void;
+}
 
-export type ZmqCommand<Out> =
+/** One received burst, decoded. */
+export interface ZmqBatch<In> {
+  readonly type: 'zmq.batch';
+  readonly socket: string;
+  readonly messages: In[];
+}
+
+/**
+ * The owner's receiving side, which it may attach to the adapter
+ * (`zmq.attach`): each burst is then handed to it by a function call, the same
+ * typed `zmq.batch` event, instead of through the owner's mailbox and XState's
+ * interpreter. Measured on the broker, the interpreter's step per burst cost
+ * about as much CPU as everything else a request costs the process put
+ * together (docs/architecture.md, "Hot path rules"). An inlet must not throw;
+ * an owner whose inlet fails detaches it and fails through its own machine.
+ */
+export type SocketInlet<In> = (batch: ZmqBatch<In>) => void;
+
+export type ZmqOwnerEvent<In, Out = unknown> =
+  | { type: 'zmq.ready'; socket: string; endpoints: string[]; port: SocketPort<Out> }
+  | ZmqBatch<In>;
+
+export type ZmqCommand<Out, In = unknown> =
   | { type: 'zmq.send'; messages: readonly Out[] }
+  /**
+   * Hand bursts to `inlet` instead of sending them to the owner as events, for as long as `owner` is the
+   * live actor under the owner's systemId (a restarted owner attaches again); `zmq.detach` undoes it.
+   */
+  | { type: 'zmq.attach'; inlet: SocketInlet<In>; owner: AnyActorRef }
+  | { type: 'zmq.detach' }
   | { type: 'zmq.subscribe'; topic: string }
   | { type: 'zmq.unsubscribe'; topic: string }
   /** Asks the adapter to send `zmq.ready` again (an owner that restarted wants its endpoints). */
@@ -146,26 +184,53 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
   const log = (config.logger ?? silentLogger).child({ socket: config.name });
   const maxBatch = config.maxBatch ?? 512;
   const maxSendQueue = config.maxSendQueue ?? 100_000;
-  const received = config.metrics?.messagesReceived.labels({ socket: config.name });
 
   const closeLingerMs = config.closeLingerMs ?? 1_000;
   // What each bind endpoint resolved to the first time: a restarted adapter binds the
   // same port again, or a `tcp://host:*` socket would come back where no peer looks.
   const resolved = new Map<string, string>();
 
-  return fromResource<ZmqCommand<Out>, void>(({ system, receive, fail, done }) => {
+  return fromResource<ZmqCommand<Out, In>, void>(({ system, self, receive, fail, done }) => {
     const drops = new DropCounter(config.name, config.metrics, config.logger ?? silentLogger);
     const socket = createSocket(config.kind, config.options ?? {});
     let closed = false;
     const sent = config.metrics ? new Tally(config.metrics, config.metrics.messagesSent, { socket: config.name }) : undefined;
+    const received = config.metrics ? new Tally(config.metrics, config.metrics.messagesReceived, { socket: config.name }) : undefined;
     const writer = new SocketWriter(
       socket,
       (reason, detail) => drops.drop(reason, detail),
       () => sent?.inc(),
       maxSendQueue,
+      // Their send timeout is 0 (createRawSocket): zeromq.js sends inside send(), never leaving one pending.
+      config.kind === 'router' || config.kind === 'pub',
     );
+    const write = (messages: readonly Out[]) => {
+      if (closed) {
+        for (let i = 0; i < messages.length; i++) drops.drop('closed');
+        return;
+      }
+      for (let i = 0; i < messages.length; i++) {
+        let frames: Buffer[];
+        try {
+          frames = config.codec.encode(messages[i] as Out);
+        } catch (error) {
+          drops.drop('encode_failed', error instanceof Error ? error.message : String(error));
+          continue;
+        }
+        writer.write(frames);
+      }
+    };
+    const port: SocketPort<Out> = {
+      socket: config.name,
+      send: (messages) => {
+        const event: ZmqCommand<Out, In> = { type: 'zmq.send', messages };
+        reportDelivery(system, attached?.owner, self, event);
+        write(messages);
+      },
+    };
     let endpoints: string[] | undefined;
     let teardown: (() => void) | undefined;
+    let attached: { readonly inlet: SocketInlet<In>; readonly owner: AnyActorRef } | undefined;
     // Set while paused: the read loop waits on it before its next receive.
     let paused: { promise: Promise<void>; resume: () => void } | undefined;
     const resume = () => {
@@ -174,8 +239,17 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
       p?.resume();
     };
 
-    const deliver = (event: ZmqOwnerEvent<In>) => {
+    const deliver = (event: ZmqOwnerEvent<In, Out>) => {
       const owner = system.get(config.owner);
+      if (attached !== undefined && event.type === 'zmq.batch') {
+        if (owner === attached.owner && owner.getSnapshot().status === 'active') {
+          reportDelivery(system, self, owner, event);
+          attached.inlet(event);
+          return;
+        }
+        // The owner that attached is gone: its successor gets events until it attaches.
+        attached = undefined;
+      }
       if (owner) owner.send(event);
       else if (event.type === 'zmq.batch') for (let i = 0; i < event.messages.length; i++) drops.drop('no_owner');
     };
@@ -225,7 +299,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
           }
           n += 1;
         }
-        received?.inc(n);
+        received?.add(n);
         if (batch.length > 0) deliver({ type: 'zmq.batch', socket: config.name, messages: batch });
       }
     };
@@ -233,20 +307,15 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
     receive((command) => {
       if (closed) return;
       switch (command.type) {
-        case 'zmq.send': {
-          const { messages } = command;
-          for (let i = 0; i < messages.length; i++) {
-            let frames: Buffer[];
-            try {
-              frames = config.codec.encode(messages[i] as Out);
-            } catch (error) {
-              drops.drop('encode_failed', error instanceof Error ? error.message : String(error));
-              continue;
-            }
-            writer.write(frames);
-          }
+        case 'zmq.send':
+          write(command.messages);
           break;
-        }
+        case 'zmq.attach':
+          attached = { inlet: command.inlet, owner: command.owner };
+          break;
+        case 'zmq.detach':
+          attached = undefined;
+          break;
         case 'zmq.subscribe':
           (socket as unknown as zmq.Subscriber).subscribe(command.topic);
           break;
@@ -254,7 +323,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
           (socket as unknown as zmq.Subscriber).unsubscribe(command.topic);
           break;
         case 'zmq.announce':
-          if (endpoints !== undefined) deliver({ type: 'zmq.ready', socket: config.name, endpoints });
+          if (endpoints !== undefined) deliver({ type: 'zmq.ready', socket: config.name, endpoints, port });
           break;
         case 'zmq.pause':
           if (paused === undefined) {
@@ -305,7 +374,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
         if (closed) return;
         endpoints = bound;
         log.debug({ endpoints }, 'socket ready');
-        deliver({ type: 'zmq.ready', socket: config.name, endpoints });
+        deliver({ type: 'zmq.ready', socket: config.name, endpoints, port });
         if (config.kind !== 'push' && config.kind !== 'pub') await read();
       } catch (error) {
         if (closed) return;
@@ -316,6 +385,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
 
     return () => {
       sent?.close();
+      received?.close();
       closed = true;
       resume();
       writer.stop();

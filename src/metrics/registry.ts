@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { PlainHistogram } from './plain-histogram.js';
 
 /**
  * The metrics of one steward role instance. One registry per instance rather
@@ -55,6 +56,16 @@ export class Metrics {
       ...(buckets ? { buckets } : {}),
     });
     this.histograms.set(name, h as Histogram<string>);
+    return h;
+  }
+
+  /** A label-less histogram recorded in plain numbers, for values taken once per message (see PlainHistogram). */
+  plainHistogram(name: string, help: string, buckets: readonly number[]): PlainHistogram {
+    const existing = this.histograms.get(name);
+    if (existing instanceof PlainHistogram) return existing;
+    if (existing) throw new Error(`${name} is already an ordinary histogram`);
+    const h = new PlainHistogram(name, help, buckets, this.registry);
+    this.histograms.set(name, h);
     return h;
   }
 

@@ -28,6 +28,10 @@ export class Tally<L extends string> {
     this.count += 1;
   }
 
+  add(n: number): void {
+    this.count += n;
+  }
+
   /** One more under a value of one more label (a message type). */
   incBy(label: L, value: string): void {
     let entry = this.byValue.get(value);

@@ -9,7 +9,6 @@ export const Status = {
   /**
    * Malformed request (too few frames, bad expiration, empty or over-long service name), answered when the
    * `<tag>:<id>` frame or the compact request id could be read; otherwise the broker cannot address it and drops it.
-   * Also a request the chosen worker's wire cannot carry whole (several body frames to a butler worker).
    */
   BadRequest: 400,
   /**
@@ -21,6 +20,8 @@ export const Status = {
   WorkerLost: 410,
   /** The request, or the worker's reply to it, broke the broker's message size or frame count limit. */
   TooLarge: 413,
+  /** The worker chosen for the request speaks a wire that cannot carry its body whole (several frames to a butler worker). */
+  BodyUnsupported: 415,
   /** Unknown `mmi.` name. */
   NotImplemented: 501,
   /** The service's queue is full, the broker serves too many clients or services, or it is shutting down. Retry later. */

@@ -98,7 +98,7 @@ describe('butler wire interop with peers written in Python from the butler spec'
     expect(await runPython('mdp_client.py', [frontend, 'py.butler', 'hello'])).toMatchObject({ code: 0, stdout: 'py:HELLO\n' });
   });
 
-  it('should refuse, never cut, a request with several body frames for a butler worker: MDP dropped and counted, steward told 400', async () => {
+  it('should refuse, never cut, a request with several body frames for a butler worker: MDP dropped and counted, steward told 415', async () => {
     const metrics = new Metrics('broker');
     const { frontend, backend } = await broker({ metrics });
     const worker = await pythonWorker(backend, 'py.butler');
@@ -107,7 +107,7 @@ describe('butler wire interop with peers written in Python from the butler spec'
     const c = client({ broker: frontend, timeout: 2000, retries: 0 });
     const error = await c.call('py.butler', ['one', 'two']).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BrokerError);
-    expect(error).toMatchObject({ status: 400, message: expect.stringContaining("speaks butler's wire, which carries one body frame; the request has 2") });
+    expect(error).toMatchObject({ status: 415, message: expect.stringContaining("speaks butler's wire, which carries one body frame; the request has 2") });
     expect(await metrics.value('steward_dropped_total', { socket: 'broker', reason: 'multi_frame_to_butler' })).toBe(2);
     // The worker never saw either, and still serves whole requests.
     expect(worker.lines.filter((l) => l.startsWith('REQUEST'))).toEqual([]);

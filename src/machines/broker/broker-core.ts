@@ -564,7 +564,7 @@ export class BrokerCore {
       // Never altered silently: a request the worker's wire cannot carry whole is refused, not cut.
       this.answerError(
         p,
-        Status.BadRequest,
+        Status.BodyUnsupported,
         'multi_frame_to_butler',
         `the worker serving ${p.req.service} speaks butler's wire, which carries one body frame; the request has ${p.req.body.length}`,
       );

@@ -41,10 +41,9 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
     'steward_broker_queue_bytes',
     'Bytes held by all queued requests together: bodies, service names and an estimate of their records (see --max-queue-bytes)',
   );
-  const latency = metrics?.histogram(
+  const latency = metrics?.plainHistogram(
     'steward_broker_request_duration_seconds',
     'Time from a request reaching the broker to its reply leaving it',
-    [],
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
   const labels = new Set<string>();
@@ -65,7 +64,7 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
   };
 
   return {
-    observeLatency: latency ? (ms: number) => latency.observe(ms / 1000) : undefined,
+    observeLatency: latency ? (ms: number) => latency.record(ms / 1000) : undefined,
 
     publish(core: BrokerCore, published: BrokerPublished): void {
       if (!metrics) {

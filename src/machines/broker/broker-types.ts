@@ -35,7 +35,7 @@ export type BrokerDropReason =
   | 'mmi_registration'
   /** A compact-wire client that would not wait was told no worker serves the service (404). */
   | 'no_worker'
-  /** A request with several body frames was to go to a butler worker, whose wire carries one: refused (400), never cut. */
+  /** A request with several body frames was to go to a butler worker, whose wire carries one: refused (415), never cut. */
   | 'multi_frame_to_butler'
   /** A tagged or compact client request that was malformed but addressable: answered 400 (see MalformedRequest). */
   | MalformedReason;

@@ -30,6 +30,28 @@ describe('renderLineChart', () => {
     expect(svg.match(/<circle /g)).toHaveLength(4);
   });
 
+  it('should put ticks where the chart asks, with its labels, and leave points unlabelled when asked', () => {
+    const svg = renderLineChart({ ...chart, xTicks: [[1, 'one'], [1_000, 'a thousand']], hidePointLabels: true, series: [chart.series[0]!] });
+    expect(svg).toContain('>one</text>');
+    expect(svg).toContain('>a thousand</text>');
+    expect(svg).not.toContain('>10</text>');
+    expect(svg).not.toContain('>9k</text>');
+  });
+
+  it('should grow to fit a legend of many series', () => {
+    const many = { ...chart, series: Array.from({ length: 5 }, (_, i) => ({ label: `s${i}`, points: [[1, i]] as const })) };
+    const height = (svg: string) => Number(/height="(\d+)"/.exec(svg)?.[1]);
+    expect(height(renderLineChart(many))).toBeGreaterThan(height(renderLineChart(chart)));
+    expect(renderLineChart(many)).toContain('>s4</text>');
+  });
+
+  it('should tick a log y axis at powers of ten around the values', () => {
+    const svg = renderLineChart({ ...chart, yLog: true, series: [{ label: 'ms', points: [[1, 0.3], [10, 4], [100, 25]] as const }] });
+    const ticks = [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => m[1]);
+    expect(ticks).toEqual(['0.1', '1', '10', '100']);
+    expect(svg).toContain('req/s (log scale)');
+  });
+
   it('should spread log x values evenly', () => {
     const svg = renderLineChart({ ...chart, series: [chart.series[0]!] });
     const xs = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map((m) => Number(m[1]));
@@ -37,13 +59,22 @@ describe('renderLineChart', () => {
   });
 });
 
-describe('renderLineChart, a time series', () => {
-  it('should tick only at the given x values, label no point, and draw each mark', () => {
+describe('renderLineChart, marks', () => {
+  it('should draw each mark as a labelled dashed line', () => {
     const points = Array.from({ length: 12 }, (_, i) => [(i + 0.5) * 0.25, 1_000 + i] as const);
-    const svg = renderLineChart({ name: 'k', title: 'rate', xLabel: 's', yLabel: 'req/s', series: [{ label: 'r', points }], xTicks: [1, 2], marks: [{ x: 1.5, label: 'SIGKILL' }] });
-    expect(svg.match(/<circle /g)).toHaveLength(12);
-    // No value labels on points: the only text in the font size of point labels is none.
-    expect(svg).not.toContain('font-size="10"');
+    const svg = renderLineChart({
+      name: 'k',
+      title: 'rate',
+      xLabel: 's',
+      yLabel: 'req/s',
+      series: [{ label: 'r', points }],
+      xTicks: [
+        [1, '1'],
+        [2, '2'],
+      ],
+      hidePointLabels: true,
+      marks: [{ x: 1.5, label: 'SIGKILL' }],
+    });
     expect(svg).toContain('>SIGKILL</text>');
     expect(svg.match(/stroke-dasharray/g)).toHaveLength(1);
   });

@@ -57,12 +57,12 @@ describe('broker routing core with butler workers', () => {
     expect(sent(core, 'be')).toEqual([]);
     expect(sent(core, 'fe')).toEqual([]);
     expect(core.drops).toEqual(['multi_frame_to_butler']);
-    // A tagged client is told 400 with its request id.
+    // A tagged client is told 415 with its request id.
     core.handle([msg('C2', '', '0.3.0:7', 'svc', '100000', 'a', 'b')], 'fe', 2);
     expect(sent(core, 'fe')).toEqual([
-      ['C2', '', '0.3.0:7', "400:the worker serving svc speaks butler's wire, which carries one body frame; the request has 2"],
+      ['C2', '', '0.3.0:7', "415:the worker serving svc speaks butler's wire, which carries one body frame; the request has 2"],
     ]);
-    expect(core.errors.get(400)).toBe(2);
+    expect(core.errors.get(415)).toBe(2);
     expect(core.clientCount).toBe(0);
     core.handle([mdpClient('C1', 'svc', 'one')], 'fe', 3);
     expect(sent(core, 'be')).toHaveLength(1);

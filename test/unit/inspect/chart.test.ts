@@ -22,8 +22,8 @@ describe('chartOf', () => {
     const draining = find(chart.root, 'draining')!;
     expect(draining.on).toContainEqual({ event: 'always', targets: ['broker.stopped'], guard: 'drained', actions: [] });
     expect(draining.on).toContainEqual({ event: 'after drainTimeout', targets: ['broker.stopped'], guard: null, actions: [] });
-    expect(draining.entry).toEqual(['startDrain', 'flush', 'xstate.raise']);
-    expect(chart.root.on).toContainEqual({ event: 'zmq.batch', targets: [], guard: null, actions: ['handleBatch', 'flush'] });
+    expect(draining.entry).toEqual(['startDrain', 'xstate.raise']);
+    expect(chart.root.on).toContainEqual({ event: 'zmq.batch', targets: [], guard: null, actions: ['handleBatch'] });
   });
 
   it('should give nothing for logic that is not a machine, and the same chart for the same machine', () => {
