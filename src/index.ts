@@ -10,6 +10,8 @@ export { Client } from './api/client.js';
 export type { ClientOptions, CallOptions } from './api/client.js';
 export { TimeoutError, NoWorkerError, BrokerError, RemoteError, UnknownMethodError, InvalidReplyError, ClosedError } from './api/errors.js';
 export { RpcRegistry } from './api/rpc-registry.js';
+export { StartupError } from './api/start-failure.js';
+export { EndpointError } from './actors/endpoint-error.js';
 export { Sink } from './api/sink.js';
 export { Balancer, BalancerClient, BalancerError } from './api/balancer.js';
 export type { BalancerOptions, BalancerClientOptions, BalancerRequest } from './api/balancer.js';

@@ -9,6 +9,8 @@ import { Metrics } from './metrics/registry.js';
 import { roles } from './roles/index.js';
 import { startObservability } from './runtime/observability.js';
 import { shutdownRole, whenStopped, isFailed } from './runtime/run-role.js';
+import { asStartupUsage } from './runtime/startup-failure.js';
+import { StartupError, startFailureError } from './api/start-failure.js';
 import { VERSION } from './version.js';
 
 const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
@@ -126,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
     release();
     await observability.close();
     logger.flush();
-    throw error;
+    throw asStartupUsage(error, role, flags);
   }
   const roleClose = run.close;
   run = {
@@ -136,13 +138,19 @@ async function main(argv: string[]): Promise<number> {
       await observability.close();
     },
   };
-  const result = supervise(run, logger, reloaders, early[0]);
+  const result = supervise(run, logger, reloaders, early[0], (error) => asStartupUsage(error, role, flags));
   release();
   return result;
 }
 
 /** Waits for the role to end by itself, fail, or be told to stop by a signal. */
-function supervise(run: RoleRun, logger: Logger, reloaders: Array<() => void>, pending?: NodeJS.Signals): Promise<number> {
+function supervise(
+  run: RoleRun,
+  logger: Logger,
+  reloaders: Array<() => void>,
+  pending: NodeJS.Signals | undefined,
+  explain: (error: unknown) => unknown,
+): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const finish = (code: number) => {
@@ -187,9 +195,10 @@ function supervise(run: RoleRun, logger: Logger, reloaders: Array<() => void>, p
         async (error: unknown) => {
           if (stopping) return;
           stopping = true;
-          reportError(error, logger);
+          const explained = explain(error);
+          reportError(explained, logger);
           await shutdownRole(run, { logger });
-          finish(exitCodeOf(error));
+          finish(exitCodeOf(explained));
         },
       );
     }
@@ -197,6 +206,15 @@ function supervise(run: RoleRun, logger: Logger, reloaders: Array<() => void>, p
       void whenStopped(run.root).then(async (result) => {
         if (stopping) return;
         stopping = true;
+        // A tree that failed while starting (a role whose start does not wait for it: worker, mesh) says why in one line.
+        const startError = startFailureError(result);
+        if (startError) {
+          const explained = explain(startError);
+          reportError(explained, logger);
+          await run.close?.();
+          finish(exitCodeOf(explained));
+          return;
+        }
         const failed = result.status === 'error' || isFailed(result.output);
         if (failed) logger.fatal({ output: result.output, err: result.error }, 'supervision tree gave up');
         await run.close?.();
@@ -215,6 +233,9 @@ function reportError(error: unknown, logger?: Logger): void {
     process.stderr.write(`steward: ${error.message}\n${error.hint ? `try: ${error.hint}\n` : ''}`);
   } else if (error instanceof ConfigError) {
     process.stderr.write(`steward: bad configuration: ${error.message}\n`);
+  } else if (error instanceof StartupError) {
+    logger?.error({ err: error }, 'failed to start');
+    process.stderr.write(`steward: ${error.message}\n`);
   } else if (error instanceof Error && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`steward: ${error.message}\ntry: steward --help\n`);
   } else if (logger) {

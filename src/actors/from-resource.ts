@@ -1,4 +1,5 @@
 import type { ActorLogic, ActorRefFromLogic, ActorSystem, EventObject, NonReducibleUnknown, Snapshot } from 'xstate';
+import { startedEvent } from '../supervisor/start-report.js';
 
 // xstate does not re-export its AnyActorSystem alias.
 type AnyActorSystem = ActorSystem<any>;
@@ -26,6 +27,12 @@ export interface ResourceScope<TEvent extends EventObject, TInput, TEmitted exte
   readonly fail: (error: unknown) => void;
   /** Ends the actor normally (after a graceful shutdown); the cleanup runs first. */
   readonly done: () => void;
+  /**
+   * Ends the actor's start phase: its supervisor counts it as started (give
+   * the logic `reportsStart`). A failure before this fails the supervisor's
+   * start; after it, it is a crash, and restarted.
+   */
+  readonly started: () => void;
 }
 
 export type ResourceLogic<TEvent extends EventObject, TInput, TEmitted extends EventObject = EventObject> = ActorLogic<
@@ -65,6 +72,12 @@ export function fromResource<TEvent extends EventObject, TInput = NonReducibleUn
       const { self, system, emit } = actorScope;
       const instance: Instance = { handler: undefined, dispose: undefined, disposed: false };
       instances.set(self, instance);
+      const sendBack = (event: EventObject) => {
+        if (self.getSnapshot().status !== 'active') return;
+        const parent = (self as { _parent?: unknown })._parent;
+        // The same relay fromCallback's sendBack uses; not in the public types.
+        if (parent) (system as unknown as { _relay: (s: unknown, t: unknown, e: EventObject) => void })._relay(self, parent, event);
+      };
       instance.dispose =
         body({
           input: snapshot.input,
@@ -74,12 +87,8 @@ export function fromResource<TEvent extends EventObject, TInput = NonReducibleUn
           receive: (handler) => {
             instance.handler = handler as (event: EventObject) => void;
           },
-          sendBack: (event) => {
-            if (self.getSnapshot().status !== 'active') return;
-            const parent = (self as { _parent?: unknown })._parent;
-            // The same relay fromCallback's sendBack uses; not in the public types.
-            if (parent) (system as unknown as { _relay: (s: unknown, t: unknown, e: EventObject) => void })._relay(self, parent, event);
-          },
+          sendBack,
+          started: () => sendBack(startedEvent(self.id)),
           fail: (error) => {
             if (self.getSnapshot().status !== 'active') return;
             self.send({ type: FAIL, error } as never);

@@ -6,7 +6,7 @@ import { EMPTY, KIND_FRAME, type GatewayKind, type GatewayOutbound } from '../pr
 /**
  * Messages from many sessions to the backend nodes, gathered over one turn
  * of the event loop and handed to the ROUTER adapter as one `zmq.send`
- * (DESIGN 4: one send per burst, not one actor event per message). Every
+ * (docs/architecture.md "Hot path rules": one send per burst, not one actor event per message). Every
  * client read of a loop turn happens before `setImmediate` runs, so a burst
  * of requests from many connections leaves as one batch; to a node that
  * reads steward's batches (`protocol/blastbeat/batch.ts`) it is also one

@@ -13,6 +13,8 @@ import type { SessionInput, SessionLimits } from '../machines/gateway/session-ty
 import { gatewayResponse } from '../protocol/blastbeat/http-status.js';
 import type { SupervisorEvent } from '../supervisor/types.js';
 import { fromResource } from './from-resource.js';
+import { endpointError } from './endpoint-error.js';
+import { reportsStart } from '../supervisor/start-report.js';
 import { GatewayConnection, type ConnectionDeps } from './gateway-connection.js';
 import { Tally } from '../metrics/tally.js';
 import { GatewayOutbox } from './gateway-outbox.js';
@@ -90,6 +92,20 @@ function listen(server: net.Server, address: ListenAddress): Promise<ListenAddre
   });
 }
 
+/** Listens, or says which address could not be had and why (`EndpointError`, named `where`). */
+async function listenOrExplain(server: net.Server, address: ListenAddress, where: string): Promise<ListenAddress> {
+  try {
+    return await listen(server, address);
+  } catch (error) {
+    throw endpointError(where, 'listen', hostPort(address), error);
+  }
+}
+
+/** `host:port` as the gateway's bind and --bind are written (IPv6 in brackets). */
+function hostPort(a: ListenAddress): string {
+  return `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+}
+
 function url(scheme: 'http' | 'https', a: ListenAddress): string {
   const host = a.host.includes(':') ? `[${a.host}]` : a.host;
   return `${scheme}://${host}:${a.port}`;
@@ -116,7 +132,10 @@ export function httpListener(config: HttpListenerConfig) {
   const httpConnections = connections?.labels({ scheme: 'http' });
   const httpsConnections = connections?.labels({ scheme: 'https' });
 
-  return fromResource<HttpListenerEvent, void>(({ system, receive, fail }) => {
+  // How a failed HTTPS listen names the server: `gateway.https` beside `gateway.http`.
+  const httpsName = config.name.endsWith('http') ? `${config.name}s` : `${config.name}.https`;
+
+  const logic = fromResource<HttpListenerEvent, void>(({ system, receive, fail, started }) => {
     const drops = new DropCounter(config.name, metrics, log);
     const outbox = new GatewayOutbox(
       () => system.get(config.zmqSocket) as AnyActorRef | undefined,
@@ -214,7 +233,7 @@ export function httpListener(config: HttpListenerConfig) {
         for (const address of config.http) {
           const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => accept(socket, false));
           servers.push(server);
-          http.push(url('http', await listen(server, address)));
+          http.push(url('http', await listenOrExplain(server, address, config.name)));
           if (closed) return;
         }
         if (config.https.length > 0) {
@@ -239,11 +258,12 @@ export function httpListener(config: HttpListenerConfig) {
             );
             server.on('tlsClientError', (error) => drops.drop('tls_handshake', error.message));
             servers.push(server);
-            https.push(url('https', await listen(server, address)));
+            https.push(url('https', await listenOrExplain(server, address, httpsName)));
             if (closed) return;
           }
         }
         log.debug({ http, https }, 'http listening');
+        started();
         (system.get(config.owner) as AnyActorRef | undefined)?.send({ type: 'http.ready', http, https });
       } catch (error) {
         if (closed) return;
@@ -264,6 +284,8 @@ export function httpListener(config: HttpListenerConfig) {
       live.clear();
     };
   });
+  // Started once every server listens: a port that cannot be had fails the gateway's start.
+  return reportsStart(logic);
 }
 
 export type HttpListenerLogic = ReturnType<typeof httpListener>;

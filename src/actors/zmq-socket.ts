@@ -8,6 +8,8 @@ import type { Metrics } from '../metrics/registry.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { fromResource } from './from-resource.js';
 import { reportDelivery } from './inspection-report.js';
+import { assertEndpoint, assertResolvable, endpointError } from './endpoint-error.js';
+import { reportsStart } from '../supervisor/start-report.js';
 import type { Codec, Decoded, Rejection } from '../protocol/codec.js';
 
 export type SocketKind = 'router' | 'dealer' | 'pull' | 'push' | 'pub' | 'sub' | 'rep' | 'req';
@@ -160,15 +162,44 @@ function createRawSocket(kind: SocketKind, common: Record<string, unknown>): zmq
 
 const BIND_ATTEMPTS = 20;
 const BIND_RETRY_MS = 50;
+/** How long after this process closed a bound socket its port may still be held by libzmq's I/O thread. */
+const RELEASE_GRACE_MS = 2_000;
+const MAX_RELEASED = 1_024;
 
-async function bindWithRetry(socket: zmq.Socket, endpoint: string, isClosed: () => boolean): Promise<string> {
-  // A socket closed a moment ago (a restart) may still hold the port briefly.
+/** Endpoints this process's sockets had bound, by when they closed: only these may be busy for a moment. */
+const releasedAt = new Map<string, number>();
+
+function released(endpoints: readonly string[]): void {
+  const now = Date.now();
+  for (const endpoint of endpoints) {
+    releasedAt.delete(endpoint);
+    releasedAt.set(endpoint, now);
+  }
+  // Oldest first (insertion order): forget those no bind can still be waiting for.
+  for (const [endpoint, at] of releasedAt) {
+    if (releasedAt.size <= MAX_RELEASED && now - at < RELEASE_GRACE_MS) break;
+    releasedAt.delete(endpoint);
+  }
+}
+
+function releasedLately(endpoint: string): boolean {
+  const at = releasedAt.get(endpoint);
+  return at !== undefined && Date.now() - at < RELEASE_GRACE_MS;
+}
+
+/**
+ * Binds, retrying EADDRINUSE only where a socket of this process (a restart,
+ * or one stopped a moment ago) may still hold the port. Anyone else's port
+ * fails at once: that is a start failure, not something waiting fixes.
+ */
+async function bindWithRetry(socket: zmq.Socket, endpoint: string, ours: boolean, isClosed: () => boolean): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
       await socket.bind(endpoint);
       return socket.lastEndpoint ?? endpoint;
     } catch (error) {
-      if (errorCode(error) !== 'EADDRINUSE' || attempt >= BIND_ATTEMPTS || isClosed()) throw error;
+      const mayFree = ours || releasedLately(endpoint);
+      if (errorCode(error) !== 'EADDRINUSE' || !mayFree || attempt >= BIND_ATTEMPTS || isClosed()) throw error;
       await new Promise((r) => setTimeout(r, BIND_RETRY_MS));
     }
   }
@@ -190,7 +221,10 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
   // same port again, or a `tcp://host:*` socket would come back where no peer looks.
   const resolved = new Map<string, string>();
 
-  return fromResource<ZmqCommand<Out, In>, void>(({ system, self, receive, fail, done }) => {
+  let looked = false;
+
+  const logic = fromResource<ZmqCommand<Out, In>, void>(({ system, self, receive, fail, done, started }) => {
+    const boundHere: string[] = [];
     const drops = new DropCounter(config.name, config.metrics, config.logger ?? silentLogger);
     const socket = createSocket(config.kind, config.options ?? {});
     let closed = false;
@@ -363,17 +397,37 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
         }
         const bound: string[] = [];
         for (const endpoint of config.bind ?? []) {
-          const concrete = await bindWithRetry(socket, resolved.get(endpoint) ?? endpoint, () => closed);
+          const previous = resolved.get(endpoint);
+          assertEndpoint(config.name, 'bind', endpoint);
+          let concrete: string;
+          try {
+            concrete = await bindWithRetry(socket, previous ?? endpoint, previous !== undefined, () => closed);
+          } catch (error) {
+            throw endpointError(config.name, 'bind', endpoint, error);
+          }
           resolved.set(endpoint, concrete);
           bound.push(concrete);
+          boundHere.push(concrete);
         }
         for (const endpoint of config.connect ?? []) {
-          socket.connect(endpoint);
+          assertEndpoint(config.name, 'connect', endpoint);
+          try {
+            socket.connect(endpoint);
+          } catch (error) {
+            throw endpointError(config.name, 'connect', endpoint, error);
+          }
           bound.push(endpoint);
+        }
+        // After the connects, so nothing sent meanwhile waits on a lookup; before the start is reported,
+        // so a name that does not exist fails the start. Once is enough: a restart knows the name.
+        if (!looked) {
+          looked = true;
+          for (const endpoint of config.connect ?? []) await assertResolvable(config.name, endpoint);
         }
         if (closed) return;
         endpoints = bound;
         log.debug({ endpoints }, 'socket ready');
+        started();
         deliver({ type: 'zmq.ready', socket: config.name, endpoints, port });
         if (config.kind !== 'push' && config.kind !== 'pub') await read();
       } catch (error) {
@@ -390,9 +444,12 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
       resume();
       writer.stop();
       socket.close();
+      released(boundHere);
       teardown?.();
     };
   });
+  // A socket has started once it bound and connected: a failure before that fails its tree's start.
+  return reportsStart(logic);
 }
 
 export type ZmqSocketLogic<In extends EventObject, Out> = ReturnType<typeof zmqSocket<In, Out>>;

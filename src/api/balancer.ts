@@ -8,6 +8,7 @@ import type { BackendSummary } from '../machines/balancer/table.js';
 import type { Metrics } from '../metrics/registry.js';
 import { whenStopped } from '../runtime/run-role.js';
 import { balancerTree, balancerTreeIds, type BalancerTreeConfig } from '../supervisor/trees/balancer.js';
+import { startFailureError } from './start-failure.js';
 
 export { BalancerClient, BalancerError } from './balancer-client.js';
 export type { BalancerClientOptions, BalancerErrorReason, BalancerRequest } from './balancer-client.js';
@@ -55,7 +56,7 @@ export class Balancer {
         next: (snapshot) => {
           if (snapshot.status === 'active') return;
           const why = lastFailure instanceof Error ? `: ${lastFailure.message}` : '';
-          rejectReady(new Error(`balancer could not listen on ${bind}${why}`, { cause: lastFailure }));
+          rejectReady(startFailureError(snapshot) ?? new Error(`balancer could not listen on ${bind}${why}`, { cause: lastFailure }));
         },
         error: (error) => rejectReady(error),
       });

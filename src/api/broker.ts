@@ -5,6 +5,7 @@ import { whenStopped } from '../runtime/run-role.js';
 import { brokerTree, brokerTreeIds, sharesSocket, type BrokerTreeConfig } from '../supervisor/trees/broker.js';
 import type { BrokerCore } from '../machines/broker/broker-core.js';
 import { createRootActor, type RuntimeOptions } from './runtime-options.js';
+import { startFailureError } from './start-failure.js';
 
 export interface BrokerOptions extends Omit<BrokerTreeConfig, 'logger' | 'frontend' | 'backend'>, RuntimeOptions {
   /** Client endpoint; `tcp://127.0.0.1:*` picks a free port (read it back from `endpoints`). */
@@ -45,7 +46,7 @@ export class Broker {
     this.ready = new Promise<BrokerEndpoints>((resolve, rejectReady) => {
       this.actor.subscribe({
         next: (snapshot) => {
-          if (snapshot.status !== 'active') rejectReady(new Error(`broker stopped before it listened on ${frontend} / ${backend}`));
+          if (snapshot.status !== 'active') rejectReady(startFailureError(snapshot) ?? new Error(`broker stopped before it listened on ${frontend} / ${backend}`));
         },
         error: (error) => rejectReady(error),
       });

@@ -22,6 +22,7 @@ import { whenStopped } from '../runtime/run-role.js';
 import { dispatcherTree, dispatcherTreeIds, type DispatcherCurve, type DispatcherPlacement, type RegistrySpawn } from '../supervisor/trees/dispatcher.js';
 import { KeywordError, KeywordRejectedError } from './keywords/errors.js';
 import { registryTreeConfig } from './registry.js';
+import { startFailureError } from './start-failure.js';
 
 export interface DispatcherOptions extends RuntimeOptions {
   readonly service: string;
@@ -154,7 +155,7 @@ export class Dispatcher {
     this.ready = new Promise<DispatcherEndpoints>((resolve, rejectReady) => {
       this.actor.subscribe({
         next: (snapshot) => {
-          if (snapshot.status !== 'active') rejectReady(new Error(`dispatcher of "${options.service}" stopped before it listened`));
+          if (snapshot.status !== 'active') rejectReady(startFailureError(snapshot) ?? new Error(`dispatcher of "${options.service}" stopped before it listened`));
         },
         error: (error) => rejectReady(error),
       });

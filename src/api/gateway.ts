@@ -7,6 +7,7 @@ import type { GatewayRegistry } from '../machines/gateway/registry.js';
 import type { Metrics } from '../metrics/registry.js';
 import { whenStopped } from '../runtime/run-role.js';
 import { gatewayRegistry, gatewayTree, gatewayTreeIds, type GatewayTreeConfig } from '../supervisor/trees/gateway.js';
+import { startFailureError } from './start-failure.js';
 
 export interface VhostOptions {
   /** `host` or `host:port`, as the Host header carries it. */
@@ -128,7 +129,7 @@ export class Gateway {
     this.ready = new Promise<GatewayEndpoints>((resolve, rejectReady) => {
       this.actor.subscribe({
         next: (snapshot) => {
-          if (snapshot.status !== 'active') rejectReady(new Error(`gateway stopped before it listened (zmq ${settings.zmq})`));
+          if (snapshot.status !== 'active') rejectReady(startFailureError(snapshot) ?? new Error(`gateway stopped before it listened (zmq ${settings.zmq})`));
         },
         error: (error) => rejectReady(error),
       });

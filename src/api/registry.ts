@@ -6,6 +6,7 @@ import type { RegistryTable } from '../machines/registry/table.js';
 import type { Metrics } from '../metrics/registry.js';
 import { whenStopped } from '../runtime/run-role.js';
 import { registryTree, registryTreeIds, type RegistryTreeConfig } from '../supervisor/trees/registry.js';
+import { startFailureError } from './start-failure.js';
 
 export interface RegistryOptions extends Partial<Omit<RegistryTreeConfig, 'logger' | 'metrics'>>, RuntimeOptions {
   /** `[zmq-router]` supplies the endpoint, port range and heartbeat; the other options override it. */
@@ -56,7 +57,7 @@ export class Registry {
     this.ready = new Promise<string>((resolve, rejectReady) => {
       this.actor.subscribe({
         next: (snapshot) => {
-          if (snapshot.status !== 'active') rejectReady(new Error(`registry stopped before it listened on ${tree.endpoint}`));
+          if (snapshot.status !== 'active') rejectReady(startFailureError(snapshot) ?? new Error(`registry stopped before it listened on ${tree.endpoint}`));
         },
         error: (error) => rejectReady(error),
       });

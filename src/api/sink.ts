@@ -9,6 +9,7 @@ import { whenStopped } from '../runtime/run-role.js';
 import type { CurveServerOptions } from '../security/curve.js';
 import { sinkTree } from '../supervisor/trees/sink.js';
 import { Deque } from '../util/deque.js';
+import { startFailureError } from './start-failure.js';
 
 export interface SinkOptions extends RuntimeOptions {
   /** Where workers push; `tcp://127.0.0.1:*` picks a free port (read it back with `endpoint()`). */
@@ -77,7 +78,7 @@ export class Sink {
       this.bound = (endpoints) => resolve(endpoints[0] ?? '');
       this.actor.subscribe({
         next: (snapshot) => {
-          if (snapshot.status !== 'active') rejectReady(new Error(`sink stopped before it listened on ${options.bind ?? DEFAULT_SINK_ENDPOINT}`));
+          if (snapshot.status !== 'active') rejectReady(startFailureError(snapshot) ?? new Error(`sink stopped before it listened on ${options.bind ?? DEFAULT_SINK_ENDPOINT}`));
         },
         error: (error) => rejectReady(error),
       });

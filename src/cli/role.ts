@@ -37,6 +37,15 @@ export interface RoleRun {
   readonly close?: () => Promise<void>;
 }
 
+/** What the runtime knows of a bind or connect that failed while a role started (an `EndpointError`). */
+export interface EndpointFailure {
+  /** The socket's or server's name, as the library reports it: `broker.frontend`. */
+  readonly where: string;
+  readonly endpoint: string;
+  /** The errno name, e.g. EADDRINUSE. */
+  readonly code: string | undefined;
+}
+
 export interface RoleDefinition {
   readonly name: string;
   /** One line for the role list in `--help`. */
@@ -45,6 +54,14 @@ export interface RoleDefinition {
   readonly usage: string;
   readonly options: OptionSpec;
   readonly allowPositionals?: boolean;
+  /**
+   * Names what set an endpoint the role's tree binds or connects, for a
+   * startup failure: given the socket's or server's name as the library
+   * reports it (`broker.frontend`, `gateway.http`), the flag or config key
+   * (`--frontend`). Not needed where the endpoint is a flag's value as typed:
+   * the runtime finds that flag itself.
+   */
+  readonly endpointFlag?: (failure: EndpointFailure, flags: Flags) => string | undefined;
   start(ctx: RoleContext): Promise<RoleRun>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * butler's RPC payload (DESIGN 5.3), carried in the one body frame of a
+ * butler's RPC payload (docs/butler.md "2. RPC payload"), carried in the one body frame of a
  * request and of its reply:
  *
  *   request:  {"method": "name", "args": [...], "kwargs": {...}}

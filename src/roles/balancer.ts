@@ -33,9 +33,10 @@ Example:
     bind: { type: 'string' },
     ...curveServerFlags,
   },
+  endpointFlag: () => '--bind',
   async start(ctx) {
     const bind = flagString(ctx.flags, 'bind') ?? DEFAULT_BALANCER_BIND;
-    // libzmq would refuse it too, but only after the supervisor retried the socket a few times.
+    // The socket would refuse it too; here it is refused in stirr's words, with the default to use.
     if (!ENDPOINT.test(bind)) throw new UsageError(`--bind must be protocol://interface:port, got "${bind}"`, `--bind ${DEFAULT_BALANCER_BIND}`);
     const curve = await curveServerFromFlags(ctx.flags, ctx.logger, 'balancer');
     const balancer = await Balancer.start({

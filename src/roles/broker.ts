@@ -54,6 +54,7 @@ Example:
     'drain-timeout': { type: 'string' },
     ...curveServerFlags,
   },
+  endpointFlag: ({ where }) => (where.endsWith('.backend') ? '--backend' : '--frontend'),
   async start(ctx) {
     const { flags } = ctx;
     const curve = await curveServerFromFlags(flags, ctx.logger, 'broker');

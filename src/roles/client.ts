@@ -5,6 +5,7 @@ import { UsageError } from '../cli/errors.js';
 import { flagBool, flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
 import { parseJson, type JsonValue } from '../protocol/json.js';
 import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../security/flags.js';
+import { assertEndpoint, assertResolvable } from '../actors/endpoint-error.js';
 
 /** A shell argument as an RPC argument: JSON when it parses (42, true, {"a":1}, "quoted"), else the string itself. */
 export function parseArgument(text: string): JsonValue {
@@ -82,13 +83,20 @@ Examples:
     heartbeat: { type: 'string' },
     ...curveClientFlags,
   },
+  endpointFlag: () => '--broker',
   async start(ctx) {
     const { flags } = ctx;
     const job = chooseJob(flagString(flags, 'call'), flagString(flags, 'mmi'), flagString(flags, 'rpc'), ctx.positionals);
-    const brokers = flagList(flags, 'broker');
+    const given = flagList(flags, 'broker');
+    const brokers = given.length > 0 ? given : [DEFAULT_FRONTEND];
+    // A bad endpoint or a host that does not exist would otherwise cost every retry's timeout, then say only "no reply".
+    for (const endpoint of brokers) {
+      assertEndpoint('client', 'connect', endpoint);
+      await assertResolvable('client', endpoint);
+    }
     const curve = await curveClientFromFlags(flags, ctx.logger);
     const client = new Client({
-      broker: brokers.length > 0 ? brokers : [DEFAULT_FRONTEND],
+      broker: brokers,
       timeout: flagInt(flags, 'timeout', 2500, 1, 3_600_000),
       retries: flagInt(flags, 'retries', 2, 0, 1000),
       waitForWorker: flagBool(flags, 'wait-for-worker'),

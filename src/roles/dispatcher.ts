@@ -37,6 +37,11 @@ Example:
     ...curveServerFlags,
     'curve-server-key': { type: 'string' },
   },
+  endpointFlag: ({ where }, flags) => {
+    const file = flagString(flags, 'config');
+    const section = where.endsWith('.link') ? '[zmq-router] host and port' : '[zmq] host, dispatch-port and broadcast-port';
+    return file === undefined ? `${section} (the built-in defaults; give -c FILE)` : `${section} in ${file}`;
+  },
   async start(ctx) {
     const service = flagString(ctx.flags, 'service');
     if (service === undefined) throw new UsageError('--service is required', 'steward --role dispatcher --service NAME --keywords FILE');

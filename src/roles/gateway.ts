@@ -65,6 +65,10 @@ See docs/gateway.md for every key, its default and limit.`,
     ...curveServerFlags,
   },
   allowPositionals: true,
+  endpointFlag: ({ where }, flags) => {
+    const [flag, key] = where.endsWith('.zmq') ? ['zmq', 'zmq'] : where.endsWith('.https') ? ['bind-ssl', 'bind-ssl'] : ['bind', 'bind'];
+    return flags[flag] !== undefined ? `--${flag}` : `${key} in the INI file`;
+  },
   async start(ctx) {
     const fromFlag = flagString(ctx.flags, 'config');
     if (ctx.positionals.length > 1 || (fromFlag !== undefined && ctx.positionals.length > 0)) {

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,9 +26,18 @@ import { sinkTree } from '../supervisor/trees/sink.js';
 import { workerTree } from '../supervisor/trees/worker.js';
 import type { ChildSpec } from '../supervisor/types.js';
 import { echoHandler } from './handler-module.js';
+import { meshPictures, type MeshPictures } from './mesh-pictures.js';
 
 const EXAMPLE_BALANCER_CONFIG = fileURLToPath(new URL('../../examples/balancer/config.json', import.meta.url));
 const EXAMPLE_KEYWORDS = fileURLToPath(new URL('../../examples/keywords/keywords.json', import.meta.url));
+const EXAMPLE_HANDLER = fileURLToPath(new URL('../../examples/handlers/upper.mjs', import.meta.url));
+const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+
+/** A path as a printed command should carry it: relative to where the mesh runs when it is inside, else absolute. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
 
 interface Ports {
   readonly http: number;
@@ -73,8 +83,9 @@ export const meshRole: RoleDefinition = {
   usage: `Usage: steward --role mesh [--base-port N] [--host 127.0.0.1] [--images-root DIR] [--balancer-config FILE] [--curve] [--brokers N]
 
 Starts, under one supervisor: a broker (clients tcp://HOST:${DEFAULT_PORTS.frontend}, workers tcp://HOST:${DEFAULT_PORTS.backend}),
-an echo worker, the api.images worker (files under --images-root, default the current
-directory), a sink (tcp://HOST:${DEFAULT_PORTS.sink}), a balancer (tcp://HOST:${DEFAULT_PORTS.balancer}) with
+an echo worker, the api.images worker (the pictures in --images-root; by default a
+temporary folder with a sample picture, removed on exit; a DIR without pictures gets
+a sample.png drawn in it), a sink (tcp://HOST:${DEFAULT_PORTS.sink}), a balancer (tcp://HOST:${DEFAULT_PORTS.balancer}) with
 examples/balancer/config.json, a keyword registry (tcp://HOST:${DEFAULT_PORTS.registry}), a dispatcher
 for the "thermo" service with examples/keywords/keywords.json, and a gateway (http://HOST:${DEFAULT_PORTS.http},
 nodes on tcp://HOST:${DEFAULT_PORTS.gatewayZmq}) in front of an example backend node. Prints what to type to
@@ -99,6 +110,8 @@ With --base-port N every port is taken from N..N+49 instead.
     curve: { type: 'boolean' },
     brokers: { type: 'string' },
   },
+  // Every endpoint of the mesh is --host and a port from --base-port: a host that is not this machine's, or a taken port.
+  endpointFlag: ({ code }) => (code === 'EADDRINUSE' || code === 'EACCES' ? '--base-port' : '--host'),
   async start(ctx) {
     const host = flagString(ctx.flags, 'host') ?? '127.0.0.1';
     const base = flagString(ctx.flags, 'base-port');
@@ -113,8 +126,8 @@ With --base-port N every port is taken from N..N+49 instead.
     const metrics = ctx.metrics;
     const balancerConfigFile = flagString(ctx.flags, 'balancer-config') ?? EXAMPLE_BALANCER_CONFIG;
     const balancerConfig = await loadBalancerConfig(balancerConfigFile);
-    const imagesRoot = flagString(ctx.flags, 'images-root') ?? '.';
-    const images = new RpcRegistry().register(new ImagesService({ root: imagesRoot })).handler();
+    const pictures = await meshPictures(flagString(ctx.flags, 'images-root'), logger);
+    const images = new RpcRegistry().register(new ImagesService({ root: pictures.root })).handler();
     const keywords = await loadKeywordsFile(EXAMPLE_KEYWORDS);
     const site = `${host}:${PORTS.http}`;
     const gatewaySettingsForMesh = gatewaySettings({
@@ -216,7 +229,7 @@ With --base-port N every port is taken from N..N+49 instead.
     ]);
     void listening.then(() => {
       const inspect = flagString(ctx.flags, 'inspect');
-      ctx.out.write(instructions(host, PORTS, brokerEndpoints, keywordsIni, inspect === undefined ? undefined : `http://127.0.0.1:${inspect}/`, keys?.files));
+      ctx.out.write(instructions(host, PORTS, brokerEndpoints, keywordsIni, inspect === undefined ? undefined : `http://127.0.0.1:${inspect}/`, keys?.files, pictures));
     });
     return {
       root,
@@ -224,6 +237,7 @@ With --base-port N every port is taken from N..N+49 instead.
         await web1.close();
         keys?.remove();
         keywordsConfig?.remove();
+        pictures.remove();
       },
     };
   },
@@ -335,8 +349,9 @@ function instructions(
   keywordsIni: string | undefined,
   inspector: string | undefined,
   keys: MeshKeyFiles | undefined,
+  pictures: MeshPictures,
 ): string {
-  const s = 'node dist/main.js';
+  const s = `node ${shown(MAIN)}`;
   const c = keywordsIni === undefined ? '' : ` -c ${keywordsIni}`;
   // With CURVE every command names the servers' key and its own pair; without, nothing changes.
   const k = keys === undefined ? '' : ` --curve-server-key ${keys.serverKey} --curve-secret-key-file ${keys.client}`;
@@ -370,8 +385,8 @@ steward mesh is running. In another terminal:
 
   ${s} --role client ${fe} --call echo hello${k}
   ${s} --role client ${fe} --mmi api.images${k}
-  ${s} --role client ${fe} --rpc api.images info some-picture.png${k}
-  ${s} --role worker ${be} --service upper --handler ./my-handler.js${kw}
+  ${s} --role client ${fe} --rpc api.images info ${pictures.picture}${k}
+  ${s} --role client ${fe} --rpc api.images resize_image ${pictures.picture} 160x100${k}
   ${s} --role client ${fe} --call mmi.services${k}
   /usr/bin/python3 -c "${python}"
   ${s} --role show -s thermo${c} TEMP MODE${k}
@@ -379,6 +394,12 @@ steward mesh is running. In another terminal:
   ${s} --role show -s thermo${c} --monitor SETPOINT${k}
   curl http://${host}:${PORTS.http}/hello
 
+A service of your own (${shown(EXAMPLE_HANDLER)} upper-cases each request): start its worker, then call it:
+
+  ${s} --role worker ${be} --service upper --handler ${shown(EXAMPLE_HANDLER)}${kw}
+  ${s} --role client ${fe} --call upper hello${k}
+
+Pictures (api.images): ${pictures.root}${pictures.temporary ? ` (${pictures.picture} drawn for this run; removed when the mesh stops)` : ''}.
 ${several}${curve}${inspector === undefined ? '' : `Inspector (the live supervision tree, offline): ${inspector}\n`}Sink (worker events): tcp://${host}:${PORTS.sink}${sinkCurve}. Stop with Ctrl-C.
 `;
 }

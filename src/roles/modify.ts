@@ -1,7 +1,7 @@
 import { UsageError } from '../cli/errors.js';
 import { flagBool, type RoleDefinition } from '../cli/role.js';
 import { isValidName } from '../protocol/ktl-types.js';
-import { clientFor, clientOptions, keywordsCurveUsage, reportFailure } from './keywords-client.js';
+import { clientFor, clientOptions, keywordsCurveUsage, keywordsEndpointFlag, reportFailure } from './keywords-client.js';
 import { line, printable } from './keywords-print.js';
 
 /** `KEYWORD=VALUE`, split at the first '=': the value may hold '=' and ':'. */
@@ -33,6 +33,7 @@ Example:
   steward --role modify -s thermo TEMP=21.5 MODE=Auto`,
   options: { ...clientOptions, nowait: { type: 'boolean' } },
   allowPositionals: true,
+  endpointFlag: keywordsEndpointFlag,
   async start(ctx) {
     if (ctx.positionals.length === 0) throw new UsageError('name at least one KEYWORD=VALUE', 'steward --role modify -s SERVICE TEMP=21.5');
     const assignments = ctx.positionals.map(parseAssignment);

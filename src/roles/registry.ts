@@ -45,6 +45,10 @@ Example:
     'parent-watch': { type: 'boolean' },
     ...curveServerFlags,
   },
+  endpointFlag: (_failure, flags) => {
+    const file = flagString(flags, 'config');
+    return file === undefined || flagString(flags, 'port') !== undefined ? '--port' : `--port (or [zmq-router] host and port in ${file})`;
+  },
   async start(ctx) {
     const config = await loadKeywordsConfig(flagString(ctx.flags, 'config'));
     const r = config.router;

@@ -2,7 +2,7 @@ import { UsageError } from '../cli/errors.js';
 import { flagBool, flagList, type RoleDefinition } from '../cli/role.js';
 import { isValidName } from '../protocol/ktl-types.js';
 import type { ConnectionEvent } from '../api/keywords/index.js';
-import { clientFor, clientOptions, keywordsCurveUsage, reportFailure } from './keywords-client.js';
+import { clientFor, clientOptions, keywordsCurveUsage, keywordsEndpointFlag, reportFailure } from './keywords-client.js';
 import { line, printBinary, printable } from './keywords-print.js';
 
 export const showRole: RoleDefinition = {
@@ -33,6 +33,7 @@ Examples:
     binary: { type: 'boolean' },
   },
   allowPositionals: true,
+  endpointFlag: keywordsEndpointFlag,
   async start(ctx) {
     const monitored = flagList(ctx.flags, 'monitor');
     for (const name of [...ctx.positionals, ...monitored]) {

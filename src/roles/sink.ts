@@ -30,6 +30,7 @@ Example:
     'max-depth': { type: 'string' },
     ...curveServerFlags,
   },
+  endpointFlag: () => '--bind',
   async start(ctx) {
     const { flags } = ctx;
     const curve = await curveServerFromFlags(flags, ctx.logger, 'sink');

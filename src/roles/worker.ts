@@ -86,6 +86,7 @@ Examples:
     ...curveClientFlags,
     'curve-sink-key': { type: 'string' },
   },
+  endpointFlag: ({ where }) => (where.endsWith('.sink') ? '--sink' : '--broker'),
   async start(ctx) {
     const { flags } = ctx;
     const service = flagString(flags, 'service');

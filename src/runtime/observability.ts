@@ -1,4 +1,5 @@
 import { UsageError } from '../cli/errors.js';
+import { endpointError, failedTo } from '../actors/endpoint-error.js';
 import { flagInt, flagString, type Flags } from '../cli/role.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -40,14 +41,14 @@ function statelyUrl(flags: Flags): string | undefined {
   return url.href;
 }
 
+/** Starts a server on 127.0.0.1, or fails with one line naming the flag, the address and the cause (exit code 2). */
 async function listening<T>(flag: string, port: number, start: () => Promise<T>): Promise<T> {
   try {
     return await start();
   } catch (error) {
-    if ((error as { code?: string }).code === 'EADDRINUSE') {
-      throw new UsageError(`--${flag}: 127.0.0.1:${port} is already in use`, `--${flag} ${port === 0 ? 0 : port + 1}`);
-    }
-    throw error;
+    const why = endpointError(flag === 'inspect' ? 'inspector' : flag, 'listen', `127.0.0.1:${port}`, error);
+    const hint = why.code === 'EADDRINUSE' ? `--${flag} ${port === 0 ? 0 : port + 1}` : why.code === 'EACCES' ? `--${flag} ${Math.max(port, 1024)}` : undefined;
+    throw new UsageError(`--${flag}: ${failedTo('listen', why.endpoint)}: ${why.problem}`, hint);
   }
 }
 

@@ -1,13 +1,45 @@
-import { assign, enqueueActions, setup } from 'xstate';
+/**
+ * An OTP-style supervisor as an XState machine (after `supervisor.erl`).
+ *
+ * Start: the static children are spawned in order; each has a start phase
+ * (`ChildSpec.start`, see `StartMode`) that ends when it is spawned or when
+ * it reports `supervisor.$started` (a socket once bound, a nested supervisor
+ * once all its own children started). The supervisor is `starting` until
+ * every child started, then `running`, and reports its own start to its
+ * parent. A child that fails before its start phase ended fails the
+ * supervisor's start, as a child whose `start_link` returns an error does in
+ * OTP: no restart (a taken port or a bad endpoint does not heal by retrying),
+ * the children already started are stopped in reverse order, and the
+ * supervisor ends with `{ exit: 'failed', startFailure }` naming the child
+ * and carrying its error, which each parent passes up unchanged. They are
+ * stopped at once, not drained: a tree that never started has promised
+ * nothing to anyone, and a socket draining a READY to a broker that is not
+ * there would hold the exit for its whole linger.
+ *
+ * Running: a child that exits is restarted according to its `restart` type
+ * and the `strategy` (one_for_one, one_for_all, rest_for_one), after a
+ * backoff; more than `intensity` restarts within `period` ms and the
+ * supervisor gives up: it stops its children in reverse start order and ends
+ * with `{ exit: 'failed', reason }`, so its parent decides. A restart is
+ * for a crash after a successful start; a restarted child that fails again
+ * counts against the same intensity.
+ *
+ * Stopping (`lifecycle.shutdown`, giving up, a failed start): children stop
+ * in reverse start order, each told `lifecycle.shutdown` and given its
+ * `shutdown` ms to end, or stopped at once (`brutal_kill`).
+ */
+import { assign, enqueueActions, setup, type AnyActorRef } from 'xstate';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { backoffDelay, recordRestart } from './intensity.js';
+import { reportsStart, startedEvent, startModeOf } from './start-report.js';
 import type {
   Backoff,
   ChildSpec,
   ChildState,
   ExitReason,
   RestartType,
+  StartFailure,
   StopCause,
   Strategy,
   SupervisorEvent,
@@ -51,6 +83,8 @@ export interface SupervisorContext {
   readonly backoff: Backoff;
   /** Child ids in start order; the map holds their state. Mutated in place: copying per spawn is what makes big trees slow. */
   order: string[];
+  /** The static children's ids: only they take part in the supervisor's own start. */
+  readonly statics: ReadonlySet<string>;
   children: Map<string, ChildState>;
   history: number[];
   pending: Set<string>;
@@ -71,12 +105,22 @@ function exitedChildId(event: ChildExitEvent): string {
 export function exitReasonOf(event: ChildExitEvent): ExitReason {
   if (event.type.startsWith(ERROR_PREFIX)) return { kind: 'error', error: (event as { error: unknown }).error };
   const output = (event as { output: unknown }).output;
-  if (isFailedOutput(output)) return { kind: 'failed', reason: output.reason };
+  if (isFailedOutput(output)) {
+    return { kind: 'failed', reason: output.reason, ...(output.startFailure ? { startFailure: output.startFailure } : {}) };
+  }
   return { kind: 'normal', output };
 }
 
-function isFailedOutput(output: unknown): output is { exit: 'failed'; reason: string } {
+function isFailedOutput(output: unknown): output is { exit: 'failed'; reason: string; startFailure?: StartFailure } {
   return typeof output === 'object' && output !== null && (output as { exit?: unknown }).exit === 'failed';
+}
+
+/** How child `id` failed its start, as its supervisor reports it: a nested supervisor's own failure is passed up with its path. */
+export function startFailureOf(id: string, reason: ExitReason): StartFailure {
+  if (reason.kind === 'failed') {
+    return reason.startFailure ? { child: `${id}/${reason.startFailure.child}`, error: reason.startFailure.error } : { child: id, error: new Error(reason.reason) };
+  }
+  return { child: id, error: reason.kind === 'error' ? reason.error : new Error('ended before it started') };
 }
 
 export function shouldRestart(restart: RestartType, reason: ExitReason): boolean {
@@ -108,6 +152,7 @@ export function supervisor(options: SupervisorOptions) {
     if (!child) return;
     const spec = child.spec;
     child.running = true;
+    child.started = startModeOf(spec) === 'spawned';
     (enqueue.spawnChild as unknown as (logic: unknown, opts: object) => void)(spec.logic, {
       id: spec.id,
       input: spec.input,
@@ -127,7 +172,17 @@ export function supervisor(options: SupervisorOptions) {
     enqueue.emit({ type: 'supervisor.childStopped', supervisor: ctx.name, id, cause, ...(reason !== undefined ? { reason } : {}) });
   };
 
-  return setup({
+  // What a supervisor does alike while it starts and once it runs.
+  const live = {
+    'supervisor.$started': { actions: 'markStarted' },
+    'supervisor.$restart': { guard: 'isCurrentGeneration', actions: 'restartPending' },
+    'supervisor.startChild': [{ guard: 'routed', actions: 'forward' }, { actions: 'startDynamicChild' }],
+    'supervisor.terminateChild': [{ guard: 'routed', actions: 'forward' }, { actions: 'terminateChild' }],
+    'lifecycle.shutdown': { target: 'stopping' },
+    'supervisor.$giveUp': { target: 'stopping', actions: 'markFailed' },
+  } as const;
+
+  const logic = setup({
     types: {
       context: {} as SupervisorContext,
       events: {} as Event,
@@ -146,6 +201,7 @@ export function supervisor(options: SupervisorOptions) {
       headIsBrutal: ({ context }) => {
         const head = context.stopQueue[0];
         if (head === undefined) return false;
+        if (context.output.exit === 'failed' && context.output.startFailure !== undefined) return true;
         const child = context.children.get(head);
         return child === undefined || !child.running || typeof child.spec.shutdown !== 'number';
       },
@@ -155,6 +211,23 @@ export function supervisor(options: SupervisorOptions) {
       isCurrentGeneration: ({ context, event }) =>
         event.type === 'supervisor.$restart' && event.generation === context.generation,
       routed: () => route !== undefined,
+      allStarted: ({ context }) => {
+        for (const id of context.order) {
+          if (context.statics.has(id) && context.children.get(id)?.started !== true) return false;
+        }
+        return true;
+      },
+      /**
+       * A static child that fails before its start phase ended fails the supervisor's start (see the
+       * module doc). A dynamic one only fails its own start, as OTP's start_child returns an error.
+       */
+      failedBeforeStarted: ({ context, event }) => {
+        if (!event.type.startsWith(ERROR_PREFIX) && !event.type.startsWith(DONE_PREFIX)) return false;
+        const exit = event as ChildExitEvent;
+        const id = exitedChildId(exit);
+        const child = context.children.get(id);
+        return child !== undefined && context.statics.has(id) && child.running && !child.started && exitReasonOf(exit).kind !== 'normal';
+      },
     },
     actions: {
       startAll: enqueueActions(({ context, enqueue }) => {
@@ -175,7 +248,7 @@ export function supervisor(options: SupervisorOptions) {
           log.warn({ child: spec.id }, 'a child with this id already runs; start ignored');
           return;
         }
-        context.children.set(spec.id, { spec: withDefaults(spec), running: false, restarts: 0 });
+        context.children.set(spec.id, { spec: withDefaults(spec), running: false, started: false, restarts: 0 });
         context.order.push(spec.id);
         spawnAction(context, spec.id, enqueue as never);
         enqueue.emit({ type: 'supervisor.childStarted', supervisor: context.name, id: spec.id, restarts: 0 });
@@ -255,6 +328,29 @@ export function supervisor(options: SupervisorOptions) {
         const delay = backoffDelay(recorded.history.length, context.backoff.initial, context.backoff.max);
         enqueue.raise({ type: 'supervisor.$restart', ids: [...affected], generation: context.generation }, { delay });
       }),
+      markStarted: enqueueActions(({ context, event }) => {
+        if (event.type !== 'supervisor.$started') return;
+        const child = context.children.get(event.id);
+        if (child?.running) child.started = true;
+      }),
+      startFailed: enqueueActions(({ context, event, enqueue, self }) => {
+        const exit = event as ChildExitEvent;
+        const id = exitedChildId(exit);
+        const failure = startFailureOf(id, exitReasonOf(exit));
+        if (self.getSnapshot().children[id] !== undefined) enqueue.stopChild(id);
+        const child = context.children.get(id);
+        if (child) child.running = false;
+        log.error({ child: failure.child, error: describeError(failure.error) }, 'child failed to start; the supervisor fails its own start');
+        enqueue.emit({ type: 'supervisor.startFailed', supervisor: context.name, id, failure });
+        context.output = { exit: 'failed', reason: `${failure.child} failed to start: ${describeError(failure.error)}`, startFailure: failure };
+      }),
+      announceStarted: enqueueActions(({ context, enqueue, self }) => {
+        log.debug('started');
+        enqueue.emit({ type: 'supervisor.started', supervisor: context.name });
+        // `_parent` is not in the public types; a root supervisor has no one to tell.
+        const parent = (self as unknown as { _parent?: AnyActorRef })._parent;
+        if (parent) enqueue.sendTo(parent, startedEvent(self.id));
+      }),
       restartPending: enqueueActions(({ context, enqueue }) => {
         for (const id of context.order) {
           if (!context.pending.has(id)) continue;
@@ -301,7 +397,7 @@ export function supervisor(options: SupervisorOptions) {
       const children = new Map<string, ChildState>();
       for (const spec of options.children ?? []) {
         if (children.has(spec.id)) throw new Error(`supervisor ${options.name}: duplicate child id "${spec.id}"`);
-        children.set(spec.id, { spec: withDefaults(spec), running: false, restarts: 0 });
+        children.set(spec.id, { spec: withDefaults(spec), running: false, started: false, restarts: 0 });
       }
       return {
         name: options.name,
@@ -310,6 +406,7 @@ export function supervisor(options: SupervisorOptions) {
         period: options.period ?? 5_000,
         backoff: options.backoff ?? { initial: 50, max: 5_000 },
         order: [...children.keys()],
+        statics: new Set(children.keys()),
         children,
         history: [],
         pending: new Set(),
@@ -318,18 +415,23 @@ export function supervisor(options: SupervisorOptions) {
         output: { exit: 'normal' },
       };
     },
-    initial: 'running',
+    initial: 'starting',
     entry: 'startAll',
     states: {
+      starting: {
+        always: { guard: 'allStarted', target: 'running' },
+        on: {
+          'xstate.error.actor.*': [{ guard: 'failedBeforeStarted', target: 'stopping', actions: 'startFailed' }, { actions: 'childExited' }],
+          'xstate.done.actor.*': [{ guard: 'failedBeforeStarted', target: 'stopping', actions: 'startFailed' }, { actions: 'childExited' }],
+          ...live,
+        },
+      },
       running: {
+        entry: 'announceStarted',
         on: {
           'xstate.error.actor.*': { actions: 'childExited' },
           'xstate.done.actor.*': { actions: 'childExited' },
-          'supervisor.$restart': { guard: 'isCurrentGeneration', actions: 'restartPending' },
-          'supervisor.startChild': [{ guard: 'routed', actions: 'forward' }, { actions: 'startDynamicChild' }],
-          'supervisor.terminateChild': [{ guard: 'routed', actions: 'forward' }, { actions: 'terminateChild' }],
-          'lifecycle.shutdown': { target: 'stopping' },
-          'supervisor.$giveUp': { target: 'stopping', actions: 'markFailed' },
+          ...live,
         },
       },
       stopping: {
@@ -365,6 +467,7 @@ export function supervisor(options: SupervisorOptions) {
     },
     output: ({ context }) => context.output,
   });
+  return reportsStart(logic);
 }
 
 function withDefaults(spec: ChildSpec): ChildSpec {

@@ -16,6 +16,26 @@ export type RestartType = 'permanent' | 'transient' | 'temporary';
  */
 export type ShutdownSpec = 'brutal_kill' | number;
 
+/**
+ * When a child counts as started, the end of its start phase. `spawned`: as
+ * soon as it is spawned (a machine whose entry ran). `reported`: when it sends
+ * its supervisor `supervisor.$started` (a socket that bound or connected, a
+ * supervisor whose own children all started). The default comes from the
+ * logic (`reportsStart`), else `spawned`.
+ */
+export type StartMode = 'spawned' | 'reported';
+
+/**
+ * Which child failed while its supervisor was starting, and why. `child` is
+ * the path from the supervisor that reports it (`broker/frontend`); `error`
+ * is the innermost child's own error, passed up unchanged so whoever started
+ * the tree can say what went wrong.
+ */
+export interface StartFailure {
+  readonly child: string;
+  readonly error: unknown;
+}
+
 export interface ChildSpec {
   readonly id: string;
   readonly logic: AnyActorLogic;
@@ -24,6 +44,8 @@ export interface ChildSpec {
   readonly shutdown?: ShutdownSpec;
   /** Registers the child in the actor system so siblings can address it. */
   readonly systemId?: string;
+  /** Overrides the logic's own start mode (see `StartMode`). */
+  readonly start?: StartMode;
 }
 
 /**
@@ -34,12 +56,16 @@ export interface ChildSpec {
 export type ExitReason =
   | { readonly kind: 'normal'; readonly output?: unknown }
   | { readonly kind: 'error'; readonly error: unknown }
-  | { readonly kind: 'failed'; readonly reason: string };
+  | { readonly kind: 'failed'; readonly reason: string; readonly startFailure?: StartFailure };
 
-/** What a supervisor's final state outputs. */
+/**
+ * What a supervisor's final state outputs. `startFailure` is set when it
+ * failed to start (a child failed before it started), as opposed to giving up
+ * after too many restarts.
+ */
 export type SupervisorOutput =
   | { readonly exit: 'normal' }
-  | { readonly exit: 'failed'; readonly reason: string };
+  | { readonly exit: 'failed'; readonly reason: string; readonly startFailure?: StartFailure };
 
 export interface Backoff {
   /** Delay before the first restart in a burst, in ms. */
@@ -53,7 +79,9 @@ export type SupervisorEvent =
   /** `reason` (e.g. a worker session's "disconnected") is passed on in the `childStopped` report. */
   | { type: 'supervisor.terminateChild'; id: string; reason?: string }
   | { type: 'lifecycle.shutdown' }
-  | { type: 'supervisor.$restart'; ids: readonly string[]; generation: number };
+  | { type: 'supervisor.$restart'; ids: readonly string[]; generation: number }
+  /** A child's start phase ended: sent by the child itself, with its own id (see `StartMode`). */
+  | { type: 'supervisor.$started'; id: string };
 
 /**
  * Why a supervisor stopped a child that was still running: `terminateChild`,
@@ -71,11 +99,17 @@ export type SupervisorReport =
    * stopped actor sends its parent no done or error event.
    */
   | { type: 'supervisor.childStopped'; supervisor: string; id: string; cause: StopCause; reason?: string }
-  | { type: 'supervisor.gaveUp'; supervisor: string; id: string; restarts: number; period: number };
+  | { type: 'supervisor.gaveUp'; supervisor: string; id: string; restarts: number; period: number }
+  /** Every child started: the supervisor's own start phase ended. */
+  | { type: 'supervisor.started'; supervisor: string }
+  /** A child failed before it started: the supervisor stops the others and fails its own start. */
+  | { type: 'supervisor.startFailed'; supervisor: string; id: string; failure: StartFailure };
 
 export interface ChildState {
   readonly spec: ChildSpec;
   /** Whether an actor for this spec is alive right now (false while a restart is pending). */
   running: boolean;
+  /** Whether the running actor's start phase ended (see `StartMode`). */
+  started: boolean;
   restarts: number;
 }

@@ -1,11 +1,10 @@
-import { copyFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from '../helpers/cli.js';
 import { imageFixtures } from '../helpers/images.js';
 import { freePorts } from '../helpers/ports.js';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { PYTHON } from '../helpers/python.js';
 
 const procs: CliProcess[] = [];
@@ -40,6 +39,106 @@ function printedCommands(lines: string[]): string[][] {
     .map((l) => l.slice('node dist/main.js '.length).split(/\s+/));
 }
 
+/** Every command line the mesh printed, as printed: steward's, the Python one-liner and curl. */
+function everyPrintedLine(lines: string[]): string[] {
+  return lines.map((l) => l.trim()).filter((l) => l.startsWith('node dist/main.js ') || l.startsWith('/usr/bin/python3 -c ') || l.startsWith('curl '));
+}
+
+/** Runs `command` until `done` accepts its output (bounded): parts that register or ping first answer within a beat or two. */
+async function until<T>(command: () => Promise<T>, done: (r: T) => boolean): Promise<T> {
+  let result = await command();
+  for (let i = 0; i < 40 && !done(result); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    result = await command();
+  }
+  return result;
+}
+
+function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: 10_000 }, (error, stdout, stderr) => {
+      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+    });
+  });
+}
+
+interface Expected {
+  /** The picture the printed api.images commands name, and what its info must say. */
+  readonly picture: { name: string; format: string; width: number; height: number };
+  /** The folder api.images serves (from the printed "Pictures" line). */
+  readonly root: string;
+}
+
+/**
+ * Runs every command the mesh printed, in the order printed, exactly as
+ * printed (split on spaces), and checks each answer. A printed line this
+ * does not know fails the test, so a new line needs its check here.
+ */
+async function runEveryPrintedCommand(mesh: CliProcess, expected: Expected): Promise<void> {
+  const lines = everyPrintedLine(mesh.lines);
+  let ran = 0;
+  for (const line of lines) {
+    if (line.startsWith('/usr/bin/python3 -c ')) {
+      const script = line.slice(line.indexOf('"') + 1, line.lastIndexOf('"'));
+      const balancer = await run(PYTHON, ['-c', script]);
+      expect(balancer.stdout, line).toContain('web-');
+      ran++;
+      continue;
+    }
+    if (line.startsWith('curl ')) {
+      // The example node answers the gateway's first ping within a ping period.
+      const page = await until(() => run('curl', line.split(/\s+/).slice(1)), (r) => r.stdout.startsWith('hello'));
+      expect(page, line).toMatchObject({ code: 0, stdout: 'hello from web1 through the steward gateway: GET /hello\n' });
+      ran++;
+      continue;
+    }
+    const c = line.slice('node dist/main.js '.length).split(/\s+/);
+    const has = (...words: string[]) => words.every((w) => c.includes(w));
+    if (has('--call', 'echo')) expect(await runCli(c), line).toMatchObject({ code: 0, stdout: 'hello' });
+    else if (has('--mmi', 'api.images')) expect(await runCli(c), line).toMatchObject({ code: 0, stdout: '200' });
+    else if (has('--rpc', 'info')) {
+      const info = await runCli(c);
+      expect(info.code, `${line}: ${info.stderr}`).toBe(0);
+      expect(JSON.parse(info.stdout)).toMatchObject(expected.picture);
+    } else if (has('--rpc', 'resize_image')) {
+      const resized = await runCli(c);
+      expect(resized.code, `${line}: ${resized.stderr}`).toBe(0);
+      const name = JSON.parse(resized.stdout) as string;
+      expect(name).toBe(expected.picture.name.replace(/(\.\w+)$/, '.160x100$1'));
+      expect(existsSync(join(expected.root, name))).toBe(true);
+    } else if (has('--call', 'mmi.services')) {
+      const services = await runCli(c);
+      expect(JSON.parse(services.stdout).map((s: { name: string }) => s.name).sort(), line).toEqual(['api.images', 'echo']);
+    } else if (c[1] === 'show' && has('TEMP', 'MODE')) {
+      // The dispatcher registers with the registry within a heartbeat or two.
+      expect(await until(() => runCli(c), (r) => r.code === 0), line).toMatchObject({ code: 0, stdout: 'TEMP = 20.5\nMODE = Auto' });
+    } else if (c[1] === 'modify') expect(await runCli(c), line).toMatchObject({ code: 0, stdout: 'SETPOINT = 22.5' });
+    else if (c[1] === 'show' && has('--monitor')) {
+      const monitor = new CliProcess(c);
+      procs.push(monitor);
+      await monitor.waitForLog((l) => l.msg === 'monitoring');
+      // A change to watch: the printed modify again, with another value.
+      const modify = printedCommands(mesh.lines).find((m) => m[1] === 'modify')!;
+      expect(await runCli(modify.map((a) => (a === 'SETPOINT=22.5' ? 'SETPOINT=23.5' : a)))).toMatchObject({ code: 0 });
+      await monitor.waitForLine((l) => l === 'SETPOINT = 23.5');
+    } else if (c[1] === 'worker' && has('--service', 'upper')) {
+      procs.push(new CliProcess(c));
+      await mesh.waitForLog((l) => l.msg === 'worker registered' && l['service'] === 'upper', 15_000);
+    } else if (has('--call', 'upper')) expect(await runCli(c), line).toMatchObject({ code: 0, stdout: 'HELLO' });
+    else throw new Error(`the mesh printed a command this test does not check: ${line}`);
+    ran++;
+  }
+  expect(ran).toBe(lines.length);
+  expect(ran).toBe(12);
+}
+
+/** The folder named by the printed "Pictures (api.images): DIR" line. */
+function picturesRoot(mesh: CliProcess): string {
+  const line = mesh.lines.find((l) => l.startsWith('Pictures (api.images): '))!;
+  return line.slice('Pictures (api.images): '.length).split(/ \(|\.$/)[0]!;
+}
+
 describe("npm start's local mesh", () => {
   it('should start every part under one supervisor, answer each printed command, and stop cleanly on SIGINT', async () => {
     const [base] = await freePorts(50);
@@ -51,40 +150,10 @@ describe("npm start's local mesh", () => {
     // Plain TCP stays the default: no keys are made and no command carries key flags.
     expect(mesh.lines.join('\n')).not.toContain('--curve');
     expect(mesh.logs.some((l) => l.msg.includes('CURVE'))).toBe(false);
+    const root = picturesRoot(mesh);
+    await runEveryPrintedCommand(mesh, { root, picture: { name: 'sample.png', format: 'png', width: 320, height: 200 } });
     const commands = printedCommands(mesh.lines);
     const byRole = (role: string, has: string) => commands.find((c) => c[1] === role && c.includes(has))!;
-
-    const echo = await runCli(byRole('client', '--call'));
-    expect(echo).toMatchObject({ code: 0, stdout: 'hello' });
-    const mmi = await runCli(byRole('client', '--mmi'));
-    expect(mmi).toMatchObject({ code: 0, stdout: '200' });
-    const services = await runCli(commands.find((c) => c.includes('mmi.services'))!);
-    expect(JSON.parse(services.stdout).map((s: { name: string }) => s.name).sort()).toEqual(['api.images', 'echo']);
-
-    // The dispatcher registers with the registry within a heartbeat or two; ask until it answers (bounded).
-    const show = byRole('show', 'TEMP');
-    let shown = await runCli(show);
-    for (let i = 0; i < 20 && shown.code !== 0; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      shown = await runCli(show);
-    }
-    expect(shown).toMatchObject({ code: 0, stdout: 'TEMP = 20.5\nMODE = Auto' });
-    expect(await runCli(byRole('modify', 'SETPOINT=22.5'))).toMatchObject({ code: 0, stdout: 'SETPOINT = 22.5' });
-
-    const python = mesh.lines.find((l) => l.includes('/usr/bin/python3 -c'))!.trim();
-    const script = python.slice(python.indexOf('"') + 1, python.lastIndexOf('"'));
-    const balancer = await promisify(execFile)(PYTHON, ['-c', script], { timeout: 10_000 });
-    expect(balancer.stdout).toContain('web-');
-
-    const curl = mesh.lines.find((l) => l.trim().startsWith('curl '))!.trim().split(/\s+/)[1]!;
-    let page = await fetch(curl);
-    // The example node answers the gateway's first ping within a ping period; ask until it is available (bounded).
-    for (let i = 0; i < 40 && page.status === 503; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      page = await fetch(curl);
-    }
-    expect(page.status).toBe(200);
-    expect(await page.text()).toBe('hello from web1 through the steward gateway: GET /hello\n');
 
     const state = (await (await fetch(`http://127.0.0.1:${inspectPort}/api/state`)).json()) as { actors: Array<{ name: string }> };
     const names = state.actors.map((a) => a.name);
@@ -98,14 +167,14 @@ describe("npm start's local mesh", () => {
     mesh.signal('SIGINT');
     expect(await mesh.exit(20_000)).toBe(0);
     expect(existsSync(dirname(keywordsIni))).toBe(false);
+    // The sample picture's folder was made for this run.
+    expect(existsSync(root)).toBe(false);
   });
 
   it('should run every part with CURVE under --curve: the printed commands work, a client without the keys gets nothing, and SIGINT removes the keys', async () => {
     const [base] = await freePorts(50);
     const images = await imageFixtures();
     cleanups.push(images.cleanup);
-    // The printed --rpc command asks about some-picture.png: give it one.
-    copyFileSync(join(images.dir, 'a.png'), join(images.dir, 'some-picture.png'));
     const mesh = new CliProcess(['--role', 'mesh', '--curve', '--base-port', String(base), '--images-root', images.dir]);
     procs.push(mesh);
     await mesh.waitForLine((l) => l.startsWith('Sink (worker events)'), 20_000);
@@ -120,52 +189,12 @@ describe("npm start's local mesh", () => {
 
     const commands = printedCommands(mesh.lines);
     for (const c of commands) expect(c, c.join(' ')).toContain('--curve-server-key');
+    // The fixtures' first picture by name is a.png (300x200): the printed api.images commands name it.
+    await runEveryPrintedCommand(mesh, { root: images.dir, picture: { name: 'a.png', format: 'png', width: 300, height: 200 } });
     const byRole = (role: string, has: string) => commands.find((c) => c[1] === role && c.includes(has))!;
     const call = byRole('client', '--call');
-    expect(await runCli(call)).toMatchObject({ code: 0, stdout: 'hello' });
-    expect(await runCli(byRole('client', '--mmi'))).toMatchObject({ code: 0, stdout: '200' });
-    const services = await runCli(commands.find((c) => c.includes('mmi.services'))!);
-    expect(JSON.parse(services.stdout).map((s: { name: string }) => s.name).sort()).toEqual(['api.images', 'echo']);
-    const info = await runCli(byRole('client', '--rpc'));
-    expect(info.code, info.stderr).toBe(0);
-    expect(JSON.parse(info.stdout)).toMatchObject({ format: 'png', width: 300, height: 200 });
-
-    // The printed worker command, with a real handler in place of ./my-handler.js, serves through the mesh.
-    const handler = join(images.dir, 'upper.mjs');
-    writeFileSync(handler, 'export default (request) => [request.text().toUpperCase()];\n');
-    const workerCommand = byRole('worker', '--handler').map((a) => (a === './my-handler.js' ? handler : a));
-    procs.push(new CliProcess(workerCommand));
-    await mesh.waitForLog((l) => l.msg === 'worker registered' && l['service'] === 'upper', 15_000);
-    expect(await runCli(call.map((a) => (a === 'echo' ? 'upper' : a)))).toMatchObject({ code: 0, stdout: 'HELLO' });
-
     const show = byRole('show', 'TEMP');
-    let shown = await runCli(show);
-    for (let i = 0; i < 20 && shown.code !== 0; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      shown = await runCli(show);
-    }
-    expect(shown).toMatchObject({ code: 0, stdout: 'TEMP = 20.5\nMODE = Auto' });
-    const monitor = new CliProcess(byRole('show', '--monitor'));
-    procs.push(monitor);
-    await monitor.waitForLog((l) => l.msg === 'monitoring');
-    expect(await runCli(byRole('modify', 'SETPOINT=22.5'))).toMatchObject({ code: 0, stdout: 'SETPOINT = 22.5' });
-    await monitor.waitForLine((l) => l === 'SETPOINT = 22.5');
-
-    const python = mesh.lines.find((l) => l.includes('/usr/bin/python3 -c'))!.trim();
-    const script = python.slice(python.indexOf('"') + 1, python.lastIndexOf('"'));
-    expect(script).toContain('curve_serverkey');
-    const balancer = await promisify(execFile)(PYTHON, ['-c', script], { timeout: 10_000 });
-    expect(balancer.stdout).toContain('web-');
-
-    // The gateway's HTTP side is plain; its example node got in with its own key.
-    const curl = mesh.lines.find((l) => l.trim().startsWith('curl '))!.trim().split(/\s+/)[1]!;
-    let page = await fetch(curl);
-    for (let i = 0; i < 40 && page.status === 503; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      page = await fetch(curl);
-    }
-    expect(page.status).toBe(200);
-    expect(await page.text()).toBe('hello from web1 through the steward gateway: GET /hello\n');
+    expect(everyPrintedLine(mesh.lines).find((l) => l.startsWith('/usr/bin/python3'))).toContain('curve_serverkey');
 
     // Without the keys: a plain client and plain keyword tools get nothing within their timeout.
     const frontend = valueOf(call, '--broker');

@@ -80,6 +80,9 @@ describe('observability flags', () => {
     const port = (blocker.address() as { port: number }).port;
     const error = await start({ inspect: String(port) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).message).toBe(`--inspect: 127.0.0.1:${port} is already in use`);
+    expect((error as UsageError).message).toBe(
+      `--inspect: cannot listen on 127.0.0.1:${port}: address already in use (another process listens there: stop it or choose another port)`,
+    );
+    expect((error as UsageError).hint).toBe(`--inspect ${port + 1}`);
   });
 });

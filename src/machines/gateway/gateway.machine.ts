@@ -41,7 +41,7 @@ export interface GatewayContext {
 type Scope = FlatScope<GatewayEmitted>;
 
 /**
- * The gateway's side of the backend wire (DESIGN 5.6): it owns node
+ * The gateway's side of the backend wire (docs/gateway.md "The backend wire"): it owns node
  * presence and hands each backend message to its session. A burst from the
  * ROUTER is one event; each message is routed by its sid, and only to the
  * session bound to the node that sent it (identity is authorization, as in

@@ -1,9 +1,9 @@
 /**
- * Which backend nodes are there (DESIGN 5.6): a node is available after its
+ * Which backend nodes are there (docs/gateway.md "Presence and routing"): a node is available after its
  * first `pong` and unavailable after `liveness` x `ping-freq` of silence; any
  * message from it counts as being heard. Nodes not heard from for a
  * `ping-freq` are pinged (`ping` with an empty sid). Liveness is timestamps
- * compared on a tick, never a timer per node or per message (DESIGN 4).
+ * compared on a tick, never a timer per node or per message (docs/architecture.md "Hot path rules").
  * Plain code: no sockets, no XState.
  */
 

@@ -2,7 +2,7 @@
  * The vocabulary of a gateway session: what its connection and the backends
  * tell it (events), and what it asks of them (commands). The session machine
  * turns one into the other and touches no socket; the HTTP adapter carries
- * the commands out (DESIGN 3).
+ * the commands out (docs/architecture.md "Design rules").
  */
 import type { BackendKind, GatewayKind } from '../../protocol/blastbeat/message.js';
 import type { HeadLimits, RequestHead } from '../../protocol/blastbeat/http-head.js';

@@ -277,7 +277,7 @@ const websocketOn: Handlers<SessionState, Ctx, SessionEvent> = {
 };
 
 /**
- * One client connection (DESIGN 5.6). HTTP exchanges follow each other on a
+ * One client connection (docs/gateway.md "The backend wire"). HTTP exchanges follow each other on a
  * keep-alive connection: `reading` a head, `waiting` for the node's
  * response, `streaming` it, then reading the next (pipelined requests wait
  * in the buffer). An upgrade turns the session into a `websocket` until

@@ -10,7 +10,7 @@ export type HeartbeatTick = { type: 'heartbeat.tick' };
 
 /**
  * Ticks at the heartbeat interval. Liveness is a timestamp compared on each
- * tick by whoever owns the peers, never a timer per message (DESIGN section 4).
+ * tick by whoever owns the peers, never a timer per message (docs/architecture.md "Hot path rules").
  * Its delays run on the actor system's clock, so tests drive it with
  * SimulatedClock.
  */

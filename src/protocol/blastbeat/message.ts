@@ -1,5 +1,5 @@
 /**
- * BlastBeat's backend wire (seed 004, DESIGN 5.6): every message is three
+ * BlastBeat's backend wire (seed 004, docs/gateway.md "The backend wire"): every message is three
  * frames, `[sid, type, body]`. The gateway's ROUTER sees the node's routing id
  * in front: `[node, sid, type, body]`. A message with any other frame count is
  * dropped whole (never realigned), and so is an unknown type: a backend that

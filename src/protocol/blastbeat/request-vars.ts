@@ -1,6 +1,6 @@
 /**
  * A request head as the CGI-style vars a BlastBeat backend reads from the
- * `uwsgi` packet (DESIGN 5.6), in BlastBeat's order, then a few that uwsgi
+ * `uwsgi` packet (docs/gateway.md "The uwsgi packet"), in BlastBeat's order, then a few that uwsgi
  * and WSGI servers add (REQUEST_URI, HTTPS), then every header as
  * `HTTP_<NAME>`. Pure: no sockets, no XState.
  */

@@ -1,5 +1,5 @@
 /**
- * The uwsgi packet BlastBeat sends as a request head (DESIGN 5.6):
+ * The uwsgi packet BlastBeat sends as a request head (docs/gateway.md "The uwsgi packet"):
  *
  *   byte 0      modifier1 = 0
  *   bytes 1-2   uint16 little-endian TOTAL packet length, this 4-byte header

@@ -79,7 +79,7 @@ describe('uwsgi packet', () => {
 describe('request vars', () => {
   const peer = { remoteAddress: '127.0.0.1', remotePort: 51234, localPort: 8080, tls: false };
 
-  it('should produce the vars of DESIGN 5.6 in order, then the headers as HTTP_<NAME>', () => {
+  it('should produce the vars of docs/gateway.md "The uwsgi packet" in order, then the headers as HTTP_<NAME>', () => {
     const h = head('POST /p%20q?x=1 HTTP/1.1\r\nHost: example.com:8080\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nX-Forwarded-For: a');
     expect(requestVars(h, peer)).toEqual([
       ['REQUEST_METHOD', 'POST'],

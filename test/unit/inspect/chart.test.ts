@@ -11,8 +11,8 @@ describe('chartOf', () => {
   it('should nest the state nodes and name the initial one', () => {
     const chart = chartOf(supervisor({ name: 's' }));
     expect(chart?.machine).toBe('supervisor');
-    expect(chart?.root.states.map((s) => s.key)).toEqual(['running', 'stopping', 'stopped']);
-    expect(chart?.root.initial).toBe('running');
+    expect(chart?.root.states.map((s) => s.key)).toEqual(['starting', 'running', 'stopping', 'stopped']);
+    expect(chart?.root.initial).toBe('starting');
     expect(find(chart!.root, 'stopping')?.states.map((s) => s.key)).toEqual(['next', 'waiting']);
     expect(find(chart!.root, 'stopped')?.type).toBe('final');
   });

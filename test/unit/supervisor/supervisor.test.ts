@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, createMachine, SimulatedClock, type AnyActorRef } from 'xstate';
-import { supervisor, dynamicSupervisor, type ChildSpec, type SupervisorReport } from '../../../src/supervisor/index.js';
+import { supervisor, dynamicSupervisor, type ChildSpec } from '../../../src/supervisor/index.js';
 import { probeChild } from '../../helpers/probe-child.js';
+import { bootSupervisor } from '../../helpers/boot-supervisor.js';
 
 function boot(opts: Parameters<typeof supervisor>[0], clock = new SimulatedClock()) {
-  let t = 0;
-  const reports: SupervisorReport[] = [];
-  const logic = supervisor({ ...opts, now: () => t });
-  const actor = createActor(logic, { clock });
-  for (const type of ['supervisor.childStarted', 'supervisor.childExited', 'supervisor.childStopped', 'supervisor.gaveUp'] as const) {
-    actor.on(type, (e) => reports.push(e as SupervisorReport));
-  }
-  actor.start();
-  const advance = (ms: number) => {
-    t += ms;
-    clock.increment(ms);
-  };
-  const child = (id: string) => (actor.getSnapshot().children as Record<string, AnyActorRef | undefined>)[id];
-  return { actor, reports, advance, child };
+  return bootSupervisor(opts, ['supervisor.childStarted', 'supervisor.childExited', 'supervisor.childStopped', 'supervisor.gaveUp'], clock);
 }
 
 function specs(ids: string[], journal: string[], extra: Partial<ChildSpec> = {}): ChildSpec[] {
