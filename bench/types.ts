@@ -57,6 +57,8 @@ export interface LineChart {
   readonly xTicks?: ReadonlyArray<readonly [number, string]>;
   /** Leave the points unlabelled (many series, many points). */
   readonly hidePointLabels?: boolean;
+  /** Vertical marks with a label, e.g. when a fault was injected. */
+  readonly marks?: ReadonlyArray<{ readonly x: number; readonly label: string }>;
   /** The runner also prints the chart as a table: one row per series, its y at each of these x (column headings as given). */
   readonly tableAt?: ReadonlyArray<readonly [number, string]>;
   readonly series: readonly ChartSeries[];

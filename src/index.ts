@@ -8,7 +8,7 @@ export { Worker } from './api/worker.js';
 export type { WorkerOptions, IncomingRequest, Handler, ReplyBody, WorkerRequest } from './api/worker.js';
 export { Client } from './api/client.js';
 export type { ClientOptions, CallOptions } from './api/client.js';
-export { TimeoutError, BrokerError, RemoteError, UnknownMethodError, InvalidReplyError, ClosedError } from './api/errors.js';
+export { TimeoutError, NoWorkerError, BrokerError, RemoteError, UnknownMethodError, InvalidReplyError, ClosedError } from './api/errors.js';
 export { RpcRegistry } from './api/rpc-registry.js';
 export { StartupError } from './api/start-failure.js';
 export { EndpointError } from './actors/endpoint-error.js';

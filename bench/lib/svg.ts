@@ -80,6 +80,10 @@ export function renderLineChart(chart: LineChart): string {
   out.push(`<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${MARGIN.top + plotH}" y2="${MARGIN.top + plotH}" stroke="#333"/>`);
   out.push(`<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH + 36}" text-anchor="middle">${escapeXml(chart.xLabel)}${chart.xLog ? ' (log scale)' : ''}</text>`);
   out.push(`<text transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}${chart.yLog ? ' (log scale)' : ''}</text>`);
+  for (const mark of chart.marks ?? []) {
+    out.push(`<line x1="${f(px(mark.x))}" x2="${f(px(mark.x))}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="#d62728" stroke-dasharray="4 3"/>`);
+    out.push(`<text x="${f(px(mark.x) + 4)}" y="${MARGIN.top + 12}" fill="#d62728">${escapeXml(mark.label)}</text>`);
+  }
   // series
   chart.series.forEach((series, i) => {
     const color = COLORS[i % COLORS.length] as string;

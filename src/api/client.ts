@@ -1,19 +1,23 @@
-import * as zmq from 'zeromq';
 import { silentLogger, type Logger } from '../log.js';
+import { BrokerSet, type BrokerState } from '../machines/client/broker-set.js';
 import { toFrames, type ReplyBody } from '../machines/worker/request.js';
 import type { JsonLimits, JsonObject } from '../protocol/json.js';
 import { decodeRpcReply, encodeRpcRequest } from '../protocol/rpc.js';
-import { clientRequestUnit, decodeUnits, isStewardHeader, Kind, mergeUnits } from '../protocol/steward-wire.js';
+import { clientRequestUnit, decodeUnits, isStewardHeader, Kind, PONG_DRAINING, pingUnit } from '../protocol/steward-wire.js';
 import { Status } from '../protocol/status.js';
-import { curveClientSocketOptions, resolveCurveClient, watchClientHandshakes, type CurveClientOptions, type ResolvedCurveClient } from '../security/curve.js';
-import { readUntilClosed } from '../util/socket-reader.js';
-import { SocketWriter } from '../util/socket-writer.js';
+import { resolveCurveClient, type CurveClientOptions, type ResolvedCurveClient } from '../security/curve.js';
 import { DEFAULT_FRONTEND } from './broker.js';
-import { BrokerError, ClosedError, InvalidReplyError, RemoteError, TimeoutError, UnknownMethodError } from './errors.js';
+import { ClientLink } from './client-link.js';
+import { BrokerError, ClosedError, InvalidReplyError, NoWorkerError, RemoteError, TimeoutError, UnknownMethodError } from './errors.js';
 import { rpcProxy, type RpcProxy, type UntypedService } from './rpc-proxy.js';
 
 export interface ClientOptions {
-  /** Broker frontend endpoint(s); requests are spread over them. Default tcp://127.0.0.1:5555. */
+  /**
+   * Broker frontend endpoint(s). With several, the client keeps one socket per
+   * broker, pings each once per `heartbeat`, sends each attempt to a live one
+   * (round-robin), and retries a timed-out attempt on another. Default
+   * tcp://127.0.0.1:5555.
+   */
   readonly broker?: string | readonly string[];
   /** Per attempt, in ms (butler: 2500). */
   readonly timeout?: number;
@@ -21,6 +25,16 @@ export interface ClientOptions {
   readonly retries?: number;
   /** Keep the connection across retries (true), or reconnect before each retry (false, butler's `persistent = False`). */
   readonly persistent?: boolean;
+  /**
+   * When no worker serves the service, wait in the broker's queue for one to
+   * register (true), or fail at once with a NoWorkerError once every live
+   * broker said it has none (false, the default). Per call too.
+   */
+  readonly waitForWorker?: boolean;
+  /** How often every broker is pinged, in ms (default 1000); a broker is taken back within one interval of answering. */
+  readonly heartbeat?: number;
+  /** Intervals a broker may stay silent before it is taken for dead (default 3). */
+  readonly liveness?: number;
   readonly maxMessageSize?: number;
   /** Limits on RPC replies read as JSON (default: the message size limit, nesting 64). */
   readonly replyLimits?: Partial<JsonLimits>;
@@ -36,16 +50,24 @@ export interface ClientOptions {
 export interface CallOptions {
   readonly timeout?: number;
   readonly retries?: number;
+  /** Overrides the client's `waitForWorker` for this call. */
+  readonly waitForWorker?: boolean;
 }
 
 interface Call {
   readonly service: string;
   readonly body: Buffer[];
   readonly timeout: number;
+  readonly wait: boolean;
   attemptsLeft: number;
   attempts: number;
   id: number;
   deadline: number;
+  /** The broker the current attempt went to, and when. */
+  broker: number;
+  sentAt: number;
+  /** Brokers that said no worker serves the service: this call does not ask them again. */
+  noWorker: Set<number> | undefined;
   readonly resolve: (frames: Buffer[]) => void;
   readonly reject: (error: Error) => void;
 }
@@ -57,39 +79,75 @@ const RETRYABLE = new Set<number>([Status.WorkerLost, Status.Unavailable]);
  * and expiration per attempt), so many calls may be in flight on one client,
  * a late reply to an abandoned attempt is dropped, and the broker never hands
  * a worker a request its client stopped waiting for.
+ *
+ * Given several brokers it fails over between them (docs/deploy.md): only the
+ * attempts in flight to a broker when it dies wait out their timeout; later
+ * ones go to the live brokers, and a broker that answers again gets traffic
+ * within one heartbeat interval.
  */
 export class Client {
-  private socket: zmq.Dealer;
-  private writer: SocketWriter;
-  private readonly endpoints: string[];
+  private readonly links: ClientLink[];
+  private readonly brokers: BrokerSet;
   private readonly calls = new Map<number, Call>();
   private seq = 0;
-  private outbox: Buffer[][] = [];
-  private readonly flushOutbox = () => {
-    const units = this.outbox;
-    this.outbox = [];
-    if (this.closed) return;
-    for (const message of mergeUnits(units)) this.writer.write(message);
-  };
+  private pingSeq = 0;
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly pinger: NodeJS.Timeout;
+  /**
+   * Calls made before any broker answered, while several are given: they wait
+   * (at most `graceMs`) for the first PONG and go to a broker known to be up,
+   * so a fresh client does not start with a broker that is down.
+   */
+  private waiting: Call[] = [];
+  private graceUntil: number;
+  private graceTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly log: Logger;
   readonly timeout: number;
   readonly retries: number;
   readonly persistent: boolean;
+  readonly waitForWorker: boolean;
+  readonly heartbeat: number;
   private readonly replyLimits: JsonLimits;
   private readonly keys: ResolvedCurveClient | undefined;
 
   constructor(private readonly options: ClientOptions = {}) {
-    this.endpoints = options.broker === undefined ? [DEFAULT_FRONTEND] : typeof options.broker === 'string' ? [options.broker] : [...options.broker];
+    const endpoints = options.broker === undefined ? [DEFAULT_FRONTEND] : typeof options.broker === 'string' ? [options.broker] : [...options.broker];
+    if (endpoints.length === 0) throw new TypeError('a Client needs at least one broker endpoint');
     this.timeout = options.timeout ?? 2500;
     this.retries = options.retries ?? 2;
     this.persistent = options.persistent ?? true;
+    this.waitForWorker = options.waitForWorker ?? false;
+    this.heartbeat = options.heartbeat ?? 1000;
+    const silenceMs = this.heartbeat * (options.liveness ?? 3);
     this.replyLimits = { maxBytes: options.maxMessageSize ?? 16 * 1024 * 1024, maxDepth: 64, ...options.replyLimits };
     this.log = (options.logger ?? silentLogger).child({ actor: 'client' });
     this.keys = options.curve ? resolveCurveClient(options.curve) : undefined;
-    this.socket = this.open();
-    this.writer = this.writerFor(this.socket);
+    this.brokers = new BrokerSet(endpoints, silenceMs, Date.now());
+    this.links = endpoints.map(
+      (endpoint, i) =>
+        new ClientLink({
+          endpoint,
+          maxMessageSize: options.maxMessageSize ?? 16 * 1024 * 1024,
+          heartbeatMs: this.heartbeat,
+          silenceMs,
+          keys: this.keys,
+          log: this.log,
+          onMessage: (frames) => this.onMessage(i, frames),
+          onDown: () => this.onDown(i),
+          onUp: () => this.ping(i),
+        }),
+    );
+    // Pings cost a message per broker per interval; an idle client keeps no process alive for them.
+    this.pinger = setInterval(() => this.tick(), this.heartbeat);
+    this.pinger.unref();
+    this.graceUntil = endpoints.length > 1 ? Date.now() + Math.min(250, this.heartbeat) : 0;
+    this.ping();
+  }
+
+  /** What the client knows of each broker now (for logs, the inspector and tests). */
+  brokerStates(): Array<{ endpoint: string; state: BrokerState; lastHeard: number }> {
+    return this.brokers.snapshot();
   }
 
   /** Sends `body` to `service` and resolves with the reply frames. */
@@ -100,10 +158,14 @@ export class Client {
         service,
         body: toFrames(body),
         timeout: options.timeout ?? this.timeout,
+        wait: options.waitForWorker ?? this.waitForWorker,
         attemptsLeft: options.retries ?? this.retries,
         attempts: 0,
         id: 0,
         deadline: 0,
+        broker: -1,
+        sentAt: 0,
+        noWorker: undefined,
         resolve,
         reject: rejectCall,
       };
@@ -166,29 +228,44 @@ export class Client {
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
+    clearInterval(this.pinger);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    for (const call of this.waiting.splice(0)) call.reject(new ClosedError());
     for (const call of this.calls.values()) call.reject(new ClosedError());
     this.calls.clear();
-    this.writer.stop();
-    this.socket.close();
+    for (const link of this.links) link.close();
   }
 
-  private open(): zmq.Dealer {
-    const socket = new zmq.Dealer({
-      linger: 0,
-      maxMessageSize: this.options.maxMessageSize ?? 16 * 1024 * 1024,
-      ...(this.keys ? curveClientSocketOptions(this.keys) : {}),
-    });
-    if (this.keys) watchClientHandshakes(socket, this.log, this.keys);
-    for (const ep of this.endpoints) socket.connect(ep);
-    void readUntilClosed(socket, (frames) => this.onReply(frames));
-    return socket;
+  /** Once per heartbeat interval: silent brokers are dead, and every broker is pinged. */
+  private tick(): void {
+    if (this.closed) return;
+    this.brokers.tick(Date.now());
+    this.ping();
   }
 
-  private writerFor(socket: zmq.Dealer): SocketWriter {
-    return new SocketWriter(socket, (reason, detail) => this.log.warn({ reason, detail }, 'send failed'));
+  private ping(only?: number): void {
+    this.pingSeq = (this.pingSeq + 1) >>> 0;
+    for (let i = 0; i < this.links.length; i++) {
+      if (only !== undefined && i !== only) continue;
+      const link = this.links[i] as ClientLink;
+      // A broker that is down holds up its writer: one ping waiting is enough.
+      if (link.backlog === 0) link.write(pingUnit(this.pingSeq));
+    }
   }
 
-  private attempt(call: Call): void {
+  /**
+   * Sends the call's next attempt, with a new request id, to the best broker:
+   * a live one, round-robin, not one that said it has no worker for this call,
+   * and not the one its last attempt timed out on while another is alive.
+   */
+  private attempt(call: Call, avoid?: number): void {
+    if (this.graceUntil > 0 && !this.brokers.anyHeard()) {
+      if (Date.now() < this.graceUntil) {
+        this.wait(call);
+        return;
+      }
+      this.graceUntil = 0;
+    }
     // uint32 ids as in the header; 0 is never used, and wrapping past 4 billion skips live ones.
     do this.seq = (this.seq + 1) >>> 0 || 1;
     while (this.calls.has(this.seq));
@@ -196,17 +273,35 @@ export class Client {
     call.attempts += 1;
     const now = Date.now();
     call.deadline = now + call.timeout;
+    call.sentAt = now;
+    call.broker = this.brokers.pick(call.noWorker, avoid) ?? 0;
     this.calls.set(call.id, call);
     // Calls made in the same tick share ZeroMQ messages (zeromq.js pays per message).
-    if (this.outbox.length === 0) queueMicrotask(this.flushOutbox);
-    this.outbox.push(clientRequestUnit(call.id, call.deadline, call.service, call.body));
+    (this.links[call.broker] as ClientLink).write(clientRequestUnit(call.id, call.deadline, call.service, call.body, call.wait));
     if (!this.sweeper) this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(50, this.timeout / 10)));
+  }
+
+  private wait(call: Call): void {
+    this.waiting.push(call);
+    if (!this.graceTimer) {
+      this.graceTimer = setTimeout(() => this.release(), Math.max(0, this.graceUntil - Date.now()));
+    }
+  }
+
+  /** The first broker answered, or the grace ran out: the waiting calls go now. */
+  private release(): void {
+    this.graceUntil = 0;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const call of waiting) this.attempt(call);
   }
 
   /** One timer for all calls: per-request timers cost more than the requests at high rates. */
   private sweep(): void {
     const now = Date.now();
-    let reconnect = false;
+    const reconnect = new Set<number>();
     const retry: Call[] = [];
     for (const [id, call] of this.calls) {
       if (call.deadline > now) continue;
@@ -214,45 +309,101 @@ export class Client {
       if (call.attemptsLeft > 0) {
         call.attemptsLeft -= 1;
         retry.push(call);
-        if (!this.persistent) reconnect = true;
+        if (!this.persistent) reconnect.add(call.broker);
       } else {
-        call.reject(new TimeoutError(call.service, call.attempts, call.timeout));
+        call.reject(this.timeoutError(call, now));
       }
+      this.suspect(call.broker);
     }
-    if (reconnect) this.reconnect();
-    for (const call of retry) this.attempt(call);
+    for (const i of reconnect) this.reconnect(i);
+    for (const call of retry) this.attempt(call, call.broker);
     if (this.calls.size === 0 && this.sweeper) {
       clearInterval(this.sweeper);
       this.sweeper = undefined;
     }
   }
 
-  /** A fresh socket; calls in flight on the old one are sent again with new ids. */
-  private reconnect(): void {
-    this.log.debug('reconnecting');
-    this.writer.stop();
-    this.socket.close();
-    this.socket = this.open();
-    this.writer = this.writerFor(this.socket);
-    const inFlight = [...this.calls.values()];
-    this.calls.clear();
-    for (const call of inFlight) this.attempt(call);
+  /**
+   * The connection to broker `i` closed: the broker died or went away, and its
+   * routing id for us with it, so nothing in flight there can be answered.
+   * Those attempts are retried elsewhere now rather than after their timeout
+   * (those with no retries left still wait it out).
+   */
+  private onDown(i: number): void {
+    if (this.closed) return;
+    this.brokers.lost(i);
+    this.log.info({ broker: this.brokers.endpoints[i] }, 'connection to broker closed; sending elsewhere');
+    const lost = [...this.calls.values()].filter((c) => c.broker === i && c.attemptsLeft > 0);
+    for (const call of lost) {
+      this.calls.delete(call.id);
+      call.attemptsLeft -= 1;
+      this.attempt(call, i);
+    }
   }
 
-  private onReply(frames: Buffer[]): void {
+  /** An attempt to broker `i` timed out: no new attempts go there until it answers the ping sent now. */
+  private suspect(i: number): void {
+    if (this.links.length === 1) return;
+    this.brokers.timedOut(i);
+    this.ping(i);
+  }
+
+  private timeoutError(call: Call, now: number): TimeoutError {
+    const endpoint = this.brokers.endpoints[call.broker] as string;
+    // Heard since the attempt left, or within a ping interval: it answers pings, so it is up (a hint, not a proof).
+    const heard = this.brokers.lastHeard(call.broker);
+    const up = this.brokers.state(call.broker) !== 'dead' && this.brokers.state(call.broker) !== 'unknown' && (heard >= call.sentAt || now - heard <= this.heartbeat + 100);
+    const detail = !up
+      ? `broker ${endpoint} did not answer (down, unreachable, or too busy)`
+      : call.wait
+        ? `broker ${endpoint} is up, but no worker answered in time (the call waits for a worker when none is registered)`
+        : `broker ${endpoint} is up and has workers for it, but none answered in time`;
+    return new TimeoutError(call.service, call.attempts, call.timeout, detail);
+  }
+
+  /** A fresh socket to broker `i`; calls in flight on the old one are sent again with new ids. */
+  private reconnect(i: number): void {
+    (this.links[i] as ClientLink).reconnect();
+    const inFlight = [...this.calls.values()].filter((c) => c.broker === i);
+    for (const call of inFlight) {
+      this.calls.delete(call.id);
+      this.attempt(call);
+    }
+  }
+
+  private onMessage(i: number, frames: Buffer[]): void {
     // [units...] in steward's compact wire: one message may answer many calls.
     if (frames.length === 0 || !isStewardHeader(frames[0] as Buffer)) return;
+    const now = Date.now();
+    let draining = false;
+    let pong = false;
     decodeUnits(frames, 0, (m) => {
-      if (!('type' in m) && m.kind === Kind.ClientReply) this.settle(m.requestId, m.status, m.body);
+      if ('type' in m) return;
+      if (m.kind === Kind.ClientReply) this.settle(i, m.requestId, m.status, m.body);
+      else if (m.kind === Kind.Pong) {
+        pong = true;
+        draining = (m.flags & PONG_DRAINING) !== 0;
+      }
     });
+    // Any message says the broker is up; only a PONG says whether it drains.
+    const state = this.brokers.state(i);
+    if (this.brokers.heard(i, now, pong ? draining : state === 'draining') && state === 'dead') {
+      this.log.info({ broker: this.brokers.endpoints[i] }, 'broker answers again');
+    }
+    if (this.waiting.length > 0) this.release();
   }
 
-  private settle(requestId: number, status: number, body: Buffer[]): void {
+  private settle(broker: number, requestId: number, status: number, body: Buffer[]): void {
     const call = this.calls.get(requestId);
-    if (!call) return; // a late reply to an abandoned attempt
+    // A late reply to an abandoned attempt, or one from a broker this attempt never went to.
+    if (!call || call.broker !== broker) return;
     this.calls.delete(requestId);
     if (status === Status.Ok) {
       call.resolve(body);
+      return;
+    }
+    if (status === Status.NoWorker) {
+      this.noWorker(call);
       return;
     }
     if (status === Status.Expired) {
@@ -260,16 +411,32 @@ export class Client {
       // that is this attempt timing out, whichever of the broker's tick and our sweep saw it first.
       if (call.attemptsLeft > 0) {
         call.attemptsLeft -= 1;
-        if (!this.persistent) this.reconnect();
-        this.attempt(call);
-      } else call.reject(new TimeoutError(call.service, call.attempts, call.timeout));
+        if (!this.persistent) this.reconnect(call.broker);
+        this.attempt(call, call.broker);
+      } else call.reject(this.timeoutError(call, Date.now()));
       return;
     }
     if (RETRYABLE.has(status) && call.attemptsLeft > 0) {
       call.attemptsLeft -= 1;
-      this.attempt(call);
+      this.attempt(call, call.broker);
       return;
     }
     call.reject(new BrokerError(call.service, status, body.map((b) => b.toString()).join(' ')));
+  }
+
+  /**
+   * A broker has no worker for the service: ask the other live brokers first
+   * (a broker just restarted may not have seen its workers register yet),
+   * without spending a retry; fail when every one of them said the same.
+   */
+  private noWorker(call: Call): void {
+    call.noWorker ??= new Set();
+    call.noWorker.add(call.broker);
+    if (this.brokers.usable(call.noWorker) > 0) {
+      call.attempts -= 1;
+      this.attempt(call);
+      return;
+    }
+    call.reject(new NoWorkerError(call.service, [...call.noWorker].map((i) => this.brokers.endpoints[i] as string)));
   }
 }

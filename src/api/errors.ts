@@ -1,14 +1,35 @@
 /** Typed errors a caller can tell apart by class or by `name`. */
 
-/** No answer within the timeout, after every retry. */
+/**
+ * No answer within the timeout, after every retry. `detail` says what the
+ * client knew of the last attempt's broker: up (then a worker was too slow, or
+ * none came while the call waited for one) or silent.
+ */
 export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
   constructor(
     readonly service: string,
     readonly attempts: number,
     readonly timeoutMs: number,
+    readonly detail?: string,
   ) {
-    super(`no reply from ${service} within ${timeoutMs} ms (${attempts} attempt${attempts === 1 ? '' : 's'})`);
+    super(`no reply from ${service} within ${timeoutMs} ms (${attempts} attempt${attempts === 1 ? '' : 's'})${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+/**
+ * No worker serves the service: every broker the call could reach said so at
+ * once (status 404), none of them queued it. Only for calls that do not wait
+ * for a worker (the default; see `waitForWorker`). `brokers` are the
+ * endpoints that said so.
+ */
+export class NoWorkerError extends Error {
+  override readonly name = 'NoWorkerError';
+  constructor(
+    readonly service: string,
+    readonly brokers: readonly string[],
+  ) {
+    super(`no worker serves ${service} (${brokers.length === 1 ? 'broker' : 'brokers'} ${brokers.join(', ')} said so; pass waitForWorker to wait for one)`);
   }
 }
 

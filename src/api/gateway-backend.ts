@@ -50,8 +50,13 @@ export interface BackendWebSocket {
 }
 
 export interface GatewayBackendOptions {
-  /** The gateway's ZeroMQ endpoint (its `zmq` setting). */
-  readonly endpoint: string;
+  /**
+   * The gateway's ZeroMQ endpoint (its `zmq` setting), or several gateways'
+   * (gateways behind a TCP load balancer): the node connects to each with a
+   * socket of its own, under the same name, and answers every request
+   * through the gateway it came from.
+   */
+  readonly endpoint: string | readonly string[];
   /** The node name a virtual host lists (`node = NAME`): this socket's routing id. */
   readonly node: string;
   readonly onRequest?: (request: BackendRequest) => BackendResponse | Promise<BackendResponse>;
@@ -76,8 +81,28 @@ interface Pending {
 }
 
 interface SessionState {
+  /** The gateway the session lives on: every answer goes back through it. */
+  readonly link: GatewayLink;
   pending: Pending | undefined;
   ws: WebSocketHandle | undefined;
+}
+
+/**
+ * The node's socket to one gateway, with its own send queue and what that
+ * gateway understands. One socket per gateway, not one DEALER connected to
+ * all: a DEALER round-robins its sends, and an answer must reach the gateway
+ * holding the client's connection.
+ */
+interface GatewayLink {
+  /** Its place among the node's gateways, in session keys. */
+  readonly index: number;
+  readonly endpoint: string;
+  readonly socket: zmq.Dealer;
+  readonly queue: Deque<BatchUnit>;
+  writing: boolean;
+  /** The gateway offered steward's batch extension (ping/pong body `batch`, or it sent one). */
+  readsBatches: boolean;
+  readonly unwatch: (() => void) | undefined;
 }
 
 class WebSocketHandle implements BackendWebSocket {
@@ -239,40 +264,46 @@ function isAsyncIterable(x: unknown): x is AsyncIterable<string | Buffer> {
  * streamed as `chunk` messages.
  */
 export class GatewayBackend {
+  /** The socket to the first gateway (the only one, unless several were given). */
   readonly socket: zmq.Dealer;
+  private readonly links: GatewayLink[];
+  /** Sessions by gateway and sid: sids are random per gateway, so two gateways could, in principle, pick the same. */
   private readonly sessions = new Map<string, SessionState>();
-  private readonly queue = new Deque<BatchUnit>(64);
-  private writing = false;
-  /** The gateway offered steward's batch extension (ping/pong body `batch`, or it sent one). */
-  private gatewayReadsBatches = false;
   private closed = false;
   private readonly log: Logger;
   private readonly maxBody: number;
-  private readonly unwatch: (() => void) | undefined;
 
   private constructor(private readonly options: GatewayBackendOptions) {
     this.log = (options.logger ?? silentLogger).child({ node: options.node });
     this.maxBody = options.maxBodySize ?? 16 * 1024 * 1024;
     // Resolved once: a node without its own pair gets a fresh one, which no allow-list knows.
     const keys = options.curve ? resolveCurveClient(options.curve) : undefined;
-    this.socket = new zmq.Dealer({
-      routingId: options.node,
-      linger: 0,
-      receiveHighWaterMark: 100_000,
-      sendHighWaterMark: 100_000,
-      ...(keys ? curveClientSocketOptions(keys) : {}),
+    const endpoints = typeof options.endpoint === 'string' ? [options.endpoint] : [...options.endpoint];
+    if (endpoints.length === 0) throw new TypeError('a GatewayBackend needs at least one gateway endpoint');
+    this.links = endpoints.map((endpoint, index) => {
+      const socket = new zmq.Dealer({
+        routingId: options.node,
+        linger: 0,
+        receiveHighWaterMark: 100_000,
+        sendHighWaterMark: 100_000,
+        ...(keys ? curveClientSocketOptions(keys) : {}),
+      });
+      // A refused node sees no error from libzmq, only silence: say why in its log.
+      const unwatch = keys ? watchClientHandshakes(socket, this.log, keys) : undefined;
+      return { index, endpoint, socket, queue: new Deque<BatchUnit>(64), writing: false, readsBatches: false, unwatch };
     });
-    // A refused node sees no error from libzmq, only silence: say why in its log.
-    this.unwatch = keys ? watchClientHandshakes(this.socket, this.log, keys) : undefined;
+    this.socket = (this.links[0] as GatewayLink).socket;
   }
 
   static start(options: GatewayBackendOptions): GatewayBackend {
     const backend = new GatewayBackend(options);
-    backend.socket.connect(options.endpoint);
-    // Announce at once: a node is available from its first pong, so it need not wait for a ping.
-    // Its body offers batches; a gateway that does not know them ignores it.
-    backend.send(EMPTY, 'pong', BATCH);
-    void backend.read();
+    for (const link of backend.links) {
+      link.socket.connect(link.endpoint);
+      // Announce at once: a node is available from its first pong, so it need not wait for a ping.
+      // Its body offers batches; a gateway that does not know them ignores it.
+      backend.send(link, EMPTY, 'pong', BATCH);
+      void backend.read(link);
+    }
     return backend;
   }
 
@@ -284,80 +315,82 @@ export class GatewayBackend {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.unwatch?.();
-    this.socket.close();
-  }
-
-  private send(sid: Buffer, kind: BackendKind, body: Buffer): void {
-    if (this.closed) return;
-    this.queue.push([sid, KIND_FRAME[kind], body]);
-    // Started after the current task's microtasks: the answers to one batch of requests
-    // (handled synchronously) leave together.
-    if (!this.writing) {
-      this.writing = true;
-      queueMicrotask(() => void this.pump());
+    for (const link of this.links) {
+      link.unwatch?.();
+      link.socket.close();
     }
   }
 
-  private async pump(): Promise<void> {
+  private send(link: GatewayLink, sid: Buffer, kind: BackendKind, body: Buffer): void {
+    if (this.closed) return;
+    link.queue.push([sid, KIND_FRAME[kind], body]);
+    // Started after the current task's microtasks: the answers to one batch of requests
+    // (handled synchronously) leave together.
+    if (!link.writing) {
+      link.writing = true;
+      queueMicrotask(() => void this.pump(link));
+    }
+  }
+
+  private async pump(link: GatewayLink): Promise<void> {
     try {
-      while (!this.closed && this.queue.length > 0) {
+      while (!this.closed && link.queue.length > 0) {
         const units: BatchUnit[] = [];
-        while (this.queue.length > 0) units.push(this.queue.shift() as BatchUnit);
+        while (link.queue.length > 0) units.push(link.queue.shift() as BatchUnit);
         const messages: Buffer[][] = [];
-        if (units.length === 1 || !this.gatewayReadsBatches) for (const u of units) messages.push([u[0], u[1], u[2]]);
+        if (units.length === 1 || !link.readsBatches) for (const u of units) messages.push([u[0], u[1], u[2]]);
         else planBatches(units, (m) => messages.push('plain' in m ? [m.plain[0], m.plain[1], m.plain[2]] : [EMPTY, BATCH, m.packed]));
         for (const frames of messages) {
           try {
-            await this.socket.send(frames);
+            await link.socket.send(frames);
           } catch (error) {
             if (this.closed) return;
-            this.log.warn({ err: error }, 'send failed');
+            this.log.warn({ err: error, gateway: link.endpoint }, 'send failed');
           }
         }
       }
     } finally {
-      this.writing = false;
+      link.writing = false;
     }
   }
 
-  private async read(): Promise<void> {
+  private async read(link: GatewayLink): Promise<void> {
     while (!this.closed) {
       let frames: Buffer[];
       try {
-        frames = await this.socket.receive();
+        frames = await link.socket.receive();
       } catch (error) {
         if (this.closed) return;
-        this.log.error({ err: error }, 'receive failed');
+        this.log.error({ err: error, gateway: link.endpoint }, 'receive failed');
         return;
       }
       const decoded = decodeGatewayFrames(frames);
       if (!Array.isArray(decoded)) {
         const m = decoded as GatewayMessage | Rejection;
-        if (m.type === 'rejected') this.log.warn({ reason: m.reason, detail: m.detail }, 'message dropped');
-        else this.handle(m);
+        if (m.type === 'rejected') this.log.warn({ reason: m.reason, detail: m.detail, gateway: link.endpoint }, 'message dropped');
+        else this.handle(link, m);
         continue;
       }
-      this.gatewayReadsBatches = true;
-      for (const m of decoded as readonly GatewayMessage[]) this.handle(m);
+      link.readsBatches = true;
+      for (const m of decoded as readonly GatewayMessage[]) this.handle(link, m);
     }
   }
 
-  private handle(m: GatewayMessage): void {
+  private handle(link: GatewayLink, m: GatewayMessage): void {
     try {
-      this.handleMessage(m.sid, m.kind, m.body);
+      this.handleMessage(link, m.sid, m.kind, m.body);
     } catch (error) {
       this.log.error({ err: error }, 'handler failed');
     }
   }
 
-  private handleMessage(sid: Buffer, kind: string, body: Buffer): void {
+  private handleMessage(link: GatewayLink, sid: Buffer, kind: string, body: Buffer): void {
     if (kind === 'ping' || kind === 'pong') {
-      if (isBatchOffer(body)) this.gatewayReadsBatches = true;
-      if (kind === 'ping') this.send(EMPTY, 'pong', BATCH);
+      if (isBatchOffer(body)) link.readsBatches = true;
+      if (kind === 'ping') this.send(link, EMPTY, 'pong', BATCH);
       return;
     }
-    const key = sid.toString('latin1');
+    const key = this.links.length === 1 ? sid.toString('latin1') : `${link.index}:${sid.toString('latin1')}`;
     let session = this.sessions.get(key);
     switch (kind) {
       case 'uwsgi': {
@@ -368,11 +401,11 @@ export class GatewayBackend {
           return;
         }
         if (session === undefined) {
-          session = { pending: undefined, ws: undefined };
+          session = { link, pending: undefined, ws: undefined };
           this.sessions.set(key, session);
         }
         if (vars.websocket) {
-          const ws = new WebSocketHandle(sid, new IncomingRequest(sid, vars, EMPTY), (k, b) => this.send(sid, k, b));
+          const ws = new WebSocketHandle(sid, new IncomingRequest(sid, vars, EMPTY), (k, b) => this.send(link, sid, k, b));
           session.ws = ws;
           if (this.options.onWebSocket) this.options.onWebSocket(ws);
           else ws.close();
@@ -418,7 +451,7 @@ export class GatewayBackend {
 
   private refuse(sid: Buffer, session: SessionState): void {
     if (session.pending) session.pending.refused = true;
-    this.respond(sid, { status: 413, body: 'request body too large\n', close: true });
+    this.respond(session.link, sid, { status: 413, body: 'request body too large\n', close: true });
   }
 
   private dispatch(sid: Buffer, session: SessionState): void {
@@ -427,8 +460,9 @@ export class GatewayBackend {
     session.pending = undefined;
     const request = new IncomingRequest(sid, p.vars, p.chunks.length === 1 ? (p.chunks[0] as Buffer) : Buffer.concat(p.chunks));
     const onRequest = this.options.onRequest;
+    const link = session.link;
     if (!onRequest) {
-      this.respond(sid, { status: 404, body: 'no request handler\n' });
+      this.respond(link, sid, { status: 404, body: 'no request handler\n' });
       return;
     }
     let result: BackendResponse | Promise<BackendResponse>;
@@ -436,28 +470,28 @@ export class GatewayBackend {
       result = onRequest(request);
     } catch (error) {
       this.log.error({ err: error }, 'onRequest threw');
-      this.respond(sid, { status: 500, body: 'internal error\n' });
+      this.respond(link, sid, { status: 500, body: 'internal error\n' });
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        (response) => this.respond(sid, response),
+        (response) => this.respond(link, sid, response),
         (error: unknown) => {
           this.log.error({ err: error }, 'onRequest failed');
-          this.respond(sid, { status: 500, body: 'internal error\n' });
+          this.respond(link, sid, { status: 500, body: 'internal error\n' });
         },
       );
-    } else this.respond(sid, result);
+    } else this.respond(link, sid, result);
   }
 
   /** Head and body as one `headers` message; an async-iterable body is streamed as chunks. */
-  private respond(sid: Buffer, response: BackendResponse): void {
+  private respond(link: GatewayLink, sid: Buffer, response: BackendResponse): void {
     const status = response.status ?? 200;
     const headers = response.headers ?? {};
     const close = response.close === true ? 'Connection: close\r\n' : '';
     const body = response.body;
     if (isAsyncIterable(body)) {
-      void this.stream(sid, status, headers, close, body, response.close === true);
+      void this.stream(link, sid, status, headers, close, body, response.close === true);
       return;
     }
     const data = body === undefined ? EMPTY : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
@@ -466,11 +500,12 @@ export class GatewayBackend {
     const message = Buffer.allocUnsafe(text.length + data.length);
     message.write(text, 0, 'latin1');
     data.copy(message, text.length);
-    this.send(sid, 'headers', message);
-    if (response.close === true) this.send(sid, 'end', EMPTY);
+    this.send(link, sid, 'headers', message);
+    if (response.close === true) this.send(link, sid, 'end', EMPTY);
   }
 
   private async stream(
+    link: GatewayLink,
     sid: Buffer,
     status: number,
     headers: Readonly<Record<string, string | number>>,
@@ -478,18 +513,18 @@ export class GatewayBackend {
     body: AsyncIterable<string | Buffer>,
     end: boolean,
   ): Promise<void> {
-    this.send(sid, 'headers', Buffer.from(head(status, headers, `Transfer-Encoding: chunked\r\n${close}`), 'latin1'));
+    this.send(link, sid, 'headers', Buffer.from(head(status, headers, `Transfer-Encoding: chunked\r\n${close}`), 'latin1'));
     try {
       for await (const piece of body) {
         const data = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-        if (data.length > 0) this.send(sid, 'chunk', data);
+        if (data.length > 0) this.send(link, sid, 'chunk', data);
       }
     } catch (error) {
       this.log.error({ err: error }, 'streamed body failed');
-      this.send(sid, 'end', EMPTY);
+      this.send(link, sid, 'end', EMPTY);
       return;
     }
-    this.send(sid, 'chunk', EMPTY);
-    if (end) this.send(sid, 'end', EMPTY);
+    this.send(link, sid, 'chunk', EMPTY);
+    if (end) this.send(link, sid, 'end', EMPTY);
   }
 }

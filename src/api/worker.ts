@@ -13,7 +13,7 @@ import { DEFAULT_RPC_LIMITS, RpcRegistry, type RpcFunction, type RpcLimits } fro
 
 export type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
 
-export interface WorkerOptions extends Omit<WorkerTreeConfig, 'logger' | 'brokers' | 'handler'>, RuntimeOptions {
+export interface WorkerOptions extends Omit<WorkerTreeConfig, 'logger' | 'brokers' | 'handler' | 'onRegistered'>, RuntimeOptions {
   /** Broker backend endpoint(s); the worker registers with each. Default tcp://127.0.0.1:5556. */
   readonly broker?: string | readonly string[];
   /** Answers each request. Without one (and without `rpc`), use `requests()` to take them one by one. */
@@ -60,6 +60,8 @@ export class Worker {
   private readonly hasHandler: boolean;
   private readonly sinkId: string | undefined;
   private readonly maxEventBytes: number;
+  private readonly registeredWith = new Set<number>();
+  private registeredWaiters: Array<() => void> = [];
 
   private constructor(options: WorkerOptions) {
     const brokers = options.broker === undefined ? [DEFAULT_BACKEND] : typeof options.broker === 'string' ? [options.broker] : [...options.broker];
@@ -80,6 +82,10 @@ export class Worker {
         brokers,
         handler,
         credit: options.concurrency ?? options.credit ?? 1,
+        onRegistered: (index) => {
+          this.registeredWith.add(index);
+          for (const w of this.registeredWaiters.splice(0)) w();
+        },
         logger: options.logger ?? silentLogger,
       }),
       { id: options.name ?? 'worker', ...(options.inspect ? { inspect: options.inspect } : {}) },
@@ -102,6 +108,25 @@ export class Worker {
       this.actor.start();
     }
     return this;
+  }
+
+  /**
+   * Resolves once `count` of its brokers (default 1) have taken this worker's
+   * registration: from then on a call to the service through that broker
+   * reaches it instead of hearing "no worker". Rejects after `ms` (default 10 s).
+   */
+  registered(count = 1, ms = 10_000): Promise<void> {
+    if (this.registeredWith.size >= count) return Promise.resolve();
+    return new Promise((resolve, rejectWait) => {
+      const timer = setTimeout(() => rejectWait(new Error(`${this.service}: not registered with ${count} broker(s) within ${ms} ms`)), ms);
+      const check = () => {
+        if (this.registeredWith.size >= count) {
+          clearTimeout(timer);
+          resolve();
+        } else this.registeredWaiters.push(check);
+      };
+      this.registeredWaiters.push(check);
+    });
   }
 
   /** Makes `fn` callable over RPC as `name` (default: its own name). Call before `run()`. */

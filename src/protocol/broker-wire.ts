@@ -38,6 +38,11 @@ export interface ClientRequest {
   readonly expiration: Buffer | undefined;
   /** Steward dialect only: the numeric request id echoed in the reply header (0 otherwise). */
   readonly replyId: number;
+  /**
+   * Wait in the queue for a worker when none serves the service (MDP, butler, and the
+   * compact CLIENT_REQUEST); false for CLIENT_REQUEST_NOWAIT, answered 404 at once instead.
+   */
+  readonly wait: boolean;
   readonly body: Buffer[];
 }
 
@@ -68,6 +73,20 @@ export interface WorkerHeartbeat {
 export interface WorkerDisconnect {
   readonly type: 'worker.disconnect';
   readonly peer: Buffer;
+}
+
+/** A registered steward worker's new credit (WORKER_CREDIT); the broker echoes it once applied. */
+export interface WorkerCredit {
+  readonly type: 'worker.credit';
+  readonly peer: Buffer;
+  readonly credit: number;
+}
+
+/** A compact-wire PING from a client or a worker: answered PONG at once, whoever sent it. */
+export interface PeerPing {
+  readonly type: 'peer.ping';
+  readonly peer: Buffer;
+  readonly nonce: number;
 }
 
 /** Why a client request that still says who sent it and which attempt it is was refused. */
@@ -115,7 +134,16 @@ export interface LimitRefusal {
   readonly message: ClientRequest | MalformedRequest | WorkerReply | undefined;
 }
 
-export type BrokerInbound = ClientRequest | MalformedRequest | WorkerReady | WorkerReply | WorkerHeartbeat | WorkerDisconnect | LimitRefusal;
+export type BrokerInbound =
+  | ClientRequest
+  | MalformedRequest
+  | WorkerReady
+  | WorkerReply
+  | WorkerHeartbeat
+  | WorkerDisconnect
+  | WorkerCredit
+  | PeerPing
+  | LimitRefusal;
 
 export interface BrokerWireLimits {
   /** Frames in one message, routing id included. */
@@ -202,6 +230,7 @@ function decodeSteward(frames: Buffer[], limits: BrokerWireLimits): Decoded<Brok
             expiresAt: m.expiresAt,
             expiration: undefined,
             replyId: m.requestId,
+            wait: m.wait,
             body: m.body,
           });
         break;
@@ -217,6 +246,12 @@ function decodeSteward(frames: Buffer[], limits: BrokerWireLimits): Decoded<Brok
         break;
       case Kind.Disconnect:
         out.push({ type: 'worker.disconnect', peer });
+        break;
+      case Kind.WorkerCredit:
+        out.push({ type: 'worker.credit', peer, credit: m.credit });
+        break;
+      case Kind.Ping:
+        out.push({ type: 'peer.ping', peer, nonce: m.nonce });
         break;
       default:
         // Replies and worker requests only ever go from the broker.
@@ -286,6 +321,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
       expiresAt: 0,
       expiration: undefined,
       replyId: 0,
+      wait: true,
       body: frames.slice(4),
     };
   }
@@ -344,6 +380,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
       expiresAt,
       expiration,
       replyId: 0,
+      wait: true,
       body: frames.slice(5),
     };
   }

@@ -11,6 +11,11 @@ export const Status = {
    * `<tag>:<id>` frame or the compact request id could be read; otherwise the broker cannot address it and drops it.
    */
   BadRequest: 400,
+  /**
+   * No worker serves the service (none has registered, or all left), answered at once to a compact-wire
+   * client that did not ask to wait for one (CLIENT_REQUEST_NOWAIT). Another broker may have workers.
+   */
+  NoWorker: 404,
   /** The worker holding the request died or left; nothing was answered. Safe to retry. */
   WorkerLost: 410,
   /** The request, or the worker's reply to it, broke the broker's message size or frame count limit. */

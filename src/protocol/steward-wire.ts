@@ -19,12 +19,17 @@
  *   5  fields of the kind, then the inline body when parts is 0
  *
  *   CLIENT_REQUEST  u32 request id, f64 expiration (Unix ms, 0 = none), u8 n, service (n bytes)
- *   CLIENT_REPLY    u32 request id, u16 status (200 ok; 400/410/413/501/503/504 as in tagged.ts)
+ *                   0x11: waits in the broker's queue for a worker; 0x13 (CLIENT_REQUEST_NOWAIT):
+ *                   answered 404 at once when no worker serves the service
+ *   CLIENT_REPLY    u32 request id, u16 status (200 ok; 400/404/410/413/501/503/504 as in tagged.ts)
  *   WORKER_READY    u16 credit, u8 n, service (n bytes)
  *   WORKER_REQUEST  u32 token (opaque to the worker, echoed in its reply)
  *   WORKER_REPLY    u32 token
+ *   WORKER_CREDIT   u16 credit: a registered worker's new credit; the broker echoes it once applied
  *   HEARTBEAT       (none)        both directions
  *   DISCONNECT      (none)        both directions
+ *   PING            u32 nonce     client or worker -> broker, answered at once by
+ *   PONG            u32 nonce, u8 flags (bit 0: the broker is draining)
  *
  * Nothing here throws on bad input: decoders return a Rejection.
  */
@@ -49,12 +54,20 @@ export const SW_VERSION = 0x01;
 export const enum Kind {
   ClientRequest = 0x11,
   ClientReply = 0x12,
+  /** A CLIENT_REQUEST whose caller does not wait for a worker to register: 404 when none serves it. */
+  ClientRequestNoWait = 0x13,
   WorkerReady = 0x21,
   WorkerRequest = 0x22,
   WorkerReply = 0x23,
+  WorkerCredit = 0x24,
   Heartbeat = 0x31,
   Disconnect = 0x32,
+  Ping = 0x33,
+  Pong = 0x34,
 }
+
+/** PONG flag: the broker is draining (refuses new requests); send elsewhere. */
+export const PONG_DRAINING = 0x01;
 
 const FIXED = 5;
 const INLINE = 0;
@@ -97,10 +110,11 @@ function unit(kind: Kind, fieldBytes: number, fields: (b: Buffer) => void, body:
   return [b, ...body];
 }
 
-export function clientRequestUnit(requestId: number, expiresAt: number, service: string, body: readonly Buffer[]): Buffer[] {
+/** `wait` false: the broker answers 404 at once when no worker serves `service` (CLIENT_REQUEST_NOWAIT). */
+export function clientRequestUnit(requestId: number, expiresAt: number, service: string, body: readonly Buffer[], wait = true): Buffer[] {
   const n = Buffer.byteLength(service, 'latin1');
   return unit(
-    Kind.ClientRequest,
+    wait ? Kind.ClientRequest : Kind.ClientRequestNoWait,
     4 + 8 + 1 + n,
     (b) => {
       b.writeUInt32BE(requestId >>> 0, 5);
@@ -146,6 +160,26 @@ export function workerReplyUnit(token: number, body: readonly Buffer[]): Buffer[
   return unit(Kind.WorkerReply, 4, (b) => b.writeUInt32BE(token >>> 0, 5), body);
 }
 
+export function workerCreditUnit(credit: number): Buffer[] {
+  return unit(Kind.WorkerCredit, 2, (b) => b.writeUInt16BE(credit, 5), []);
+}
+
+export function pingUnit(nonce: number): Buffer[] {
+  return unit(Kind.Ping, 4, (b) => b.writeUInt32BE(nonce >>> 0, 5), []);
+}
+
+export function pongUnit(nonce: number, flags: number): Buffer[] {
+  return unit(
+    Kind.Pong,
+    5,
+    (b) => {
+      b.writeUInt32BE(nonce >>> 0, 5);
+      b[9] = flags;
+    },
+    [],
+  );
+}
+
 const HEARTBEAT_UNIT = unit(Kind.Heartbeat, 0, () => undefined, []);
 const DISCONNECT_UNIT = unit(Kind.Disconnect, 0, () => undefined, []);
 
@@ -182,6 +216,8 @@ export type StewardMessage =
   | {
       readonly kind: Kind.ClientRequest;
       readonly requestId: number;
+      /** False for CLIENT_REQUEST_NOWAIT: the caller wants 404 at once rather than wait for a worker. */
+      readonly wait: boolean;
       readonly expiresAt: number;
       readonly service: string;
       /** The service name's bytes inside the header frame (no copy). */
@@ -192,23 +228,31 @@ export type StewardMessage =
   | { readonly kind: Kind.WorkerReady; readonly credit: number; readonly service: string }
   | { readonly kind: Kind.WorkerRequest; readonly token: number; readonly body: Buffer[] }
   | { readonly kind: Kind.WorkerReply; readonly token: number; readonly body: Buffer[] }
+  | { readonly kind: Kind.WorkerCredit; readonly credit: number }
   | { readonly kind: Kind.Heartbeat }
-  | { readonly kind: Kind.Disconnect };
+  | { readonly kind: Kind.Disconnect }
+  | { readonly kind: Kind.Ping; readonly nonce: number }
+  | { readonly kind: Kind.Pong; readonly nonce: number; readonly flags: number };
 
 const KINDS: ReadonlySet<number> = new Set([
   Kind.ClientRequest,
   Kind.ClientReply,
+  Kind.ClientRequestNoWait,
   Kind.WorkerReady,
   Kind.WorkerRequest,
   Kind.WorkerReply,
+  Kind.WorkerCredit,
   Kind.Heartbeat,
   Kind.Disconnect,
+  Kind.Ping,
+  Kind.Pong,
 ]);
 
 /** Bytes of fields before the inline body, per kind; -1 when the kind is unknown or the header too short. */
 function fieldsEnd(b: Buffer): number {
   switch (b[3]) {
     case Kind.ClientRequest:
+    case Kind.ClientRequestNoWait:
       return b.length >= FIXED + 13 ? FIXED + 13 + (b[17] as number) : -1;
     case Kind.ClientReply:
       return FIXED + 6;
@@ -216,7 +260,12 @@ function fieldsEnd(b: Buffer): number {
       return b.length >= FIXED + 3 ? FIXED + 3 + (b[7] as number) : -1;
     case Kind.WorkerRequest:
     case Kind.WorkerReply:
+    case Kind.Ping:
       return FIXED + 4;
+    case Kind.WorkerCredit:
+      return FIXED + 2;
+    case Kind.Pong:
+      return FIXED + 5;
     case Kind.Heartbeat:
     case Kind.Disconnect:
       return FIXED;
@@ -277,7 +326,8 @@ function service(b: Buffer, at: number): string | undefined {
 
 function decodeFields(b: Buffer, body: Buffer[]): StewardMessage | Rejection {
   switch (b[3]) {
-    case Kind.ClientRequest: {
+    case Kind.ClientRequest:
+    case Kind.ClientRequestNoWait: {
       const requestId = b.readUInt32BE(5);
       const expiresAt = b.readDoubleBE(9);
       if (!Number.isFinite(expiresAt) || expiresAt < 0) {
@@ -288,6 +338,7 @@ function decodeFields(b: Buffer, body: Buffer[]): StewardMessage | Rejection {
       return {
         kind: Kind.ClientRequest,
         requestId,
+        wait: b[3] === Kind.ClientRequest,
         expiresAt,
         service: name,
         serviceBytes: b.subarray(18, 18 + (b[17] as number)),
@@ -307,6 +358,15 @@ function decodeFields(b: Buffer, body: Buffer[]): StewardMessage | Rejection {
       return { kind: Kind.WorkerRequest, token: b.readUInt32BE(5), body };
     case Kind.WorkerReply:
       return { kind: Kind.WorkerReply, token: b.readUInt32BE(5), body };
+    case Kind.WorkerCredit: {
+      const credit = b.readUInt16BE(5);
+      if (credit < 1 || credit > MAX_CREDIT) return reject('bad_credit');
+      return { kind: Kind.WorkerCredit, credit };
+    }
+    case Kind.Ping:
+      return { kind: Kind.Ping, nonce: b.readUInt32BE(5) };
+    case Kind.Pong:
+      return { kind: Kind.Pong, nonce: b.readUInt32BE(5), flags: b[9] as number };
     case Kind.Heartbeat:
       return { kind: Kind.Heartbeat };
     default:

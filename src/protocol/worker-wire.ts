@@ -7,12 +7,16 @@
  */
 import { reject, type Decoded, type Rejection } from './codec.js';
 import { MDPW01_FRAME, MdpCommand } from './mdp.js';
-import { decodeUnits, isStewardHeader, Kind } from './steward-wire.js';
+import { decodeUnits, isStewardHeader, Kind, PONG_DRAINING } from './steward-wire.js';
 
 export type WorkerInbound =
   | { readonly type: 'broker.request'; readonly envelope: Buffer; readonly body: Buffer[] }
   | { readonly type: 'broker.heartbeat' }
-  | { readonly type: 'broker.disconnect' };
+  | { readonly type: 'broker.disconnect' }
+  /** steward brokers only: the credit this worker asked for is applied (the echo of its WORKER_CREDIT). */
+  | { readonly type: 'broker.credit'; readonly credit: number }
+  /** steward brokers only: the answer to a PING. */
+  | { readonly type: 'broker.pong'; readonly nonce: number; readonly draining: boolean };
 
 export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): Decoded<WorkerInbound> {
   const n = frames.length;
@@ -44,6 +48,8 @@ function decodeSteward(frames: Buffer[]): Decoded<WorkerInbound> {
     else if (m.kind === Kind.WorkerRequest) out.push({ type: 'broker.request', envelope: tokenEnvelope(m.token), body: m.body });
     else if (m.kind === Kind.Heartbeat) out.push({ type: 'broker.heartbeat' });
     else if (m.kind === Kind.Disconnect) out.push({ type: 'broker.disconnect' });
+    else if (m.kind === Kind.WorkerCredit) out.push({ type: 'broker.credit', credit: m.credit });
+    else if (m.kind === Kind.Pong) out.push({ type: 'broker.pong', nonce: m.nonce, draining: (m.flags & PONG_DRAINING) !== 0 });
     else out.push(reject('sw_unexpected_kind'));
   });
   return out.length === 1 ? (out[0] as WorkerInbound | Rejection) : out;

@@ -2,7 +2,7 @@ import { DEFAULT_FRONTEND } from '../api/broker.js';
 import { Client } from '../api/client.js';
 import { RemoteError } from '../api/errors.js';
 import { UsageError } from '../cli/errors.js';
-import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
+import { flagBool, flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
 import { parseJson, type JsonValue } from '../protocol/json.js';
 import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../security/flags.js';
 import { assertEndpoint, assertResolvable } from '../actors/endpoint-error.js';
@@ -48,6 +48,12 @@ ARGS (each parsed as JSON when it parses, else taken as a string: 42 is a
 number, '"42"' a string) and prints the result as JSON. Exits 0 on a reply, 1
 on a timeout, a broker error or a remote exception (printed to stderr).
 
+With several --broker, the client pings each, sends to a live one, and retries
+a timed-out attempt on another. When a broker has no worker for the service it
+says so at once and the client asks the others; when none has one it exits 1
+with "no worker serves SERVICE", unless --wait-for-worker (then the call waits
+in a broker's queue for a worker, up to its timeout).
+
 Flags:
   --call SERVICE          the service to call
   --rpc SERVICE           the RPC service to call; METHOD and ARGS follow
@@ -55,6 +61,9 @@ Flags:
   --broker ENDPOINT       a broker frontend, repeatable (default ${DEFAULT_FRONTEND})
   --timeout MS            per attempt (default 2500)
   --retries N             further attempts (default 2)
+  --wait-for-worker       wait in the queue for a worker to register instead of
+                          failing at once when none serves the service
+  --heartbeat MS          how often each broker is pinged (default 1000)
 ${curveClientUsage}
 
 Examples:
@@ -70,6 +79,8 @@ Examples:
     broker: { type: 'string', multiple: true },
     timeout: { type: 'string' },
     retries: { type: 'string' },
+    'wait-for-worker': { type: 'boolean' },
+    heartbeat: { type: 'string' },
     ...curveClientFlags,
   },
   endpointFlag: () => '--broker',
@@ -88,6 +99,8 @@ Examples:
       broker: brokers,
       timeout: flagInt(flags, 'timeout', 2500, 1, 3_600_000),
       retries: flagInt(flags, 'retries', 2, 0, 1000),
+      waitForWorker: flagBool(flags, 'wait-for-worker'),
+      heartbeat: flagInt(flags, 'heartbeat', 1000, 10, 3_600_000),
       ...(curve ? { curve } : {}),
       logger: ctx.logger,
     });

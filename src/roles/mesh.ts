@@ -56,7 +56,19 @@ const DEFAULT_PORTS: Ports = { http: 8080, gatewayZmq: 5000, frontend: 5555, bac
 
 /** `--base-port N`: everything in N .. N+49, so several meshes (or tests) can run side by side. */
 function portsFrom(base: number): Ports {
-  return { http: base + 5, gatewayZmq: base + 6, frontend: base, backend: base + 1, balancer: base + 2, sink: base + 3, registry: base + 4, firstPair: base + 10, lastPair: base + 49 };
+  return { http: base + 5, gatewayZmq: base + 6, frontend: base, backend: base + 1, balancer: base + 2, sink: base + 3, registry: base + 4, firstPair: base + 12, lastPair: base + 49 };
+}
+
+/** Most brokers `--brokers` runs. */
+const MAX_BROKERS = 3;
+
+/**
+ * Frontend and backend of broker `k` (0-based): the first on the ports above; with `--brokers N`
+ * the others on 5565/5566 and 5575/5576 (or N+7/N+8 and N+9/N+10 with `--base-port N`).
+ */
+function brokerPorts(ports: Ports, k: number, base: boolean): { frontend: number; backend: number } {
+  if (k === 0) return { frontend: ports.frontend, backend: ports.backend };
+  return base ? { frontend: ports.frontend + 5 + 2 * k, backend: ports.frontend + 6 + 2 * k } : { frontend: ports.frontend + 10 * k, backend: ports.backend + 10 * k };
 }
 
 /**
@@ -68,7 +80,7 @@ function portsFrom(base: number): Ports {
 export const meshRole: RoleDefinition = {
   name: 'mesh',
   summary: 'a local mesh in one process for trying things out (what npm start runs)',
-  usage: `Usage: steward --role mesh [--base-port N] [--host 127.0.0.1] [--images-root DIR] [--balancer-config FILE] [--curve]
+  usage: `Usage: steward --role mesh [--base-port N] [--host 127.0.0.1] [--images-root DIR] [--balancer-config FILE] [--curve] [--brokers N]
 
 Starts, under one supervisor: a broker (clients tcp://HOST:${DEFAULT_PORTS.frontend}, workers tcp://HOST:${DEFAULT_PORTS.backend}),
 an echo worker, the api.images worker (the pictures in --images-root; by default a
@@ -79,6 +91,11 @@ for the "thermo" service with examples/keywords/keywords.json, and a gateway (ht
 nodes on tcp://HOST:${DEFAULT_PORTS.gatewayZmq}) in front of an example backend node. Prints what to type to
 call each part.
 With --base-port N every port is taken from N..N+49 instead.
+
+  --brokers N  run N brokers (1 to ${MAX_BROKERS}; the others on 5565/5566 and 5575/5576,
+            or N+7/N+8 and N+9/N+10 with --base-port): every worker registers with
+            each, sharing its concurrency between them, and the printed commands
+            name every broker, so a client fails over when one goes (docs/deploy.md).
 
   --curve   CURVE-encrypt every ZeroMQ socket of the mesh (the gateway's HTTP side
             stays plain HTTP). Makes a server key pair and client key pairs in a
@@ -91,6 +108,7 @@ With --base-port N every port is taken from N..N+49 instead.
     'images-root': { type: 'string' },
     'balancer-config': { type: 'string' },
     curve: { type: 'boolean' },
+    brokers: { type: 'string' },
   },
   // Every endpoint of the mesh is --host and a port from --base-port: a host that is not this machine's, or a taken port.
   endpointFlag: ({ code }) => (code === 'EADDRINUSE' || code === 'EACCES' ? '--base-port' : '--host'),
@@ -98,6 +116,8 @@ With --base-port N every port is taken from N..N+49 instead.
     const host = flagString(ctx.flags, 'host') ?? '127.0.0.1';
     const base = flagString(ctx.flags, 'base-port');
     const PORTS = base === undefined ? DEFAULT_PORTS : portsFrom(flagInt(ctx.flags, 'base-port', 0, 1024, 65_000));
+    const brokerCount = flagInt(ctx.flags, 'brokers', 1, 1, MAX_BROKERS);
+    const brokerEndpoints = Array.from({ length: brokerCount }, (_, k) => brokerPorts(PORTS, k, base !== undefined));
     // Keyword tools find the registry through an INI file; write one when the ports are not the defaults.
     const keywordsConfig = base === undefined ? undefined : writeKeywordsIni(host, PORTS);
     const keywordsIni = keywordsConfig?.file;
@@ -121,22 +141,46 @@ With --base-port N every port is taken from N..N+49 instead.
     const asClient = (curve: CurveClientOptions | undefined) => (curve ? { curve } : {});
 
     const part = (id: string, logic: ChildSpec['logic']): ChildSpec => ({ id, systemId: id, logic, shutdown: 15_000 });
+    const brokerName = (k: number) => (k === 0 ? 'broker' : `broker.${k + 1}`);
+    const backends = brokerEndpoints.map((b) => ep(b.backend));
+    // The instructions wait for every worker to be registered with every broker: a printed call then finds one.
+    const registered = new Map<string, Set<number>>();
+    let onAllRegistered: () => void = () => undefined;
+    const allRegistered = new Promise<void>((resolve) => (onAllRegistered = resolve));
+    const noteRegistered = (worker: string) => (index: number) => {
+      const set = registered.get(worker) ?? new Set<number>();
+      set.add(index);
+      registered.set(worker, set);
+      if (registered.size === 2 && [...registered.values()].every((s2) => s2.size === brokerCount)) onAllRegistered();
+    };
     const children: ChildSpec[] = [
-      part('broker', brokerTree({ frontend: ep(PORTS.frontend), backend: ep(PORTS.backend), ...server, logger, metrics })),
+      ...brokerEndpoints.map((b, k) => part(brokerName(k), brokerTree({ name: brokerName(k), frontend: ep(b.frontend), backend: ep(b.backend), ...server, logger, metrics }))),
       // The sink's machine logs each event; nobody in this process consumes them otherwise.
       part('sink', sinkTree({ bind: ep(PORTS.sink), deliver: () => undefined, ...server, logger, metrics })),
       part(
         'worker.echo',
-        workerTree({ name: 'worker.echo', service: 'echo', brokers: [ep(PORTS.backend)], handler: echoHandler, ...asClient(keys?.echo), logger, metrics }),
+        // One slot per broker at least: a worker registers with as many brokers as it has slots.
+        workerTree({
+          name: 'worker.echo',
+          service: 'echo',
+          brokers: backends,
+          handler: echoHandler,
+          credit: brokerCount,
+          onRegistered: noteRegistered('echo'),
+          ...asClient(keys?.echo),
+          logger,
+          metrics,
+        }),
       ),
       part(
         'worker.images',
         workerTree({
           name: 'worker.images',
           service: 'api.images',
-          brokers: [ep(PORTS.backend)],
+          brokers: backends,
           handler: images,
           credit: 4,
+          onRegistered: noteRegistered('images'),
           ...asClient(keys?.images),
           logger,
           metrics,
@@ -179,12 +223,13 @@ With --base-port N every port is taken from N..N+49 instead.
     // The example backend behind the gateway: a BlastBeat node, a DEALER named web1.
     const web1 = startExampleNode(ep(PORTS.gatewayZmq), keys?.web1, logger);
     const listening = Promise.all([
-      once(root.system.get(brokerTreeIds('broker').broker), 'broker.listening'),
+      ...brokerEndpoints.map((_, k) => once(root.system.get(brokerTreeIds(brokerName(k)).broker), 'broker.listening')),
       once(root.system.get(balancerTreeIds('balancer').machine), 'balancer.listening'),
+      allRegistered,
     ]);
     void listening.then(() => {
       const inspect = flagString(ctx.flags, 'inspect');
-      ctx.out.write(instructions(host, PORTS, keywordsIni, inspect === undefined ? undefined : `http://127.0.0.1:${inspect}/`, keys?.files, pictures));
+      ctx.out.write(instructions(host, PORTS, brokerEndpoints, keywordsIni, inspect === undefined ? undefined : `http://127.0.0.1:${inspect}/`, keys?.files, pictures));
     });
     return {
       root,
@@ -300,6 +345,7 @@ async function meshKeys(logger: Logger): Promise<MeshKeys> {
 function instructions(
   host: string,
   PORTS: Ports,
+  brokerEndpoints: ReadonlyArray<{ frontend: number; backend: number }>,
   keywordsIni: string | undefined,
   inspector: string | undefined,
   keys: MeshKeyFiles | undefined,
@@ -324,14 +370,24 @@ ${keys.dir} (server.pub: the servers' public key; client.key, worker.key: pairs 
 your commands; removed when the mesh stops). A command without the key flags gets no answer.
 `;
   const sinkCurve = keys === undefined ? '' : ` (a worker adds --sink tcp://${host}:${PORTS.sink} --curve-sink-key ${keys.serverKey})`;
+  // Every broker, so clients fail over between them and a worker registers with each.
+  const fe = brokerEndpoints.map((b) => `--broker tcp://${host}:${b.frontend}`).join(' ');
+  const be = brokerEndpoints.map((b) => `--broker tcp://${host}:${b.backend}`).join(' ');
+  const several =
+    brokerEndpoints.length === 1
+      ? ''
+      : `${brokerEndpoints.length} brokers (clients on ${brokerEndpoints.map((b) => b.frontend).join(', ')}, workers on ${brokerEndpoints.map((b) => b.backend).join(', ')}):
+every worker is registered with each, and the commands above name them all, so a client
+sends to whichever answers and retries elsewhere when one goes (docs/deploy.md).
+`;
   return `
 steward mesh is running. In another terminal:
 
-  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --call echo hello${k}
-  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --mmi api.images${k}
-  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --rpc api.images info ${pictures.picture}${k}
-  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --rpc api.images resize_image ${pictures.picture} 160x100${k}
-  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --call mmi.services${k}
+  ${s} --role client ${fe} --call echo hello${k}
+  ${s} --role client ${fe} --mmi api.images${k}
+  ${s} --role client ${fe} --rpc api.images info ${pictures.picture}${k}
+  ${s} --role client ${fe} --rpc api.images resize_image ${pictures.picture} 160x100${k}
+  ${s} --role client ${fe} --call mmi.services${k}
   /usr/bin/python3 -c "${python}"
   ${s} --role show -s thermo${c} TEMP MODE${k}
   ${s} --role modify -s thermo${c} SETPOINT=22.5${k}
@@ -340,10 +396,10 @@ steward mesh is running. In another terminal:
 
 A service of your own (${shown(EXAMPLE_HANDLER)} upper-cases each request): start its worker, then call it:
 
-  ${s} --role worker --broker tcp://${host}:${PORTS.backend} --service upper --handler ${shown(EXAMPLE_HANDLER)}${kw}
-  ${s} --role client --broker tcp://${host}:${PORTS.frontend} --call upper hello${k}
+  ${s} --role worker ${be} --service upper --handler ${shown(EXAMPLE_HANDLER)}${kw}
+  ${s} --role client ${fe} --call upper hello${k}
 
 Pictures (api.images): ${pictures.root}${pictures.temporary ? ` (${pictures.picture} drawn for this run; removed when the mesh stops)` : ''}.
-${curve}${inspector === undefined ? '' : `Inspector (the live supervision tree, offline): ${inspector}\n`}Sink (worker events): tcp://${host}:${PORTS.sink}${sinkCurve}. Stop with Ctrl-C.
+${several}${curve}${inspector === undefined ? '' : `Inspector (the live supervision tree, offline): ${inspector}\n`}Sink (worker events): tcp://${host}:${PORTS.sink}${sinkCurve}. Stop with Ctrl-C.
 `;
 }

@@ -38,7 +38,10 @@ export const workerRole: RoleDefinition = {
   usage: `Usage: steward --role worker --service NAME [--broker ENDPOINT]... [--handler PATH | --rpc images|PATH] [flags]
 
 Registers NAME with every broker given, heartbeats both ways, registers again
-when a broker goes silent, and answers requests:
+when a broker goes silent, and answers requests. With several brokers the
+worker never runs more than --concurrency requests across all of them: each
+live broker gets a share (docs/deploy.md), and a broker that goes away gives
+its share to the others until it answers again.
   --handler PATH   with a module whose default export is \`async (request) => reply\`;
   --rpc PATH       over butler RPC, with the functions a module exports (or the
                    methods of its default export object);
@@ -96,6 +99,21 @@ Examples:
     }
     if (root !== undefined && !isDirectory(root)) throw new UsageError(`--root ${root}: no such directory`, '--root ./pictures');
     const brokers = flagList(flags, 'broker');
+    const concurrency = flagInt(flags, 'concurrency', 1, 1, 10_000);
+    const wire = workerWire(flagString(flags, 'wire'));
+    const brokerCount = Math.max(1, brokers.length);
+    if (wire === 'mdp' && concurrency < brokerCount) {
+      throw new UsageError(
+        `--concurrency ${concurrency} with ${brokerCount} brokers and --wire mdp: an MDP broker takes at least one request at a time, so the worker could hold ${brokerCount}`,
+        `--concurrency ${brokerCount}, or the steward wire (which moves one slot between brokers)`,
+      );
+    }
+    if (concurrency < brokerCount) {
+      ctx.logger.warn(
+        { concurrency, brokers: brokerCount },
+        'fewer slots than brokers: the worker registers with as many brokers as it has slots at a time (raise --concurrency to serve every broker at once)',
+      );
+    }
     const identity = flagString(flags, 'identity');
     const sink = flagString(flags, 'sink');
     // The sink may use CURVE while the brokers do not, and the other way round; both use this worker's pair.
@@ -107,11 +125,11 @@ Examples:
       service,
       broker: brokers.length > 0 ? brokers : [DEFAULT_BACKEND],
       ...(serving.kind === 'handler' ? { handler: serving.handler } : {}),
-      concurrency: flagInt(flags, 'concurrency', 1, 1, 10_000),
+      concurrency,
       heartbeatIntervalMs: flagInt(flags, 'heartbeat', MDP_HEARTBEAT_INTERVAL_MS, 10, 3_600_000),
       liveness: flagInt(flags, 'liveness', MDP_HEARTBEAT_LIVENESS, 1, 1000),
       drainTimeoutMs: flagInt(flags, 'drain-timeout', 5_000, 0, 600_000),
-      wire: workerWire(flagString(flags, 'wire')),
+      wire,
       ...(identity !== undefined ? { identity } : {}),
       ...(sink !== undefined ? { sink } : {}),
       ...(curve ? { curve } : {}),

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from '../helpers/cli.js';
+import { freePorts } from '../helpers/ports.js';
 
 const procs: CliProcess[] = [];
 afterEach(async () => {
@@ -78,11 +79,44 @@ describe('steward CLI: broker, worker, client', () => {
     expect(mmi).toMatchObject({ code: 0, stdout: '404' });
   });
 
-  it('should exit 1 with a clear message when a call times out', async () => {
+  it('should exit 1 with a clear message when a call that waits for a worker times out', async () => {
     const { frontend } = await startBroker();
-    const call = await runCli(['--role', 'client', '--broker', frontend, '--call', 'nobody', '--timeout', '100', '--retries', '1']);
+    const call = await runCli(['--role', 'client', '--broker', frontend, '--call', 'nobody', '--timeout', '100', '--retries', '1', '--wait-for-worker']);
     expect(call.code).toBe(1);
     expect(call.stderr).toContain('no reply from nobody within 100 ms (2 attempts)');
+  });
+
+  it('should exit 1 at once saying no worker serves the service, naming every broker that said so', async () => {
+    const one = await startBroker();
+    const two = await startBroker();
+    const call = await runCli(['--role', 'client', '--broker', one.frontend, '--broker', two.frontend, '--call', 'nobody', '--timeout', '60000']);
+    expect(call.code).toBe(1);
+    expect(call.stderr).toContain('steward: no worker serves nobody (brokers');
+    expect(call.stderr).toContain(one.frontend);
+    expect(call.stderr).toContain(two.frontend);
+  });
+
+  it('should send its one call to the broker that answers when the first one given is down', async () => {
+    const live = await startBroker();
+    start(['--role', 'worker', '--service', 'echo', '--broker', live.backend]);
+    await live.broker.waitForLog((l) => l.msg === 'worker registered');
+    const [down] = await freePorts(1);
+    // No retries and a long timeout: had the call gone to the dead broker first, it would wait out the whole minute.
+    for (const order of [[`tcp://127.0.0.1:${down}`, live.frontend], [live.frontend, `tcp://127.0.0.1:${down}`]]) {
+      const call = await runCli(['--role', 'client', ...order.flatMap((b) => ['--broker', b]), '--call', 'echo', 'up', '--timeout', '60000', '--retries', '0']);
+      expect(call).toMatchObject({ code: 0, stdout: 'up' });
+    }
+  }, 30_000);
+
+  it('should reach a worker registered with only the second of two brokers: the first says it has none, the client asks the other', async () => {
+    const one = await startBroker();
+    const two = await startBroker();
+    start(['--role', 'worker', '--service', 'echo', '--broker', two.backend]);
+    await two.broker.waitForLog((l) => l.msg === 'worker registered');
+    for (let i = 0; i < 3; i++) {
+      const call = await runCli(['--role', 'client', '--broker', one.frontend, '--broker', two.frontend, '--call', 'echo', `hi-${i}`]);
+      expect(call).toMatchObject({ code: 0, stdout: `hi-${i}` });
+    }
   });
 
   it('should shut down gracefully on SIGTERM and SIGINT with exit code 0', async () => {

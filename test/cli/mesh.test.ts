@@ -214,4 +214,26 @@ describe("npm start's local mesh", () => {
     expect(await mesh.exit(20_000)).toBe(0);
     expect(existsSync(dir)).toBe(false);
   });
+  it('should run two brokers with --brokers 2, every worker registered with both, and print commands that name both', async () => {
+    const [base] = await freePorts(50);
+    const mesh = new CliProcess(['--role', 'mesh', '--brokers', '2', '--base-port', String(base)]);
+    procs.push(mesh);
+    await mesh.waitForLine((l) => l.startsWith('Sink (worker events)'), 20_000);
+    const commands = printedCommands(mesh.lines);
+    const call = commands.find((c) => c[1] === 'client' && c.includes('--call') && c.includes('echo'))!;
+    const frontends = call.flatMap((a, i) => (a === '--broker' ? [call[i + 1]!] : []));
+    expect(frontends).toEqual([`tcp://127.0.0.1:${base}`, `tcp://127.0.0.1:${base! + 7}`]);
+    const worker = commands.find((c) => c[1] === 'worker')!;
+    expect(worker.flatMap((a, i) => (a === '--broker' ? [worker[i + 1]!] : []))).toEqual([`tcp://127.0.0.1:${base! + 1}`, `tcp://127.0.0.1:${base! + 8}`]);
+    expect(mesh.lines.join('\n')).toContain('2 brokers');
+    expect(await runCli(call)).toMatchObject({ code: 0, stdout: 'hello' });
+    // Each broker alone has both workers.
+    for (const frontend of frontends) {
+      for (const service of ['echo', 'api.images']) {
+        expect(await runCli(['--role', 'client', '--broker', frontend, '--mmi', service])).toMatchObject({ code: 0, stdout: '200' });
+      }
+    }
+    mesh.signal('SIGINT');
+    expect(await mesh.exit(20_000)).toBe(0);
+  });
 });

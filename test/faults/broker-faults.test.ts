@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 function client(frontend: string, timeout: number, retries: number): Client {
-  const c = new Client({ broker: frontend, timeout, retries });
+  const c = new Client({ broker: frontend, timeout, retries, waitForWorker: true });
   clients.push(c);
   return c;
 }

@@ -19,7 +19,7 @@ describe('overload: a service queue past its limit', () => {
     const broker = await Broker.start({ frontend: ANY, backend: ANY, maxQueuePerService: 5, metrics, drainTimeoutMs: 100 });
     cleanup.push(() => broker.stop());
     const { frontend, backend } = await broker.endpoints();
-    const client = new Client({ broker: frontend, timeout: 10_000, retries: 0 });
+    const client = new Client({ broker: frontend, timeout: 10_000, retries: 0, waitForWorker: true });
     cleanup.push(() => client.close());
 
     const calls = Array.from({ length: 12 }, (_, i) =>

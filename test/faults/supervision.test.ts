@@ -18,7 +18,7 @@ describe('supervision: a crash injected into the broker routing machine (in proc
     const before = await broker.endpoints();
     const worker = Worker.start({ broker: before.backend, service: 'survivor', handler: (r) => r.body as Buffer[], heartbeatIntervalMs: 100 });
     cleanup.push(() => worker.stop());
-    const client = new Client({ broker: before.frontend, timeout: 500, retries: 6 });
+    const client = new Client({ broker: before.frontend, timeout: 500, retries: 6, waitForWorker: true });
     cleanup.push(() => client.close());
     expect(String((await client.call('survivor', 'one'))[0])).toBe('one');
 

@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 function client(timeout: number, retries: number): Client {
-  const c = new Client({ broker: brokerFrontend, timeout, retries });
+  const c = new Client({ broker: brokerFrontend, timeout, retries, waitForWorker: true });
   clients.push(c);
   return c;
 }

@@ -244,7 +244,7 @@ export const CODECS: readonly CodecUnderFuzz[] = [
     decode: (frames) => one(decodeBrokerFrames(frames, DEFAULT_BROKER_WIRE_LIMITS)),
     valid: routed(brokerMessages),
     routed: true,
-    accepted: ['client.request', 'worker.ready', 'worker.reply', 'worker.heartbeat', 'worker.disconnect'],
+    accepted: ['client.request', 'worker.ready', 'worker.reply', 'worker.heartbeat', 'worker.disconnect', 'worker.credit', 'peer.ping'],
     // A malformed tagged or compact request whose sender and attempt are known is answered 400, not dropped.
     refused: ['rejected', 'client.malformed'],
     checkRefusal: malformedRequestFault,
@@ -258,7 +258,7 @@ export const CODECS: readonly CodecUnderFuzz[] = [
       fc.constant(brokerDisconnect(b('w')).slice(1)),
     ),
     routed: false,
-    accepted: ['broker.request', 'broker.heartbeat', 'broker.disconnect'],
+    accepted: ['broker.request', 'broker.heartbeat', 'broker.disconnect', 'broker.credit', 'broker.pong'],
     refused: ['rejected'],
   },
   {

@@ -102,10 +102,13 @@ const BAD_REQUEST = Buffer.from(String(Status.BadRequest));
 const BAD_REQUEST_PREFIX = Buffer.from(`${Status.BadRequest}:`);
 
 /**
- * 400s in what a broker client DEALER reads: compact CLIENT_REPLY units with
- * status 400, a STW1 answer whose status frame is 400, or a butler/ebwrkapi
- * answer whose body starts "400:" (butler's own mmi "400", without a colon,
- * is a discovery answer, not a refusal).
+ * 400s for malformed requests in what a broker client DEALER reads: compact
+ * CLIENT_REPLY units with status 400, a STW1 answer whose status frame is
+ * 400, or a butler/ebwrkapi answer whose body starts "400:" (butler's own mmi
+ * "400", without a colon, is a discovery answer, not a refusal); in each the
+ * message says "malformed request". Other 400s are routing decisions the
+ * decoder cannot predict (a multi-frame request that reached a butler worker
+ * the fuzzer registered), so they are not counted.
  */
 export function brokerBadRequestAnswers(reply: Buffer[]): number {
   const first = reply[0];
@@ -113,7 +116,7 @@ export function brokerBadRequestAnswers(reply: Buffer[]): number {
   if (isStewardHeader(first)) {
     let n = 0;
     decodeUnits(reply, 0, (m) => {
-      if (!('type' in m) && m.kind === Kind.ClientReply && m.status === Status.BadRequest) n += 1;
+      if (!('type' in m) && m.kind === Kind.ClientReply && m.status === Status.BadRequest && startsWith(m.body[0], MALFORMED)) n += 1;
     });
     return n;
   }
@@ -121,8 +124,14 @@ export function brokerBadRequestAnswers(reply: Buffer[]): number {
   const tagged = parseTagHeader(reply[1] as Buffer);
   if (tagged === undefined) return 0;
   const body = reply[2] as Buffer;
-  if (isStewardTag(tagged.tag)) return body.equals(BAD_REQUEST) ? 1 : 0;
-  return body.subarray(0, BAD_REQUEST_PREFIX.length).equals(BAD_REQUEST_PREFIX) ? 1 : 0;
+  if (isStewardTag(tagged.tag)) return body.equals(BAD_REQUEST) && startsWith(reply[3], MALFORMED) ? 1 : 0;
+  return startsWith(body, BAD_REQUEST_PREFIX) && startsWith(body.subarray(BAD_REQUEST_PREFIX.length), MALFORMED) ? 1 : 0;
+}
+
+const MALFORMED = Buffer.from('malformed request');
+
+function startsWith(frame: Buffer | undefined, prefix: Buffer): boolean {
+  return frame !== undefined && frame.length >= prefix.length && frame.subarray(0, prefix.length).equals(prefix);
 }
 
 const KEYWORDS = parseKeywordsFile(
@@ -137,7 +146,7 @@ async function brokerTarget(which: 'frontend' | 'backend'): Promise<LiveTarget> 
   const broker = await Broker.start({ frontend: ANY, backend: ANY, metrics, maxMessageSize, heartbeatIntervalMs: 500, drainTimeoutMs: 200 });
   const { frontend, backend } = await broker.endpoints();
   const worker = Worker.start({ broker: backend, service: GOOD_SERVICE, handler: (req) => [Buffer.from('echo:'), ...req.body], heartbeatIntervalMs: 500 });
-  const client = new Client({ broker: frontend, timeout: 1000, retries: 4 });
+  const client = new Client({ broker: frontend, timeout: 1000, retries: 4, waitForWorker: true });
   return {
     socket: which === 'frontend' ? broker.ids.frontend : broker.ids.backend,
     endpoint: which === 'frontend' ? frontend : backend,

@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
+import { decodeUnits, isStewardHeader, Kind } from '../../src/protocol/steward-wire.js';
 import { parseTagHeader } from '../../src/protocol/tagged.js';
 
 export const COUNTING_HANDLER = fileURLToPath(new URL('../fixtures/counting-handler.mjs', import.meta.url));
@@ -24,7 +25,25 @@ export interface Caller {
 }
 
 /** The errors a steward client fails with when it cannot get an answer: typed, never a hang or a crash. */
-const CLEAR_ERRORS = new Set(['TimeoutError', 'BrokerError']);
+const CLEAR_ERRORS = new Set(['TimeoutError', 'BrokerError', 'NoWorkerError']);
+
+/**
+ * The attempt ids a message answers: a tagged reply's `<tag>:<id>`, or each
+ * CLIENT_REPLY unit of steward's compact wire (what the steward Client gets).
+ */
+export function answeredAttempts(frames: readonly Buffer[]): string[] {
+  if (frames.length >= 2 && (frames[0] as Buffer).length === 0) {
+    const header = parseTagHeader(frames[1] as Buffer);
+    return header ? [header.id] : [];
+  }
+  const ids: string[] = [];
+  if (frames.length >= 1 && isStewardHeader(frames[0] as Buffer)) {
+    decodeUnits(frames, 0, (m) => {
+      if (!('type' in m) && m.kind === Kind.ClientReply) ids.push(String(m.requestId));
+    });
+  }
+  return ids;
+}
 
 /** Sends `ids` through `client`, `concurrency` at a time, and records how each call ended. */
 export async function runCounted(client: Caller, service: string, ids: readonly string[], concurrency: number, onProgress?: (done: number) => void): Promise<Outcome[]> {
@@ -117,11 +136,11 @@ export class ReplyTap {
         const p = original.call(this);
         if (!(this instanceof zmq.Dealer)) return p;
         return p.then((frames) => {
-          const header = frames.length >= 2 && (frames[0] as Buffer).length === 0 ? parseTagHeader(frames[1] as Buffer) : undefined;
-          if (header) {
+          for (const id of answeredAttempts(frames)) {
+            // Attempt ids are per client: keyed by socket (a client's attempt goes through one broker's socket).
             let n = sockets.get(this);
             if (n === undefined) sockets.set(this, (n = nextSocket++));
-            const key = `${n}/${header.id}`;
+            const key = `${n}/${id}`;
             counts.set(key, (counts.get(key) ?? 0) + 1);
           }
           return frames;

@@ -23,9 +23,11 @@ export class RemoteClient implements Caller {
   private readyWaiter: (() => void) | undefined;
   private n = 0;
 
-  constructor(prefix: readonly string[], broker: string, timeoutMs: number, retries: number) {
+  constructor(prefix: readonly string[], broker: string | readonly string[], timeoutMs: number, retries: number, heartbeatMs?: number) {
     const [command, ...before] = [...prefix, process.execPath];
-    this.child = spawn(command as string, [...before, AGENT, broker, String(timeoutMs), String(retries)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const brokers = typeof broker === 'string' ? broker : broker.join(',');
+    const args = [AGENT, brokers, String(timeoutMs), String(retries), ...(heartbeatMs !== undefined ? [String(heartbeatMs)] : [])];
+    this.child = spawn(command as string, [...before, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     createInterface({ input: this.child.stdout! }).on('line', (line) => this.onLine(JSON.parse(line) as AgentMessage));
   }
 
@@ -33,7 +35,7 @@ export class RemoteClient implements Caller {
     return withTimeout(new Promise<void>((resolve) => (this.readyWaiter = resolve)), 15_000, 'the client agent');
   }
 
-  call(service: string, body: string, options: { timeout?: number; retries?: number } = {}): Promise<Buffer[]> {
+  call(service: string, body: string, options: { timeout?: number; retries?: number; waitForWorker?: boolean } = {}): Promise<Buffer[]> {
     const n = ++this.n;
     return new Promise((resolve, reject) => {
       this.calls.set(n, { resolve, reject });
@@ -42,7 +44,7 @@ export class RemoteClient implements Caller {
   }
 
   /** The same client with other per-call timeout and retries. */
-  with(options: { timeout: number; retries: number }): Caller {
+  with(options: { timeout: number; retries: number; waitForWorker?: boolean }): Caller {
     return { call: (service, body) => this.call(service, body, options) };
   }
 

@@ -21,7 +21,7 @@ async function broker(options: Partial<BrokerOptions>) {
 }
 
 function client(frontend: string, timeout = 2_000) {
-  const c = new Client({ broker: frontend, timeout, retries: 0 });
+  const c = new Client({ broker: frontend, timeout, retries: 0, waitForWorker: true });
   cleanup.push(() => c.close());
   return c;
 }

@@ -28,7 +28,7 @@ async function pythonWorker(backend: string, service: string, env: NodeJS.Proces
 }
 
 function client(options: ConstructorParameters<typeof Client>[0]) {
-  const c = new Client(options);
+  const c = new Client({ waitForWorker: true, ...options });
   cleanups.push(() => c.close());
   return c;
 }

@@ -90,7 +90,7 @@ describe('api.images service', () => {
     const { frontend, backend } = await broker.endpoints();
     const worker = Worker.start({ broker: backend, service: 'api.images', rpc: new ImagesService({ root: dir }), concurrency: 4 });
     cleanups.push(() => worker.stop());
-    const client = new Client({ broker: frontend, timeout: 10_000 });
+    const client = new Client({ broker: frontend, timeout: 10_000, waitForWorker: true });
     cleanups.push(() => client.close());
     const images = client.rpc<ImagesApi>('api.images');
     expect(await images.resize_image('a.png', '150x180')).toBe('a.150x180.png');

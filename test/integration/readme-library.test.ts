@@ -7,6 +7,7 @@ describe('the package entry point', () => {
     const broker = await Broker.start({ frontend: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', drainTimeoutMs: 200 });
     const { frontend, backend } = await broker.endpoints();
     const worker = Worker.start({ broker: backend, service: 'echo', concurrency: 8, handler: (req) => req.body as Buffer[] });
+    await worker.registered();
     const client = new Client({ broker: frontend, timeout: 2500, retries: 2 });
     try {
       expect((await client.call('echo', 'hello'))[0]!.toString()).toBe('hello');

@@ -22,7 +22,7 @@ function track(w: Worker): Worker {
 }
 
 function client(options: ConstructorParameters<typeof Client>[0]) {
-  const c = new Client(options);
+  const c = new Client({ waitForWorker: true, ...options });
   cleanups.push(() => c.close());
   return c;
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Broker } from '../../src/api/broker.js';
 import { Client } from '../../src/api/client.js';
-import { BrokerError } from '../../src/api/errors.js';
+import { BrokerError, NoWorkerError } from '../../src/api/errors.js';
 import { Worker } from '../../src/api/worker.js';
 import { RawMdpWorker } from '../helpers/mdp-peers.js';
 import * as zmq from 'zeromq';
@@ -25,8 +25,9 @@ function worker(options: Parameters<typeof Worker.start>[0]) {
   return w;
 }
 
+/** These tests start workers and call at once: the calls wait for the worker to register (no "no worker" race). */
 function client(options: ConstructorParameters<typeof Client>[0]) {
-  const c = new Client(options);
+  const c = new Client({ waitForWorker: true, ...options });
   cleanups.push(() => c.close());
   return c;
 }
@@ -90,10 +91,38 @@ describe('Worker and Client through the broker', () => {
     await eventually(() => c.available('echo'), 3000, 20);
   });
 
-  it('should time out with a TimeoutError naming the attempts when nobody serves', async () => {
+  it('should time out with a TimeoutError naming the attempts when nobody serves and the call waits for a worker', async () => {
     const { frontend } = await broker();
     const c = client({ broker: frontend, timeout: 100, retries: 2 });
-    await expect(c.call('nobody', 'x')).rejects.toMatchObject({ name: 'TimeoutError', attempts: 3 });
+    const error = await c.call('nobody', 'x').catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TimeoutError', attempts: 3 });
+    expect((error as Error).message).toContain('is up, but no worker answered in time (the call waits for a worker');
+  });
+
+  it('should fail at once with a NoWorkerError naming the service and the broker when nobody serves and the call does not wait', async () => {
+    const { frontend, backend } = await broker();
+    const c = client({ broker: frontend, timeout: 60_000, retries: 2, waitForWorker: false });
+    const error = await c.call('nobody', 'x').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NoWorkerError);
+    expect(error).toMatchObject({ name: 'NoWorkerError', service: 'nobody', brokers: [frontend] });
+    expect((error as Error).message).toBe(`no worker serves nobody (broker ${frontend} said so; pass waitForWorker to wait for one)`);
+    // Per call: this one waits, and is served once a worker registers.
+    const waiting = c.call('late', 'x', { waitForWorker: true });
+    const w = worker({ broker: backend, service: 'late', handler: () => 'served' });
+    await w.registered();
+    expect(text(await waiting)).toEqual(['served']);
+    // A call that does not wait reaches the worker once it is registered.
+    expect(text(await c.call('late', 'y'))).toEqual(['served']);
+  });
+
+  it('should say that workers exist when a call that does not wait times out', async () => {
+    const { frontend, backend } = await broker();
+    const w = worker({ broker: backend, service: 'stuck', handler: () => new Promise<string>(() => undefined) });
+    await w.registered();
+    const c = client({ broker: frontend, timeout: 100, retries: 0, waitForWorker: false });
+    const error = await c.call('stuck', 'x').catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TimeoutError', attempts: 1 });
+    expect((error as Error).message).toContain('is up and has workers for it, but none answered in time');
   });
 
   it('should answer an already expired request with 504 and never deliver it', async () => {

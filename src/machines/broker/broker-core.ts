@@ -14,10 +14,11 @@
  * codec object per dialect (protocol/broker-dialects.ts: how a reply or a
  * request is addressed), `Outbox` (frames per socket, compact units per peer).
  */
-import type { BrokerInbound, ClientRequest, LimitRefusal, WorkerReady, WorkerReply } from '../../protocol/broker-wire.js';
+import type { BrokerInbound, ClientRequest, LimitRefusal, WorkerCredit, WorkerReady, WorkerReply } from '../../protocol/broker-wire.js';
 import { clientCodec, workerCodec, type Addressee } from '../../protocol/broker-dialects.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS, MMI_NOT_FOUND, MMI_NOT_IMPLEMENTED, MMI_OK, MMI_PREFIX } from '../../protocol/mdp.js';
 import { Status } from '../../protocol/status.js';
+import { PONG_DRAINING, pongUnit, workerCreditUnit } from '../../protocol/steward-wire.js';
 import type { BrokerDropReason, Pending, ServiceSummary, SessionCommand, SessionEndReason, WorkerEntry } from './broker-types.js';
 import { InFlightLedger } from './in-flight-ledger.js';
 import { Outbox } from './outbox.js';
@@ -184,6 +185,13 @@ export class BrokerCore {
           if (w) this.depart(w, now);
           break;
         }
+        case 'worker.credit':
+          this.onCredit(m, via, now);
+          break;
+        case 'peer.ping':
+          // Liveness for clients and unregistered workers that know several brokers: no state, no count.
+          this.outbox.sendUnit(via, m.peer, m.peer.toString('latin1'), pongUnit(m.nonce, this.draining ? PONG_DRAINING : 0));
+          break;
         case 'limit.refused':
           this.onLimitRefused(m, via, now);
           break;
@@ -280,6 +288,10 @@ export class BrokerCore {
       this.answerExpired(pending);
       return;
     }
+    if (!req.wait && !this.services.hasWorkers(req.service)) {
+      this.answerNoWorker(pending);
+      return;
+    }
     const svc = this.services.open(req.service);
     if (svc === undefined) {
       this.refuse(pending, 'too_many_services');
@@ -371,6 +383,12 @@ export class BrokerCore {
     this.afterReply(w, now);
   }
 
+  /** Only compact-wire clients that said they would not wait get here (MDP and butler requests always queue). */
+  private answerNoWorker(p: Pending): void {
+    this.stats.refused += 1;
+    this.answerError(p, Status.NoWorker, 'no_worker', `no worker serves ${p.req.service} on this broker`);
+  }
+
   private answerExpired(p: Pending): void {
     this.stats.expired += 1;
     this.answerError(p, Status.Expired, 'expired', `request for ${p.req.service} expired before a worker took it`);
@@ -446,6 +464,28 @@ export class BrokerCore {
     this.services.dispatch(svc, now, this.hooks);
   }
 
+  /** A steward worker spreading its concurrency over several brokers moves credit between them; echoed once applied. */
+  private onCredit(m: WorkerCredit, via: string, now: number): void {
+    const w = this.workers.get(m.peer.toString('latin1'));
+    if (!w) {
+      this.drops.push('unknown_worker');
+      workerCodec('steward').goodbye(this.outbox, { id: m.peer, key: m.peer.toString('latin1'), via });
+      return;
+    }
+    if (w.wire !== 'steward') {
+      // Only a compact-wire registration takes credit changes: an MDP or butler worker's credit is what its READY said.
+      this.drops.push('unknown_worker');
+      return;
+    }
+    w.lastSeen = now;
+    w.credit = m.credit;
+    this.outbox.sendUnit(w.via, w.id, w.key, workerCreditUnit(m.credit));
+    if (w.inFlight < w.credit) {
+      this.services.offer(w);
+      this.services.dispatch(w.service, now, this.hooks);
+    }
+  }
+
   private onReply(m: WorkerReply, now: number): void {
     const taken = this.takeInFlight(m, now);
     if (!taken) return;
@@ -504,6 +544,8 @@ export class BrokerCore {
     this.workers.delete(w.key);
     w.service.workers -= 1;
     if (!keepHoldings) this.failHoldings(w, reason);
+    // The last worker of a service left: requests whose clients would not wait hear it now, and may try another broker.
+    if (w.service.workers === 0) for (const p of this.services.takeNoWait(w.service)) this.answerNoWorker(p);
     if (sendGoodbye) w.codec.goodbye(this.outbox, w);
     this.sessions.push({ type: 'session.end', key: w.key, hex: w.hex, session: w.session, reason });
   }

@@ -33,6 +33,8 @@ export type BrokerDropReason =
   | 'stale_reply'
   | 'unknown_worker'
   | 'mmi_registration'
+  /** A compact-wire client that would not wait was told no worker serves the service (404). */
+  | 'no_worker'
   /** A request with several body frames was to go to a butler worker, whose wire carries one: refused (415), never cut. */
   | 'multi_frame_to_butler'
   /** A tagged or compact client request that was malformed but addressable: answered 400 (see MalformedRequest). */
@@ -61,7 +63,8 @@ export interface WorkerEntry {
   readonly wire: WorkerWire;
   readonly codec: WorkerCodec;
   readonly service: ServiceEntry;
-  readonly credit: number;
+  /** Announced in READY; a steward worker on several brokers changes it with WORKER_CREDIT. */
+  credit: number;
   inFlight: number;
   /** In its service's `available` deque right now. */
   queued: boolean;

@@ -40,6 +40,14 @@ export class ServiceTable {
     return expired;
   }
 
+  /** Takes the queued requests of `svc` whose clients would not wait for a worker (CLIENT_REQUEST_NOWAIT). */
+  takeNoWait(svc: ServiceEntry): Pending[] {
+    if (svc.queue.length === 0) return [];
+    const taken = svc.queue.removeWhere((p) => !p.req.wait);
+    for (const p of taken) this.bytes -= p.cost;
+    return taken;
+  }
+
   /** Takes every queued request of `svc` out of its queue. */
   takeAll(svc: ServiceEntry): Pending[] {
     const all: Pending[] = [];

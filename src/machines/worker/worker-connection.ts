@@ -1,11 +1,13 @@
 import { enqueueActions, setup } from 'xstate';
-import type { ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
+import type { AnyActorRef } from 'xstate';
+import type { SocketInlet, SocketPort, ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protocol/mdp.js';
 import type { WorkerInbound } from '../../protocol/worker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import type { Handler } from './request.js';
 import { mergeUnits } from '../../protocol/steward-wire.js';
+import { CreditPool } from './credit-pool.js';
 import { WorkerLink, type WorkerWireChoice } from './worker-link.js';
 
 export interface WorkerConnectionConfig {
@@ -13,6 +15,12 @@ export interface WorkerConnectionConfig {
   readonly handler: Handler;
   /** systemId of this connection's socket adapter. */
   readonly socket: string;
+  /** The worker's concurrency, shared by its links (one per broker); a lone link gets one of its own. */
+  readonly pool?: CreditPool;
+  /** This link's place in the pool. */
+  readonly index?: number;
+  /** Called each time a broker has taken this link's registration (steward wire: it answered the PING sent after READY). */
+  readonly onRegistered?: (index: number) => void;
   /** Requests the broker may hand this worker at once (MDP peers: 1). */
   readonly credit?: number;
   /** steward (default): the compact wire, steward brokers only; mdp: any Majordomo broker. */
@@ -27,13 +35,21 @@ export interface WorkerConnectionConfig {
 }
 
 export type WorkerConnectionEvent =
-  | ZmqOwnerEvent<WorkerInbound>
+  | ZmqOwnerEvent<WorkerInbound, Buffer[]>
   | HeartbeatTick
   | { type: 'worker.idle' }
+  /** A burst handed to the inlet held the broker's DISCONNECT: the machine registers again. */
+  | { type: 'worker.disconnectRequested' }
+  /** The inlet's handling of a burst threw: the machine fails with that error, and its supervisor restarts it. */
+  | { type: 'worker.failed'; error: unknown }
   | { type: 'lifecycle.shutdown' };
 
 export interface WorkerConnectionContext {
   readonly link: WorkerLink;
+  /** The socket adapter's writing side, from its `zmq.ready`; until then replies go as `zmq.send` events. */
+  readonly wires: { port: SocketPort<Buffer[]> | undefined };
+  /** What the socket adapter hands each burst to (no XState step per burst, as the broker's). */
+  readonly inlet: SocketInlet<WorkerInbound>;
   endpoint: string | undefined;
 }
 
@@ -51,6 +67,29 @@ export function workerConnection(config: WorkerConnectionConfig) {
   const liveness = config.liveness ?? MDP_HEARTBEAT_LIVENESS;
   const reconnect = config.reconnect ?? { initial: 1_000, max: 32_000 };
   const credit = config.credit ?? 1;
+  const wire = config.wire ?? 'steward';
+  const compact = wire === 'steward';
+  const index = config.index ?? 0;
+  const pool = config.pool ?? new CreditPool(credit, 1, compact ? 'shared' : 'static');
+
+  /** Each burst, straight from the socket adapter; what must change the machine's state comes back as an event. */
+  const inletOf = (link: WorkerLink, self: AnyActorRef): SocketInlet<WorkerInbound> => {
+    let failed = false;
+    return (batch) => {
+      if (failed) {
+        self.send(batch);
+        return;
+      }
+      try {
+        const wasRequested = link.disconnectRequested;
+        link.handle(batch.messages, now());
+        if (link.disconnectRequested && !wasRequested) self.send({ type: 'worker.disconnectRequested' });
+      } catch (error) {
+        failed = true;
+        self.send({ type: 'worker.failed', error });
+      }
+    };
+  };
 
   return setup({
     types: {
@@ -65,25 +104,31 @@ export function workerConnection(config: WorkerConnectionConfig) {
       drainTimeout: config.drainTimeoutMs ?? 5_000,
     },
     guards: {
+      // MDP only: on the steward wire the link itself waits for a silent broker and registers again.
       disconnected: ({ context }) => context.link.disconnectRequested,
-      silent: ({ context }) => context.link.silentSince(now(), interval * liveness),
-      idle: ({ context }) => context.link.inFlight === 0,
+      silent: ({ context }) => !compact && context.link.silentSince(now(), interval * liveness),
+      idle: ({ context }) => context.link.pending === 0,
     },
     actions: {
       register: ({ context }) => {
-        context.link.ready();
+        context.link.ready(now());
       },
       heartbeat: ({ context }) => {
-        context.link.heartbeat();
+        if (compact) context.link.tick(now(), interval * liveness);
+        else context.link.heartbeat();
       },
       handle: ({ context, event }) => {
         if (event.type === 'zmq.batch') context.link.handle(event.messages, now());
+      },
+      fail: ({ event }) => {
+        if (event.type === 'worker.failed') throw event.error;
       },
       countAttempt: ({ context }) => {
         context.link.attempts += 1;
         context.link.lastHeard = now();
       },
       logLost: ({ context }) => {
+        context.link.lost();
         log.warn(
           { broker: context.endpoint, reason: context.link.disconnectRequested ? 'broker said DISCONNECT' : 'broker silent' },
           'reconnecting to broker',
@@ -92,21 +137,32 @@ export function workerConnection(config: WorkerConnectionConfig) {
       sayGoodbye: ({ context }) => {
         context.link.disconnect();
       },
-      recordEndpoint: enqueueActions(({ event, enqueue }) => {
+      recordEndpoint: enqueueActions(({ context, event, enqueue, system, self }) => {
         if (event.type !== 'zmq.ready') return;
+        context.wires.port = event.port;
         enqueue.assign({ endpoint: event.endpoints[0] });
+        const adapter = system.get(config.socket);
+        if (adapter) {
+          const attach: ZmqCommand<Buffer[], WorkerInbound> = { type: 'zmq.attach', inlet: context.inlet, owner: self };
+          enqueue.sendTo(adapter, attach);
+        }
       }),
     },
   }).createMachine({
     id: 'workerConnection',
     context: ({ self }) => {
       let pending: Buffer[][] = [];
-      const merge = (config.wire ?? 'steward') === 'steward';
-      // Replies that complete in the same tick leave as one zmq.send; in the compact
-      // wire their units also share ZeroMQ messages (zeromq.js pays per message).
+      const merge = compact;
+      const wires: WorkerConnectionContext['wires'] = { port: undefined };
+      // Replies that complete in the same tick leave together; in the compact wire their
+      // units also share ZeroMQ messages (zeromq.js pays per message).
       const flush = () => {
         const messages = merge ? mergeUnits(pending) : pending;
         pending = [];
+        if (wires.port) {
+          wires.port.send(messages);
+          return;
+        }
         const command: ZmqCommand<Buffer[]> = { type: 'zmq.send', messages };
         self.system.get(config.socket)?.send(command);
       };
@@ -114,27 +170,21 @@ export function workerConnection(config: WorkerConnectionConfig) {
         if (pending.length === 0) queueMicrotask(flush);
         pending.push(frames);
       };
-      const link = new WorkerLink(
-        config.service,
-        credit,
-        config.handler,
-        send,
-        () => self.send({ type: 'worker.idle' }),
-        log,
-        now(),
-        config.wire ?? 'steward',
-      );
-      return { link, endpoint: undefined };
+      const link = new WorkerLink(config.service, pool, index, config.handler, send, () => self.send({ type: 'worker.idle' }), log, now(), wire, config.onRegistered);
+      return { link, wires, inlet: inletOf(link, self), endpoint: undefined };
     },
     initial: 'registered',
     on: {
       'zmq.ready': { actions: 'recordEndpoint' },
+      'worker.failed': { actions: 'fail' },
     },
     states: {
       registered: {
         entry: 'register',
         on: {
           'zmq.batch': [{ actions: 'handle' }],
+          // Nothing to do: the eventless check below sees the link's DISCONNECT flag.
+          'worker.disconnectRequested': {},
           'heartbeat.tick': [{ guard: 'silent', target: 'reconnecting' }, { actions: 'heartbeat' }],
           'lifecycle.shutdown': 'draining',
         },

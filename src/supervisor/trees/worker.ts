@@ -1,6 +1,7 @@
 import type { SocketOptions } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
+import { CreditPool } from '../../machines/worker/credit-pool.js';
 import { workerConnection, type WorkerConnectionConfig } from '../../machines/worker/worker-connection.js';
 import type { Metrics } from '../../metrics/registry.js';
 import type { Codec } from '../../protocol/codec.js';
@@ -11,7 +12,7 @@ import { supervisor } from '../supervisor.js';
 import { socketChild } from './parts.js';
 import type { ChildSpec } from '../types.js';
 
-export interface WorkerTreeConfig extends Omit<WorkerConnectionConfig, 'socket'> {
+export interface WorkerTreeConfig extends Omit<WorkerConnectionConfig, 'socket' | 'pool' | 'index'> {
   readonly name?: string;
   /** Broker backend endpoints: the worker registers with every one of them. */
   readonly brokers: readonly string[];
@@ -38,7 +39,8 @@ const codec: Codec<WorkerInbound, Buffer[]> = { decode: (frames) => decodeWorker
 
 /**
  * worker (one_for_one)
- *   link.0 (one_for_all)        one per broker: if its socket or machine fails, both start over
+ *   link.0 (one_for_all)        one per broker: if its socket or machine fails, both start over;
+ *                               the links share the worker's concurrency (machines/worker/credit-pool.ts)
  *     socket                    DEALER to the broker backend
  *     connection                READY, heartbeats, reconnects, runs the handler
  *     heartbeat                 ticks the connection
@@ -66,6 +68,9 @@ export function workerTree(config: WorkerTreeConfig) {
           }, sinkKeys, config.logger)),
       ]
     : [];
+  // One concurrency for every broker: the pool outlives link restarts, so what a crashed link's handlers hold still counts.
+  const compact = (config.wire ?? 'steward') === 'steward';
+  const pool = new CreditPool(config.credit ?? 1, config.brokers.length, compact ? 'shared' : 'static');
   const links: ChildSpec[] = config.brokers.map((endpoint, i) => {
     const prefix = `${name}.link.${i}`;
     const socketId = `${prefix}.socket`;
@@ -101,7 +106,7 @@ export function workerTree(config: WorkerTreeConfig) {
             id: 'connection',
             systemId: connectionId,
             shutdown: drainTimeoutMs,
-            logic: workerConnection({ ...config, socket: socketId }),
+            logic: workerConnection({ ...config, socket: socketId, pool, index: i }),
           },
           {
             id: 'heartbeat',

@@ -59,6 +59,27 @@ describe('renderLineChart', () => {
   });
 });
 
+describe('renderLineChart, marks', () => {
+  it('should draw each mark as a labelled dashed line', () => {
+    const points = Array.from({ length: 12 }, (_, i) => [(i + 0.5) * 0.25, 1_000 + i] as const);
+    const svg = renderLineChart({
+      name: 'k',
+      title: 'rate',
+      xLabel: 's',
+      yLabel: 'req/s',
+      series: [{ label: 'r', points }],
+      xTicks: [
+        [1, '1'],
+        [2, '2'],
+      ],
+      hidePointLabels: true,
+      marks: [{ x: 1.5, label: 'SIGKILL' }],
+    });
+    expect(svg).toContain('>SIGKILL</text>');
+    expect(svg.match(/stroke-dasharray/g)).toHaveLength(1);
+  });
+});
+
 describe('axis helpers', () => {
   it('should round a maximum up to 1, 2, 2.5 or 5 times a power of ten', () => {
     expect([niceCeiling(12_056), niceCeiling(0.7), niceCeiling(3), niceCeiling(0)]).toEqual([20_000, 1, 5, 1]);

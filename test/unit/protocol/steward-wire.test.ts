@@ -11,6 +11,9 @@ import {
   heartbeatUnit,
   isStewardHeader,
   mergeUnits,
+  pingUnit,
+  pongUnit,
+  workerCreditUnit,
   workerReadyUnit,
   workerReplyUnit,
   workerRequestUnit,
@@ -58,17 +61,40 @@ describe("steward's compact wire", () => {
       ...workerReplyUnit(9, []),
       ...heartbeatUnit(),
       ...disconnectUnit(),
+      ...clientRequestUnit(8, 0, 'svc', [], false),
+      ...workerCreditUnit(42),
+      ...pingUnit(0xfffffffe),
+      ...pongUnit(3, 1),
     ];
     const got = all(message).map((m) => JSON.parse(JSON.stringify(m, (_k, v) => (v?.type === 'Buffer' ? Buffer.from(v.data).toString() : v))));
     expect(got).toEqual([
-      { kind: Kind.ClientRequest, requestId: 7, expiresAt: 123, service: 'svc', serviceBytes: 'svc', body: ['x'] },
+      { kind: Kind.ClientRequest, requestId: 7, wait: true, expiresAt: 123, service: 'svc', serviceBytes: 'svc', body: ['x'] },
       { kind: Kind.ClientReply, requestId: 7, status: 504, body: ['a', 'b'] },
       { kind: Kind.WorkerReady, credit: 100, service: 'svc' },
       { kind: Kind.WorkerRequest, token: 0xffffffff, body: ['r'] },
       { kind: Kind.WorkerReply, token: 9, body: [] },
       { kind: Kind.Heartbeat },
       { kind: Kind.Disconnect },
+      { kind: Kind.ClientRequest, requestId: 8, wait: false, expiresAt: 0, service: 'svc', serviceBytes: 'svc', body: [] },
+      { kind: Kind.WorkerCredit, credit: 42 },
+      { kind: Kind.Ping, nonce: 0xfffffffe },
+      { kind: Kind.Pong, nonce: 3, flags: 1 },
     ]);
+  });
+
+  it('should tell a request that waits for a worker from one that does not by its kind alone', () => {
+    expect(clientRequestUnit(1, 0, 's', [])[0]![3]).toBe(0x11);
+    expect(clientRequestUnit(1, 0, 's', [], false)[0]![3]).toBe(0x13);
+    expect(decodeBrokerFrames([b('C'), ...clientRequestUnit(1, 0, 's', [], false)])).toMatchObject({ type: 'client.request', wait: false });
+    expect(decodeBrokerFrames([b('C'), ...clientRequestUnit(1, 0, 's', [])])).toMatchObject({ type: 'client.request', wait: true });
+  });
+
+  it('should decode pings for the broker, and pongs and credit echoes for workers', () => {
+    expect(decodeBrokerFrames([b('C'), ...pingUnit(9)])).toMatchObject({ type: 'peer.ping', nonce: 9 });
+    expect(decodeBrokerFrames([b('W'), ...workerCreditUnit(5)])).toMatchObject({ type: 'worker.credit', credit: 5 });
+    expect(decodeWorkerFrames(pongUnit(9, 1))).toEqual({ type: 'broker.pong', nonce: 9, draining: true });
+    expect(decodeWorkerFrames(workerCreditUnit(5))).toEqual({ type: 'broker.credit', credit: 5 });
+    expect(decodeBrokerFrames([b('C'), ...pongUnit(9, 0)])).toMatchObject({ type: 'rejected', reason: 'sw_unexpected_kind' });
   });
 
   it('should never be mistaken for MDP, tagged or butler frames', () => {
@@ -83,6 +109,8 @@ describe("steward's compact wire", () => {
     ['a non-unit after a unit', [...heartbeatUnit(), b('junk')], 'sw_not_a_unit'],
     ['an unknown kind', [Buffer.from([0x53, 0x57, 0x01, 0x7f, 0])], 'sw_unknown_kind'],
     ['zero credit', [workerReadyUnit('svc', 1)[0]!.fill(0, 5, 7)], 'bad_credit'],
+    ['a zero credit change', [workerCreditUnit(1)[0]!.fill(0, 5, 7)], 'bad_credit'],
+    ['a short ping', [pingUnit(1)[0]!.subarray(0, 7)], 'sw_short_header'],
   ])('should reject %s', (_name, frames, reason) => {
     expect(all(frames).at(-1)).toMatchObject({ type: 'rejected', reason });
   });
