@@ -153,13 +153,13 @@ export function gatewayMachine(config: GatewayMachineConfig) {
       // An adapter that outlived a restart of this machine tells its endpoints again, once asked.
       announce: ({ system }) => (system.get(config.socket) as AnyActorRef | undefined)?.send({ type: 'zmq.announce' } satisfies ZmqCommand<GatewayOutbound>),
       zmqReady: assign({ zmq: ({ event }) => (event.type === 'zmq.ready' ? event.endpoints : undefined) }),
-      attach: ({ event, system, self }) => {
+      attach: enqueueActions(({ event, system, self, enqueue }) => {
         if (event.type !== 'zmq.ready') return;
         registry.nodesPort = event.port as SocketPort<GatewayOutbound>;
         const adapter = system.get(config.socket) as AnyActorRef | undefined;
         const attach: ZmqCommand<GatewayOutbound, BackendMessage> = { type: 'zmq.attach', inlet: inletOf(system, self), owner: self };
-        adapter?.send(attach);
-      },
+        if (adapter) enqueue.sendTo(adapter, attach);
+      }),
       httpReady: assign({ http: ({ event }) => (event.type === 'http.ready' ? { http: event.http, https: event.https } : undefined) }),
       listening: enqueueActions(({ context, system, enqueue }) => withScope(system, enqueue, (scope) => listening(context, scope))),
       dispatch: enqueueActions(({ event, system, enqueue }) => {
