@@ -11,6 +11,7 @@ export type { ClientOptions, CallOptions } from './api/client.js';
 export { TimeoutError, NoWorkerError, BrokerError, RemoteError, UnknownMethodError, InvalidReplyError, ClosedError } from './api/errors.js';
 export { RpcRegistry } from './api/rpc-registry.js';
 export { StartupError } from './api/start-failure.js';
+export { ConfigError } from './config/errors.js';
 export { EndpointError } from './actors/endpoint-error.js';
 export { Sink } from './api/sink.js';
 export { Balancer, BalancerClient, BalancerError } from './api/balancer.js';

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { commonOptions, commonUsage } from './cli/common-options.js';
-import { ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './cli/errors.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './cli/errors.js';
+import { ConfigError } from './config/errors.js';
 import { flagBool, flagString, type Flags, type RoleDefinition, type RoleRun } from './cli/role.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';

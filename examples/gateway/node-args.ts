@@ -9,7 +9,8 @@
  * client, read by the same code.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, UsageError } from '../../src/cli/errors.js';
+import { UsageError } from '../../src/cli/errors.js';
+import { ConfigError } from '../../src/config/errors.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { CurveClientOptions } from '../../src/security/curve.js';
 import { curveClientFlags, curveClientFromFlags } from '../../src/security/flags.js';

@@ -12,6 +12,7 @@ import type { GatewayRegistry } from '../machines/gateway/registry.js';
 import type { SessionActorContext } from '../machines/gateway/session.machine.js';
 import type { SessionInput, SessionLimits } from '../machines/gateway/session-types.js';
 import { gatewayResponse } from '../protocol/blastbeat/http-status.js';
+import type { ListenAddress } from '../config/gateway.js';
 import type { SupervisorEvent } from '../supervisor/types.js';
 import { fromResource } from './from-resource.js';
 import { endpointError } from './endpoint-error.js';
@@ -19,11 +20,6 @@ import { reportsStart } from '../supervisor/start-report.js';
 import { GatewayConnection, type ConnectionDeps } from './gateway-connection.js';
 import { Tally } from '../metrics/tally.js';
 import { GatewayOutbox } from './gateway-outbox.js';
-
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
 
 /** A certificate for some virtual host names (SNI), PEM text. */
 export interface TlsSite {

@@ -1,7 +1,6 @@
 import { createActor, type Actor, type AnyActorRef } from 'xstate';
-import type { ListenAddress } from '../actors/http-listener.js';
-import { ConfigError } from '../cli/errors.js';
-import { GATEWAY_DEFAULTS, MAX_HEAD_SIZE_LIMIT, parseListenAddress, type GatewaySettings, type VhostSettings } from '../config/gateway.js';
+import { ConfigError } from '../config/errors.js';
+import { GATEWAY_DEFAULTS, MAX_HEAD_SIZE_LIMIT, parseListenAddress, type GatewaySettings, type ListenAddress, type VhostSettings } from '../config/gateway.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { GatewayRegistry } from '../machines/gateway/registry.js';
 import type { Metrics } from '../metrics/registry.js';

@@ -13,7 +13,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../cli/errors.js';
+import { ConfigError } from './errors.js';
 import { isJsonObject, jsonDepth, jsonTypeName, type JsonObject, type JsonValue } from '../protocol/json-limits.js';
 
 export const BACKEND_TYPES = ['Base', 'Tcp', 'Http', 'MySQL', 'Redis'] as const;

@@ -6,7 +6,7 @@
  * worded them.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { ConfigError } from '../cli/errors.js';
+import { ConfigError } from './errors.js';
 import { DEFAULT_INI_LIMITS, IniSyntaxError, parseIniSections, type IniErrorKind, type IniSection } from './ini.js';
 
 export { iniValue, iniValues, type IniEntry, type IniSection } from './ini.js';

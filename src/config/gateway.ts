@@ -9,9 +9,14 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { resolve, dirname } from 'node:path';
-import { ConfigError } from '../cli/errors.js';
-import type { ListenAddress } from '../actors/http-listener.js';
+import { ConfigError } from './errors.js';
 import { iniValue, iniValues, readIni, type IniDocument, type IniEntry, type IniSection } from './gateway-ini.js';
+
+/** Where an HTTP server listens: `HOST:PORT` parsed (port 0 picks a free one). */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
 
 export interface VhostSettings {
   /** `host` or `host:port`. */

@@ -27,7 +27,7 @@
  * to its default is the bug nobody finds.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { ConfigError } from '../cli/errors.js';
+import { ConfigError } from './errors.js';
 import { tcpEndpoint } from '../protocol/keywords.js';
 import { IniSyntaxError, parseIni, type IniDocument } from './ini.js';
 

@@ -11,7 +11,7 @@
  * its type's zero. `readonly` defaults to false (writable).
  */
 import { readFile, stat } from 'node:fs/promises';
-import { ConfigError } from '../cli/errors.js';
+import { ConfigError } from './errors.js';
 import { castInput, parseDescriptor, zeroValue, type KeywordDescriptor, type KeywordInput, type TypedValue } from '../protocol/ktl-types.js';
 
 export interface KeywordDefinition {

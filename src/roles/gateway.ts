@@ -1,8 +1,7 @@
 import { Gateway } from '../api/gateway.js';
 import { UsageError } from '../cli/errors.js';
 import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
-import { GATEWAY_DEFAULTS, loadGatewayConfig, parseListenAddress, type GatewaySettings } from '../config/gateway.js';
-import type { ListenAddress } from '../actors/http-listener.js';
+import { GATEWAY_DEFAULTS, loadGatewayConfig, parseListenAddress, type GatewaySettings, type ListenAddress } from '../config/gateway.js';
 import { curveServerFlags, curveServerFromFlags } from '../security/flags.js';
 import { reloadAllowList } from '../security/zap-handler.js';
 

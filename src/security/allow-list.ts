@@ -8,7 +8,7 @@
  *     # workers
  *     rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7   # images-1
  */
-import { ConfigError } from '../cli/errors.js';
+import { ConfigError } from '../config/errors.js';
 import { readSmallFile } from './keys.js';
 import { isZ85Key } from './z85.js';
 

@@ -14,7 +14,7 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import * as zmq from 'zeromq';
-import { ConfigError } from '../cli/errors.js';
+import { ConfigError } from '../config/errors.js';
 import { CURVE_KEY_Z85_LENGTH, isZ85Key, z85Decode, z85Encode } from './z85.js';
 
 export interface CurveKeyPair {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/cli/errors.js';
+import { ConfigError } from '../../../src/config/errors.js';
 import { loadBalancerConfig, parseBalancerConfig, type BalancerConfig } from '../../../src/config/balancer-config.js';
 
 const FILE = '/etc/stirr/config.json';

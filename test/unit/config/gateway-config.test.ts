@@ -1,7 +1,7 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/cli/errors.js';
+import { ConfigError } from '../../../src/config/errors.js';
 import { iniValue, iniValues, parseIni } from '../../../src/config/gateway-ini.js';
 import { gatewaySettings } from '../../../src/api/gateway.js';
 import { gatewaySettingsFromIni, loadGatewayConfig, parseDuration, parseListenAddress, parseSize } from '../../../src/config/gateway.js';

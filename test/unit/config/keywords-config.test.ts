@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/cli/errors.js';
+import { ConfigError } from '../../../src/config/errors.js';
 import {
   DEFAULT_KEYWORDS_CONFIG,
   directEndpoints,
