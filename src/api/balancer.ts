@@ -1,14 +1,13 @@
-import { type Actor, type AnyActorRef } from 'xstate';
-import { createRootActor, type RuntimeOptions } from './runtime-options.js';
+import type { Actor, AnyActorRef } from 'xstate';
+import { RoleHandle } from './role-handle.js';
+import type { RuntimeOptions } from './runtime-options.js';
 import type { ConfigFileCommand, ReloadCause } from '../actors/config-file.js';
 import { loadBalancerConfig, type BalancerConfig } from '../config/balancer-config.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { BalancerContext, ConfigState } from '../machines/balancer/balancer.machine.js';
+import type { BalancerContext, BalancerEmitted, ConfigState } from '../machines/balancer/balancer.machine.js';
 import type { BackendSummary } from '../machines/balancer/table.js';
 import type { Metrics } from '../metrics/registry.js';
-import { whenStopped } from '../runtime/run-role.js';
 import { balancerTree, balancerTreeIds, type BalancerTreeConfig } from '../supervisor/trees/balancer.js';
-import { startFailureError } from './start-failure.js';
 
 export { BalancerClient, BalancerError } from './balancer-client.js';
 export type { BalancerClientOptions, BalancerErrorReason, BalancerRequest } from './balancer-client.js';
@@ -34,58 +33,53 @@ export const DEFAULT_BALANCER_CONFIG = 'config.json';
  * anything when the file is wrong.
  */
 export class Balancer {
-  readonly actor: Actor<ReturnType<typeof balancerTree>>;
   readonly ids: ReturnType<typeof balancerTreeIds>;
-  private readonly ready: Promise<string>;
-  private listen: (endpoint: string) => void = () => undefined;
+  private readonly role: RoleHandle<ReturnType<typeof balancerTree>, string>;
 
   private constructor(options: BalancerOptions, config: BalancerConfig) {
     const bind = options.bind ?? DEFAULT_BALANCER_BIND;
     this.ids = balancerTreeIds(options.name);
-    this.actor = createRootActor(balancerTree({ ...options, bind, config, logger: options.logger ?? silentLogger }), {
-      id: this.ids.root,
-      ...(options.inspect ? { inspect: options.inspect } : {}),
-    });
     // The socket's last failure explains a tree that gave up before listening (address in use, bad endpoint).
     let lastFailure: unknown;
-    this.actor.on('supervisor.childExited', (report) => {
+    this.role = new RoleHandle(balancerTree({ ...options, bind, config, logger: options.logger ?? silentLogger }), {
+      id: this.ids.root,
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+      notListening: () => {
+        const why = lastFailure instanceof Error ? `: ${lastFailure.message}` : '';
+        return new Error(`balancer could not listen on ${bind}${why}`, { cause: lastFailure });
+      },
+    });
+    this.role.actor.on('supervisor.childExited', (report) => {
       if (report.reason.kind === 'error') lastFailure = report.reason.error;
     });
-    this.ready = new Promise<string>((resolve, rejectReady) => {
-      this.actor.subscribe({
-        next: (snapshot) => {
-          if (snapshot.status === 'active') return;
-          const why = lastFailure instanceof Error ? `: ${lastFailure.message}` : '';
-          rejectReady(startFailureError(snapshot) ?? new Error(`balancer could not listen on ${bind}${why}`, { cause: lastFailure }));
-        },
-        error: (error) => rejectReady(error),
-      });
-      this.listen = resolve;
-    });
-    // The tree may fail to bind; a rejection nobody awaits yet must not crash the process.
-    this.ready.catch(() => undefined);
   }
 
   static async start(options: BalancerOptions = {}): Promise<Balancer> {
     const config = options.config ?? (await loadBalancerConfig(options.configFile ?? DEFAULT_BALANCER_CONFIG, options.configLimits));
     const balancer = new Balancer(options, config);
-    balancer.actor.start();
-    const machine = balancer.actor.system.get(balancer.ids.machine) as AnyActorRef | undefined;
-    machine?.on('balancer.listening', (event: { endpoint: string }) => balancer.listen(event.endpoint));
+    balancer.role.start();
+    balancer.role.onEmitted<Extract<BalancerEmitted, { type: 'balancer.listening' }>>(balancer.ids.machine, 'balancer.listening', (event) =>
+      balancer.role.listen(event.endpoint),
+    );
     const known = balancer.context()?.endpoint;
-    if (known !== undefined) balancer.listen(known);
-    await balancer.ready;
+    if (known !== undefined) balancer.role.listen(known);
+    await balancer.role.listening();
     return balancer;
+  }
+
+  /** The root of the balancer's supervision tree. */
+  get actor(): Actor<ReturnType<typeof balancerTree>> {
+    return this.role.actor;
   }
 
   /** The endpoint bound, with the port filled in. */
   endpoint(): Promise<string> {
-    return this.ready;
+    return this.role.listening();
   }
 
   /** Reads the configuration file again (what SIGHUP does); a broken file is logged and changes nothing. */
   reload(cause: Extract<ReloadCause, 'signal' | 'api'> = 'api'): void {
-    const file = this.actor.system.get(this.ids.config) as AnyActorRef | undefined;
+    const file = this.role.actor.system.get(this.ids.config) as AnyActorRef | undefined;
     file?.send({ type: 'config.reload', cause } satisfies ConfigFileCommand);
   }
 
@@ -101,16 +95,12 @@ export class Balancer {
   }
 
   /** Graceful: stop health checks, stop answering, close the socket. */
-  async stop(): Promise<void> {
-    if (this.actor.getSnapshot().status !== 'active') return;
-    const stopped = whenStopped(this.actor);
-    this.actor.send({ type: 'lifecycle.shutdown' });
-    await stopped;
+  stop(): Promise<void> {
+    return this.role.stop();
   }
 
   /** The running balancer machine's context (it is replaced when the machine restarts). */
   private context(): BalancerContext | undefined {
-    const machine = this.actor.system.get(this.ids.machine) as AnyActorRef | undefined;
-    return (machine?.getSnapshot() as { context?: BalancerContext } | undefined)?.context;
+    return this.role.context<BalancerContext>(this.ids.machine);
   }
 }

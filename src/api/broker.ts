@@ -1,11 +1,11 @@
-import type { Actor, AnyActorRef } from 'xstate';
+import type { Actor } from 'xstate';
 import { silentLogger, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
-import { whenStopped } from '../runtime/run-role.js';
 import { brokerTree, brokerTreeIds, sharesSocket, type BrokerTreeConfig } from '../supervisor/trees/broker.js';
 import type { BrokerCore } from '../machines/broker/broker-core.js';
-import { createRootActor, type RuntimeOptions } from './runtime-options.js';
-import { startFailureError } from './start-failure.js';
+import type { BrokerContext, BrokerEmitted } from '../machines/broker/broker.machine.js';
+import { RoleHandle } from './role-handle.js';
+import type { RuntimeOptions } from './runtime-options.js';
 
 export interface BrokerOptions extends Omit<BrokerTreeConfig, 'logger' | 'frontend' | 'backend'>, RuntimeOptions {
   /** Client endpoint; `tcp://127.0.0.1:*` picks a free port (read it back from `endpoints`). */
@@ -29,9 +29,8 @@ export const DEFAULT_BACKEND = 'tcp://127.0.0.1:5556';
  * graceful stop. `node dist/main.js --role broker` is this plus flags.
  */
 export class Broker {
-  readonly actor: Actor<ReturnType<typeof brokerTree>>;
   readonly ids: ReturnType<typeof brokerTreeIds>;
-  private readonly ready: Promise<BrokerEndpoints>;
+  private readonly role: RoleHandle<ReturnType<typeof brokerTree>, BrokerEndpoints>;
 
   private constructor(options: BrokerOptions) {
     const { inspect, ...config } = options;
@@ -39,52 +38,43 @@ export class Broker {
     const backend = config.backend ?? DEFAULT_BACKEND;
     this.ids = brokerTreeIds(config.name);
     // The root's id names the tree in the inspector; inspection is set here, at the root, for the whole system.
-    this.actor = createRootActor(brokerTree({ ...config, frontend, backend, logger: config.logger ?? silentLogger }), {
+    this.role = new RoleHandle(brokerTree({ ...config, frontend, backend, logger: config.logger ?? silentLogger }), {
       id: this.ids.root,
       inspect,
+      notListening: () => new Error(`broker stopped before it listened on ${frontend} / ${backend}`),
     });
-    this.ready = new Promise<BrokerEndpoints>((resolve, rejectReady) => {
-      this.actor.subscribe({
-        next: (snapshot) => {
-          if (snapshot.status !== 'active') rejectReady(startFailureError(snapshot) ?? new Error(`broker stopped before it listened on ${frontend} / ${backend}`));
-        },
-        error: (error) => rejectReady(error),
-      });
-      this.listen = (endpoints) => {
-        const ep = (id: string) => endpoints[id]?.[0] ?? '';
-        resolve({ frontend: ep(this.ids.frontend), backend: ep(sharesSocket(frontend, backend) ? this.ids.frontend : this.ids.backend) });
-      };
-    });
-    // The tree may fail to bind; a rejection nobody awaits yet must not crash the process.
-    this.ready.catch(() => undefined);
+    this.backendId = sharesSocket(frontend, backend) ? this.ids.frontend : this.ids.backend;
   }
 
-  private listen: (endpoints: Record<string, string[]>) => void = () => undefined;
+  private readonly backendId: string;
 
   static async start(options: BrokerOptions = {}): Promise<Broker> {
     const broker = new Broker(options);
-    broker.actor.start();
-    const machine = broker.actor.system.get(broker.ids.broker) as AnyActorRef | undefined;
-    machine?.on('broker.listening', (event: { endpoints: Record<string, string[]> }) => broker.listen(event.endpoints));
-    await broker.ready;
+    broker.role.start();
+    broker.role.onEmitted<BrokerEmitted>(broker.ids.broker, 'broker.listening', ({ endpoints }) => {
+      const ep = (id: string) => endpoints[id]?.[0] ?? '';
+      broker.role.listen({ frontend: ep(broker.ids.frontend), backend: ep(broker.backendId) });
+    });
+    await broker.role.listening();
     return broker;
   }
 
+  /** The root of the broker's supervision tree. */
+  get actor(): Actor<ReturnType<typeof brokerTree>> {
+    return this.role.actor;
+  }
+
   endpoints(): Promise<BrokerEndpoints> {
-    return this.ready;
+    return this.role.listening();
   }
 
   /** The routing core of the running broker machine (it is replaced when the broker restarts). */
   core(): BrokerCore | undefined {
-    const broker = this.actor.system.get(this.ids.broker) as AnyActorRef | undefined;
-    return (broker?.getSnapshot() as { context?: { core?: BrokerCore } } | undefined)?.context?.core;
+    return this.role.context<BrokerContext>(this.ids.broker)?.core;
   }
 
   /** Graceful: refuse new requests, drain in-flight ones, disconnect workers, close sockets. */
-  async stop(): Promise<void> {
-    if (this.actor.getSnapshot().status !== 'active') return;
-    const stopped = whenStopped(this.actor);
-    this.actor.send({ type: 'lifecycle.shutdown' });
-    await stopped;
+  stop(): Promise<void> {
+    return this.role.stop();
   }
 }

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type Actor, type AnyActorRef } from 'xstate';
-import { createRootActor, type RuntimeOptions } from './runtime-options.js';
+import type { Actor } from 'xstate';
+import { RoleHandle } from './role-handle.js';
+import type { RuntimeOptions } from './runtime-options.js';
 import {
   DEFAULT_KEYWORDS_CONFIG,
   connectHost,
@@ -13,16 +14,15 @@ import {
 } from '../config/keywords-config.js';
 import type { KeywordDefinition } from '../config/keywords-file.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { KeywordServiceContext } from '../machines/keywords/keyword-service.machine.js';
+import type { KeywordServiceContext, KeywordServiceEmitted } from '../machines/keywords/keyword-service.machine.js';
+import type { RegistrarEmitted } from '../machines/keywords/registrar.machine.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { KeywordDescriptor, KeywordInput, TypedValue } from '../protocol/ktl-types.js';
 import { castInput } from '../protocol/ktl-types.js';
 import { isErrorCode } from '../protocol/keywords.js';
-import { whenStopped } from '../runtime/run-role.js';
 import { dispatcherTree, dispatcherTreeIds, type DispatcherCurve, type DispatcherPlacement, type RegistrySpawn } from '../supervisor/trees/dispatcher.js';
 import { KeywordError, KeywordRejectedError } from './keywords/errors.js';
 import { registryTreeConfig } from './registry.js';
-import { startFailureError } from './start-failure.js';
 
 export interface DispatcherOptions extends RuntimeOptions {
   readonly service: string;
@@ -50,6 +50,8 @@ export interface DispatcherOptions extends RuntimeOptions {
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
+
+type RegistrarRefused = Extract<RegistrarEmitted, { type: 'registrar.refused' }>;
 
 export interface DispatcherEndpoints {
   readonly dispatch: string;
@@ -126,21 +128,16 @@ function placementOf(options: DispatcherOptions, config: KeywordsConfig, logger:
  * heartbeats; without, it binds the `[zmq]` ports.
  */
 export class Dispatcher {
-  readonly actor: Actor<ReturnType<typeof dispatcherTree>>;
   readonly ids: ReturnType<typeof dispatcherTreeIds>;
   readonly service: string;
-  private readonly ready: Promise<DispatcherEndpoints>;
-  private settle: { listening(e: DispatcherEndpoints): void; refused(code: string, message: string): void } = {
-    listening: () => undefined,
-    refused: () => undefined,
-  };
+  private readonly role: RoleHandle<ReturnType<typeof dispatcherTree>, DispatcherEndpoints>;
 
   private constructor(options: DispatcherOptions) {
     const logger = options.logger ?? silentLogger;
     const config = options.config ?? DEFAULT_KEYWORDS_CONFIG;
     this.service = options.service;
     this.ids = dispatcherTreeIds(options.service, options.name);
-    this.actor = createRootActor(
+    this.role = new RoleHandle(
       dispatcherTree({
         service: options.service,
         definitions: options.keywords,
@@ -150,39 +147,27 @@ export class Dispatcher {
         ...(options.curve ? { curve: options.curve } : {}),
         ...(options.metrics ? { metrics: options.metrics } : {}),
       }),
-      { id: this.ids.root, systemId: this.ids.root, ...(options.inspect ? { inspect: options.inspect } : {}) },
+      {
+        id: this.ids.root,
+        systemId: this.ids.root,
+        ...(options.inspect ? { inspect: options.inspect } : {}),
+        notListening: () => new Error(`dispatcher of "${options.service}" stopped before it listened`),
+      },
     );
-    this.ready = new Promise<DispatcherEndpoints>((resolve, rejectReady) => {
-      this.actor.subscribe({
-        next: (snapshot) => {
-          if (snapshot.status !== 'active') rejectReady(startFailureError(snapshot) ?? new Error(`dispatcher of "${options.service}" stopped before it listened`));
-        },
-        error: (error) => rejectReady(error),
-      });
-      this.settle = {
-        listening: resolve,
-        refused: (code, message) => {
-          // Taken by a dispatcher that may be dead: the registrar asks again until the registry drops it.
-          if (code === 'service-taken') return;
-          rejectReady(new KeywordRejectedError(isErrorCode(code) ? code : 'protocol', `the registry refused "${options.service}": ${message}`, { service: options.service }));
-        },
-      };
-      if (options.startTimeoutMs !== undefined) {
-        const timer = setTimeout(
-          () => rejectReady(new KeywordError('registry-unavailable', `dispatcher of "${options.service}" did not start listening within ${options.startTimeoutMs} ms`, { service: options.service })),
-          options.startTimeoutMs,
-        );
-        timer.unref();
-      }
-    });
-    this.ready.catch(() => undefined);
+    if (options.startTimeoutMs !== undefined) {
+      const timer = setTimeout(
+        () => this.role.fail(new KeywordError('registry-unavailable', `dispatcher of "${options.service}" did not start listening within ${options.startTimeoutMs} ms`, { service: options.service })),
+        options.startTimeoutMs,
+      );
+      timer.unref();
+    }
   }
 
   /** Starts a dispatcher and resolves once it listens; rejects (and stops it) if the registry refuses it. */
   static async start(options: DispatcherOptions): Promise<Dispatcher> {
     const dispatcher = Dispatcher.launch(options);
     try {
-      await dispatcher.ready;
+      await dispatcher.role.listening();
     } catch (error) {
       await dispatcher.stop();
       throw error;
@@ -196,20 +181,24 @@ export class Dispatcher {
    */
   static launch(options: DispatcherOptions): Dispatcher {
     const dispatcher = new Dispatcher(options);
-    dispatcher.actor.start();
-    const system = dispatcher.actor.system;
-    (system.get(dispatcher.ids.keywords) as AnyActorRef | undefined)?.on('dispatcher.listening', (e: DispatcherEndpoints) =>
-      dispatcher.settle.listening({ dispatch: e.dispatch, broadcast: e.broadcast }),
-    );
-    (system.get(dispatcher.ids.registrar) as AnyActorRef | undefined)?.on('registrar.refused', (e: { code: string; message: string }) =>
-      dispatcher.settle.refused(e.code, e.message),
-    );
+    const { role, service } = dispatcher;
+    role.start();
+    role.onEmitted<KeywordServiceEmitted>(dispatcher.ids.keywords, 'dispatcher.listening', (e) => role.listen({ dispatch: e.dispatch, broadcast: e.broadcast }));
+    role.onEmitted<RegistrarRefused>(dispatcher.ids.registrar, 'registrar.refused', (e) => {
+      // Taken by a dispatcher that may be dead: the registrar asks again until the registry drops it.
+      if (e.code === 'service-taken') return;
+      role.fail(new KeywordRejectedError(isErrorCode(e.code) ? e.code : 'protocol', `the registry refused "${service}": ${e.message}`, { service }));
+    });
     return dispatcher;
   }
 
+  /** The root of the dispatcher's supervision tree. */
+  get actor(): Actor<ReturnType<typeof dispatcherTree>> {
+    return this.role.actor;
+  }
+
   private context(): KeywordServiceContext | undefined {
-    const machine = this.actor.system.get(this.ids.keywords) as AnyActorRef | undefined;
-    return (machine?.getSnapshot() as { context?: KeywordServiceContext } | undefined)?.context;
+    return this.role.context<KeywordServiceContext>(this.ids.keywords);
   }
 
   /** Where the dispatcher listens now (its ports may change if a restarted registry could not give the same ones back). */
@@ -224,7 +213,7 @@ export class Dispatcher {
 
   /** Resolves with the endpoints first listened on. */
   listening(): Promise<DispatcherEndpoints> {
-    return this.ready;
+    return this.role.listening();
   }
 
   get(name: string): TypedValue | undefined {
@@ -245,15 +234,12 @@ export class Dispatcher {
     if (!desc) throw new KeywordRejectedError('no-such-keyword', `"${this.service}" has no keyword "${name}"`, { service: this.service, keyword: name });
     const cast = castInput(desc, value);
     if (!cast.ok) throw new KeywordRejectedError('invalid-value', `${this.service}.${name} (${desc.type}): ${cast.reason}`, { service: this.service, keyword: name });
-    this.actor.system.get(this.ids.keywords)?.send({ type: 'keywords.set', name, value });
+    this.role.actor.system.get(this.ids.keywords)?.send({ type: 'keywords.set', name, value });
     return cast.value;
   }
 
   /** Graceful: close the sockets, unregister, stop a registry this dispatcher started. */
-  async stop(): Promise<void> {
-    if (this.actor.getSnapshot().status !== 'active') return;
-    const stopped = whenStopped(this.actor);
-    this.actor.send({ type: 'lifecycle.shutdown' });
-    await stopped;
+  stop(): Promise<void> {
+    return this.role.stop();
   }
 }

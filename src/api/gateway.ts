@@ -1,12 +1,12 @@
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import type { Actor } from 'xstate';
 import { ConfigError } from '../config/errors.js';
 import { GATEWAY_DEFAULTS, MAX_HEAD_SIZE_LIMIT, parseListenAddress, type GatewaySettings, type ListenAddress, type VhostSettings } from '../config/gateway.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { GatewayEmitted } from '../machines/gateway/gateway.machine.js';
 import type { GatewayRegistry } from '../machines/gateway/registry.js';
 import type { Metrics } from '../metrics/registry.js';
-import { whenStopped } from '../runtime/run-role.js';
 import { gatewayRegistry, gatewayTree, gatewayTreeIds, type GatewayTreeConfig } from '../supervisor/trees/gateway.js';
-import { startFailureError } from './start-failure.js';
+import { RoleHandle } from './role-handle.js';
 
 export interface VhostOptions {
   /** `host` or `host:port`, as the Host header carries it. */
@@ -110,32 +110,19 @@ export function gatewaySettings(options: GatewayOptions): GatewaySettings {
  * is this plus an INI file.
  */
 export class Gateway {
-  readonly actor: Actor<ReturnType<typeof gatewayTree>>;
   readonly ids: ReturnType<typeof gatewayTreeIds>;
   /** Virtual hosts, node presence and live sessions (read them; the gateway updates them). */
   readonly registry: GatewayRegistry;
   readonly settings: GatewaySettings;
-  private readonly ready: Promise<GatewayEndpoints>;
-  private listen: (endpoints: GatewayEndpoints) => void = () => undefined;
+  private readonly role: RoleHandle<ReturnType<typeof gatewayTree>, GatewayEndpoints>;
 
   private constructor(settings: GatewaySettings, options: Omit<GatewayOptions, 'vhosts'>) {
     this.settings = settings;
     this.ids = gatewayTreeIds(options.name);
     this.registry = gatewayRegistry(settings);
-    this.actor = createActor(
-      gatewayTree({ ...options, settings, registry: this.registry, logger: options.logger ?? silentLogger }),
-    );
-    this.ready = new Promise<GatewayEndpoints>((resolve, rejectReady) => {
-      this.actor.subscribe({
-        next: (snapshot) => {
-          if (snapshot.status !== 'active') rejectReady(startFailureError(snapshot) ?? new Error(`gateway stopped before it listened (zmq ${settings.zmq})`));
-        },
-        error: (error) => rejectReady(error),
-      });
-      this.listen = resolve;
+    this.role = new RoleHandle(gatewayTree({ ...options, settings, registry: this.registry, logger: options.logger ?? silentLogger }), {
+      notListening: () => new Error(`gateway stopped before it listened (zmq ${settings.zmq})`),
     });
-    // The tree may fail to bind; a rejection nobody awaits yet must not crash the process.
-    this.ready.catch(() => undefined);
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -145,17 +132,21 @@ export class Gateway {
   /** Starts from settings already validated (the role reads them from an INI file). */
   static async startWith(settings: GatewaySettings, options: Omit<GatewayOptions, 'vhosts'> = {}): Promise<Gateway> {
     const gateway = new Gateway(settings, options);
-    gateway.actor.start();
-    const router = gateway.actor.system.get(gateway.ids.router) as AnyActorRef | undefined;
-    router?.on('gateway.listening', (event: { http: string[]; https: string[]; zmq: string[] }) =>
-      gateway.listen({ http: event.http, https: event.https, zmq: event.zmq[0] ?? '' }),
+    gateway.role.start();
+    gateway.role.onEmitted<Extract<GatewayEmitted, { type: 'gateway.listening' }>>(gateway.ids.router, 'gateway.listening', (event) =>
+      gateway.role.listen({ http: event.http, https: event.https, zmq: event.zmq[0] ?? '' }),
     );
-    await gateway.ready;
+    await gateway.role.listening();
     return gateway;
   }
 
+  /** The root of the gateway's supervision tree. */
+  get actor(): Actor<ReturnType<typeof gatewayTree>> {
+    return this.role.actor;
+  }
+
   endpoints(): Promise<GatewayEndpoints> {
-    return this.ready;
+    return this.role.listening();
   }
 
   /** Nodes that answer pings now. */
@@ -164,10 +155,7 @@ export class Gateway {
   }
 
   /** Graceful: stop accepting, let exchanges in flight finish (bounded), close everything. */
-  async stop(): Promise<void> {
-    if (this.actor.getSnapshot().status !== 'active') return;
-    const stopped = whenStopped(this.actor);
-    this.actor.send({ type: 'lifecycle.shutdown' });
-    await stopped;
+  stop(): Promise<void> {
+    return this.role.stop();
   }
 }

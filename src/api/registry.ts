@@ -1,12 +1,12 @@
-import { type Actor, type AnyActorRef } from 'xstate';
-import { createRootActor, type RuntimeOptions } from './runtime-options.js';
+import type { Actor } from 'xstate';
+import { RoleHandle } from './role-handle.js';
+import type { RuntimeOptions } from './runtime-options.js';
 import { DEFAULT_KEYWORDS_CONFIG, registryBindEndpoint, type KeywordsConfig } from '../config/keywords-config.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { RegistryTable } from '../machines/registry/table.js';
+import type { RegistryContext, RegistryEmitted } from '../machines/registry/registry.machine.js';
 import type { Metrics } from '../metrics/registry.js';
-import { whenStopped } from '../runtime/run-role.js';
 import { registryTree, registryTreeIds, type RegistryTreeConfig } from '../supervisor/trees/registry.js';
-import { startFailureError } from './start-failure.js';
 
 export interface RegistryOptions extends Partial<Omit<RegistryTreeConfig, 'logger' | 'metrics'>>, RuntimeOptions {
   /** `[zmq-router]` supplies the endpoint, port range and heartbeat; the other options override it. */
@@ -41,56 +41,44 @@ export function registryTreeConfig(options: RegistryOptions, logger: Logger): Re
  * is this plus flags.
  */
 export class Registry {
-  readonly actor: Actor<ReturnType<typeof registryTree>>;
   readonly ids: ReturnType<typeof registryTreeIds>;
-  private readonly ready: Promise<string>;
-  private listen: (endpoint: string) => void = () => undefined;
+  private readonly role: RoleHandle<ReturnType<typeof registryTree>, string>;
 
   private constructor(options: RegistryOptions) {
     const tree = registryTreeConfig(options, options.logger ?? silentLogger);
     this.ids = registryTreeIds(tree.name);
-    this.actor = createRootActor(registryTree(tree), {
+    this.role = new RoleHandle(registryTree(tree), {
       id: this.ids.root,
       systemId: this.ids.root,
       ...(options.inspect ? { inspect: options.inspect } : {}),
+      notListening: () => new Error(`registry stopped before it listened on ${tree.endpoint}`),
     });
-    this.ready = new Promise<string>((resolve, rejectReady) => {
-      this.actor.subscribe({
-        next: (snapshot) => {
-          if (snapshot.status !== 'active') rejectReady(startFailureError(snapshot) ?? new Error(`registry stopped before it listened on ${tree.endpoint}`));
-        },
-        error: (error) => rejectReady(error),
-      });
-      this.listen = resolve;
-    });
-    // The tree may fail to bind; a rejection nobody awaits yet must not crash the process.
-    this.ready.catch(() => undefined);
   }
 
   static async start(options: RegistryOptions = {}): Promise<Registry> {
     const registry = new Registry(options);
-    registry.actor.start();
-    const machine = registry.actor.system.get(registry.ids.registry) as AnyActorRef | undefined;
-    machine?.on('registry.listening', (event: { endpoint: string }) => registry.listen(event.endpoint));
-    await registry.ready;
+    registry.role.start();
+    registry.role.onEmitted<RegistryEmitted>(registry.ids.registry, 'registry.listening', (event) => registry.role.listen(event.endpoint));
+    await registry.role.listening();
     return registry;
+  }
+
+  /** The root of the registry's supervision tree. */
+  get actor(): Actor<ReturnType<typeof registryTree>> {
+    return this.role.actor;
   }
 
   /** The bound endpoint, read back from the socket (so `tcp://127.0.0.1:*` works). */
   endpoint(): Promise<string> {
-    return this.ready;
+    return this.role.listening();
   }
 
   /** The address book of the running registry machine (replaced, empty, when it restarts). */
   table(): RegistryTable | undefined {
-    const machine = this.actor.system.get(this.ids.registry) as AnyActorRef | undefined;
-    return (machine?.getSnapshot() as { context?: { table?: RegistryTable } } | undefined)?.context?.table;
+    return this.role.context<RegistryContext>(this.ids.registry)?.table;
   }
 
-  async stop(): Promise<void> {
-    if (this.actor.getSnapshot().status !== 'active') return;
-    const stopped = whenStopped(this.actor);
-    this.actor.send({ type: 'lifecycle.shutdown' });
-    await stopped;
+  stop(): Promise<void> {
+    return this.role.stop();
   }
 }

@@ -1,15 +1,14 @@
 import { Observable, Subject } from 'rxjs';
-import { type Actor } from 'xstate';
-import { createRootActor, type RuntimeOptions } from './runtime-options.js';
+import type { Actor } from 'xstate';
+import { RoleHandle } from './role-handle.js';
+import type { RuntimeOptions } from './runtime-options.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { JsonLimits, JsonValue } from '../protocol/json.js';
 import { DEFAULT_SINK_ENDPOINT, type SinkEvent } from '../protocol/sink.js';
-import { whenStopped } from '../runtime/run-role.js';
 import type { CurveServerOptions } from '../security/curve.js';
 import { sinkTree } from '../supervisor/trees/sink.js';
 import { Deque } from '../util/deque.js';
-import { startFailureError } from './start-failure.js';
 
 export interface SinkOptions extends RuntimeOptions {
   /** Where workers push; `tcp://127.0.0.1:*` picks a free port (read it back with `endpoint()`). */
@@ -46,8 +45,8 @@ interface Reader {
  * as an async iterator (`events()`) and an RxJS observable (`events$`).
  */
 export class Sink {
-  readonly actor: Actor<ReturnType<typeof sinkTree>>;
   readonly events$: Observable<SinkMessage>;
+  private readonly role: RoleHandle<ReturnType<typeof sinkTree>, string>;
   private readonly subject = new Subject<SinkMessage>();
   private readonly readers = new Set<Reader>();
   private readonly bufferSize: number;
@@ -55,47 +54,45 @@ export class Sink {
   /** Events an iterator had to drop because its reader fell behind. */
   overflowed = 0;
   private closed = false;
-  private bound: (endpoints: string[]) => void = () => undefined;
-  private readonly ready: Promise<string>;
 
   private constructor(options: SinkOptions) {
     this.bufferSize = options.bufferSize ?? 10_000;
     this.events$ = this.subject.asObservable();
-    this.actor = createRootActor(
+    const bind = options.bind ?? DEFAULT_SINK_ENDPOINT;
+    this.role = new RoleHandle(
       sinkTree({
-        bind: options.bind ?? DEFAULT_SINK_ENDPOINT,
+        bind,
         ...(options.name !== undefined ? { name: options.name } : {}),
         ...(options.limits ? { limits: options.limits } : {}),
         ...(options.curve ? { curve: options.curve } : {}),
         deliver: (events, receivedAt) => this.deliver(events, receivedAt),
-        onListening: (endpoints) => this.bound(endpoints),
+        onListening: (endpoints) => this.role.listen(endpoints[0] ?? ''),
         logger: options.logger ?? silentLogger,
         ...(options.metrics ? { metrics: options.metrics } : {}),
       }),
-      { id: options.name ?? 'sink', ...(options.inspect ? { inspect: options.inspect } : {}) },
+      {
+        id: options.name ?? 'sink',
+        ...(options.inspect ? { inspect: options.inspect } : {}),
+        notListening: () => new Error(`sink stopped before it listened on ${bind}`),
+      },
     );
-    this.ready = new Promise<string>((resolve, rejectReady) => {
-      this.bound = (endpoints) => resolve(endpoints[0] ?? '');
-      this.actor.subscribe({
-        next: (snapshot) => {
-          if (snapshot.status !== 'active') rejectReady(startFailureError(snapshot) ?? new Error(`sink stopped before it listened on ${options.bind ?? DEFAULT_SINK_ENDPOINT}`));
-        },
-        error: (error) => rejectReady(error),
-      });
-    });
-    this.ready.catch(() => undefined);
   }
 
   static async start(options: SinkOptions = {}): Promise<Sink> {
     const sink = new Sink(options);
-    sink.actor.start();
-    await sink.ready;
+    sink.role.start();
+    await sink.role.listening();
     return sink;
+  }
+
+  /** The root of the sink's supervision tree. */
+  get actor(): Actor<ReturnType<typeof sinkTree>> {
+    return this.role.actor;
   }
 
   /** The bound endpoint, for workers' `sink` option. */
   endpoint(): Promise<string> {
-    return this.ready;
+    return this.role.listening();
   }
 
   /** Events received so far. */
@@ -126,11 +123,7 @@ export class Sink {
   }
 
   async stop(): Promise<void> {
-    if (this.actor.getSnapshot().status === 'active') {
-      const stopped = whenStopped(this.actor);
-      this.actor.send({ type: 'lifecycle.shutdown' });
-      await stopped;
-    }
+    await this.role.stop();
     this.closed = true;
     this.subject.complete();
     for (const reader of this.readers) {

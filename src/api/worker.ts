@@ -1,12 +1,12 @@
-import { type Actor } from 'xstate';
-import { createRootActor, type RuntimeOptions } from './runtime-options.js';
+import type { Actor } from 'xstate';
+import { RoleHandle } from './role-handle.js';
+import type { RuntimeOptions } from './runtime-options.js';
 import type { ZmqCommand } from '../actors/zmq-socket.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { JsonValue } from '../protocol/json.js';
 import { DEFAULT_SINK_LIMITS, encodeSinkEvent } from '../protocol/sink.js';
-import { whenStopped } from '../runtime/run-role.js';
 import { workerSinkId, workerTree, type WorkerTreeConfig } from '../supervisor/trees/worker.js';
 import { DEFAULT_BACKEND } from './broker.js';
 import { DEFAULT_RPC_LIMITS, RpcRegistry, type RpcFunction, type RpcLimits } from './rpc-registry.js';
@@ -48,12 +48,12 @@ export interface IncomingRequest extends WorkerRequest {
  * registered before `run()`); or by hand, taking requests from `requests()`.
  */
 export class Worker {
-  readonly actor: Actor<ReturnType<typeof workerTree>>;
   readonly service: string;
+  /** Not awaited for listening: a worker connects, and `registered()` says when brokers took it. */
+  private readonly role: RoleHandle<ReturnType<typeof workerTree>, never>;
   private readonly inbox: IncomingRequest[] = [];
   private readonly takers: Array<(r: IteratorResult<IncomingRequest>) => void> = [];
   private closed = false;
-  private started = false;
   private registry: RpcRegistry | undefined;
   private rpcHandler: Handler | undefined;
   private readonly rpcLimits: RpcLimits;
@@ -76,7 +76,7 @@ export class Worker {
     const handler: Handler = options.handler ?? ((request) => (this.rpcHandler ? this.rpcHandler(request) : this.enqueue(request)));
     this.sinkId = options.sink ? workerSinkId(options.name) : undefined;
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_SINK_LIMITS.maxBytes;
-    this.actor = createRootActor(
+    this.role = new RoleHandle(
       workerTree({
         ...options,
         brokers,
@@ -88,7 +88,11 @@ export class Worker {
         },
         logger: options.logger ?? silentLogger,
       }),
-      { id: options.name ?? 'worker', ...(options.inspect ? { inspect: options.inspect } : {}) },
+      {
+        id: options.name ?? 'worker',
+        ...(options.inspect ? { inspect: options.inspect } : {}),
+        notListening: () => new Error(`worker of "${options.service}" stopped`),
+      },
     );
   }
 
@@ -103,11 +107,13 @@ export class Worker {
 
   /** Registers with the brokers and starts answering. */
   run(): this {
-    if (!this.started) {
-      this.started = true;
-      this.actor.start();
-    }
+    this.role.start();
     return this;
+  }
+
+  /** The root of the worker's supervision tree. */
+  get actor(): Actor<ReturnType<typeof workerTree>> {
+    return this.role.actor;
   }
 
   /**
@@ -149,8 +155,8 @@ export class Worker {
   emit(event: JsonValue): boolean {
     if (this.sinkId === undefined) throw new Error('this worker has no sink: start it with { sink: "tcp://127.0.0.1:5558" }');
     const frames = encodeSinkEvent(this.service, event, this.maxEventBytes);
-    const socket = this.actor.system.get(this.sinkId);
-    if (!socket || this.actor.getSnapshot().status !== 'active') return false;
+    const socket = this.role.actor.system.get(this.sinkId);
+    if (!socket || this.role.actor.getSnapshot().status !== 'active') return false;
     const send: ZmqCommand<Buffer[]> = { type: 'zmq.send', messages: [frames] };
     socket.send(send);
     return true;
@@ -172,11 +178,7 @@ export class Worker {
   }
 
   async stop(): Promise<void> {
-    if (this.started && this.actor.getSnapshot().status === 'active') {
-      const stopped = whenStopped(this.actor);
-      this.actor.send({ type: 'lifecycle.shutdown' });
-      await stopped;
-    }
+    await this.role.stop();
     this.closed = true;
     for (const t of this.takers.splice(0)) t({ value: undefined, done: true });
   }

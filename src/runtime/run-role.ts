@@ -1,34 +1,12 @@
-import type { AnyActorRef } from 'xstate';
 import type { Logger } from '../log.js';
 import { EXIT_FAILURE, EXIT_OK } from '../cli/errors.js';
 import type { RoleRun } from '../cli/role.js';
+import { whenStopped } from '../supervisor/when-stopped.js';
 
 export interface RunOptions {
   readonly logger: Logger;
   /** How long a graceful shutdown may take before the process exits anyway. */
   readonly shutdownTimeoutMs?: number;
-}
-
-/** Resolves when the actor reaches a final, error or stopped status. */
-export function whenStopped(actor: AnyActorRef): Promise<{ status: string; output: unknown; error: unknown }> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const snap = actor.getSnapshot() as { status: string; output?: unknown; error?: unknown };
-      if (snap.status !== 'active') {
-        resolve({ status: snap.status, output: snap.output, error: snap.error });
-        return true;
-      }
-      return false;
-    };
-    if (check()) return;
-    const sub = actor.subscribe({
-      next: () => {
-        if (check()) sub.unsubscribe();
-      },
-      error: (error) => resolve({ status: 'error', output: undefined, error }),
-      complete: () => check(),
-    });
-  });
 }
 
 /**

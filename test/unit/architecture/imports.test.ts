@@ -30,7 +30,7 @@ const PENDING_IMPORTS = [
   'machines/gateway/dispatch.ts -> ../../metrics/drops.js',
   'machines/gateway/dispatch.ts -> ../../metrics/tally.js',
 ];
-const PENDING_CLI_IMPORTERS = ['security/', 'api/'];
+const PENDING_CLI_IMPORTERS = ['security/'];
 const PENDING_MACHINE_NAMES = [
   'machines/balancer/backend-health.ts',
   'machines/broker/worker-session.ts',
