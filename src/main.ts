@@ -7,11 +7,11 @@ import { ConfigError } from './config/errors.js';
 import { flagBool, flagString, type Flags, type RoleDefinition, type RoleRun } from './cli/role.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
-import { loadAllRoles, roles } from './roles/index.js';
-import { startObservability } from './runtime/observability.js';
-import { shutdownRole, isFailed } from './runtime/run-role.js';
+import { loadAllRoles, roles } from './cli/roles/index.js';
+import { startObservability } from './cli/observability.js';
+import { shutdownRole, isFailed } from './cli/shutdown.js';
 import { whenStopped } from './supervisor/when-stopped.js';
-import { asStartupUsage } from './runtime/startup-failure.js';
+import { asStartupUsage } from './cli/startup-failure.js';
 import { StartupError, startFailureError } from './api/start-failure.js';
 import { VERSION } from './version.js';
 

@@ -13,7 +13,7 @@ import { UsageError } from '../../src/cli/errors.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { CurveClientOptions } from '../../src/security/curve.js';
-import { curveClientFlags, curveClientFromFlags } from '../../src/security/flags.js';
+import { curveClientFlags, curveClientFromFlags } from '../../src/cli/curve-flags.js';
 
 export interface NodeArgs {
   readonly endpoint: string;

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commonOptions } from '../../src/cli/common-options.js';
-import { loadAllRoles } from '../../src/roles/index.js';
+import { loadAllRoles } from '../../src/cli/roles/index.js';
 
 const UNITS = fileURLToPath(new URL('../../deploy/systemd/', import.meta.url));
 const DEPLOY_DOC = fileURLToPath(new URL('../../docs/deploy.md', import.meta.url));

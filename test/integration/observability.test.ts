@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/errors.js';
 import { Metrics } from '../../src/metrics/registry.js';
-import { startObservability, type Observability } from '../../src/runtime/observability.js';
+import { startObservability, type Observability } from '../../src/cli/observability.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

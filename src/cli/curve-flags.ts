@@ -1,11 +1,11 @@
 /** The CURVE flags roles share, read into the options of `curveServer` and the client APIs. */
 import { stat } from 'node:fs/promises';
-import { UsageError } from '../cli/errors.js';
-import { flagString, type Flags, type OptionSpec } from '../cli/role.js';
+import { UsageError } from './errors.js';
+import { flagString, type Flags, type OptionSpec } from './role.js';
 import type { Logger } from '../log.js';
-import { loadAllowList } from './allow-list.js';
-import type { CurveClientOptions, CurveServerOptions } from './curve.js';
-import { loadKeyPair, resolvePublicKey } from './keys.js';
+import { loadAllowList } from '../security/allow-list.js';
+import type { CurveClientOptions, CurveServerOptions } from '../security/curve.js';
+import { loadKeyPair, resolvePublicKey } from '../security/keys.js';
 
 export const curveServerFlags: OptionSpec = {
   'curve-secret-key-file': { type: 'string' },

@@ -1,9 +1,9 @@
-import { Gateway } from '../api/gateway.js';
-import { UsageError } from '../cli/errors.js';
-import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
-import { GATEWAY_DEFAULTS, loadGatewayConfig, parseListenAddress, type GatewaySettings, type ListenAddress } from '../config/gateway.js';
-import { curveServerFlags, curveServerFromFlags } from '../security/flags.js';
-import { reloadAllowList } from '../security/zap-handler.js';
+import { Gateway } from '../../api/gateway.js';
+import { UsageError } from '../errors.js';
+import { flagInt, flagList, flagString, type RoleDefinition } from '../role.js';
+import { GATEWAY_DEFAULTS, loadGatewayConfig, parseListenAddress, type GatewaySettings, type ListenAddress } from '../../config/gateway.js';
+import { curveServerFlags, curveServerFromFlags } from '../curve-flags.js';
+import { reloadAllowList } from '../../security/zap-handler.js';
 
 function addresses(values: string[], flag: string): ListenAddress[] {
   return values.map((v) => {

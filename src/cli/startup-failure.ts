@@ -1,6 +1,6 @@
 import { EndpointError, failedTo } from '../actors/endpoint-error.js';
-import { UsageError } from '../cli/errors.js';
-import { flagList, type Flags, type RoleDefinition } from '../cli/role.js';
+import { UsageError } from './errors.js';
+import { flagList, type Flags, type RoleDefinition } from './role.js';
 
 /** The flag whose value is `endpoint` as the user typed it, if any. */
 function flagGiving(endpoint: string, role: RoleDefinition, flags: Flags): string | undefined {

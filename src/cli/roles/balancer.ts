@@ -1,8 +1,8 @@
-import { UsageError } from '../cli/errors.js';
-import { flagString, type RoleDefinition } from '../cli/role.js';
-import { Balancer, DEFAULT_BALANCER_BIND, DEFAULT_BALANCER_CONFIG } from '../api/balancer.js';
-import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
-import { reloadAllowList } from '../security/zap-handler.js';
+import { UsageError } from '../errors.js';
+import { flagString, type RoleDefinition } from '../role.js';
+import { Balancer, DEFAULT_BALANCER_BIND, DEFAULT_BALANCER_CONFIG } from '../../api/balancer.js';
+import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../curve-flags.js';
+import { reloadAllowList } from '../../security/zap-handler.js';
 
 const ENDPOINT = /^(tcp|ipc|inproc|ws|wss|pgm|epgm|vmci):\/\/\S+$/;
 

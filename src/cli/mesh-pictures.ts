@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from './errors.js';
 import type { Logger } from '../log.js';
 
 /** What the mesh's api.images worker serves, and the picture its printed commands name. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/cli/errors.js';
-import { printBinary, printable } from '../../../src/roles/keywords-print.js';
-import { parseAssignment } from '../../../src/roles/modify.js';
-import { verbosityLevel } from '../../../src/roles/registry.js';
+import { printBinary, printable } from '../../../src/cli/keywords-print.js';
+import { parseAssignment } from '../../../src/cli/roles/modify.js';
+import { verbosityLevel } from '../../../src/cli/roles/registry.js';
 
 describe('printing values', () => {
   it('should print UTF-8 text as is, ":" included', () => {

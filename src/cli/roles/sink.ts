@@ -1,8 +1,8 @@
-import { Sink } from '../api/sink.js';
-import { flagInt, flagString, type RoleDefinition } from '../cli/role.js';
-import { DEFAULT_SINK_ENDPOINT, DEFAULT_SINK_LIMITS } from '../protocol/sink.js';
-import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
-import { reloadAllowList } from '../security/zap-handler.js';
+import { Sink } from '../../api/sink.js';
+import { flagInt, flagString, type RoleDefinition } from '../role.js';
+import { DEFAULT_SINK_ENDPOINT, DEFAULT_SINK_LIMITS } from '../../protocol/sink.js';
+import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../curve-flags.js';
+import { reloadAllowList } from '../../security/zap-handler.js';
 
 export const sinkRole: RoleDefinition = {
   name: 'sink',

@@ -1,4 +1,4 @@
-import type { RoleDefinition } from '../cli/role.js';
+import type { RoleDefinition } from '../role.js';
 
 /**
  * Every role `--role NAME` can start, each in its own module under src/roles/,

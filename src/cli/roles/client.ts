@@ -1,11 +1,11 @@
-import { DEFAULT_FRONTEND } from '../api/broker.js';
-import { Client } from '../api/client.js';
-import { RemoteError } from '../api/errors.js';
-import { UsageError } from '../cli/errors.js';
-import { flagBool, flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
-import { parseJson, type JsonValue } from '../protocol/json.js';
-import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../security/flags.js';
-import { assertEndpoint, assertResolvable } from '../actors/endpoint-error.js';
+import { DEFAULT_FRONTEND } from '../../api/broker.js';
+import { Client } from '../../api/client.js';
+import { RemoteError } from '../../api/errors.js';
+import { UsageError } from '../errors.js';
+import { flagBool, flagInt, flagList, flagString, type RoleDefinition } from '../role.js';
+import { parseJson, type JsonValue } from '../../protocol/json.js';
+import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../curve-flags.js';
+import { assertEndpoint, assertResolvable } from '../../actors/endpoint-error.js';
 
 /** A shell argument as an RPC argument: JSON when it parses (42, true, {"a":1}, "quoted"), else the string itself. */
 export function parseArgument(text: string): JsonValue {

@@ -1,8 +1,8 @@
-import { UsageError } from '../cli/errors.js';
-import { flagBool, type RoleDefinition } from '../cli/role.js';
-import { isValidName } from '../protocol/ktl-types.js';
-import { clientFor, clientOptions, keywordsCurveUsage, keywordsEndpointFlag, reportFailure } from './keywords-client.js';
-import { line, printable } from './keywords-print.js';
+import { UsageError } from '../errors.js';
+import { flagBool, type RoleDefinition } from '../role.js';
+import { isValidName } from '../../protocol/ktl-types.js';
+import { clientFor, clientOptions, keywordsCurveUsage, keywordsEndpointFlag, reportFailure } from '../keywords-client.js';
+import { line, printable } from '../keywords-print.js';
 
 /** `KEYWORD=VALUE`, split at the first '=': the value may hold '=' and ':'. */
 export function parseAssignment(arg: string): { name: string; value: string } {

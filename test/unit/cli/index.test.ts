@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roles } from '../../../src/roles/index.js';
+import { roles } from '../../../src/cli/roles/index.js';
 
 describe('the role index', () => {
   it('should name each role as its own module does, once', async () => {

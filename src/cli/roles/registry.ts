@@ -1,9 +1,9 @@
 import type { LevelWithSilent } from 'pino';
-import { flagCount, flagInt, flagString, flagBool, type RoleDefinition } from '../cli/role.js';
-import { loadKeywordsConfig } from '../config/keywords-config.js';
-import { Registry } from '../api/registry.js';
-import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
-import { reloadAllowList } from '../security/zap-handler.js';
+import { flagCount, flagInt, flagString, flagBool, type RoleDefinition } from '../role.js';
+import { loadKeywordsConfig } from '../../config/keywords-config.js';
+import { Registry } from '../../api/registry.js';
+import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../curve-flags.js';
+import { reloadAllowList } from '../../security/zap-handler.js';
 
 /** `-v` count (or `verbose` in the config) to a log level, unless --log-level or -d chose one. */
 export function verbosityLevel(verbose: number): LevelWithSilent | undefined {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RpcRegistry } from '../api/rpc-registry.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from './errors.js';
 import type { Handler } from '../machines/worker/request.js';
 
 /** Loads `--handler PATH`: a module whose default export (or `handler` export) answers requests. */

@@ -1,11 +1,11 @@
-import { UsageError } from '../cli/errors.js';
-import { flagInt, flagString, type Flags, type RoleContext } from '../cli/role.js';
+import { UsageError } from './errors.js';
+import { flagInt, flagString, type Flags, type RoleContext } from './role.js';
 import { assertResolvable } from '../actors/endpoint-error.js';
 import { tcpEndpoint } from '../protocol/keywords.js';
 import { loadKeywordsConfig } from '../config/keywords-config.js';
 import { isValidName } from '../protocol/ktl-types.js';
 import { KeywordClient, KeywordError } from '../api/keywords/index.js';
-import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../security/flags.js';
+import { curveClientFlags, curveClientFromFlags, curveClientUsage } from './curve-flags.js';
 import { resolvePublicKey } from '../security/keys.js';
 
 /** The shared start of `show` and `modify`: a client from -c and --timeout, and the -s service. */

@@ -1,9 +1,9 @@
-import { UsageError } from '../cli/errors.js';
-import { flagBool, flagList, type RoleDefinition } from '../cli/role.js';
-import { isValidName } from '../protocol/ktl-types.js';
-import type { ConnectionEvent } from '../api/keywords/index.js';
-import { clientFor, clientOptions, keywordsCurveUsage, keywordsEndpointFlag, reportFailure } from './keywords-client.js';
-import { line, printBinary, printable } from './keywords-print.js';
+import { UsageError } from '../errors.js';
+import { flagBool, flagList, type RoleDefinition } from '../role.js';
+import { isValidName } from '../../protocol/ktl-types.js';
+import type { ConnectionEvent } from '../../api/keywords/index.js';
+import { clientFor, clientOptions, keywordsCurveUsage, keywordsEndpointFlag, reportFailure } from '../keywords-client.js';
+import { line, printBinary, printable } from '../keywords-print.js';
 
 export const showRole: RoleDefinition = {
   name: 'show',

@@ -1,12 +1,12 @@
-import { UsageError } from '../cli/errors.js';
-import { flagString, type RoleDefinition } from '../cli/role.js';
-import { loadKeywordsConfig } from '../config/keywords-config.js';
-import { loadKeywordsFile } from '../config/keywords-file.js';
-import { isValidName } from '../protocol/ktl-types.js';
-import { Dispatcher } from '../api/dispatcher.js';
-import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
-import { resolvePublicKey } from '../security/keys.js';
-import { reloadAllowList } from '../security/zap-handler.js';
+import { UsageError } from '../errors.js';
+import { flagString, type RoleDefinition } from '../role.js';
+import { loadKeywordsConfig } from '../../config/keywords-config.js';
+import { loadKeywordsFile } from '../../config/keywords-file.js';
+import { isValidName } from '../../protocol/ktl-types.js';
+import { Dispatcher } from '../../api/dispatcher.js';
+import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../curve-flags.js';
+import { resolvePublicKey } from '../../security/keys.js';
+import { reloadAllowList } from '../../security/zap-handler.js';
 
 export const dispatcherRole: RoleDefinition = {
   name: 'dispatcher',

@@ -1,5 +1,5 @@
-import { flagBool, flagString, type RoleDefinition } from '../cli/role.js';
-import { formatKeyFile, generateKeyPair, writeKeyFile } from '../security/keys.js';
+import { flagBool, flagString, type RoleDefinition } from '../role.js';
+import { formatKeyFile, generateKeyPair, writeKeyFile } from '../../security/keys.js';
 
 export const keygenRole: RoleDefinition = {
   name: 'keygen',

@@ -1,6 +1,6 @@
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from './errors.js';
 import { endpointError, failedTo } from '../actors/endpoint-error.js';
-import { flagInt, flagString, type Flags } from '../cli/role.js';
+import { flagInt, flagString, type Flags } from './role.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { InspectionSource } from '../actors/inspect/source.js';
@@ -69,7 +69,7 @@ export async function startObservability(options: ObservabilityOptions): Promise
   };
   try {
     // The inspector and the metrics server are loaded only when asked for: every process that does
-    // not need them keeps their code off its heap (see roles/index.ts).
+    // not need them keeps their code off its heap (see cli/roles/index.ts).
     const source = wantsInspector || stately !== undefined ? new (await import('../actors/inspect/source.js')).InspectionSource() : undefined;
     if (source) closers.push(() => source.close());
     let inspectorUrl: string | undefined;

@@ -1,12 +1,12 @@
-import { Broker, DEFAULT_BACKEND, DEFAULT_FRONTEND } from '../api/broker.js';
-import { UsageError } from '../cli/errors.js';
-import type { BrokerTransport } from '../supervisor/trees/broker.js';
-import { flagInt, flagString, type RoleDefinition } from '../cli/role.js';
-import { DEFAULT_MAX_QUEUE_BYTES } from '../machines/broker/broker-core.js';
-import { DEFAULT_BROKER_WIRE_LIMITS } from '../protocol/broker-wire.js';
-import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
-import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
-import { reloadAllowList } from '../security/zap-handler.js';
+import { Broker, DEFAULT_BACKEND, DEFAULT_FRONTEND } from '../../api/broker.js';
+import { UsageError } from '../errors.js';
+import type { BrokerTransport } from '../../supervisor/trees/broker.js';
+import { flagInt, flagString, type RoleDefinition } from '../role.js';
+import { DEFAULT_MAX_QUEUE_BYTES } from '../../machines/broker/broker-core.js';
+import { DEFAULT_BROKER_WIRE_LIMITS } from '../../protocol/broker-wire.js';
+import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protocol/mdp.js';
+import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../curve-flags.js';
+import { reloadAllowList } from '../../security/zap-handler.js';
 
 function brokerTransport(value: string | undefined): BrokerTransport {
   if (value === undefined || value === 'auto' || value === 'libzmq') return value ?? 'auto';

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
-import { EXIT_FAILURE, EXIT_OK } from '../cli/errors.js';
-import type { RoleRun } from '../cli/role.js';
+import { EXIT_FAILURE, EXIT_OK } from './errors.js';
+import type { RoleRun } from './role.js';
 import { whenStopped } from '../supervisor/when-stopped.js';
 
 export interface RunOptions {

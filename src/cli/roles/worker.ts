@@ -1,15 +1,15 @@
 import { statSync } from 'node:fs';
-import { DEFAULT_BACKEND } from '../api/broker.js';
-import { Worker } from '../api/worker.js';
-import { UsageError } from '../cli/errors.js';
-import type { WorkerWireChoice } from '../machines/worker/worker-link.js';
-import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
-import type { Handler } from '../machines/worker/request.js';
-import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
-import type { JsonValue } from '../protocol/json.js';
-import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../security/flags.js';
-import { ImagesService } from '../services/images.js';
-import { echoHandler, loadHandler, loadRpcModule } from './handler-module.js';
+import { DEFAULT_BACKEND } from '../../api/broker.js';
+import { Worker } from '../../api/worker.js';
+import { UsageError } from '../errors.js';
+import type { WorkerWireChoice } from '../../machines/worker/worker-link.js';
+import { flagInt, flagList, flagString, type RoleDefinition } from '../role.js';
+import type { Handler } from '../../machines/worker/request.js';
+import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protocol/mdp.js';
+import type { JsonValue } from '../../protocol/json.js';
+import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../curve-flags.js';
+import { ImagesService } from '../../services/images.js';
+import { echoHandler, loadHandler, loadRpcModule } from '../handler-module.js';
 
 /** The service `--role worker` serves RPC for without being told: butler's example. */
 export const IMAGES_SERVICE = 'api.images';
