@@ -1,4 +1,4 @@
-import type { OptionSpec } from './role.js';
+import type { OptionSpec } from './flags.js';
 
 /** Flags every role takes. */
 export const commonOptions: OptionSpec = {

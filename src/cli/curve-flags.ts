@@ -1,7 +1,7 @@
 /** The CURVE flags roles share, read into the options of `curveServer` and the client APIs. */
 import { stat } from 'node:fs/promises';
 import { UsageError } from './errors.js';
-import { flagString, type Flags, type OptionSpec } from './role.js';
+import { flagString, type Flags, type OptionSpec } from './flags.js';
 import type { Logger } from '../log.js';
 import { loadAllowList } from '../security/allow-list.js';
 import type { CurveClientOptions, CurveServerOptions } from '../security/curve.js';

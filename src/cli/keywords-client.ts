@@ -1,5 +1,6 @@
 import { UsageError } from './errors.js';
-import { flagInt, flagString, type Flags, type RoleContext } from './role.js';
+import type { RoleContext } from './role.js';
+import { flagInt, flagString, type Flags } from './flags.js';
 import { assertResolvable } from '../actors/endpoint-error.js';
 import { tcpEndpoint } from '../protocol/keywords.js';
 import { loadKeywordsConfig } from '../config/keywords-config.js';

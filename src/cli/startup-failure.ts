@@ -1,6 +1,7 @@
 import { EndpointError, failedTo } from '../actors/endpoint-error.js';
 import { UsageError } from './errors.js';
-import { flagList, type Flags, type RoleDefinition } from './role.js';
+import type { RoleDefinition } from './role.js';
+import { flagList, type Flags } from './flags.js';
 
 /** The flag whose value is `endpoint` as the user typed it, if any. */
 function flagGiving(endpoint: string, role: RoleDefinition, flags: Flags): string | undefined {

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
-import { flagString, type RoleDefinition } from '../role.js';
+import type { RoleDefinition } from '../role.js';
+import { flagString } from '../flags.js';
 import { Balancer, DEFAULT_BALANCER_BIND, DEFAULT_BALANCER_CONFIG } from '../../api/balancer.js';
 import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../curve-flags.js';
 import { reloadAllowList } from '../../security/zap-handler.js';

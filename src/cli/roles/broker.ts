@@ -1,7 +1,8 @@
 import { Broker, DEFAULT_BACKEND, DEFAULT_FRONTEND } from '../../api/broker.js';
 import { UsageError } from '../errors.js';
 import type { BrokerTransport } from '../../supervisor/trees/broker.js';
-import { flagInt, flagString, type RoleDefinition } from '../role.js';
+import type { RoleDefinition } from '../role.js';
+import { flagInt, flagString } from '../flags.js';
 import { DEFAULT_MAX_QUEUE_BYTES } from '../../machines/broker/broker-core.js';
 import { DEFAULT_BROKER_WIRE_LIMITS } from '../../protocol/broker-wire.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protocol/mdp.js';

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
-import { flagString, type RoleDefinition } from '../role.js';
+import type { RoleDefinition } from '../role.js';
+import { flagString } from '../flags.js';
 import { loadKeywordsConfig } from '../../config/keywords-config.js';
 import { loadKeywordsFile } from '../../config/keywords-file.js';
 import { isValidName } from '../../protocol/ktl-types.js';

@@ -1,6 +1,7 @@
 import { Gateway } from '../../api/gateway.js';
 import { UsageError } from '../errors.js';
-import { flagInt, flagList, flagString, type RoleDefinition } from '../role.js';
+import type { RoleDefinition } from '../role.js';
+import { flagInt, flagList, flagString } from '../flags.js';
 import { GATEWAY_DEFAULTS, loadGatewayConfig, parseListenAddress, type GatewaySettings, type ListenAddress } from '../../config/gateway.js';
 import { curveServerFlags, curveServerFromFlags } from '../curve-flags.js';
 import { reloadAllowList } from '../../security/zap-handler.js';

@@ -1,4 +1,5 @@
-import { flagBool, flagString, type RoleDefinition } from '../role.js';
+import type { RoleDefinition } from '../role.js';
+import { flagBool, flagString } from '../flags.js';
 import { formatKeyFile, generateKeyPair, writeKeyFile } from '../../security/keys.js';
 
 export const keygenRole: RoleDefinition = {

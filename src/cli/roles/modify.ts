@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
-import { flagBool, type RoleDefinition } from '../role.js';
+import type { RoleDefinition } from '../role.js';
+import { flagBool } from '../flags.js';
 import { isValidName } from '../../protocol/ktl-types.js';
 import { clientFor, clientOptions, keywordsCurveUsage, keywordsEndpointFlag, reportFailure } from '../keywords-client.js';
 import { line, printable } from '../keywords-print.js';

@@ -1,5 +1,6 @@
 import type { LevelWithSilent } from 'pino';
-import { flagCount, flagInt, flagString, flagBool, type RoleDefinition } from '../role.js';
+import type { RoleDefinition } from '../role.js';
+import { flagCount, flagInt, flagString, flagBool } from '../flags.js';
 import { loadKeywordsConfig } from '../../config/keywords-config.js';
 import { Registry } from '../../api/registry.js';
 import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../curve-flags.js';

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
-import { flagBool, flagList, type RoleDefinition } from '../role.js';
+import type { RoleDefinition } from '../role.js';
+import { flagBool, flagList } from '../flags.js';
 import { isValidName } from '../../protocol/ktl-types.js';
 import type { ConnectionEvent } from '../../api/keywords/index.js';
 import { clientFor, clientOptions, keywordsCurveUsage, keywordsEndpointFlag, reportFailure } from '../keywords-client.js';

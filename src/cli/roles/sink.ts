@@ -1,5 +1,6 @@
 import { Sink } from '../../api/sink.js';
-import { flagInt, flagString, type RoleDefinition } from '../role.js';
+import type { RoleDefinition } from '../role.js';
+import { flagInt, flagString } from '../flags.js';
 import { DEFAULT_SINK_ENDPOINT, DEFAULT_SINK_LIMITS } from '../../protocol/sink.js';
 import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../curve-flags.js';
 import { reloadAllowList } from '../../security/zap-handler.js';
