@@ -23,7 +23,7 @@ export { supervisor, dynamicSupervisor } from './supervisor/index.js';
 export type { ChildSpec, Strategy, RestartType, SupervisorOutput, SupervisorReport, StopCause } from './supervisor/index.js';
 export { zmqSocket } from './actors/zmq-socket.js';
 export type { ZmqSocketConfig, ZmqOwnerEvent, ZmqCommand } from './actors/zmq-socket.js';
-export { Metrics } from './metrics/registry.js';
+export { Metrics } from './metrics/metrics.js';
 export { createLogger } from './log.js';
 export * from './security/index.js';
 export { LIMIT_HITS_METRIC } from './metrics/limits.js';

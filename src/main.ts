@@ -7,7 +7,7 @@ import { ConfigError } from './config/errors.js';
 import type { RoleDefinition, RoleRun } from './cli/role.js';
 import { flagBool, flagString, type Flags } from './cli/flags.js';
 import { createLogger, type Logger } from './log.js';
-import { Metrics } from './metrics/registry.js';
+import { Metrics } from './metrics/metrics.js';
 import { loadAllRoles, roles } from './cli/roles/index.js';
 import { startObservability } from './cli/observability.js';
 import { shutdownRole, isFailed } from './cli/shutdown.js';

@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { DropCounter } from '../metrics/drops.js';
 import { limitHits } from '../metrics/limits.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { gatewaySession } from '../machines/gateway/session.machine.js';
 import type { GatewayRegistry } from '../machines/gateway/registry.js';
 import type { SessionActorContext } from '../machines/gateway/session.machine.js';

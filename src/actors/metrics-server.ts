@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { startLoopbackServer, type LoopbackServer } from './http/loopback-server.js';
 
 export interface MetricsServerOptions {

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { Tally } from '../metrics/tally.js';
 import { DropCounter } from '../metrics/drops.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { fromResource } from './from-resource.js';
 import { decodeInto, encodeEach, OwnerLink } from './socket-owner.js';

@@ -4,7 +4,7 @@ import type { EventObject } from 'xstate';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { DropCounter } from '../metrics/drops.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { Tally } from '../metrics/tally.js';
 import type { Codec } from '../protocol/codec.js';
 import { DEFAULT_FRAME_LIMITS, encodedSize, writeFrameHeader, writeMessage } from '../protocol/zmtp/frames.js';

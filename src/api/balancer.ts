@@ -6,7 +6,7 @@ import { loadBalancerConfig, type BalancerConfig } from '../config/balancer-conf
 import { silentLogger, type Logger } from '../log.js';
 import type { BalancerContext, BalancerEmitted, ConfigState } from '../machines/balancer/balancer.machine.js';
 import type { BackendSummary } from '../machines/balancer/table.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { balancerTree, balancerTreeIds, type BalancerTreeConfig } from '../supervisor/trees/balancer.js';
 
 export { BalancerClient, BalancerError } from './balancer-client.js';

@@ -1,6 +1,6 @@
 import type { Actor } from 'xstate';
 import { silentLogger, type Logger } from '../log.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { brokerTree, brokerTreeIds, sharesSocket, type BrokerTreeConfig } from '../supervisor/trees/broker.js';
 import type { BrokerCore } from '../machines/broker/broker-core.js';
 import type { BrokerContext, BrokerEmitted } from '../machines/broker/broker.machine.js';

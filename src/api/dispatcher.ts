@@ -16,7 +16,7 @@ import type { KeywordDefinition } from '../config/keywords-file.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { KeywordServiceContext, KeywordServiceEmitted } from '../machines/keywords/keyword-service.machine.js';
 import type { RegistrarEmitted } from '../machines/keywords/registrar.machine.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { KeywordDescriptor, KeywordInput, TypedValue } from '../protocol/ktl-types.js';
 import { castInput } from '../protocol/ktl-types.js';
 import { isErrorCode } from '../protocol/keywords.js';

@@ -4,7 +4,7 @@ import { GATEWAY_DEFAULTS, MAX_HEAD_SIZE_LIMIT, parseListenAddress, type Gateway
 import { silentLogger, type Logger } from '../log.js';
 import type { GatewayEmitted } from '../machines/gateway/gateway.machine.js';
 import type { GatewayRegistry } from '../machines/gateway/registry.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { gatewayRegistry, gatewayTree, gatewayTreeIds, type GatewayTreeConfig } from '../supervisor/trees/gateway.js';
 import { RoleHandle } from './role-handle.js';
 

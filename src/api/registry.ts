@@ -5,7 +5,7 @@ import { DEFAULT_KEYWORDS_CONFIG, registryBindEndpoint, type KeywordsConfig } fr
 import { silentLogger, type Logger } from '../log.js';
 import type { RegistryTable } from '../machines/registry/table.js';
 import type { RegistryContext, RegistryEmitted } from '../machines/registry/registry.machine.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { registryTree, registryTreeIds, type RegistryTreeConfig } from '../supervisor/trees/registry.js';
 
 export interface RegistryOptions extends Partial<Omit<RegistryTreeConfig, 'logger' | 'metrics'>>, RuntimeOptions {

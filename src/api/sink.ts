@@ -3,7 +3,7 @@ import type { Actor } from 'xstate';
 import { RoleHandle } from './role-handle.js';
 import type { RuntimeOptions } from './runtime-options.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { JsonLimits, JsonValue } from '../protocol/json.js';
 import { DEFAULT_SINK_ENDPOINT, type SinkEvent } from '../protocol/sink.js';
 import type { CurveServerOptions } from '../security/curve.js';

@@ -4,7 +4,7 @@ import type { RuntimeOptions } from './runtime-options.js';
 import type { ZmqCommand } from '../actors/zmq-socket.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { JsonValue } from '../protocol/json.js';
 import { DEFAULT_SINK_LIMITS, encodeSinkEvent } from '../protocol/sink.js';
 import { workerSinkId, workerTree, type WorkerTreeConfig } from '../supervisor/trees/worker.js';

@@ -2,7 +2,7 @@ import { UsageError } from './errors.js';
 import { endpointError, failedTo } from '../actors/endpoint-error.js';
 import { flagInt, flagString, type Flags } from './flags.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { InspectionSource } from '../actors/inspect/source.js';
 import type { InspectOption } from '../actors/inspect/types.js';
 

@@ -1,6 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { InspectOption } from '../actors/inspect/types.js';
 import type { Flags, OptionSpec } from './flags.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import { LogLimiter } from './log-limiter.js';
-import type { Metrics } from './registry.js';
+import type { Metrics } from './metrics.js';
 
 /**
  * Counts refused messages by reason and logs them without flooding: the first

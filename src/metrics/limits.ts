@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import type { Metrics } from './registry.js';
+import type { Metrics } from './metrics.js';
 
 export const LIMIT_HITS_METRIC = 'steward_limit_hits_total';
 

@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import type { Metrics } from './registry.js';
+import type { Metrics } from './metrics.js';
 
 type Labels<L extends string> = Partial<Record<L, string>>;
 

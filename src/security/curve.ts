@@ -14,7 +14,7 @@
 import type * as zmq from 'zeromq';
 import type { SocketOptions, SocketSetup, ZmqSocketConfig } from '../actors/zmq-socket.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { ChildSpec } from '../supervisor/types.js';
 import type { EventObject } from 'xstate';
 import { derivePublicKey, generateKeyPair } from './keys.js';

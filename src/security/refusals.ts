@@ -1,7 +1,7 @@
 import type { Counter } from 'prom-client';
 import type { Logger } from '../log.js';
 import { LogLimiter } from '../metrics/log-limiter.js';
-import type { Metrics } from '../metrics/registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export const AUTH_REFUSED_METRIC = 'steward_auth_refused_total';
 

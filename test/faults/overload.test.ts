@@ -3,7 +3,7 @@ import { Broker } from '../../src/api/broker.js';
 import { Client } from '../../src/api/client.js';
 import { BrokerError } from '../../src/api/errors.js';
 import { Worker } from '../../src/api/worker.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { captureLogs } from '../helpers/logs.js';
 import { runPython } from '../helpers/python.js';
 import { ANY, eventually } from '../helpers/zmq.js';

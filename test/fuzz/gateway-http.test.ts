@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Gateway } from '../../src/api/gateway.js';
 import { GatewayBackend } from '../../src/api/gateway-backend.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { acceptKey } from '../../src/protocol/blastbeat/websocket.js';
 import { rawExchange } from '../helpers/gateway.js';
 import { ANY, eventually, withTimeout } from '../helpers/zmq.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as zmq from 'zeromq';
-import type { Metrics } from '../../src/metrics/registry.js';
+import type { Metrics } from '../../src/metrics/metrics.js';
 import type { Rejection } from '../../src/protocol/codec.js';
 import { eventually } from '../helpers/zmq.js';
 import { FUZZ_COUNT, FUZZ_SEED, frameArbOf, framesArb, mutatedArb, mutationArbOf } from './frames.js';

@@ -24,7 +24,7 @@ import { Sink } from '../../src/api/sink.js';
 import { Worker } from '../../src/api/worker.js';
 import { DEFAULT_ROUTER, DEFAULT_ZMQ, type KeywordsConfig } from '../../src/config/keywords-config.js';
 import { parseKeywordsFile } from '../../src/config/keywords-file.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { decodeBackendFrames, type BackendMessage } from '../../src/protocol/blastbeat/message.js';
 import type { Rejection } from '../../src/protocol/codec.js';
 import { DEFAULT_BROKER_WIRE_LIMITS, brokerMessageDecoder } from '../../src/protocol/broker-wire.js';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as zmq from 'zeromq';
 import { Balancer, BalancerClient, BalancerError, type BalancerOptions } from '../../src/api/balancer.js';
 import { parseBalancerConfig } from '../../src/config/balancer-config.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { ConfigDir, freePort } from '../helpers/balancer.js';
 import { ANY, eventually, receiveWithin } from '../helpers/zmq.js';
 

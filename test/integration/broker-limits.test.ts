@@ -5,7 +5,7 @@ import { Client } from '../../src/api/client.js';
 import { BrokerError } from '../../src/api/errors.js';
 import { Worker } from '../../src/api/worker.js';
 import { LIMIT_HITS_METRIC } from '../../src/metrics/limits.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { ANY, eventually, receiveWithin } from '../helpers/zmq.js';
 
 const cleanup: Array<() => unknown> = [];

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Broker } from '../../src/api/broker.js';
 import { Client } from '../../src/api/client.js';
 import { Worker } from '../../src/api/worker.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { clientRequestUnit, decodeUnits, Kind } from '../../src/protocol/steward-wire.js';
 import { ANY, eventually, receiveWithin, strings } from '../helpers/zmq.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as zmq from 'zeromq';
 import { Broker, type BrokerOptions } from '../../src/api/broker.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { MdpCommand } from '../../src/protocol/mdp.js';
 import { RawMdpClient, RawMdpWorker } from '../helpers/mdp-peers.js';
 import { ANY, eventually, receiveWithin } from '../helpers/zmq.js';

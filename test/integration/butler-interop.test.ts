@@ -4,7 +4,7 @@ import { Broker, type BrokerOptions } from '../../src/api/broker.js';
 import { Client } from '../../src/api/client.js';
 import { BrokerError, RemoteError, UnknownMethodError } from '../../src/api/errors.js';
 import { Worker } from '../../src/api/worker.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { butlerReady, butlerReply } from '../../src/protocol/butler.js';
 import { PythonPeer, runPython } from '../helpers/python.js';
 import { ANY, eventually, receiveWithin } from '../helpers/zmq.js';

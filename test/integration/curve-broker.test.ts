@@ -7,7 +7,7 @@ import { Broker } from '../../src/api/broker.js';
 import { Client } from '../../src/api/client.js';
 import { TimeoutError } from '../../src/api/errors.js';
 import { Worker } from '../../src/api/worker.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import type { CurveClientOptions } from '../../src/security/curve.js';
 import { AUTH_REFUSED_METRIC } from '../../src/security/refusals.js';
 import { loadAllowList } from '../../src/security/allow-list.js';

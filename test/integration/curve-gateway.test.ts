@@ -2,7 +2,7 @@ import * as zmq from 'zeromq';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayBackendOptions } from '../../src/api/gateway-backend.js';
 import { GatewayBackend } from '../../src/api/gateway-backend.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { AUTH_REFUSED_METRIC } from '../../src/security/refusals.js';
 import { Cleanup, startBackend, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { captureLogs, type CapturedLog } from '../helpers/logs.js';

@@ -5,7 +5,7 @@ import { DispatcherUnavailableError, KeywordClient, RegistryUnavailableError, ty
 import { Registry } from '../../src/api/registry.js';
 import { DEFAULT_ROUTER, DEFAULT_ZMQ, type KeywordsConfig } from '../../src/config/keywords-config.js';
 import { parseKeywordsFile } from '../../src/config/keywords-file.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { AUTH_REFUSED_METRIC } from '../../src/security/refusals.js';
 import { captureLogs } from '../helpers/logs.js';
 import { freePorts } from '../helpers/ports.js';

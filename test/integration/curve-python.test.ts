@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../../src/api/broker.js';
 import { Client } from '../../src/api/client.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { generateKeyPair, writeKeyFile, type CurveKeyPair } from '../../src/security/keys.js';
 import { AUTH_REFUSED_METRIC } from '../../src/security/refusals.js';
 import { Cleanup, startGateway } from '../helpers/gateway.js';

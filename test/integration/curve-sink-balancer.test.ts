@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Balancer, BalancerClient, BalancerError } from '../../src/api/balancer.js';
 import { Sink, type SinkMessage } from '../../src/api/sink.js';
 import { Worker } from '../../src/api/worker.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { AUTH_REFUSED_METRIC } from '../../src/security/refusals.js';
 import { ConfigDir } from '../helpers/balancer.js';
 import { ANY, eventually } from '../helpers/zmq.js';

@@ -1,6 +1,6 @@
 import * as zmq from 'zeromq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { BATCH, packUnits, unitSize, type BatchUnit } from '../../src/protocol/blastbeat/batch.js';
 import { GatewayBackend } from '../../src/api/gateway-backend.js';
 import { encodeUwsgi } from '../../src/protocol/blastbeat/uwsgi.js';

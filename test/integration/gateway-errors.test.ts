@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import * as zmq from 'zeromq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { decodeGatewayFrames, EMPTY, KIND_FRAME, type GatewayMessage } from '../../src/protocol/blastbeat/message.js';
 import { eventually, withTimeout } from '../helpers/zmq.js';
 import { Cleanup, rawExchange, startBackend, startGateway, startPythonBackend, statuses } from '../helpers/gateway.js';

@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { LIMIT_HITS_METRIC } from '../../src/metrics/limits.js';
 import { Cleanup, rawExchange, startBackend, startGateway, statuses, type TestGateway } from '../helpers/gateway.js';
 import { eventually, withTimeout } from '../helpers/zmq.js';

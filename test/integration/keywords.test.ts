@@ -13,7 +13,7 @@ import {
 import { Registry } from '../../src/api/registry.js';
 import { DEFAULT_ROUTER, DEFAULT_ZMQ, type KeywordsConfig } from '../../src/config/keywords-config.js';
 import { parseKeywordsFile } from '../../src/config/keywords-file.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { broadcastTopic, decodeBroadcast, request } from '../../src/protocol/keywords.js';
 import { freePorts } from '../helpers/ports.js';
 import { eventually, receiveWithin } from '../helpers/zmq.js';

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as zmq from 'zeromq';
 import { Broker } from '../../src/api/broker.js';
 import { startMetricsServer } from '../../src/actors/metrics-server.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { RawMdpClient, RawMdpWorker } from '../helpers/mdp-peers.js';
 import { ANY, eventually, receiveWithin } from '../helpers/zmq.js';
 

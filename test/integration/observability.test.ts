@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/errors.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { startObservability, type Observability } from '../../src/cli/observability.js';
 
 const cleanup: Array<() => unknown> = [];

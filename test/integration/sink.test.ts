@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as zmq from 'zeromq';
 import { Sink, type SinkMessage } from '../../src/api/sink.js';
 import { Worker } from '../../src/api/worker.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { ANY, eventually, withTimeout } from '../helpers/zmq.js';
 
 const cleanups: Array<() => unknown> = [];

@@ -3,7 +3,7 @@ import * as zmq from 'zeromq';
 import { createActor, fromCallback, type AnyActorRef, type EventObject } from 'xstate';
 import { zmqSocket, rawCodec, reject, type Codec, type ZmqOwnerEvent } from '../../src/actors/zmq-socket.js';
 import { supervisor } from '../../src/supervisor/index.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { ANY, eventually, receiveWithin, strings } from '../helpers/zmq.js';
 
 type Frames = { type: 'frames'; frames: Buffer[] };

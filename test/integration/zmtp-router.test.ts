@@ -8,7 +8,7 @@ import { createActor, fromCallback, type AnyActorRef } from 'xstate';
 import { rawCodec, type ZmqOwnerEvent } from '../../src/actors/zmq-socket.js';
 import { zmtpRouter, type ZmtpRouterConfig } from '../../src/actors/zmtp-router.js';
 import { supervisor } from '../../src/supervisor/index.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { ANY, eventually, receiveWithin, strings } from '../helpers/zmq.js';
 
 type Frames = { type: 'frames'; frames: Buffer[] };

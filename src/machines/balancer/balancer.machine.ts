@@ -4,7 +4,7 @@ import type { ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
 import type { BalancerConfig } from '../../config/balancer-config.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { StirrErrorReason, StirrInbound, StirrReply } from '../../protocol/stirr.js';
 import type { SupervisorEvent } from '../../supervisor/types.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';

@@ -1,4 +1,4 @@
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { BrokerCore, ServiceSummary } from './broker-core.js';
 
 /** Counts already handed to prom-client; the core counts from zero again after a restart. */

@@ -5,7 +5,7 @@ import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import { DropCounter } from '../../metrics/drops.js';
 import { limitHits, type LimitName } from '../../metrics/limits.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { BrokerInbound } from '../../protocol/broker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import { brokerMetrics, newPublished, type BrokerPublished } from './broker-metrics.js';

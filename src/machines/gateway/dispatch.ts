@@ -13,7 +13,7 @@
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import { DropCounter } from '../../metrics/drops.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import { Tally } from '../../metrics/tally.js';
 import { BATCH, isBatchOffer } from '../../protocol/blastbeat/batch.js';
 import { EMPTY, KIND_FRAME, type BackendMessage, type GatewayOutbound } from '../../protocol/blastbeat/message.js';

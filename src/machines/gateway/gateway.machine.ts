@@ -1,7 +1,7 @@
 import type { SocketInlet, SocketPort, ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { BackendMessage, GatewayOutbound } from '../../protocol/blastbeat/message.js';
 import { assign, enqueueActions, setup, type AnyActorRef } from 'xstate';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';

@@ -3,7 +3,7 @@ import type { ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
 import type { KeywordDefinition } from '../../config/keywords-file.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { DispatcherInbound } from '../../protocol/keywords.js';
 import type { KeywordInput } from '../../protocol/ktl-types.js';
 import { KeywordStore } from './store.js';

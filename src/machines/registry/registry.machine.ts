@@ -2,7 +2,7 @@ import { enqueueActions, setup } from 'xstate';
 import type { ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { RegistryInbound } from '../../protocol/keywords.js';
 import type { SupervisorEvent } from '../../supervisor/types.js';
 import { registryEntry, type RegistryEntryEvent, type RegistryEntryInput, type RegistryEntryReport } from './entry.js';

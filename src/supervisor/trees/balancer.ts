@@ -7,7 +7,7 @@ import type { Random } from '../../machines/balancer/algorithms.js';
 import { backendHealth } from '../../machines/balancer/backend-health.js';
 import { balancerMachine } from '../../machines/balancer/balancer.machine.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import { DEFAULT_STIRR_LIMITS, stirrCodec, type StirrLimits } from '../../protocol/stirr.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';

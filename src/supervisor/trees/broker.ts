@@ -3,7 +3,7 @@ import type { Logger } from '../../log.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
 import { brokerMachine } from '../../machines/broker/broker.machine.js';
 import type { BrokerCoreOptions } from '../../machines/broker/broker-core.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import { DEFAULT_BROKER_WIRE_LIMITS, brokerMessageDecoder, type BrokerInbound, type BrokerWireLimits } from '../../protocol/broker-wire.js';
 import type { Codec } from '../../protocol/codec.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';

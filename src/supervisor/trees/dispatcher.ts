@@ -4,7 +4,7 @@ import type { KeywordDefinition } from '../../config/keywords-file.js';
 import type { Logger } from '../../log.js';
 import { keywordServiceMachine, type SocketBinding } from '../../machines/keywords/keyword-service.machine.js';
 import { registrarMachine, type SocketsForGrant } from '../../machines/keywords/registrar.machine.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import { reject, type Codec } from '../../protocol/codec.js';
 import {
   DEFAULT_KEYWORDS_LIMITS,

@@ -9,7 +9,7 @@ import { BackendDispatch } from '../../machines/gateway/dispatch.js';
 import { gatewayMachine } from '../../machines/gateway/gateway.machine.js';
 import { GatewayRegistry } from '../../machines/gateway/registry.js';
 import type { SessionLimits } from '../../machines/gateway/session-types.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import { backendCodec } from '../../protocol/blastbeat/message.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';

@@ -1,7 +1,7 @@
 import type { SocketOptions } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { registryMachine } from '../../machines/registry/registry.machine.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { Codec } from '../../protocol/codec.js';
 import { DEFAULT_KEYWORDS_LIMITS, decodeRegistryRequest, type KeywordsLimits, type RegistryInbound } from '../../protocol/keywords.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';

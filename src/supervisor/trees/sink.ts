@@ -1,6 +1,6 @@
 import type { Logger } from '../../log.js';
 import { sinkMachine, type SinkMachineConfig } from '../../machines/sink/sink.machine.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { Codec } from '../../protocol/codec.js';
 import type { JsonLimits } from '../../protocol/json.js';
 import { DEFAULT_SINK_LIMITS, decodeSinkFrames, type SinkEvent } from '../../protocol/sink.js';

@@ -3,7 +3,7 @@ import type { Logger } from '../../log.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
 import { CreditPool } from '../../machines/worker/credit-pool.js';
 import { workerConnection, type WorkerConnectionConfig } from '../../machines/worker/worker-connection.js';
-import type { Metrics } from '../../metrics/registry.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { Codec } from '../../protocol/codec.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
 import { decodeWorkerFrames, type WorkerInbound } from '../../protocol/worker-wire.js';

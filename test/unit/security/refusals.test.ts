@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { Metrics } from '../../../src/metrics/registry.js';
+import { Metrics } from '../../../src/metrics/metrics.js';
 import { AUTH_REFUSED_METRIC, RefusalLog } from '../../../src/security/refusals.js';
 
 function capture() {

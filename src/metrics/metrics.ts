@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PlainHistogram } from './plain-histogram.js';
 
 /**
- * The metrics of one steward role instance. One registry per instance rather
+ * The metrics of one steward role instance. One prom-client registry per instance rather
  * than prom-client's global one, so several roles (the local mesh, or tests)
  * can live in one process without clashing.
  */
