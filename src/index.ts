@@ -9,7 +9,9 @@ export type { WorkerOptions, IncomingRequest, Handler, ReplyBody, WorkerRequest 
 export { Client } from './api/client.js';
 export type { ClientOptions, CallOptions } from './api/client.js';
 export { TimeoutError, NoWorkerError, BrokerError, RemoteError, UnknownMethodError, InvalidReplyError, ClosedError } from './api/errors.js';
-export { RpcRegistry } from './api/rpc-registry.js';
+export { RpcMethods } from './api/rpc-methods.js';
+/** @deprecated Renamed `RpcMethods`: a registry in steward is the keyword address book. */
+export { RpcMethods as RpcRegistry } from './api/rpc-methods.js';
 export { StartupError } from './api/start-failure.js';
 export { ConfigError } from './config/errors.js';
 export { EndpointError } from './actors/endpoint-error.js';

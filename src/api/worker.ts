@@ -9,7 +9,7 @@ import type { JsonValue } from '../protocol/json.js';
 import { DEFAULT_SINK_LIMITS, encodeSinkEvent } from '../protocol/sink.js';
 import { workerSinkId, workerTree, type WorkerTreeConfig } from '../supervisor/trees/worker.js';
 import { DEFAULT_BACKEND } from './broker.js';
-import { DEFAULT_RPC_LIMITS, RpcRegistry, type RpcFunction, type RpcLimits } from './rpc-registry.js';
+import { DEFAULT_RPC_LIMITS, RpcMethods, type RpcFunction, type RpcLimits } from './rpc-methods.js';
 
 export type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
 
@@ -19,10 +19,10 @@ export interface WorkerOptions extends Omit<WorkerTreeConfig, 'logger' | 'broker
   /** Answers each request. Without one (and without `rpc`), use `requests()` to take them one by one. */
   readonly handler?: Handler;
   /**
-   * Serve butler RPC: the methods of this object (or this registry) become
+   * Serve butler RPC: the methods of this object (or this method table) become
    * callable; more can be added with `registerFunction` / `register`.
    */
-  readonly rpc?: object | RpcRegistry;
+  readonly rpc?: object | RpcMethods;
   /** Bounds on RPC request bodies and results. */
   readonly rpcLimits?: Partial<RpcLimits>;
   /** How many requests this worker runs at once (the credit it announces; MDP peers take 1). */
@@ -54,7 +54,7 @@ export class Worker {
   private readonly inbox: IncomingRequest[] = [];
   private readonly takers: Array<(r: IteratorResult<IncomingRequest>) => void> = [];
   private closed = false;
-  private registry: RpcRegistry | undefined;
+  private methods: RpcMethods | undefined;
   private rpcHandler: Handler | undefined;
   private readonly rpcLimits: RpcLimits;
   private readonly hasHandler: boolean;
@@ -70,7 +70,7 @@ export class Worker {
     this.rpcLimits = { ...DEFAULT_RPC_LIMITS, ...options.rpcLimits };
     if (options.rpc !== undefined) {
       if (this.hasHandler) throw new TypeError('give a worker either a handler or rpc, not both');
-      this.useRegistry(options.rpc instanceof RpcRegistry ? options.rpc : new RpcRegistry().register(options.rpc));
+      this.useMethods(options.rpc instanceof RpcMethods ? options.rpc : new RpcMethods().register(options.rpc));
     }
     // Decided per request, so functions registered after construction are served.
     const handler: Handler = options.handler ?? ((request) => (this.rpcHandler ? this.rpcHandler(request) : this.enqueue(request)));
@@ -137,13 +137,13 @@ export class Worker {
 
   /** Makes `fn` callable over RPC as `name` (default: its own name). Call before `run()`. */
   registerFunction(fn: RpcFunction, name?: string): this {
-    this.rpcRegistry().registerFunction(fn, name);
+    this.rpcMethods().registerFunction(fn, name);
     return this;
   }
 
   /** Makes the methods of `object` callable over RPC (`timeout` and `close` are reserved). Call before `run()`. */
   register(object: object): this {
-    this.rpcRegistry().register(object);
+    this.rpcMethods().register(object);
     return this;
   }
 
@@ -183,15 +183,15 @@ export class Worker {
     for (const t of this.takers.splice(0)) t({ value: undefined, done: true });
   }
 
-  private rpcRegistry(): RpcRegistry {
+  private rpcMethods(): RpcMethods {
     if (this.hasHandler) throw new TypeError('this worker answers with its handler; start it without one to serve RPC');
-    return this.registry ?? this.useRegistry(new RpcRegistry());
+    return this.methods ?? this.useMethods(new RpcMethods());
   }
 
-  private useRegistry(registry: RpcRegistry): RpcRegistry {
-    this.registry = registry;
-    this.rpcHandler = registry.handler(this.rpcLimits);
-    return registry;
+  private useMethods(methods: RpcMethods): RpcMethods {
+    this.methods = methods;
+    this.rpcHandler = methods.handler(this.rpcLimits);
+    return methods;
   }
 
   private enqueue(request: WorkerRequest): Promise<ReplyBody> {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { RpcRegistry } from '../api/rpc-registry.js';
+import { RpcMethods } from '../api/rpc-methods.js';
 import { UsageError } from './errors.js';
 import type { Handler } from '../machines/worker/request.js';
 
@@ -44,7 +44,7 @@ export async function loadRpcModule(path: string): Promise<object> {
   }
   const def = mod['default'];
   const target = typeof def === 'object' && def !== null ? def : mod;
-  if (new RpcRegistry().register(target).names().length === 0) {
+  if (new RpcMethods().register(target).names().length === 0) {
     throw new UsageError(`--rpc ${path}: the module exports no functions to serve`, 'export function resize_image(name, size) { ... }');
   }
   return target;

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Broker } from '../../src/api/broker.js';
 import { Client } from '../../src/api/client.js';
 import { RemoteError } from '../../src/api/errors.js';
-import { RpcRegistry } from '../../src/api/rpc-registry.js';
+import { RpcMethods } from '../../src/api/rpc-methods.js';
 import { Worker } from '../../src/api/worker.js';
 import { ImagesService, parseSize, resizedName, type ImageInfo } from '../../src/services/images.js';
 import { imageFixtures } from '../helpers/images.js';
@@ -40,7 +40,7 @@ describe('api.images service', () => {
   });
 
   it('should expose exactly resize_image and info over RPC', () => {
-    expect(new RpcRegistry().register(new ImagesService()).names()).toEqual(['info', 'resize_image']);
+    expect(new RpcMethods().register(new ImagesService()).names()).toEqual(['info', 'resize_image']);
   });
 
   it('should resize a PNG and a JPEG to exactly the size asked, beside the original, keeping the format', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AnyActorRef } from 'xstate';
 import { createRootActor } from '../../api/runtime-options.js';
-import { RpcRegistry } from '../../api/rpc-registry.js';
+import { RpcMethods } from '../../api/rpc-methods.js';
 import type { RoleDefinition } from '../role.js';
 import { flagBool, flagInt, flagString } from '../flags.js';
 import { loadBalancerConfig } from '../../config/balancer-config.js';
@@ -128,7 +128,7 @@ With --base-port N every port is taken from N..N+49 instead.
     const balancerConfigFile = flagString(ctx.flags, 'balancer-config') ?? EXAMPLE_BALANCER_CONFIG;
     const balancerConfig = await loadBalancerConfig(balancerConfigFile);
     const pictures = await meshPictures(flagString(ctx.flags, 'images-root'), logger);
-    const images = new RpcRegistry().register(new ImagesService({ root: pictures.root })).handler();
+    const images = new RpcMethods().register(new ImagesService({ root: pictures.root })).handler();
     const keywords = await loadKeywordsFile(EXAMPLE_KEYWORDS);
     const site = `${host}:${PORTS.http}`;
     const gatewaySettingsForMesh = gatewaySettings({

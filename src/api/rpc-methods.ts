@@ -37,7 +37,11 @@ interface Entry {
 
 const NOT_FOUND_FRAME = Buffer.from(RPC_NOT_FOUND);
 
-export class RpcRegistry {
+/**
+ * A worker's RPC method table: which names a caller may call, and the
+ * handler that decodes a call, runs the method and encodes its result.
+ */
+export class RpcMethods {
   private readonly methods = new Map<string, Entry>();
 
   /** Makes `fn` callable as `name` (default: the function's own name). */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { RpcRegistry } from '../../../src/api/rpc-registry.js';
+import { RpcMethods } from '../../../src/api/rpc-methods.js';
 import { makeRequest } from '../../../src/machines/worker/request.js';
 import { encodeRpcRequest } from '../../../src/protocol/rpc.js';
 
-async function call(registry: RpcRegistry, body: Buffer | string): Promise<string> {
-  const handler = registry.handler();
+async function call(methods: RpcMethods, body: Buffer | string): Promise<string> {
+  const handler = methods.handler();
   const reply = await handler(makeRequest('svc', [Buffer.from(body)]));
   return (reply as Buffer[]).map(String).join('|');
 }
@@ -33,19 +33,19 @@ class Images {
   }
 }
 
-describe('RPC registry (worker side, no sockets)', () => {
+describe('RPC method table (worker side, no sockets)', () => {
   it('should call a registered function, under its own name or another', async () => {
     function add(a: number, b: number) {
       return a + b;
     }
-    const r = new RpcRegistry().registerFunction(add).registerFunction(add, 'plus');
+    const r = new RpcMethods().registerFunction(add).registerFunction(add, 'plus');
     expect(await call(r, req('add', [1, 2]))).toBe('3');
     expect(await call(r, req('plus', [2, 3]))).toBe('5');
   });
 
   it('should make an object\'s methods callable, bound to it, own and prototype, skipping reserved and private names and getters', async () => {
     const images = new Images();
-    const r = new RpcRegistry().register(images);
+    const r = new RpcMethods().register(images);
     expect(r.names()).toEqual(['info', 'resize_image']);
     expect(await call(r, req('resize_image', ['a.png', '150x180']))).toBe('"a.png -> 150x180"');
     expect(images.calls).toBe(1);
@@ -53,21 +53,21 @@ describe('RPC registry (worker side, no sockets)', () => {
     for (const name of ['timeout', 'close', '_secret', 'computed', 'constructor', 'toString', '__proto__']) {
       expect(await call(r, req(name))).toBe('404');
     }
-    const plain = new RpcRegistry().register({ double: (x: number) => x * 2 });
+    const plain = new RpcMethods().register({ double: (x: number) => x * 2 });
     expect(await call(plain, req('double', [21]))).toBe('42');
   });
 
   it('should refuse to register the reserved names and anonymous functions', () => {
-    expect(() => new RpcRegistry().registerFunction(() => 1, 'close')).toThrow(/reserved/);
-    expect(() => new RpcRegistry().registerFunction(() => 1, '')).toThrow(/needs a name/);
+    expect(() => new RpcMethods().registerFunction(() => 1, 'close')).toThrow(/reserved/);
+    expect(() => new RpcMethods().registerFunction(() => 1, '')).toThrow(/needs a name/);
   });
 
   it('should answer "404" for an unknown method', async () => {
-    expect(await call(new RpcRegistry(), req('nope'))).toBe('404');
+    expect(await call(new RpcMethods(), req('nope'))).toBe('404');
   });
 
   it('should answer "500:exception:" with name, message and traceback when the method throws or rejects', async () => {
-    const r = new RpcRegistry()
+    const r = new RpcMethods()
       .registerFunction(() => {
         throw new RangeError('too big');
       }, 'sync')
@@ -79,19 +79,19 @@ describe('RPC registry (worker side, no sockets)', () => {
   });
 
   it('should pass kwargs as one trailing object, and nothing when there are none', async () => {
-    const r = new RpcRegistry().registerFunction((...args: unknown[]) => args, 'args');
+    const r = new RpcMethods().registerFunction((...args: unknown[]) => args, 'args');
     expect(await call(r, req('args', [1], { width: 2 }))).toBe('[1,{"width":2}]');
     expect(await call(r, req('args', [1]))).toBe('[1]');
   });
 
   it('should answer a body that is not an RPC request with a BadRequestError', async () => {
-    const r = new RpcRegistry().registerFunction(() => 1, 'one');
+    const r = new RpcMethods().registerFunction(() => 1, 'one');
     expect(await call(r, 'resize please')).toMatch(/^500:exception:\{"name":"BadRequestError","message":"request body is not acceptable JSON/);
     expect(await call(r, `{"method":"one","args":${'['.repeat(100)}${']'.repeat(100)}}`)).toMatch(/BadRequestError.*too_deep/);
   });
 
   it('should answer a result with no JSON form with a ResultError', async () => {
-    const r = new RpcRegistry().registerFunction(() => 10n, 'big');
+    const r = new RpcMethods().registerFunction(() => 10n, 'big');
     expect(await call(r, req('big'))).toMatch(/^500:exception:\{"name":"ResultError","message":"big returned a value with no JSON form"/);
   });
 });
