@@ -24,7 +24,7 @@ import { Broker } from '../src/api/broker.js';
 import { Client } from '../src/api/client.js';
 import { Worker } from '../src/api/worker.js';
 import { encodeRpcRequest } from '../src/protocol/rpc.js';
-import { ImagesService } from '../src/services/images.js';
+import { ImagesService } from '../src/handlers/images.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
 
 const IN_FLIGHT = 100;

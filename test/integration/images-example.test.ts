@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../examples/images/client.js';
 import { Broker } from '../../src/api/broker.js';
 import { Worker } from '../../src/api/worker.js';
-import { ImagesService } from '../../src/services/images.js';
+import { ImagesService } from '../../src/handlers/images.js';
 import { ANY } from '../helpers/zmq.js';
 
 const cleanups: Array<() => unknown> = [];

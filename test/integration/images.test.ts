@@ -8,7 +8,7 @@ import { Client } from '../../src/api/client.js';
 import { RemoteError } from '../../src/api/errors.js';
 import { RpcMethods } from '../../src/api/rpc-methods.js';
 import { Worker } from '../../src/api/worker.js';
-import { ImagesService, parseSize, resizedName, type ImageInfo } from '../../src/services/images.js';
+import { ImagesService, parseSize, resizedName, type ImageInfo } from '../../src/handlers/images.js';
 import { imageFixtures } from '../helpers/images.js';
 import { ANY } from '../helpers/zmq.js';
 

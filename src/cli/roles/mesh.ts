@@ -10,7 +10,7 @@ import { RpcMethods } from '../../api/rpc-methods.js';
 import type { RoleDefinition } from '../role.js';
 import { flagBool, flagInt, flagString } from '../flags.js';
 import { loadBalancerConfig } from '../../config/balancer-config.js';
-import { ImagesService } from '../../services/images.js';
+import { ImagesService } from '../../handlers/images.js';
 import { supervisor } from '../../supervisor/supervisor.js';
 import { balancerTree, balancerTreeIds } from '../../supervisor/trees/balancer.js';
 import { brokerTree, brokerTreeIds } from '../../supervisor/trees/broker.js';

@@ -9,7 +9,7 @@ import type { Handler } from '../../machines/worker/request.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protocol/mdp.js';
 import type { JsonValue } from '../../protocol/json.js';
 import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../curve-flags.js';
-import { ImagesService } from '../../services/images.js';
+import { ImagesService } from '../../handlers/images.js';
 import { echoHandler, loadHandler, loadRpcModule } from '../handler-module.js';
 
 /** The service `--role worker` serves RPC for without being told: butler's example. */
