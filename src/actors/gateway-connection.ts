@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import type { Tally } from '../metrics/tally.js';
 import type { DropCounter } from '../metrics/drops.js';
 import type { LimitName } from '../metrics/limits.js';
-import type { GatewayRegistry, SessionHandle } from '../machines/gateway/registry.js';
+import type { GatewayTables, SessionHandle } from '../machines/gateway/gateway-tables.js';
 import type { SessionContext } from '../machines/gateway/session-context.js';
 import { backendMessage, clientData } from '../machines/gateway/session-steps.js';
 import type { LifeChange, SessionCommand, SessionEvent } from '../machines/gateway/session-types.js';
@@ -14,7 +14,7 @@ import type { GatewayOutbox } from './gateway-outbox.js';
 
 /** What every connection of one listener shares. */
 export interface ConnectionDeps {
-  readonly registry: GatewayRegistry;
+  readonly tables: GatewayTables;
   readonly outbox: GatewayOutbox;
   readonly drops: DropCounter;
   readonly log: Logger;
@@ -60,7 +60,7 @@ function flushWrites(): void {
  * One client socket and its gateway-session actor: socket events become
  * `conn.*` events for the session, the session's commands become socket
  * writes, ends and pauses, node messages for the outbox, and binding counts
- * in the registry. The registry reaches the session through this handle,
+ * in the gateway's tables. The tables reach the session through this handle,
  * and the session tells it when it ends or crashes (`session.end`,
  * `session.crashed`): what an idle WebSocket keeps is this object and
  * `command`, not an observer or a closure per callback.
@@ -71,7 +71,7 @@ export class GatewayConnection implements SessionHandle {
   /** The session actor's context: per-message work runs on it directly (`session-steps.ts`). */
   ctx: SessionContext | undefined;
   alive = true;
-  /** The node and virtual host the session is bound to (counted in the registry). */
+  /** The node and virtual host the session is bound to (counted in the gateway's tables). */
   boundNode: string | undefined = undefined;
   boundVhost = '';
   /** What the session wrote in this turn of the event loop, not yet handed to the socket. */
@@ -192,10 +192,10 @@ export class GatewayConnection implements SessionHandle {
       case 'session.bind':
         this.boundNode = cmd.node;
         this.boundVhost = cmd.vhost;
-        this.deps.registry.bind(cmd.node, cmd.vhost);
+        this.deps.tables.bind(cmd.node, cmd.vhost);
         return;
       case 'session.unbind':
-        if (this.boundNode !== undefined) this.deps.registry.unbind(this.boundNode, this.boundVhost);
+        if (this.boundNode !== undefined) this.deps.tables.unbind(this.boundNode, this.boundVhost);
         this.boundNode = undefined;
         return;
       case 'session.error':
@@ -223,13 +223,13 @@ export class GatewayConnection implements SessionHandle {
     if (!this.alive) return;
     this.alive = false;
     this.deps.onFinish(this);
-    this.deps.registry.sessions.delete(this.key);
+    this.deps.tables.sessions.delete(this.key);
     if (crashed !== undefined) this.deps.log.warn({ err: crashed }, 'session crashed; connection closed');
     if (this.boundNode !== undefined) {
       // A crashed session never unbound itself; tell the node the session is gone.
-      const node = this.deps.registry.nodes.get(this.boundNode);
+      const node = this.deps.tables.nodes.get(this.boundNode);
       if (node) this.deps.outbox.push(node.id, this.sid, 'end', Buffer.alloc(0));
-      this.deps.registry.unbind(this.boundNode, this.boundVhost);
+      this.deps.tables.unbind(this.boundNode, this.boundVhost);
       this.boundNode = undefined;
     }
     if (!this.socket.destroyed) this.socket.destroy();

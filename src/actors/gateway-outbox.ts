@@ -62,7 +62,7 @@ export class GatewayOutbox {
     let one = true;
     for (let i = 1; i < gathered.length && one; i++) one = (gathered[i] as GatewayOutbound)[0] === first;
     if (one && !this.readsBatches(first)) return gathered;
-    // A handful of nodes at most, each routing id the same Buffer every time (the registry's): a list, no strings.
+    // A handful of nodes at most, each routing id the same Buffer every time (the node table's): a list, no strings.
     const byNode: Array<{ readonly node: Buffer; readonly units: BatchUnit[] }> = [];
     let group: { readonly node: Buffer; readonly units: BatchUnit[] } | undefined;
     for (let i = 0; i < gathered.length; i++) {

@@ -8,7 +8,7 @@ import { DropCounter } from '../metrics/drops.js';
 import { limitHits } from '../metrics/limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { gatewaySession } from '../machines/gateway/session.machine.js';
-import type { GatewayRegistry } from '../machines/gateway/registry.js';
+import type { GatewayTables } from '../machines/gateway/gateway-tables.js';
 import type { SessionActorContext } from '../machines/gateway/session.machine.js';
 import type { SessionInput, SessionLimits } from '../machines/gateway/session-types.js';
 import { gatewayResponse } from '../protocol/blastbeat/http-status.js';
@@ -43,7 +43,7 @@ export interface HttpListenerConfig {
   readonly sessionPrefix: string;
   /** systemId of the ROUTER adapter the sessions' messages leave through. */
   readonly zmqSocket: string;
-  readonly registry: GatewayRegistry;
+  readonly tables: GatewayTables;
   readonly limits: SessionLimits;
   /** Client connections at once; more get 503 and are closed. */
   readonly maxSessions: number;
@@ -139,7 +139,7 @@ function url(scheme: 'http' | 'https', a: ListenAddress): string {
 export function httpListener(config: HttpListenerConfig) {
   const log = (config.logger ?? silentLogger).child({ actor: config.name });
   const now = config.now ?? Date.now;
-  const registry = config.registry;
+  const tables = config.tables;
   const metrics = config.metrics;
   const connections = metrics?.counter('steward_gateway_connections_total', 'Client connections accepted', ['scheme']);
   const requests = metrics ? new Tally(metrics, metrics.counter('steward_gateway_requests_total', 'Requests forwarded to nodes (WebSocket upgrades included)')) : undefined;
@@ -158,8 +158,8 @@ export function httpListener(config: HttpListenerConfig) {
       (n) => {
         for (let i = 0; i < n; i++) drops.drop('no_backend_socket');
       },
-      (node) => registry.nodes.byRoutingId(node)?.readsBatches === true,
-      () => registry.nodesPort,
+      (node) => tables.nodes.byRoutingId(node)?.readsBatches === true,
+      () => tables.nodesPort,
     );
     const newSid = sidSource();
     /** Session ids: short, and unique in this tree (the sid, not the id, is what the nodes see). */
@@ -169,7 +169,7 @@ export function httpListener(config: HttpListenerConfig) {
     let closed = false;
 
     const deps: ConnectionDeps = {
-      registry,
+      tables,
       outbox,
       drops,
       log,
@@ -206,7 +206,7 @@ export function httpListener(config: HttpListenerConfig) {
           tls: secure,
         },
         limits: config.limits,
-        route: registry.route,
+        route: tables.route,
         out: conn.command,
         now,
       };
@@ -228,7 +228,7 @@ export function httpListener(config: HttpListenerConfig) {
       conn.ref = ref;
       conn.ctx = (ref.getSnapshot() as { context: SessionActorContext }).context.session;
       live.add(conn);
-      registry.sessions.set(conn.key, conn);
+      tables.sessions.set(conn.key, conn);
       if (ref.getSnapshot().status !== 'active') {
         conn.finish(undefined);
         return;
@@ -298,8 +298,8 @@ export function httpListener(config: HttpListenerConfig) {
       for (const server of servers) server.close();
       for (const conn of [...live]) {
         conn.alive = false;
-        if (conn.boundNode !== undefined) registry.unbind(conn.boundNode, conn.boundVhost);
-        registry.sessions.delete(conn.key);
+        if (conn.boundNode !== undefined) tables.unbind(conn.boundNode, conn.boundVhost);
+        tables.sessions.delete(conn.key);
         conn.socket.destroy();
       }
       live.clear();

@@ -3,9 +3,9 @@ import { ConfigError } from '../config/errors.js';
 import { GATEWAY_DEFAULTS, MAX_HEAD_SIZE_LIMIT, parseListenAddress, type GatewaySettings, type ListenAddress, type VhostSettings } from '../config/gateway.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { GatewayEmitted } from '../machines/gateway/gateway.machine.js';
-import type { GatewayRegistry } from '../machines/gateway/registry.js';
+import type { GatewayTables } from '../machines/gateway/gateway-tables.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { gatewayRegistry, gatewayTree, gatewayTreeIds, type GatewayTreeConfig } from '../supervisor/trees/gateway.js';
+import { gatewayTables, gatewayTree, gatewayTreeIds, type GatewayTreeConfig } from '../supervisor/trees/gateway.js';
 import { RoleHandle } from './role-handle.js';
 
 export interface VhostOptions {
@@ -20,7 +20,7 @@ export interface VhostOptions {
   readonly maxSessions?: number;
 }
 
-export interface GatewayOptions extends Omit<GatewayTreeConfig, 'settings' | 'logger' | 'registry'> {
+export interface GatewayOptions extends Omit<GatewayTreeConfig, 'settings' | 'logger' | 'tables'> {
   /** HTTP addresses, `HOST:PORT` (port 0 picks a free one; read it back from `endpoints()`). */
   readonly bind?: readonly (string | ListenAddress)[];
   readonly bindSsl?: readonly (string | ListenAddress)[];
@@ -112,15 +112,19 @@ export function gatewaySettings(options: GatewayOptions): GatewaySettings {
 export class Gateway {
   readonly ids: ReturnType<typeof gatewayTreeIds>;
   /** Virtual hosts, node presence and live sessions (read them; the gateway updates them). */
-  readonly registry: GatewayRegistry;
+  readonly tables: GatewayTables;
+  /** @deprecated Renamed `tables`: a registry in steward is the keyword address book. */
+  get registry(): GatewayTables {
+    return this.tables;
+  }
   readonly settings: GatewaySettings;
   private readonly role: RoleHandle<ReturnType<typeof gatewayTree>, GatewayEndpoints>;
 
   private constructor(settings: GatewaySettings, options: Omit<GatewayOptions, 'vhosts'>) {
     this.settings = settings;
     this.ids = gatewayTreeIds(options.name);
-    this.registry = gatewayRegistry(settings);
-    this.role = new RoleHandle(gatewayTree({ ...options, settings, registry: this.registry, logger: options.logger ?? silentLogger }), {
+    this.tables = gatewayTables(settings);
+    this.role = new RoleHandle(gatewayTree({ ...options, settings, tables: this.tables, logger: options.logger ?? silentLogger }), {
       notListening: () => new Error(`gateway stopped before it listened (zmq ${settings.zmq})`),
     });
   }
@@ -151,7 +155,7 @@ export class Gateway {
 
   /** Nodes that answer pings now. */
   availableNodes(): string[] {
-    return [...this.registry.nodes.all()].filter((n) => n.available).map((n) => n.name);
+    return [...this.tables.nodes.all()].filter((n) => n.available).map((n) => n.name);
   }
 
   /** Graceful: stop accepting, let exchanges in flight finish (bounded), close everything. */

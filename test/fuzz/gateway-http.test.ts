@@ -347,10 +347,10 @@ describe('gateway HTTP and WebSocket fuzzing', () => {
     expect(problems.slice(0, 20)).toEqual([]);
 
     // Nothing left behind: every session ended, released its node binding, and told the node.
-    await eventually(() => gateway.registry.sessions.size === 0, 10_000, 50).catch(() => undefined);
-    expect(gateway.registry.sessions.size).toBe(0);
-    expect(gateway.registry.nodes.get(NODE)?.sessions).toBe(0);
-    expect(gateway.registry.list.map((v) => v.sessions)).toEqual([0]);
+    await eventually(() => gateway.tables.sessions.size === 0, 10_000, 50).catch(() => undefined);
+    expect(gateway.tables.sessions.size).toBe(0);
+    expect(gateway.tables.nodes.get(NODE)?.sessions).toBe(0);
+    expect(gateway.tables.list.map((v) => v.sessions)).toEqual([0]);
     await eventually(async () => (await metrics.value('steward_gateway_sessions')) === 0 && node.sessionCount === 0, 10_000, 50).catch(() => undefined);
     expect(await metrics.value('steward_gateway_sessions')).toBe(0);
     expect(node.sessionCount).toBe(0);

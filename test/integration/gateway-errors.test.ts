@@ -123,8 +123,8 @@ describe('errors a user can read', () => {
       expect(kinds[0]).toBe('uwsgi');
       expect(kinds.at(-1)).toBe('end');
       expect(kinds.slice(1, -1).every((k) => k === 'body')).toBe(true);
-      await eventually(() => gw.gateway.registry.sessions.size === 0);
-      expect(gw.gateway.registry.nodes.get('n1')?.sessions).toBe(0);
+      await eventually(() => gw.gateway.tables.sessions.size === 0);
+      expect(gw.gateway.tables.nodes.get('n1')?.sessions).toBe(0);
     }
     expect(await metrics.value('steward_gateway_errors_total', { status: '408', reason: 'body_timeout' })).toBe(2);
     expect(await metrics.value('steward_gateway_errors_total', { status: '504', reason: 'backend_timeout' })).toBe(0);
@@ -176,7 +176,7 @@ describe('errors a user can read', () => {
     // It used to hold the session, the socket and the node's half request for the node's whole timeout, then answer 504.
     await withTimeout(closed, 5_000, 'the gateway to close');
     expect(read).toBe('');
-    await eventually(() => gw.gateway.registry.sessions.size === 0 && node.sessionCount === 0);
+    await eventually(() => gw.gateway.tables.sessions.size === 0 && node.sessionCount === 0);
     expect(await metrics.value('steward_gateway_errors_total')).toBe(0);
   });
 
@@ -185,7 +185,7 @@ describe('errors a user can read', () => {
     const gw = await startGateway(cleanup, { maxSessions: 1, metrics });
     await startBackend(cleanup, gw, { node: 'n1', onRequest: () => ({ body: 'ok' }) });
     const holder = rawExchange(gw.port, ['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n'], { timeoutMs: 1_000 }).catch(() => undefined);
-    await eventually(() => gw.gateway.registry.sessions.size === 1);
+    await eventually(() => gw.gateway.tables.sessions.size === 1);
     const { text } = await rawExchange(gw.port, [GET()]);
     expect(statuses(text)).toEqual([503]);
     expect(text).toContain('maximum of connections');

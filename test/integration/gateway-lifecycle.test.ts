@@ -37,11 +37,11 @@ describe('gateway lifecycle', () => {
     const sid = Buffer.alloc(16, 9);
     const key = sid.toString('latin1');
     let crashed = false;
-    gw.gateway.registry.sessions.set(key, {
+    gw.gateway.tables.sessions.set(key, {
       sid,
       send: () => undefined,
       backend: () => {
-        gw.gateway.registry.sessions.delete(key);
+        gw.gateway.tables.sessions.delete(key);
         crashed = true;
         throw new Error('injected fault');
       },
@@ -73,7 +73,7 @@ describe('gateway lifecycle', () => {
       },
     });
     const inFlight = rawExchange(gw.port, ['GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'], { timeoutMs: 5_000 });
-    await eventually(() => gw.gateway.registry.sessions.size === 1);
+    await eventually(() => gw.gateway.tables.sessions.size === 1);
     const stopped = gw.gateway.stop();
     await eventually(() => refused(gw.port));
     release();
@@ -89,7 +89,7 @@ describe('gateway lifecycle', () => {
     const gw = await startGateway(cleanup);
     await startBackend(cleanup, gw, { node: 'n1', onRequest: () => ({ body: 'ok' }) });
     const idle = rawExchange(gw.port, ['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'], { timeoutMs: 5_000 });
-    await eventually(() => gw.gateway.registry.sessions.size === 1);
+    await eventually(() => gw.gateway.tables.sessions.size === 1);
     await new Promise((r) => setTimeout(r, 50));
     await gw.gateway.stop();
     const { text, closed } = await idle;
@@ -102,6 +102,6 @@ describe('gateway lifecycle', () => {
     await startBackend(cleanup, gw, { node: 'n1', onRequest: () => ({ body: 'ok' }) });
     const { closed } = await rawExchange(gw.port, ['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'], { timeoutMs: 5_000 });
     expect(closed).toBe(true);
-    await eventually(() => gw.gateway.registry.sessions.size === 0);
+    await eventually(() => gw.gateway.tables.sessions.size === 0);
   });
 });

@@ -117,7 +117,7 @@ describe('sessions per gateway node', () => {
     expect((await waiting.request('/')).status).toBe(503);
     first.close();
     // The refused connection is kept alive (no body to skip): its next request is routed afresh.
-    await eventually(() => gw.gateway.registry.nodes.get(a.body)!.sessions === 0);
+    await eventually(() => gw.gateway.tables.nodes.get(a.body)!.sessions === 0);
     expect(await waiting.request('/')).toEqual({ status: 200, body: a.body });
   });
 

@@ -17,8 +17,8 @@ import type { Metrics } from '../../metrics/metrics.js';
 import { Tally } from '../../metrics/tally.js';
 import { BATCH, isBatchOffer } from '../../protocol/blastbeat/batch.js';
 import { EMPTY, KIND_FRAME, type BackendMessage, type GatewayOutbound } from '../../protocol/blastbeat/message.js';
-import type { NodeEntry } from './presence.js';
-import type { GatewayRegistry } from './registry.js';
+import type { NodeEntry } from './node-table.js';
+import type { GatewayTables } from './gateway-tables.js';
 
 export interface DispatchOutlets {
   /** Messages to the nodes (pongs), as one burst. */
@@ -28,7 +28,7 @@ export interface DispatchOutlets {
 }
 
 export interface DispatchConfig {
-  readonly registry: GatewayRegistry;
+  readonly tables: GatewayTables;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
@@ -40,14 +40,14 @@ export const pongTo = (node: NodeEntry): GatewayOutbound => [node.id, EMPTY, KIN
 export const pingTo = (node: NodeEntry): GatewayOutbound => [node.id, EMPTY, KIND_FRAME.ping, BATCH];
 
 export class BackendDispatch {
-  private readonly registry: GatewayRegistry;
+  private readonly tables: GatewayTables;
   private readonly drops: DropCounter;
   private readonly now: () => number;
   private readonly counted: Tally<'type'> | undefined;
 
   constructor(config: DispatchConfig) {
     const log = (config.logger ?? silentLogger).child({ actor: 'gateway' });
-    this.registry = config.registry;
+    this.tables = config.tables;
     this.now = config.now ?? Date.now;
     this.drops = new DropCounter('gateway', config.metrics, log);
     const metrics = config.metrics;
@@ -59,17 +59,17 @@ export class BackendDispatch {
   /** One burst from the ROUTER, in order. */
   batch(messages: readonly BackendMessage[], out: DispatchOutlets): void {
     const t = this.now();
-    const registry = this.registry;
+    const tables = this.tables;
     let replies: GatewayOutbound[] | undefined;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i] as BackendMessage;
-      const node = registry.nodes.byRoutingId(m.node);
+      const node = tables.nodes.byRoutingId(m.node);
       if (node === undefined) {
         this.drops.drop('unknown_node', m.node.toString('latin1').slice(0, 64));
         continue;
       }
       this.counted?.incBy('type', m.kind);
-      if (registry.nodes.heard(node, t, m.kind === 'pong') === 'up') out.nodeUp(node);
+      if (tables.nodes.heard(node, t, m.kind === 'pong') === 'up') out.nodeUp(node);
       if (m.kind === 'pong') {
         // Every pong says again: a node restarted under its name may be a BlastBeat one.
         node.readsBatches = isBatchOffer(m.body);
@@ -83,7 +83,7 @@ export class BackendDispatch {
         this.drops.drop('no_sid', m.kind);
         continue;
       }
-      const session = registry.sessions.get(m.sid.toString('latin1'));
+      const session = tables.sessions.get(m.sid.toString('latin1'));
       if (session === undefined) {
         if (m.kind !== 'end') this.drops.drop('unknown_session', m.kind);
         continue;

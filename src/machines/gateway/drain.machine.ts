@@ -1,8 +1,8 @@
 import { enqueueActions, setup } from 'xstate';
-import type { GatewayRegistry } from './registry.js';
+import type { GatewayTables } from './gateway-tables.js';
 
 export interface GatewayDrainConfig {
-  readonly registry: GatewayRegistry;
+  readonly tables: GatewayTables;
   /** systemId of the HTTP adapter, told to stop accepting. */
   readonly http: string;
   /** How long sessions get to finish their exchange. */
@@ -23,7 +23,7 @@ export function gatewayDrain(config: GatewayDrainConfig) {
     types: { events: {} as { type: 'lifecycle.shutdown' } },
     delays: { poll: config.pollMs ?? 20, drainTimeout: config.drainTimeoutMs },
     guards: {
-      empty: () => config.registry.sessions.size === 0,
+      empty: () => config.tables.sessions.size === 0,
     },
     actions: {
       stopAccepting: enqueueActions(({ system, enqueue }) => {
@@ -31,7 +31,7 @@ export function gatewayDrain(config: GatewayDrainConfig) {
         if (http) enqueue.sendTo(http, { type: 'http.stopAccepting' });
       }),
       drainSessions: () => {
-        for (const session of [...config.registry.sessions.values()]) session.send({ type: 'session.drain' });
+        for (const session of [...config.tables.sessions.values()]) session.send({ type: 'session.drain' });
       },
     },
   }).createMachine({

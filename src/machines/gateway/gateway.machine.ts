@@ -6,10 +6,10 @@ import type { BackendMessage, GatewayOutbound } from '../../protocol/blastbeat/m
 import { assign, enqueueActions, setup, type AnyActorRef } from 'xstate';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import { BackendDispatch, pingTo, type DispatchOutlets } from './dispatch.js';
-import type { GatewayRegistry } from './registry.js';
+import type { GatewayTables } from './gateway-tables.js';
 
 export interface GatewayMachineConfig {
-  readonly registry: GatewayRegistry;
+  readonly tables: GatewayTables;
   /** Where node messages go; one is made when not given (the tree shares its own with the ROUTER adapter). */
   readonly dispatch?: BackendDispatch;
   /** systemId of the ROUTER adapter. */
@@ -59,7 +59,7 @@ interface Scope {
  * ROUTER adapter is ready this machine attaches an inlet to it
  * (`zmq.attach`), so each burst runs the dispatch by a function call, which
  * tells this machine only that a node came up (`gateway.nodeUp`); the
- * adapter's port, recorded in the registry, takes the sessions' messages
+ * adapter's port, recorded in the gateway's tables, takes the sessions' messages
  * the same way. A `zmq.batch` event (before the inlet is attached) takes the
  * same path. A burst that throws fails this machine (`gateway.crash`), as a
  * throwing action would, and rest_for_one restarts what depends on it.
@@ -67,8 +67,8 @@ interface Scope {
 export function gatewayMachine(config: GatewayMachineConfig) {
   const log = (config.logger ?? silentLogger).child({ actor: 'gateway' });
   const now = config.now ?? Date.now;
-  const registry = config.registry;
-  const dispatch = config.dispatch ?? new BackendDispatch({ registry, ...(config.logger ? { logger: config.logger } : {}), ...(config.metrics ? { metrics: config.metrics } : {}), now });
+  const tables = config.tables;
+  const dispatch = config.dispatch ?? new BackendDispatch({ tables, ...(config.logger ? { logger: config.logger } : {}), ...(config.metrics ? { metrics: config.metrics } : {}), now });
   const nodesGauge = config.metrics?.gauge('steward_gateway_nodes_available', 'Backend nodes answering pings');
   const sessionsGauge = config.metrics?.gauge('steward_gateway_sessions', 'Open client connections');
 
@@ -95,7 +95,7 @@ export function gatewayMachine(config: GatewayMachineConfig) {
   const inletOf = (system: Scope['system'], self: AnyActorRef): SocketInlet<BackendMessage> => {
     const outlets: DispatchOutlets = {
       send: (replies) => {
-        const port = registry.nodesPort;
+        const port = tables.nodesPort;
         if (port !== undefined) port.send(replies);
         else system.get(config.socket)?.send({ type: 'zmq.send', messages: replies });
       },
@@ -115,7 +115,7 @@ export function gatewayMachine(config: GatewayMachineConfig) {
   const sweep = (ctx: GatewayContext, scope: Scope) => {
     const t = now();
     // Before the ROUTER is bound there is nobody to ping (and zeromq refuses sends while binding).
-    const { ping: toPing, lost } = ctx.zmq === undefined ? { ping: [], lost: [] } : registry.nodes.tick(t);
+    const { ping: toPing, lost } = ctx.zmq === undefined ? { ping: [], lost: [] } : tables.nodes.tick(t);
     if (toPing.length > 0) send(scope, { type: 'zmq.send', messages: toPing.map(pingTo) });
     const lostNames = new Set<string>();
     for (const node of lost) {
@@ -125,7 +125,7 @@ export function gatewayMachine(config: GatewayMachineConfig) {
     }
     // Iterated in place, not copied (one array of every session per tick): a session the tick ends is
     // deleted from the map, which a Map iteration allows; nothing here adds one.
-    for (const session of registry.sessions.values()) {
+    for (const session of tables.sessions.values()) {
       const bound = session.node();
       if (lostNames.size > 0 && bound !== undefined && lostNames.has(bound)) session.send({ type: 'backend.lost' });
       const deadline = session.deadline();
@@ -133,10 +133,10 @@ export function gatewayMachine(config: GatewayMachineConfig) {
     }
     if (nodesGauge) {
       let up = 0;
-      for (const n of registry.nodes.all()) if (n.available) up += 1;
+      for (const n of tables.nodes.all()) if (n.available) up += 1;
       nodesGauge.set(up);
     }
-    sessionsGauge?.set(registry.sessions.size);
+    sessionsGauge?.set(tables.sessions.size);
   };
 
   /** Runs `work` with what it may reach; what it emits goes out through the action queue, in order. */
@@ -155,7 +155,7 @@ export function gatewayMachine(config: GatewayMachineConfig) {
       zmqReady: assign({ zmq: ({ event }) => (event.type === 'zmq.ready' ? event.endpoints : undefined) }),
       attach: enqueueActions(({ event, system, self, enqueue }) => {
         if (event.type !== 'zmq.ready') return;
-        registry.nodesPort = event.port as SocketPort<GatewayOutbound>;
+        tables.nodesPort = event.port as SocketPort<GatewayOutbound>;
         const adapter = system.get(config.socket) as AnyActorRef | undefined;
         const attach: ZmqCommand<GatewayOutbound, BackendMessage> = { type: 'zmq.attach', inlet: inletOf(system, self), owner: self };
         if (adapter) enqueue.sendTo(adapter, attach);

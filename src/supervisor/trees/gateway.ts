@@ -7,7 +7,7 @@ import { gatewayDrain } from '../../machines/gateway/drain.machine.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
 import { BackendDispatch } from '../../machines/gateway/dispatch.js';
 import { gatewayMachine } from '../../machines/gateway/gateway.machine.js';
-import { GatewayRegistry } from '../../machines/gateway/registry.js';
+import { GatewayTables } from '../../machines/gateway/gateway-tables.js';
 import type { SessionLimits } from '../../machines/gateway/session-types.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { backendCodec } from '../../protocol/blastbeat/message.js';
@@ -21,7 +21,7 @@ export interface GatewayTreeConfig {
   readonly name?: string;
   readonly settings: GatewaySettings;
   /** Shared tables; made from the settings when not given (the API passes its own to expose them). */
-  readonly registry?: GatewayRegistry;
+  readonly tables?: GatewayTables;
   /** How often presence and deadlines are checked; derived from the timeouts when not given. */
   readonly sweepIntervalMs?: number;
   /** How long a shutdown waits for exchanges in flight. */
@@ -71,8 +71,8 @@ export function gatewayTreeIds(name = 'gateway'): GatewayTreeIds {
   };
 }
 
-export function gatewayRegistry(settings: GatewaySettings): GatewayRegistry {
-  return new GatewayRegistry(
+export function gatewayTables(settings: GatewaySettings): GatewayTables {
+  return new GatewayTables(
     settings.vhosts.map((v) => ({ name: v.name, nodes: v.nodes, aliases: v.aliases, timeoutMs: v.timeoutMs, maxSessions: v.maxSessions })),
     settings.pingFreqMs,
     { maxNodeSessions: settings.maxNodeSessions },
@@ -113,7 +113,7 @@ function defaultSweep(settings: GatewaySettings): number {
 export function gatewayTree(config: GatewayTreeConfig) {
   const ids = gatewayTreeIds(config.name);
   const settings = config.settings;
-  const registry = config.registry ?? gatewayRegistry(settings);
+  const tables = config.tables ?? gatewayTables(settings);
   const drainTimeoutMs = config.drainTimeoutMs ?? 5_000;
   const metrics = config.metrics ? { metrics: config.metrics } : {};
   const now = config.now ? { now: config.now } : {};
@@ -126,7 +126,7 @@ export function gatewayTree(config: GatewayTreeConfig) {
   };
   const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...metrics });
   // Node messages are per-message work: the ROUTER hands each burst to the gateway machine's inlet, which runs it.
-  const dispatch = new BackendDispatch({ registry, logger: config.logger, ...metrics, ...now });
+  const dispatch = new BackendDispatch({ tables, logger: config.logger, ...metrics, ...now });
   const zmtp = config.curve === undefined && zmtpCanBind(settings.zmq);
   // A session ending is routine: its supervisor logs exits only when something is wrong.
   const sessionsLogger = config.logger.child({}, { level: 'warn' });
@@ -163,7 +163,7 @@ export function gatewayTree(config: GatewayTreeConfig) {
     {
       id: 'router',
       systemId: ids.router,
-      logic: gatewayMachine({ registry, dispatch, socket: ids.zmq, logger: config.logger, ...metrics, ...now }),
+      logic: gatewayMachine({ tables, dispatch, socket: ids.zmq, logger: config.logger, ...metrics, ...now }),
     },
     {
       id: 'sweep',
@@ -196,7 +196,7 @@ export function gatewayTree(config: GatewayTreeConfig) {
         sessions: ids.sessions,
         sessionPrefix: `${ids.sessions}.`,
         zmqSocket: ids.zmq,
-        registry,
+        tables,
         limits: sessionLimits(settings, config.closeTimeoutMs),
         maxSessions: settings.maxSessions,
         writeQueueLimit: settings.writeQueueBuffer,
@@ -209,7 +209,7 @@ export function gatewayTree(config: GatewayTreeConfig) {
       id: 'drain',
       systemId: ids.drain,
       shutdown: drainTimeoutMs + 1_000,
-      logic: gatewayDrain({ registry, http: ids.http, drainTimeoutMs }),
+      logic: gatewayDrain({ tables, http: ids.http, drainTimeoutMs }),
     },
   ];
   return supervisor({

@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
-import { GatewayRegistry, type VhostSpec } from '../../../src/machines/gateway/registry.js';
+import { GatewayTables, type VhostSpec } from '../../../src/machines/gateway/gateway-tables.js';
 import { gatewaySession } from '../../../src/machines/gateway/session.machine.js';
 import type { RouteDecision, SessionCommand } from '../../../src/machines/gateway/session-types.js';
 import { DEFAULT_HEAD_LIMITS } from '../../../src/protocol/blastbeat/http-head.js';
 
 const vhost = (name: string, nodes: string[], maxSessions = 0): VhostSpec => ({ name, nodes, aliases: [], timeoutMs: 1000, maxSessions });
 
-function registry(maxNodeSessions: number, specs: VhostSpec[] = [vhost('h', ['n1', 'n2'])]) {
-  const r = new GatewayRegistry(specs, 1000, { maxNodeSessions });
+function tables(maxNodeSessions: number, specs: VhostSpec[] = [vhost('h', ['n1', 'n2'])]) {
+  const r = new GatewayTables(specs, 1000, { maxNodeSessions });
   for (const n of r.nodes.all()) r.nodes.heard(n, 0, true);
   return r;
 }
 
 describe('sessions per node', () => {
   it('should skip a node at its limit and answer nodes-full only when every available node is', () => {
-    const r = registry(2);
+    const r = tables(2);
     r.bind('n1', 'h');
     r.bind('n1', 'h');
     expect(r.route('h', undefined)).toMatchObject({ kind: 'node', node: 'n2' });
@@ -28,7 +28,7 @@ describe('sessions per node', () => {
   });
 
   it('should keep a bound session on its node when that node is at its limit', () => {
-    const r = registry(1);
+    const r = tables(1);
     r.bind('n1', 'h');
     r.bind('n2', 'h');
     expect(r.route('h', undefined)).toMatchObject({ kind: 'nodes-full' });
@@ -36,7 +36,7 @@ describe('sessions per node', () => {
   });
 
   it('should count a node shared by two virtual hosts once, with the sessions of both', () => {
-    const r = registry(2, [vhost('a', ['shared']), vhost('b', ['shared', 'own'])]);
+    const r = tables(2, [vhost('a', ['shared']), vhost('b', ['shared', 'own'])]);
     r.bind('shared', 'a');
     r.bind('shared', 'b');
     expect(r.nodes.get('shared')!.sessions).toBe(2);
@@ -45,7 +45,7 @@ describe('sessions per node', () => {
   });
 
   it('should say no-node when no node is available, whatever the counts', () => {
-    const r = registry(1);
+    const r = tables(1);
     r.bind('n1', 'h');
     r.nodes.get('n2')!.available = false;
     expect(r.route('h', undefined)).toMatchObject({ kind: 'nodes-full' });
@@ -54,10 +54,10 @@ describe('sessions per node', () => {
   });
 
   it('should put the host limit first, and have no node limit at 0', () => {
-    const limited = registry(1, [vhost('h', ['n1'], 1)]);
+    const limited = tables(1, [vhost('h', ['n1'], 1)]);
     limited.bind('n1', 'h');
     expect(limited.route('h', undefined)).toEqual({ kind: 'full', vhost: 'h' });
-    const open = registry(0);
+    const open = tables(0);
     for (let i = 0; i < 100; i++) open.bind('n1', 'h');
     for (let i = 0; i < 100; i++) open.bind('n2', 'h');
     expect(open.route('h', undefined)).toMatchObject({ kind: 'node' });

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createActor, createMachine, fromCallback, SimulatedClock, type AnyActorRef } from 'xstate';
 import { gatewayMachine, type GatewayEmitted } from '../../../src/machines/gateway/gateway.machine.js';
 import { heartbeatMonitor } from '../../../src/machines/heartbeat/heartbeat-monitor.js';
-import { GatewayRegistry, type SessionHandle } from '../../../src/machines/gateway/registry.js';
-import { NodeTable } from '../../../src/machines/gateway/presence.js';
+import { GatewayTables, type SessionHandle } from '../../../src/machines/gateway/gateway-tables.js';
+import { NodeTable } from '../../../src/machines/gateway/node-table.js';
 import type { SessionEvent } from '../../../src/machines/gateway/session-types.js';
 import type { ZmqCommand } from '../../../src/actors/zmq-socket.js';
 import type { BackendKind, GatewayOutbound } from '../../../src/protocol/blastbeat/message.js';
@@ -27,7 +27,7 @@ function fakeSession(sid: string, node: string | undefined, deadline = 0) {
 
 function boot(vhosts = [{ name: 'h', nodes: ['n1', 'n2'], aliases: ['alias.h'], timeoutMs: 1000, maxSessions: 0 }]) {
   const clock = new SimulatedClock();
-  const registry = new GatewayRegistry(vhosts, PING_FREQ);
+  const tables = new GatewayTables(vhosts, PING_FREQ);
   const sent: GatewayOutbound[][] = [];
   let announced = 0;
   const fakeZmq = fromCallback<ZmqCommand<GatewayOutbound>>(({ receive }) => {
@@ -39,7 +39,7 @@ function boot(vhosts = [{ name: 'h', nodes: ['n1', 'n2'], aliases: ['alias.h'], 
   const root = createMachine({
     invoke: [
       { id: 'zmq', systemId: 'gw.zmq', src: fakeZmq },
-      { id: 'router', systemId: 'gw.router', src: gatewayMachine({ registry, socket: 'gw.zmq', now: () => clock.now() }) },
+      { id: 'router', systemId: 'gw.router', src: gatewayMachine({ tables, socket: 'gw.zmq', now: () => clock.now() }) },
       { id: 'sweep', systemId: 'gw.sweep', src: heartbeatMonitor, input: { target: 'gw.router', intervalMs: SWEEP } },
     ],
   });
@@ -58,7 +58,7 @@ function boot(vhosts = [{ name: 'h', nodes: ['n1', 'n2'], aliases: ['alias.h'], 
   const batch = (...messages: ReturnType<typeof message>[]) => router.send({ type: 'zmq.batch', socket: 'gw.zmq', messages });
   const ready = () => router.send({ type: 'zmq.ready', socket: 'gw.zmq', endpoints: ['tcp://127.0.0.1:1'] });
   const pings = () => sent.flat().filter((m) => m[2].toString() === 'ping').map((m) => m[0].toString());
-  return { clock, registry, sent, router, emitted, message, batch, ready, pings, announced: () => announced, advance: (ms: number) => clock.increment(ms) };
+  return { clock, tables, sent, router, emitted, message, batch, ready, pings, announced: () => announced, advance: (ms: number) => clock.increment(ms) };
 }
 
 describe('node presence', () => {
@@ -74,9 +74,9 @@ describe('node presence', () => {
     const g = boot();
     g.ready();
     g.batch(g.message('n1', 'headers', 'x', 'HTTP/1.1 200 OK\r\n\r\n'));
-    expect(g.registry.nodes.get('n1')!.available).toBe(false);
+    expect(g.tables.nodes.get('n1')!.available).toBe(false);
     g.batch(g.message('n1', 'pong'));
-    expect(g.registry.nodes.get('n1')!.available).toBe(true);
+    expect(g.tables.nodes.get('n1')!.available).toBe(true);
     expect(g.emitted).toEqual([{ type: 'node.up', node: 'n1' }]);
   });
 
@@ -105,12 +105,12 @@ describe('node presence', () => {
     g.batch(g.message('n1', 'pong'));
     const mine = fakeSession('s1', 'n1');
     const other = fakeSession('s2', 'n2');
-    g.registry.sessions.set('s1', mine);
-    g.registry.sessions.set('s2', other);
+    g.tables.sessions.set('s1', mine);
+    g.tables.sessions.set('s2', other);
     g.advance(3 * PING_FREQ - SWEEP);
-    expect(g.registry.nodes.get('n1')!.available).toBe(true);
+    expect(g.tables.nodes.get('n1')!.available).toBe(true);
     g.advance(SWEEP);
-    expect(g.registry.nodes.get('n1')!.available).toBe(false);
+    expect(g.tables.nodes.get('n1')!.available).toBe(false);
     expect(g.emitted).toContainEqual({ type: 'node.down', node: 'n1' });
     expect(mine.events).toEqual([{ type: 'backend.lost' }]);
     expect(other.events).toEqual([]);
@@ -123,7 +123,7 @@ describe('node presence', () => {
       g.batch(g.message('n1', 'pong'));
       g.advance(PING_FREQ);
     }
-    expect(g.registry.nodes.get('n1')!.available).toBe(true);
+    expect(g.tables.nodes.get('n1')!.available).toBe(true);
   });
 
   it('should answer a node ping with a pong', () => {
@@ -138,7 +138,7 @@ describe('dispatch of node messages', () => {
   it('should hand a message to the session with its sid', () => {
     const g = boot();
     const s = fakeSession('sid-1', 'n1');
-    g.registry.sessions.set(g.registry.sidKey(s.sid), s);
+    g.tables.sessions.set(g.tables.sidKey(s.sid), s);
     g.batch(g.message('n1', 'headers', 'sid-1', 'HEAD'));
     expect(s.events).toEqual([{ type: 'backend.message', kind: 'headers', body: Buffer.from('HEAD') }]);
   });
@@ -146,7 +146,7 @@ describe('dispatch of node messages', () => {
   it('should drop messages from another node, to unknown sids, without a sid, or from unknown peers', () => {
     const g = boot();
     const s = fakeSession('sid-1', 'n1');
-    g.registry.sessions.set(g.registry.sidKey(s.sid), s);
+    g.tables.sessions.set(g.tables.sidKey(s.sid), s);
     g.batch(
       g.message('n2', 'body', 'sid-1', 'not yours'),
       g.message('n1', 'body', 'nobody', 'x'),
@@ -163,7 +163,7 @@ describe('deadline sweep', () => {
     const due = fakeSession('a', 'n1', 50);
     const later = fakeSession('b', 'n1', 10_000);
     const never = fakeSession('c', undefined, 0);
-    for (const s of [due, later, never]) g.registry.sessions.set(s.sid.toString('latin1'), s);
+    for (const s of [due, later, never]) g.tables.sessions.set(s.sid.toString('latin1'), s);
     g.advance(SWEEP);
     expect(due.events).toEqual([{ type: 'session.tick', now: SWEEP }]);
     expect(later.events).toEqual([]);
@@ -173,7 +173,7 @@ describe('deadline sweep', () => {
 
 describe('routing', () => {
   function table() {
-    const r = new GatewayRegistry(
+    const r = new GatewayTables(
       [
         { name: 'h', nodes: ['n1', 'n2'], aliases: ['www.h'], timeoutMs: 1000, maxSessions: 0 },
         { name: 'p:8080', nodes: ['n3'], aliases: [], timeoutMs: 500, maxSessions: 1 },
@@ -222,7 +222,7 @@ describe('routing', () => {
   });
 
   it('should refuse a host name given to two virtual hosts', () => {
-    expect(() => new GatewayRegistry([
+    expect(() => new GatewayTables([
       { name: 'a', nodes: ['n'], aliases: ['b'], timeoutMs: 1, maxSessions: 0 },
       { name: 'b', nodes: ['n'], aliases: [], timeoutMs: 1, maxSessions: 0 },
     ], PING_FREQ)).toThrow(/declared twice/);

@@ -9,7 +9,7 @@
 import type { SocketPort } from '../../actors/zmq-socket.js';
 import type { BackendKind, GatewayOutbound } from '../../protocol/blastbeat/message.js';
 import type { SessionEvent, RouteDecision } from './session-types.js';
-import { NodeTable, type NodeEntry } from './presence.js';
+import { NodeTable, type NodeEntry } from './node-table.js';
 
 export interface VhostSpec {
   /** `host` or `host:port`, as in `[blastbeat:HOST[:PORT]]`. */
@@ -35,7 +35,7 @@ export interface Vhost {
   readonly nodesFull: RouteDecision;
 }
 
-export interface RegistryOptions {
+export interface GatewayTablesOptions {
   /** Silent ping periods before a node is unavailable. */
   readonly liveness?: number;
   /** Sessions one node may hold at once, over all its virtual hosts; 0 for no limit. */
@@ -44,7 +44,7 @@ export interface RegistryOptions {
 
 const UNKNOWN_HOST: RouteDecision = { kind: 'unknown-host' };
 
-/** What the registry needs of a live session. */
+/** What the tables need of a live session. */
 export interface SessionHandle {
   readonly sid: Buffer;
   /** An event for the session's actor (deadlines, a lost node, drain: its life). */
@@ -72,7 +72,8 @@ function withoutPort(host: string): string | undefined {
   return colon < 0 ? undefined : host.slice(0, colon);
 }
 
-export class GatewayRegistry {
+/** Virtual hosts to nodes, the nodes with their presence (`NodeTable`), and the live sessions. */
+export class GatewayTables {
   readonly nodes: NodeTable;
   private readonly vhosts = new Map<string, Vhost>();
   readonly list: readonly Vhost[];
@@ -87,7 +88,7 @@ export class GatewayRegistry {
   nodesPort: SocketPort<GatewayOutbound> | undefined = undefined;
   readonly maxNodeSessions: number;
 
-  constructor(specs: readonly VhostSpec[], pingFreqMs: number, options: RegistryOptions = {}) {
+  constructor(specs: readonly VhostSpec[], pingFreqMs: number, options: GatewayTablesOptions = {}) {
     this.nodes = new NodeTable(pingFreqMs, options.liveness);
     this.maxNodeSessions = options.maxNodeSessions ?? 0;
     const list: Vhost[] = [];
