@@ -15,7 +15,7 @@ import * as zmq from 'zeromq';
 import { Balancer } from '../src/api/balancer.js';
 import { parseBalancerConfig } from '../src/config/balancer-config.js';
 import { seededRandom, weighted, type Candidate } from '../src/machines/balancer/algorithms.js';
-import { BalancerTable } from '../src/machines/balancer/table.js';
+import { BalancerTable } from '../src/machines/balancer/balancer-table.js';
 import { STIRR_DEFAULTS } from '../src/protocol/stirr.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
 

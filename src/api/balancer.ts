@@ -5,7 +5,7 @@ import type { ConfigFileCommand, ReloadCause } from '../actors/config-file.js';
 import { loadBalancerConfig, type BalancerConfig } from '../config/balancer-config.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { BalancerContext, BalancerEmitted, ConfigState } from '../machines/balancer/balancer.machine.js';
-import type { BackendSummary } from '../machines/balancer/table.js';
+import type { BackendSummary } from '../machines/balancer/balancer-table.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { balancerTree, balancerTreeIds, type BalancerTreeConfig } from '../supervisor/trees/balancer.js';
 

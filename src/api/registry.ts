@@ -3,7 +3,7 @@ import { RoleHandle } from './role-handle.js';
 import type { RuntimeOptions } from './runtime-options.js';
 import { DEFAULT_KEYWORDS_CONFIG, registryBindEndpoint, type KeywordsConfig } from '../config/keywords-config.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { RegistryTable } from '../machines/registry/table.js';
+import type { RegistryTable } from '../machines/registry/registry-table.js';
 import type { RegistryContext, RegistryEmitted } from '../machines/registry/registry.machine.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { registryTree, registryTreeIds, type RegistryTreeConfig } from '../supervisor/trees/registry.js';

@@ -1,5 +1,5 @@
 import { fromPromise } from 'xstate';
-import type { HealthCheckInput } from '../../machines/balancer/backend-health.js';
+import type { HealthCheckInput } from '../../machines/balancer/backend-health.machine.js';
 import { baseProbe } from './base.js';
 import { httpProbe } from './http.js';
 import { mysqlProbe } from './mysql.js';

@@ -1,5 +1,5 @@
 import type { HealthTarget } from '../../config/balancer-config.js';
-import type { HealthCheckResult } from '../../machines/balancer/backend-health.js';
+import type { HealthCheckResult } from '../../machines/balancer/backend-health.machine.js';
 
 /** What one health check found. A probe never throws: every failure is a result with a reason. */
 export type CheckResult = HealthCheckResult;

@@ -7,10 +7,10 @@ import { silentLogger } from '../../log.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { StirrErrorReason, StirrInbound, StirrReply } from '../../protocol/stirr.js';
 import type { SupervisorEvent } from '../../supervisor/types.js';
-import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
+import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.machine.js';
 import type { Random } from './algorithms.js';
 import type { BackendHealthInput, HealthStatusEvent } from './events.js';
-import { BalancerTable, type HealthPlan } from './table.js';
+import { BalancerTable, type HealthPlan } from './balancer-table.js';
 
 export interface BalancerMachineConfig {
   /** systemId of the ROUTER adapter. */

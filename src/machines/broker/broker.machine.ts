@@ -7,11 +7,11 @@ import { DropCounter } from '../../metrics/drops.js';
 import { limitHits, type LimitName } from '../../metrics/limits.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { BrokerInbound } from '../../protocol/broker-wire.js';
-import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
+import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.machine.js';
 import { brokerMetrics, newPublished, type BrokerPublished } from './broker-metrics.js';
 import { OverloadLog } from './overload-log.js';
 import { BrokerCore, type BrokerCoreOptions, type BrokerDropReason, type SessionCommand } from './broker-core.js';
-import { workerSession, type WorkerSessionEvent, type WorkerSessionInput } from './worker-session.js';
+import { workerSession, type WorkerSessionEvent, type WorkerSessionInput } from './worker-session.machine.js';
 
 /** What the broker asks of its actor system: its siblings by systemId. */
 interface Siblings {

@@ -4,8 +4,8 @@ import { silentLogger } from '../../log.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { BackendMessage, GatewayOutbound } from '../../protocol/blastbeat/message.js';
 import { assign, enqueueActions, setup, type AnyActorRef } from 'xstate';
-import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
-import { BackendDispatch, pingTo, type DispatchOutlets } from './dispatch.js';
+import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.machine.js';
+import { BackendDispatch, pingTo, type DispatchOutlets } from './backend-dispatch.js';
 import type { GatewayTables } from './gateway-tables.js';
 
 export interface GatewayMachineConfig {
@@ -55,7 +55,7 @@ interface Scope {
  * behind every session's timeouts. It announces when the gateway listens
  * and when nodes come and go.
  *
- * Node messages themselves are per-message work (`dispatch.ts`): once the
+ * Node messages themselves are per-message work (`backend-dispatch.ts`): once the
  * ROUTER adapter is ready this machine attaches an inlet to it
  * (`zmq.attach`), so each burst runs the dispatch by a function call, which
  * tells this machine only that a node came up (`gateway.nodeUp`); the

@@ -6,7 +6,7 @@ import { silentLogger } from '../../log.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { DispatcherInbound } from '../../protocol/keywords.js';
 import type { KeywordInput } from '../../protocol/ktl-types.js';
-import { KeywordStore } from './store.js';
+import { KeywordStore } from './keyword-store.js';
 
 /** Which socket adapters (systemIds) carry requests and broadcasts; `generation` tells one binding from the next. */
 export interface SocketBinding {

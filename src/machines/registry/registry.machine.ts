@@ -5,8 +5,8 @@ import { silentLogger } from '../../log.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { RegistryInbound } from '../../protocol/keywords.js';
 import type { SupervisorEvent } from '../../supervisor/types.js';
-import { registryEntry, type RegistryEntryEvent, type RegistryEntryInput, type RegistryEntryReport } from './entry.js';
-import { RegistryTable, type RegistryTableOptions } from './table.js';
+import { registryEntry, type RegistryEntryEvent, type RegistryEntryInput, type RegistryEntryReport } from './registry-entry.machine.js';
+import { RegistryTable, type RegistryTableOptions } from './registry-table.js';
 
 export interface RegistryMachineConfig extends RegistryTableOptions {
   /** systemId of this machine, which entry actors report to. */

@@ -1,6 +1,6 @@
 import type { SocketOptions } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
-import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
+import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.machine.js';
 import { brokerMachine } from '../../machines/broker/broker.machine.js';
 import type { BrokerCoreOptions } from '../../machines/broker/broker-core.js';
 import type { Metrics } from '../../metrics/metrics.js';

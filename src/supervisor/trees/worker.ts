@@ -1,8 +1,8 @@
 import type { SocketOptions } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
-import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.js';
+import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.machine.js';
 import { CreditPool } from '../../machines/worker/credit-pool.js';
-import { workerConnection, type WorkerConnectionConfig } from '../../machines/worker/worker-connection.js';
+import { workerConnection, type WorkerConnectionConfig } from '../../machines/worker/worker-connection.machine.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { Codec } from '../../protocol/codec.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { backendHealth, type HealthCheckInput, type HealthCheckResult } from '../../../src/machines/balancer/backend-health.js';
+import { backendHealth, type HealthCheckInput, type HealthCheckResult } from '../../../src/machines/balancer/backend-health.machine.js';
 import type { HealthStatusEvent } from '../../../src/machines/balancer/events.js';
 
 const INTERVAL = 1_000;

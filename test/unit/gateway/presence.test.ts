@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, createMachine, fromCallback, SimulatedClock, type AnyActorRef } from 'xstate';
 import { gatewayMachine, type GatewayEmitted } from '../../../src/machines/gateway/gateway.machine.js';
-import { heartbeatMonitor } from '../../../src/machines/heartbeat/heartbeat-monitor.js';
+import { heartbeatMonitor } from '../../../src/machines/heartbeat/heartbeat-monitor.machine.js';
 import { GatewayTables, type SessionHandle } from '../../../src/machines/gateway/gateway-tables.js';
 import { NodeTable } from '../../../src/machines/gateway/node-table.js';
 import type { SessionEvent } from '../../../src/machines/gateway/session-types.js';

@@ -3,7 +3,7 @@ import { assign, createActor, createMachine, setup, SimulatedClock, type AnyActo
 import { InspectionSource, type Timers } from '../../../src/actors/inspect/source.js';
 import type { ActorView, InspectionDelta } from '../../../src/actors/inspect/types.js';
 import { createRootActor } from '../../../src/api/runtime-options.js';
-import { workerSession, type WorkerSessionInput } from '../../../src/machines/broker/worker-session.js';
+import { workerSession, type WorkerSessionInput } from '../../../src/machines/broker/worker-session.machine.js';
 import { dynamicSupervisor, supervisor } from '../../../src/supervisor/index.js';
 import { probeChild } from '../../helpers/probe-child.js';
 

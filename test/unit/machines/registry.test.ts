@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, SimulatedClock, type AnyActorRef } from 'xstate';
 import type { ZmqCommand } from '../../../src/actors/zmq-socket.js';
 import { registryMachine } from '../../../src/machines/registry/registry.machine.js';
-import { PortPool } from '../../../src/machines/registry/ports.js';
+import { PortPool } from '../../../src/machines/registry/port-pool.js';
 import {
   decodeRegistryRequest,
   decodeReply,

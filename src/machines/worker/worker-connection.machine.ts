@@ -4,7 +4,7 @@ import type { SocketInlet, SocketPort, ZmqCommand, ZmqOwnerEvent } from '../../a
 import { silentLogger, type Logger } from '../../log.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protocol/mdp.js';
 import type { WorkerInbound } from '../../protocol/worker-wire.js';
-import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
+import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.machine.js';
 import type { Handler } from './request.js';
 import { mergeUnits } from '../../protocol/steward-wire.js';
 import { CreditPool } from './credit-pool.js';

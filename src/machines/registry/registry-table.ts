@@ -19,7 +19,7 @@ import {
   type RegistryInbound,
   type UnregisterRequest,
 } from '../../protocol/keywords.js';
-import { PortPool, type PortPair } from './ports.js';
+import { PortPool, type PortPair } from './port-pool.js';
 
 export interface RegistryTableOptions {
   readonly firstPort: number;

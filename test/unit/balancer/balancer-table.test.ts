@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseBalancerConfig, type BalancerConfig } from '../../../src/config/balancer-config.js';
 import { seededRandom } from '../../../src/machines/balancer/algorithms.js';
-import { BalancerTable } from '../../../src/machines/balancer/table.js';
+import { BalancerTable } from '../../../src/machines/balancer/balancer-table.js';
 import { STIRR_DEFAULTS, type StirrRequest } from '../../../src/protocol/stirr.js';
 
 function config(backends: unknown[]): BalancerConfig {
