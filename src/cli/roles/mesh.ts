@@ -4,7 +4,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { childProcess } from '../actors/child-process.js';
+import { childProcess } from '../../actors/child-process.js';
 import type { AnyActorRef } from 'xstate';
 import { createRootActor } from '../../api/runtime-options.js';
 import { RpcMethods } from '../../api/rpc-methods.js';
