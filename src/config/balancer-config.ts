@@ -15,13 +15,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { ConfigError } from './errors.js';
 import { isJsonObject, jsonDepth, jsonTypeName, type JsonObject, type JsonValue } from '../protocol/json-limits.js';
-
-export const BACKEND_TYPES = ['Base', 'Tcp', 'Http', 'MySQL', 'Redis'] as const;
-export type BackendTypeName = (typeof BACKEND_TYPES)[number];
-
-export function isBackendType(name: string): name is BackendTypeName {
-  return (BACKEND_TYPES as readonly string[]).includes(name);
-}
+import { BACKEND_TYPES, isBackendType, type BackendTypeName } from '../protocol/stirr.js';
 
 /** What a backend's health check talks to, resolved from its type, args and configuration. */
 export type HealthTarget =

@@ -27,6 +27,14 @@ export interface StirrRequest {
 
 export const STIRR_DEFAULTS: StirrRequest = { group: 'default', type: 'Base', algorithm: 'Casual', args: [] };
 
+/** The backend types a request's `type` may name, and a configuration's backends may have. */
+export const BACKEND_TYPES = ['Base', 'Tcp', 'Http', 'MySQL', 'Redis'] as const;
+export type BackendTypeName = (typeof BACKEND_TYPES)[number];
+
+export function isBackendType(name: string): name is BackendTypeName {
+  return (BACKEND_TYPES as readonly string[]).includes(name);
+}
+
 /** Every cause of an error reply: the request's own faults, then the balancer's answers. */
 export type StirrErrorReason =
   | 'empty_request'

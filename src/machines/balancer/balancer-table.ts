@@ -6,7 +6,7 @@
  * start and stop. It touches no socket and no actor.
  */
 import type { BackendSpec, BalancerConfig, HealthTarget } from '../../config/balancer-config.js';
-import { BACKEND_TYPES, isBackendType } from '../../config/balancer-config.js';
+import { BACKEND_TYPES, isBackendType } from '../../protocol/stirr.js';
 import { stirrErrorBody, type StirrErrorReason, type StirrInbound, type StirrReply, type StirrRequest } from '../../protocol/stirr.js';
 import { ALGORITHM_NAMES, algorithmNamed, type Candidate, type PoolCursor, type Random } from './algorithms.js';
 import type { HealthStatus } from './events.js';
