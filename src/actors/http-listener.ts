@@ -5,7 +5,6 @@ import type { AnyActorRef } from 'xstate';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { DropCounter } from '../metrics/drops.js';
-import { limitHits } from '../metrics/limits.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { gatewaySession } from '../machines/gateway/session.machine.js';
 import type { GatewayTables } from '../machines/gateway/gateway-tables.js';
@@ -144,7 +143,7 @@ export function httpListener(config: HttpListenerConfig) {
   const connections = metrics?.counter('steward_gateway_connections_total', 'Client connections accepted', ['scheme']);
   const requests = metrics ? new Tally(metrics, metrics.counter('steward_gateway_requests_total', 'Requests forwarded to nodes (WebSocket upgrades included)')) : undefined;
   const errors = metrics?.counter('steward_gateway_errors_total', 'Requests the gateway answered or cut itself, by status and reason', ['status', 'reason']);
-  const limits = metrics ? limitHits(metrics) : undefined;
+  const limits = metrics?.limitHits();
   const httpConnections = connections?.labels({ scheme: 'http' });
   const httpsConnections = connections?.labels({ scheme: 'https' });
 

@@ -1,6 +1,3 @@
-import type { Counter } from 'prom-client';
-import type { Metrics } from './metrics.js';
-
 export const LIMIT_HITS_METRIC = 'steward_limit_hits_total';
 
 /**
@@ -27,7 +24,3 @@ export type LimitName =
   | 'gateway_vhost_sessions'
   /** Sessions per gateway node (gateway `node-sessions`). */
   | 'gateway_node_sessions';
-
-export function limitHits(metrics: Metrics): Counter<'limit'> {
-  return metrics.counter(LIMIT_HITS_METRIC, 'Messages or peers refused because a configured limit was reached, by limit', ['limit']);
-}

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LIMIT_HITS_METRIC } from './limits.js';
 import { PlainHistogram } from './plain-histogram.js';
+import { Tally } from './tally.js';
 
 /**
  * The metrics of one steward role instance. One prom-client registry per instance rather
@@ -67,6 +69,16 @@ export class Metrics {
     const h = new PlainHistogram(name, help, buckets, this.registry);
     this.histograms.set(name, h);
     return h;
+  }
+
+  /** `steward_limit_hits_total`: what was refused because a configured limit was reached, by limit (`LimitName`). */
+  limitHits(): Counter<'limit'> {
+    return this.counter(LIMIT_HITS_METRIC, 'Messages or peers refused because a configured limit was reached, by limit', ['limit']);
+  }
+
+  /** A hot-path view of `counter`: counted in plain numbers, handed to prom-client before each scrape (see Tally). */
+  tally<L extends string>(counter: Counter<L>, fixed: Partial<Record<L, string>> = {}): Tally<L> {
+    return new Tally(this, counter, fixed);
   }
 
   /**

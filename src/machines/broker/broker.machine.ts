@@ -3,8 +3,8 @@ import type { SocketInlet, SocketPort, ZmqCommand, ZmqOwnerEvent } from '../../a
 import type { SupervisorEvent } from '../../supervisor/types.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import { DropCounter } from '../../metrics/drops.js';
-import { limitHits, type LimitName } from '../../metrics/limits.js';
+import type { DropCounter } from '../../metrics/drops.js';
+import type { LimitName } from '../../metrics/limits.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { BrokerInbound } from '../../protocol/broker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.machine.js';
@@ -48,6 +48,8 @@ export interface BrokerMachineConfig extends BrokerCoreOptions {
   readonly drainTimeoutMs?: number;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
+  /** Counts and logs what the broker refuses, as `socket="broker"` (the tree makes it: `new DropCounter('broker', ...)`). */
+  readonly drops: DropCounter;
   readonly now?: () => number;
 }
 
@@ -98,11 +100,11 @@ export function brokerMachine(config: BrokerMachineConfig) {
   config.metrics?.beforeScrape(() => {
     if (current) published.publish(current.core, current.published);
   });
-  const drops = new DropCounter('broker', config.metrics, log);
+  const drops = config.drops;
   const overload = new OverloadLog(log);
   // Back-pressure stops reading clients; with one socket for clients and workers it would stop the replies too.
   const frontend = config.sockets.length > 1 ? config.sockets[0] : undefined;
-  const limits = config.metrics ? limitHits(config.metrics) : undefined;
+  const limits = config.metrics?.limitHits();
 
   /** Session lifecycle, through the sessions supervisor in order: a session started in this burst is not spawned yet. */
   const sessionCommand = (cmd: SessionCommand, system: Siblings, sessions: AnyActorRef | undefined, sendTo: SendTo) => {

@@ -10,11 +10,9 @@
  * the only actor event is the rare one the router machine must see (a node
  * became available). No sockets: replies go out through `send`.
  */
-import type { Logger } from '../../log.js';
-import { silentLogger } from '../../log.js';
-import { DropCounter } from '../../metrics/drops.js';
+import type { DropCounter } from '../../metrics/drops.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import { Tally } from '../../metrics/tally.js';
+import type { Tally } from '../../metrics/tally.js';
 import { BATCH, isBatchOffer } from '../../protocol/blastbeat/batch.js';
 import { EMPTY, KIND_FRAME, type BackendMessage, type GatewayOutbound } from '../../protocol/blastbeat/message.js';
 import type { NodeEntry } from './node-table.js';
@@ -29,7 +27,8 @@ export interface DispatchOutlets {
 
 export interface DispatchConfig {
   readonly tables: GatewayTables;
-  readonly logger?: Logger;
+  /** Counts and logs what nodes send that goes nowhere, as `socket="gateway"` (the tree makes it). */
+  readonly drops: DropCounter;
   readonly metrics?: Metrics;
   readonly now?: () => number;
 }
@@ -46,14 +45,11 @@ export class BackendDispatch {
   private readonly counted: Tally<'type'> | undefined;
 
   constructor(config: DispatchConfig) {
-    const log = (config.logger ?? silentLogger).child({ actor: 'gateway' });
     this.tables = config.tables;
     this.now = config.now ?? Date.now;
-    this.drops = new DropCounter('gateway', config.metrics, log);
+    this.drops = config.drops;
     const metrics = config.metrics;
-    this.counted = metrics
-      ? new Tally(metrics, metrics.counter('steward_gateway_backend_messages_total', 'Messages from backend nodes, by type', ['type']))
-      : undefined;
+    this.counted = metrics?.tally(metrics.counter('steward_gateway_backend_messages_total', 'Messages from backend nodes, by type', ['type']));
   }
 
   /** One burst from the ROUTER, in order. */

@@ -5,13 +5,13 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { BackendMessage, GatewayOutbound } from '../../protocol/blastbeat/message.js';
 import { assign, enqueueActions, setup, type AnyActorRef } from 'xstate';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.machine.js';
-import { BackendDispatch, pingTo, type DispatchOutlets } from './backend-dispatch.js';
+import { pingTo, type BackendDispatch, type DispatchOutlets } from './backend-dispatch.js';
 import type { GatewayTables } from './gateway-tables.js';
 
 export interface GatewayMachineConfig {
   readonly tables: GatewayTables;
-  /** Where node messages go; one is made when not given (the tree shares its own with the ROUTER adapter). */
-  readonly dispatch?: BackendDispatch;
+  /** Where node messages go (the tree makes it). */
+  readonly dispatch: BackendDispatch;
   /** systemId of the ROUTER adapter. */
   readonly socket: string;
   readonly logger?: Logger;
@@ -68,7 +68,7 @@ export function gatewayMachine(config: GatewayMachineConfig) {
   const log = (config.logger ?? silentLogger).child({ actor: 'gateway' });
   const now = config.now ?? Date.now;
   const tables = config.tables;
-  const dispatch = config.dispatch ?? new BackendDispatch({ tables, ...(config.logger ? { logger: config.logger } : {}), ...(config.metrics ? { metrics: config.metrics } : {}), now });
+  const dispatch = config.dispatch;
   const nodesGauge = config.metrics?.gauge('steward_gateway_nodes_available', 'Backend nodes answering pings');
   const sessionsGauge = config.metrics?.gauge('steward_gateway_sessions', 'Open client connections');
 

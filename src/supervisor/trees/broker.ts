@@ -3,6 +3,7 @@ import type { Logger } from '../../log.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.machine.js';
 import { brokerMachine } from '../../machines/broker/broker.machine.js';
 import type { BrokerCoreOptions } from '../../machines/broker/broker-core.js';
+import { DropCounter } from '../../metrics/drops.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { DEFAULT_BROKER_WIRE_LIMITS, brokerMessageDecoder, type BrokerInbound, type BrokerWireLimits } from '../../protocol/broker-wire.js';
 import type { Codec } from '../../protocol/codec.js';
@@ -153,6 +154,7 @@ export function brokerTree(config: BrokerTreeConfig) {
         sessions: ids.sessions,
         sessionPrefix: `${ids.sessions}.worker`,
         drainTimeoutMs,
+        drops: new DropCounter('broker', config.metrics, config.logger.child({ actor: 'broker' })),
       }),
     },
     {

@@ -9,6 +9,7 @@ import { BackendDispatch } from '../../machines/gateway/backend-dispatch.js';
 import { gatewayMachine } from '../../machines/gateway/gateway.machine.js';
 import { GatewayTables } from '../../machines/gateway/gateway-tables.js';
 import type { SessionLimits } from '../../machines/gateway/session-types.js';
+import { DropCounter } from '../../metrics/drops.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { backendCodec } from '../../protocol/blastbeat/message.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
@@ -126,7 +127,8 @@ export function gatewayTree(config: GatewayTreeConfig) {
   };
   const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...metrics });
   // Node messages are per-message work: the ROUTER hands each burst to the gateway machine's inlet, which runs it.
-  const dispatch = new BackendDispatch({ tables, logger: config.logger, ...metrics, ...now });
+  const drops = new DropCounter('gateway', config.metrics, config.logger.child({ actor: 'gateway' }));
+  const dispatch = new BackendDispatch({ tables, drops, ...metrics, ...now });
   const zmtp = config.curve === undefined && zmtpCanBind(settings.zmq);
   // A session ending is routine: its supervisor logs exits only when something is wrong.
   const sessionsLogger = config.logger.child({}, { level: 'warn' });

@@ -4,6 +4,9 @@ import { gatewayMachine, type GatewayEmitted } from '../../../src/machines/gatew
 import { heartbeatMonitor } from '../../../src/machines/heartbeat/heartbeat-monitor.machine.js';
 import { GatewayTables, type SessionHandle } from '../../../src/machines/gateway/gateway-tables.js';
 import { NodeTable } from '../../../src/machines/gateway/node-table.js';
+import { BackendDispatch } from '../../../src/machines/gateway/backend-dispatch.js';
+import { silentLogger } from '../../../src/log.js';
+import { DropCounter } from '../../../src/metrics/drops.js';
 import type { SessionEvent } from '../../../src/machines/gateway/session-types.js';
 import type { ZmqCommand } from '../../../src/actors/zmq-socket.js';
 import type { BackendKind, GatewayOutbound } from '../../../src/protocol/blastbeat/message.js';
@@ -28,6 +31,7 @@ function fakeSession(sid: string, node: string | undefined, deadline = 0) {
 function boot(vhosts = [{ name: 'h', nodes: ['n1', 'n2'], aliases: ['alias.h'], timeoutMs: 1000, maxSessions: 0 }]) {
   const clock = new SimulatedClock();
   const tables = new GatewayTables(vhosts, PING_FREQ);
+  const dispatch = new BackendDispatch({ tables, drops: new DropCounter('gateway', undefined, silentLogger), now: () => clock.now() });
   const sent: GatewayOutbound[][] = [];
   let announced = 0;
   const fakeZmq = fromCallback<ZmqCommand<GatewayOutbound>>(({ receive }) => {
@@ -39,7 +43,7 @@ function boot(vhosts = [{ name: 'h', nodes: ['n1', 'n2'], aliases: ['alias.h'], 
   const root = createMachine({
     invoke: [
       { id: 'zmq', systemId: 'gw.zmq', src: fakeZmq },
-      { id: 'router', systemId: 'gw.router', src: gatewayMachine({ tables, socket: 'gw.zmq', now: () => clock.now() }) },
+      { id: 'router', systemId: 'gw.router', src: gatewayMachine({ tables, dispatch, socket: 'gw.zmq', now: () => clock.now() }) },
       { id: 'sweep', systemId: 'gw.sweep', src: heartbeatMonitor, input: { target: 'gw.router', intervalMs: SWEEP } },
     ],
   });

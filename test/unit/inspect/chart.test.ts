@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { fromCallback } from 'xstate';
 import { chartOf, type ChartNode } from '../../../src/actors/inspect/chart.js';
 import { brokerMachine } from '../../../src/machines/broker/broker.machine.js';
+import { silentLogger } from '../../../src/log.js';
+import { DropCounter } from '../../../src/metrics/drops.js';
 import { supervisor } from '../../../src/supervisor/index.js';
 
 const find = (node: ChartNode, key: string): ChartNode | undefined =>
@@ -18,7 +20,7 @@ describe('chartOf', () => {
   });
 
   it('should list transitions with targets, guards and actions, eventless and delayed ones included', () => {
-    const chart = chartOf(brokerMachine({ sockets: ['a'], sessions: 's', sessionPrefix: 'p' }))!;
+    const chart = chartOf(brokerMachine({ sockets: ['a'], sessions: 's', sessionPrefix: 'p', drops: new DropCounter('broker', undefined, silentLogger) }))!;
     const draining = find(chart.root, 'draining')!;
     expect(draining.on).toContainEqual({ event: 'always', targets: ['broker.stopped'], guard: 'drained', actions: [] });
     expect(draining.on).toContainEqual({ event: 'after drainTimeout', targets: ['broker.stopped'], guard: null, actions: [] });
