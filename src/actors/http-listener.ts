@@ -6,9 +6,8 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { gatewaySession } from '../machines/gateway/session.machine.js';
 import type { GatewayTables } from '../machines/gateway/gateway-tables.js';
-import type { SessionActorContext } from '../machines/gateway/session.machine.js';
+import type { GatewaySessionLogic, SessionActorContext } from '../machines/gateway/session.machine.js';
 import type { SessionInput, SessionLimits } from '../machines/gateway/session-types.js';
 import { gatewayResponse } from '../protocol/blastbeat/http-status.js';
 import type { ListenAddress } from '../config/gateway.js';
@@ -40,6 +39,8 @@ export interface HttpListenerConfig {
   readonly sessions: string;
   /** Prefix of session systemIds (`gateway.sessions.` gives `gateway.sessions.s1`, ...). */
   readonly sessionPrefix: string;
+  /** The machine each connection's session runs (the tree gives `gatewaySession`). */
+  readonly session: GatewaySessionLogic;
   /** systemId of the ROUTER adapter the sessions' messages leave through. */
   readonly zmqSocket: string;
   readonly tables: GatewayTables;
@@ -211,7 +212,7 @@ export function httpListener(config: HttpListenerConfig) {
       };
       const start: SupervisorEvent = {
         type: 'supervisor.startChild',
-        spec: { id, systemId: `${config.sessionPrefix}${id}`, logic: gatewaySession, input, restart: 'temporary' },
+        spec: { id, systemId: `${config.sessionPrefix}${id}`, logic: config.session, input, restart: 'temporary' },
       };
       const sessions = system.get(config.sessions) as AnyActorRef | undefined;
       if (sessions === undefined || sessions.getSnapshot().status !== 'active') {

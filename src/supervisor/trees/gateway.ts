@@ -7,6 +7,7 @@ import { gatewayDrain } from '../../machines/gateway/drain.machine.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.machine.js';
 import { BackendDispatch } from '../../machines/gateway/backend-dispatch.js';
 import { gatewayMachine } from '../../machines/gateway/gateway.machine.js';
+import { gatewaySession } from '../../machines/gateway/session.machine.js';
 import { GatewayTables } from '../../machines/gateway/gateway-tables.js';
 import type { SessionLimits } from '../../machines/gateway/session-types.js';
 import { DropCounter } from '../../metrics/drops.js';
@@ -197,6 +198,7 @@ export function gatewayTree(config: GatewayTreeConfig) {
         owner: ids.router,
         sessions: ids.sessions,
         sessionPrefix: `${ids.sessions}.`,
+        session: gatewaySession,
         zmqSocket: ids.zmq,
         tables,
         limits: sessionLimits(settings, config.closeTimeoutMs),
