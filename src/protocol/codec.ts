@@ -32,3 +32,13 @@ export const rawCodec: Codec<{ type: 'frames'; frames: Buffer[] }, Buffer[]> = {
   decode: (frames) => ({ type: 'frames', frames }),
   encode: (frames) => frames,
 };
+
+/** For owners that build their frames themselves: decodes with `decode`, sends frames as they are. */
+export function decodingCodec<In extends { type: string }>(decode: (frames: Buffer[]) => Decoded<In>): Codec<In, Buffer[]> {
+  return { decode, encode: (frames) => frames };
+}
+
+/** For a socket that only sends (a PUB): whatever it reads is refused with `reason`. */
+export function sendOnlyCodec<In extends { type: string }>(reason: string): Codec<In, Buffer[]> {
+  return { decode: () => reject(reason), encode: (frames) => frames };
+}

@@ -12,7 +12,7 @@
  * a request that carries an id but is otherwise wrong becomes an `invalid`
  * message, so its sender gets an error reply instead of a timeout.
  */
-import { reject, type Rejection } from './codec.js';
+import { decodingCodec, reject, sendOnlyCodec, type Codec, type Rejection } from './codec.js';
 import { isValidName, parseDescriptor, type KeywordDescriptor } from './ktl-types.js';
 
 export const KWP_VERSION = 'KWP1';
@@ -507,4 +507,22 @@ export function decodeBroadcast(frames: Buffer[], limits: KeywordsLimits = DEFAU
     return { type: 'keywords.syncMark', service, keyword, token };
   }
   return reject('unknown_broadcast');
+}
+
+/** The registry's ROUTER: requests from dispatchers and clients. */
+export function registryCodec(limits: KeywordsLimits = DEFAULT_KEYWORDS_LIMITS): Codec<RegistryInbound, Buffer[]> {
+  return decodingCodec((frames) => decodeRegistryRequest(frames, limits));
+}
+
+/** A dispatcher's command ROUTER: reads, writes, identify, enumerate. */
+export function dispatcherCodec(limits: KeywordsLimits = DEFAULT_KEYWORDS_LIMITS): Codec<DispatcherInbound, Buffer[]> {
+  return decodingCodec((frames) => decodeDispatcherRequest(frames, limits));
+}
+
+/** A dispatcher's broadcast PUB sends only. */
+export const broadcastCodec: Codec<DispatcherInbound, Buffer[]> = sendOnlyCodec('publisher_received');
+
+/** A DEALER's replies from the registry or a dispatcher (the registrar's link). */
+export function replyCodec(limits: KeywordsLimits = DEFAULT_KEYWORDS_LIMITS): Codec<Reply, Buffer[]> {
+  return decodingCodec((frames) => decodeReply(frames, limits));
 }

@@ -8,7 +8,7 @@
  * Any JSON value is an event. Size and nesting are bounded; what does not
  * decode is a Rejection the socket adapter counts as a drop.
  */
-import { reject, type Rejection } from './codec.js';
+import { decodingCodec, reject, type Codec, type Rejection } from './codec.js';
 import { parseJson, type JsonLimits, type JsonValue } from './json.js';
 
 export const DEFAULT_SINK_PORT = 5558;
@@ -43,4 +43,9 @@ export function decodeSinkFrames(frames: Buffer[], limits: JsonLimits = DEFAULT_
   const parsed = parseJson(frames[frames.length - 1] as Buffer, limits);
   if (!parsed.ok) return reject(parsed.reason === 'malformed' ? 'malformed_json' : parsed.reason, parsed.detail);
   return { type: 'sink.event', source, data: parsed.value };
+}
+
+/** The sink's PULL socket: events decoded within `limits`, the rest refused. */
+export function sinkCodec(limits: JsonLimits = DEFAULT_SINK_LIMITS): Codec<SinkEvent, Buffer[]> {
+  return decodingCodec((frames) => decodeSinkFrames(frames, limits));
 }

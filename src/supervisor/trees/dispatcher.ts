@@ -5,12 +5,11 @@ import type { Logger } from '../../log.js';
 import { keywordServiceMachine, type SocketBinding } from '../../machines/keywords/keyword-service.machine.js';
 import { registrarMachine, type SocketsForGrant } from '../../machines/keywords/registrar.machine.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import { reject, type Codec } from '../../protocol/codec.js';
 import {
   DEFAULT_KEYWORDS_LIMITS,
-  decodeDispatcherRequest,
-  decodeReply,
-  type DispatcherInbound,
+  broadcastCodec,
+  dispatcherCodec,
+  replyCodec,
   type Grant,
   type KeywordsLimits,
   type Reply,
@@ -107,15 +106,7 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
   const ids = dispatcherTreeIds(config.service, config.name);
   const limits = { ...DEFAULT_KEYWORDS_LIMITS, ...config.limits };
   const metrics = config.metrics ? { metrics: config.metrics } : {};
-  const requestCodec: Codec<DispatcherInbound, Buffer[]> = {
-    decode: (frames) => decodeDispatcherRequest(frames, limits),
-    encode: (frames) => frames,
-  };
   const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...metrics });
-  const publishCodec: Codec<DispatcherInbound, Buffer[]> = {
-    decode: () => reject('publisher_received'),
-    encode: (frames) => frames,
-  };
 
   const sockets = (dispatch: string, broadcast: string, generation: number): SocketsForGrant => {
     const binding: SocketBinding = { dispatch: `${ids.root}.dispatch.${generation}`, broadcast: `${ids.root}.broadcast.${generation}`, generation };
@@ -127,7 +118,7 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
           kind: 'router',
           bind: [dispatch],
           owner: ids.keywords,
-          codec: requestCodec,
+          codec: dispatcherCodec(limits),
           options: { maxMessageSize: limits.maxValueBytes + 64 * 1024, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000, ...config.socketOptions },
           logger: config.logger,
           ...metrics,
@@ -140,7 +131,7 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
           kind: 'pub',
           bind: [broadcast],
           owner: ids.keywords,
-          codec: publishCodec,
+          codec: broadcastCodec,
           // A slow subscriber loses broadcasts past this many (PUB never blocks); it can read the value again.
           options: { sendHighWaterMark: 100_000, ...config.socketOptions },
           logger: config.logger,
@@ -181,7 +172,7 @@ export function dispatcherTree(config: DispatcherTreeConfig) {
           kind: 'dealer',
           connect: [placement.registry],
           owner: ids.registrar,
-          codec: { decode: (frames) => decodeReply(frames, limits), encode: (frames) => frames },
+          codec: replyCodec(limits),
           options: { maxMessageSize: 1024 * 1024, ...config.socketOptions },
           logger: config.logger,
           ...metrics,

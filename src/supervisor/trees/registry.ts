@@ -2,8 +2,7 @@ import type { SocketOptions } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { registryMachine } from '../../machines/registry/registry.machine.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import type { Codec } from '../../protocol/codec.js';
-import { DEFAULT_KEYWORDS_LIMITS, decodeRegistryRequest, type KeywordsLimits, type RegistryInbound } from '../../protocol/keywords.js';
+import { DEFAULT_KEYWORDS_LIMITS, registryCodec, type KeywordsLimits } from '../../protocol/keywords.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';
 import { roleSupervisor, socketChild } from './parts.js';
@@ -57,10 +56,6 @@ function portOf(endpoint: string): number | undefined {
 export function registryTree(config: RegistryTreeConfig) {
   const ids = registryTreeIds(config.name);
   const limits = { ...DEFAULT_KEYWORDS_LIMITS, ...config.limits };
-  const codec: Codec<RegistryInbound, Buffer[]> = {
-    decode: (frames) => decodeRegistryRequest(frames, limits),
-    encode: (frames) => frames,
-  };
   const expiryMs = config.heartbeatMs * config.liveness;
   const own = portOf(config.endpoint);
   const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...(config.metrics ? { metrics: config.metrics } : {}) });
@@ -75,7 +70,7 @@ export function registryTree(config: RegistryTreeConfig) {
           kind: 'router',
           bind: [config.endpoint],
           owner: ids.registry,
-          codec,
+          codec: registryCodec(limits),
           options: { maxMessageSize: 64 * 1024, ...config.socketOptions },
           logger: config.logger,
           ...(config.metrics ? { metrics: config.metrics } : {}),

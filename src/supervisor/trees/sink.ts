@@ -1,9 +1,8 @@
 import type { Logger } from '../../log.js';
 import { sinkMachine, type SinkMachineConfig } from '../../machines/sink/sink.machine.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import type { Codec } from '../../protocol/codec.js';
 import type { JsonLimits } from '../../protocol/json.js';
-import { DEFAULT_SINK_LIMITS, decodeSinkFrames, type SinkEvent } from '../../protocol/sink.js';
+import { DEFAULT_SINK_LIMITS, sinkCodec } from '../../protocol/sink.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { roleSupervisor, socketChild } from './parts.js';
 
@@ -28,7 +27,6 @@ export const sinkTreeIds = (name = 'sink') => ({ root: name, socket: `${name}.so
 export function sinkTree(config: SinkTreeConfig) {
   const ids = sinkTreeIds(config.name);
   const limits: JsonLimits = { ...DEFAULT_SINK_LIMITS, ...config.limits };
-  const codec: Codec<SinkEvent, Buffer[]> = { decode: (frames) => decodeSinkFrames(frames, limits), encode: (frames) => frames };
   const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...(config.metrics ? { metrics: config.metrics } : {}) });
   return roleSupervisor({
     name: ids.root,
@@ -40,7 +38,7 @@ export function sinkTree(config: SinkTreeConfig) {
           kind: 'pull',
           bind: [config.bind],
           owner: ids.machine,
-          codec,
+          codec: sinkCodec(limits),
           // Above the event limit, so an oversized event reaches the codec and is counted as
           // a drop; only a peer sending far more is cut off by libzmq itself.
           options: { maxMessageSize: Math.max(16 * 1024 * 1024, limits.maxBytes + 1024), receiveHighWaterMark: 10_000 },
