@@ -9,6 +9,7 @@ import type { Metrics } from '../../metrics/registry.js';
 import type { BrokerInbound } from '../../protocol/broker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import { brokerMetrics, newPublished, type BrokerPublished } from './broker-metrics.js';
+import { guardedInlet } from '../guarded-inlet.js';
 import { OverloadLog } from './overload-log.js';
 import { BrokerCore, type BrokerCoreOptions, type BrokerDropReason, type SessionCommand } from './broker-core.js';
 import { workerSession, type WorkerSessionEvent, type WorkerSessionInput } from './worker-session.js';
@@ -168,23 +169,15 @@ export function brokerMachine(config: BrokerMachineConfig) {
   };
 
   /** Each burst, straight from an adapter: the core, then flush; a throw fails the machine in order with its events. */
-  const inletOf = (context: BrokerContext, system: Siblings, self: AnyActorRef): SocketInlet<BrokerInbound> => {
-    let failed = false;
-    return (batch) => {
-      if (failed) {
-        // Behind the failure in the mailbox: these reach a machine that is about to fail, as events would.
-        self.send(batch);
-        return;
-      }
-      try {
+  const inletOf = (context: BrokerContext, system: Siblings, self: AnyActorRef): SocketInlet<BrokerInbound> =>
+    guardedInlet<BrokerInbound>(
+      self,
+      (batch) => {
         context.core.handle(batch.messages, batch.socket, now());
         flush(context, system, sendNow);
-      } catch (error) {
-        failed = true;
-        self.send({ type: 'broker.failed', error });
-      }
-    };
-  };
+      },
+      (error) => ({ type: 'broker.failed', error }),
+    );
 
   return setup({
     types: {
