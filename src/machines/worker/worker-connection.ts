@@ -106,6 +106,10 @@ export function workerConnection(config: WorkerConnectionConfig) {
       sayGoodbye: ({ context }) => {
         context.link.disconnect();
       },
+      // Past the drain: nothing the handlers still run can be answered; their signals say so.
+      abandonAll: ({ context }) => {
+        context.link.cancelAll();
+      },
       recordEndpoint: enqueueActions(({ event, enqueue }) => {
         if (event.type !== 'zmq.ready') return;
         enqueue.assign({ endpoint: event.endpoints[0] });
@@ -161,7 +165,7 @@ export function workerConnection(config: WorkerConnectionConfig) {
           'zmq.batch': { actions: 'handle' },
         },
       },
-      stopped: { type: 'final' },
+      stopped: { type: 'final', entry: 'abandonAll' },
     },
   });
 }
