@@ -82,6 +82,9 @@ export interface StreamOptions extends CallOptions {
   readonly window?: number;
 }
 
+/** How long a closing client's sockets keep trying to send the cancels it just wrote. */
+const CANCEL_LINGER_MS = 100;
+
 /** The default window of `client.stream`. */
 export const DEFAULT_STREAM_WINDOW = 16;
 
@@ -142,6 +145,8 @@ export class Client {
   private graceUntil: number;
   private graceTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** A CLIENT_CANCEL was written: on close, the sockets linger a moment so it leaves. */
+  private cancelled = false;
   private readonly log: Logger;
   readonly timeout: number;
   readonly retries: number;
@@ -312,6 +317,7 @@ export class Client {
     if (this.calls.get(call.id) !== call) return false;
     this.calls.delete(call.id);
     (this.links[call.broker] as ClientLink).write(clientCancelUnit(call.id));
+    this.cancelled = true;
     return true;
   }
 
@@ -381,7 +387,11 @@ export class Client {
     if (this.closed) return;
     this.closed = true;
     // Streams in flight end at the broker too, instead of waiting out their readers' silence.
-    for (const call of this.calls.values()) if (call.stream !== undefined) (this.links[call.broker] as ClientLink).write(clientCancelUnit(call.id));
+    for (const call of this.calls.values()) {
+      if (call.stream === undefined) continue;
+      (this.links[call.broker] as ClientLink).write(clientCancelUnit(call.id));
+      this.cancelled = true;
+    }
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
     clearInterval(this.pinger);
@@ -389,7 +399,8 @@ export class Client {
     for (const call of this.waiting.splice(0)) call.reject(new ClosedError());
     for (const call of this.calls.values()) call.reject(new ClosedError());
     this.calls.clear();
-    for (const link of this.links) link.close();
+    // Cancels just written get a moment to leave (a CLI interrupted mid-stream exits right after).
+    for (const link of this.links) link.close(this.cancelled ? CANCEL_LINGER_MS : 0);
   }
 
   /** Once per heartbeat interval: silent brokers are dead, every broker is pinged, and open streams say they are still read. */
