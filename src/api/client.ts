@@ -76,8 +76,11 @@ export interface CallOptions {
 
 export interface StreamOptions extends CallOptions {
   /**
-   * Partial replies the broker may send ahead of the reader (default 16, at
-   * most 65535); the worker's generator waits while they are not read.
+   * Partial replies the broker may send ahead of the reader (default 64, at
+   * most 65535); the worker's generator waits while they are not read. The
+   * reader may hold as many parts unread: lower it for big parts. Each refill
+   * is a round trip, so a window too small for the parts' size slows the
+   * stream (docs/benchmarks.md, streams).
    */
   readonly window?: number;
 }
@@ -86,7 +89,7 @@ export interface StreamOptions extends CallOptions {
 const CANCEL_LINGER_MS = 100;
 
 /** The default window of `client.stream`. */
-export const DEFAULT_STREAM_WINDOW = 16;
+export const DEFAULT_STREAM_WINDOW = 64;
 
 interface Call {
   readonly service: string;
