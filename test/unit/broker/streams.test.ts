@@ -119,6 +119,24 @@ describe('broker streams: partial replies across dialects', () => {
     ]);
   });
 
+  it('should end a compact stream to an MDP/0.1 or butler worker with their one reply, and hand a steward worker a unary call as no stream', () => {
+    const core = new BrokerCore();
+    core.handle(msgs(B('W1'), ...workerReady('one')), 'be', 0);
+    core.handle(msgs(B('W2'), ...butlerReady('two')), 'be', 0);
+    core.handle(msgs(B('W3'), ...workerReadyUnit('three', 1)), 'be', 0);
+    core.handle(msgs(B('C'), ...clientCallUnit(1, FAR, 'one', [B('a')], { window: 4 }), ...clientCallUnit(2, FAR, 'two', [B('b')], { window: 4 })), 'fe', 1);
+    const [toOne, toTwo] = frames(core, 'be');
+    core.handle(msgs(B('W1'), ...workerReply(Buffer.from(toOne![4]!, 'latin1'), [B('A')])), 'be', 2);
+    core.handle(msgs(B('W2'), ...butlerReply(Buffer.from(toTwo![1]!, 'latin1'), Buffer.from(toTwo![3]!, 'latin1'), B('B'))), 'be', 3);
+    expect(units(core, 'fe').map((u) => [u.kind, u['requestId'], u['status'], u.text])).toEqual([
+      [Kind.ClientReply, 1, 200, 'A'],
+      [Kind.ClientReply, 2, 200, 'B'],
+    ]);
+    expect(core.streamCount).toBe(0);
+    core.handle(msgs(B('C'), ...clientCallUnit(3, FAR, 'three', [B('c')])), 'fe', 4);
+    expect(units(core, 'be')).toEqual([expect.objectContaining({ kind: Kind.WorkerRequest, stream: false, window: 0, text: 'c' })]);
+  });
+
   it('should hand a steward worker an MDP/0.2 stream with no window, and its partials on as PARTIALs', () => {
     const core = new BrokerCore();
     core.handle(msgs(B('W'), ...workerReadyUnit('svc', 4)), 'be', 0);
