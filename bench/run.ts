@@ -17,7 +17,7 @@ import { renderLineChart } from './lib/svg.js';
 import { loadAverage } from './lib/system.js';
 import type { BenchRow, BenchSuite, LineChart } from './types.js';
 
-const SUITES = ['broker', 'compare', 'gateway', 'gateway-direct', 'scale', 'rpc', 'streams', 'balancer', 'keywords', 'inspector'];
+const SUITES = ['broker', 'compare', 'gateway', 'scale', 'rpc', 'streams', 'balancer', 'keywords', 'inspector'];
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 async function loadSuites(only: string[] | undefined): Promise<BenchSuite[]> {
@@ -124,7 +124,8 @@ async function main(): Promise<void> {
   if (values.docs) {
     const docsDir = `${ROOT}docs/bench/`;
     mkdirSync(docsDir, { recursive: true });
-    if (!only) for (const { chart, file: svg } of svgs) copyFileSync(svg, `${docsDir}${chart.name}.svg`);
+    // Each chart is one suite's: a run with --only copies the charts of the suites it ran.
+    for (const { chart, file: svg } of svgs) copyFileSync(svg, `${docsDir}${chart.name}.svg`);
     const header =
       `\`${command}\` on ${run.date.slice(0, 16).replace('T', ' ')} UTC: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
       `${rounds} round(s) per figure, medians; load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after.`;
@@ -138,9 +139,15 @@ async function main(): Promise<void> {
         doc = replaceSection(doc, chart.name, `${header}\n\n![${chart.title}](bench/${chart.name}.svg)\n\n${chartTable(chart, true)}`);
       }
     }
+    // A suite's own section (`<!-- bench:suite-NAME -->`), where the page has one, takes that suite's rows from
+    // any run that measured it, --only included.
+    for (const suite of suites) {
+      const own = rows.filter((r) => r.suite === suite.name);
+      if (own.length) doc = replaceSection(doc, `suite-${suite.name}`, `${header}\n\n${markdownTable(own)}`);
+    }
     if (profiles.length) doc = replaceSection(doc, 'profile', profiles.map((p) => formatSummary(p.summary, `Broker under \`node --cpu-prof\` during \`${command}\` (${run.date.slice(0, 16).replace('T', ' ')} UTC, load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after; ${p.file.slice(p.file.lastIndexOf('/') + 1)})`)).join('\n\n'));
     if (doc) writeFileSync(page, doc);
-    process.stdout.write(`docs: ${page}${svgs.length && !only ? `, ${svgs.map((s) => `docs/bench/${s.chart.name}.svg`).join(', ')}` : ''}\n`);
+    process.stdout.write(`docs: ${page}${svgs.length ? `, ${svgs.map((s) => `docs/bench/${s.chart.name}.svg`).join(', ')}` : ''}\n`);
   }
 }
 

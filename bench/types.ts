@@ -31,6 +31,9 @@ export interface BenchRow {
   readonly target?: number;
   /** Set when the figure could not be measured in this run (value is NaN): why. */
   readonly skipped?: string;
+  /** HTTP figures: responses outside 2xx/3xx and socket errors (connect, read, write, timeout) over the figure's rounds. */
+  readonly non2xx?: number;
+  readonly socketErrors?: number;
 }
 
 /** One line of a chart: (x, y) points in x order. */

@@ -6,7 +6,7 @@ import { ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './cl
 import { flagBool, flagString, type Flags, type RoleDefinition, type RoleRun } from './cli/role.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics/registry.js';
-import { roles } from './roles/index.js';
+import { loadAllRoles, roles } from './roles/index.js';
 import { startObservability } from './runtime/observability.js';
 import { shutdownRole, whenStopped, isFailed } from './runtime/run-role.js';
 import { asStartupUsage } from './runtime/startup-failure.js';
@@ -16,9 +16,10 @@ import { VERSION } from './version.js';
 const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 const DEFAULT_INSPECT_PORT = '7777';
 
-function topUsage(): string {
-  const width = Math.max(...roles.map((r) => r.name.length), 4);
-  const list = roles.map((r) => `  ${r.name.padEnd(width)}  ${r.summary}`).join('\n');
+async function topUsage(): Promise<string> {
+  const all = await loadAllRoles();
+  const width = Math.max(...all.map((r) => r.name.length), 4);
+  const list = all.map((r) => `  ${r.name.padEnd(width)}  ${r.summary}`).join('\n');
   return `steward ${VERSION}: a ZeroMQ service mesh run as a supervised actor system
 
 Usage: steward --role ROLE [flags]     (or: node dist/main.js --role ROLE [flags])
@@ -73,17 +74,18 @@ function parseFor(role: RoleDefinition | undefined, argv: string[]): { flags: Fl
 async function main(argv: string[]): Promise<number> {
   const args = normalizeArgv(argv);
   const roleName = findRole(args);
-  const role = roleName === undefined ? undefined : roles.find((r) => r.name === roleName);
-  if (roleName !== undefined && !role) {
+  const entry = roleName === undefined ? undefined : roles.find((r) => r.name === roleName);
+  if (roleName !== undefined && !entry) {
     throw new UsageError(`unknown role "${roleName}"`, `one of: ${roles.map((r) => r.name).join(', ')}`);
   }
+  const role = await entry?.load();
   const { flags, positionals } = parseFor(role, args);
   if (flagBool(flags, 'version')) {
     process.stdout.write(`${VERSION}\n`);
     return EXIT_OK;
   }
   if (flagBool(flags, 'help') || !role) {
-    process.stdout.write(`${role ? `${role.usage}\n\n${commonUsage}` : topUsage()}\n`);
+    process.stdout.write(`${role ? `${role.usage}\n\n${commonUsage}` : await topUsage()}\n`);
     if (!role && !flagBool(flags, 'help')) {
       process.stderr.write('\nsteward: --role is required, for example: steward --role broker\n');
       return EXIT_USAGE;

@@ -1,6 +1,6 @@
 /**
- * The C MDP peers (bench/peers/mdp-client.c, mdp-worker.c, and the
- * mdp-message.h they share), compiled at bench
+ * The C peers (bench/peers/mdp-client.c, mdp-worker.c, and the
+ * mdp-message.h they share; gateway-plain-node.c), compiled at bench
  * time with the machine's gcc against libzmq (Debian: gcc, libzmq3-dev) into
  * dist-bench/peers-c/, not committed. Rebuilt when a source is newer than its
  * binary.
@@ -28,14 +28,16 @@ export interface CPeers {
   readonly worker: string;
 }
 
-function compile(name: string): string {
+/** Compiles bench/peers/NAME.c (rebuilt when it or one of `headers` is newer than the binary); `what` names it in errors. */
+export function compileCPeer(name: string, headers: readonly string[] = [], what = 'the broker suite compiles its MDP peers'): string {
+  mkdirSync(OUT, { recursive: true });
   const source = `${SOURCES}${name}.c`;
   const binary = `${OUT}${name}`;
-  const newest = Math.max(statSync(source).mtimeMs, statSync(`${SOURCES}mdp-message.h`).mtimeMs);
+  const newest = Math.max(statSync(source).mtimeMs, ...headers.map((h) => statSync(`${SOURCES}${h}`).mtimeMs));
   if (existsSync(binary) && statSync(binary).mtimeMs >= newest) return binary;
   const gcc = spawnSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', binary, source, '-lzmq'], { encoding: 'utf8' });
   if (gcc.error && (gcc.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new Error(`gcc is missing: the broker suite compiles its MDP peers (${source}); install it with apt-get install gcc libzmq3-dev`);
+    throw new Error(`gcc is missing: ${what} (${source}); install it with apt-get install gcc libzmq3-dev`);
   }
   if (gcc.status !== 0) {
     const missingZmq = /zmq\.h|-lzmq/.test(gcc.stderr);
@@ -49,6 +51,5 @@ function compile(name: string): string {
 }
 
 export function buildCPeers(): CPeers {
-  mkdirSync(OUT, { recursive: true });
-  return { client: compile('mdp-client'), worker: compile('mdp-worker') };
+  return { client: compileCPeer('mdp-client', ['mdp-message.h']), worker: compileCPeer('mdp-worker', ['mdp-message.h']) };
 }

@@ -17,7 +17,12 @@ export interface Nginx {
 /**
  * The config: one process (no master, no daemon), everything it writes inside
  * `prefix`, one server on 127.0.0.1:`port` proxying to the backend with
- * keep-alive upstream connections.
+ * keep-alive upstream connections. Big bodies stay in memory and stream, as
+ * they do through the gateway: request bodies go upstream as they arrive
+ * (`proxy_request_buffering off`, up to 16 MiB like the gateway's
+ * `max-body-size`), and responses are buffered in memory only, never in a
+ * temporary file (`proxy_max_temp_file_size 0`), so no row of nginx's pays for
+ * a disk the gateway never touches.
  */
 export function nginxConfig(prefix: string, port: number, backendPort: number): string {
   return `daemon off;
@@ -37,10 +42,15 @@ http {
   server {
     listen 127.0.0.1:${port} reuseport backlog=4096;
     keepalive_requests 1000000;
+    client_max_body_size 16m;
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      proxy_request_buffering off;
+      proxy_buffers 32 16k;
+      proxy_busy_buffers_size 64k;
+      proxy_max_temp_file_size 0;
     }
   }
 }

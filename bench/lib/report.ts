@@ -48,7 +48,13 @@ function latency(p50: number | undefined, p99: number | undefined): string {
   return `${fmt(p50)} / ${fmt(p99)}`;
 }
 
-const HEADER = ['suite', 'figure', 'value', 'unit', 'p50 / p99 ms', 'baseline', 'baseline value', 'baseline p50 / p99 ms', 'ratio', 'better', 'rounds'];
+const HEADER = ['suite', 'figure', 'value', 'unit', 'p50 / p99 ms', 'baseline', 'baseline value', 'baseline p50 / p99 ms', 'ratio', 'better', 'rounds', 'non-2xx / socket errors'];
+
+/** HTTP figures carry their error counts; others show '-'. */
+function errors(r: BenchRow): string {
+  if (r.non2xx === undefined && r.socketErrors === undefined) return '-';
+  return `${r.non2xx ?? 0} / ${r.socketErrors ?? 0}`;
+}
 
 function cells(r: BenchRow): string[] {
   return [
@@ -63,6 +69,7 @@ function cells(r: BenchRow): string[] {
     ratioWithTarget(r),
     r.better,
     String(r.rounds),
+    errors(r),
   ];
 }
 
@@ -96,7 +103,8 @@ export function progressLine(r: BenchRow): string {
     r.p99Ms !== undefined
       ? `, ${tail(r.p50Ms, r.p90Ms, r.p99Ms, r.p999Ms)} ms${r.baselineP99Ms !== undefined ? ` vs ${tail(r.baselineP50Ms, r.baselineP90Ms, r.baselineP99Ms, r.baselineP999Ms)}` : ''}`
       : '';
-  return `  ${r.name}: ${fmt(r.value)} ${r.unit}${base}${lat}${r.note ? ` [${r.note}]` : ''}`;
+  const bad = errors(r) === '-' ? '' : `, non-2xx / socket errors ${errors(r)}`;
+  return `  ${r.name}: ${fmt(r.value)} ${r.unit}${base}${lat}${bad}${r.note ? ` [${r.note}]` : ''}`;
 }
 
 /** A chart's series as a table (its `tableAt` columns), text or Markdown; empty when the chart asks for none. */

@@ -47,11 +47,26 @@ export interface WrkOptions {
   readonly threads: number;
   readonly connections: number;
   readonly seconds: number;
+  /** Extra request headers (`Host` replaces the one wrk takes from the URL). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A Lua script for wrk (`-s`), e.g. one that makes every request a POST with a body. */
+  readonly script?: string;
+  /** wrk's per-request timeout (`--timeout`, seconds; wrk's default is 2). */
+  readonly timeoutSeconds?: number;
+}
+
+/** A wrk script that sends every request as a POST of `bytes` bytes (application/octet-stream). */
+export function uploadScript(bytes: number): string {
+  return `wrk.method = "POST"\nwrk.body = string.rep("x", ${bytes})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`;
 }
 
 /** Runs wrk against `url` (bounded by its own duration, killed after twice that plus 10 s). */
 export function runWrk(url: string, options: WrkOptions): Promise<WrkResult> {
-  const args = [`-t${options.threads}`, `-c${options.connections}`, `-d${options.seconds}s`, '--latency', url];
+  const extra: string[] = [];
+  for (const [name, value] of Object.entries(options.headers ?? {})) extra.push('-H', `${name}: ${value}`);
+  if (options.script !== undefined) extra.push('-s', options.script);
+  if (options.timeoutSeconds !== undefined) extra.push('--timeout', `${options.timeoutSeconds}s`);
+  const args = [`-t${options.threads}`, `-c${options.connections}`, `-d${options.seconds}s`, '--latency', ...extra, url];
   return new Promise((resolve, rejectRun) => {
     execFile(WRK, args, { timeout: (options.seconds * 2 + 10) * 1000 }, (error, stdout, stderr) => {
       if (error) return rejectRun(new Error(`wrk ${args.join(' ')}: ${error.message} ${stderr}`));

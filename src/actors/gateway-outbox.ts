@@ -1,5 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import type { ZmqCommand } from './zmq-socket.js';
+import type { SocketPort } from './zmq-socket.js';
 import { BATCH, planBatches, type BatchUnit } from '../protocol/blastbeat/batch.js';
 import { EMPTY, KIND_FRAME, type GatewayKind, type GatewayOutbound } from '../protocol/blastbeat/message.js';
 
@@ -22,6 +23,8 @@ export class GatewayOutbox {
     private readonly onLost: (count: number) => void = () => undefined,
     /** Whether the node with this routing id said it reads batches. */
     private readonly readsBatches: (node: Buffer) => boolean = () => false,
+    /** The ROUTER's port, once its owner has recorded it: a burst leaves by a function call, not an actor event. */
+    private readonly port: () => SocketPort<GatewayOutbound> | undefined = () => undefined,
   ) {}
 
   push(node: Buffer, sid: Buffer, kind: GatewayKind, body: Buffer): void {
@@ -38,30 +41,43 @@ export class GatewayOutbox {
     if (this.batch.length === 0) return;
     const gathered = this.batch;
     this.batch = [];
+    const messages = gathered.length === 1 ? gathered : this.pack(gathered);
+    const port = this.port();
+    if (port !== undefined) {
+      port.send(messages);
+      return;
+    }
     const socket = this.socket();
     if (socket === undefined || socket.getSnapshot().status !== 'active') {
       this.onLost(gathered.length);
       return;
     }
-    const messages = gathered.length === 1 ? gathered : this.pack(gathered);
     socket.send({ type: 'zmq.send', messages } satisfies ZmqCommand<GatewayOutbound>);
   };
 
   /** Each node's messages in their order; those for a node that reads batches packed. */
-  private pack(gathered: readonly GatewayOutbound[]): GatewayOutbound[] {
-    const byNode = new Map<string, { node: Buffer; units: BatchUnit[] }>();
+  private pack(gathered: readonly GatewayOutbound[]): readonly GatewayOutbound[] {
+    // Usually one node (the same Buffer each time): nothing to group, and a plain node takes them as they are.
+    const first = (gathered[0] as GatewayOutbound)[0];
+    let one = true;
+    for (let i = 1; i < gathered.length && one; i++) one = (gathered[i] as GatewayOutbound)[0] === first;
+    if (one && !this.readsBatches(first)) return gathered;
+    // A handful of nodes at most, each routing id the same Buffer every time (the registry's): a list, no strings.
+    const byNode: Array<{ readonly node: Buffer; readonly units: BatchUnit[] }> = [];
+    let group: { readonly node: Buffer; readonly units: BatchUnit[] } | undefined;
     for (let i = 0; i < gathered.length; i++) {
       const [node, sid, kind, body] = gathered[i] as GatewayOutbound;
-      const key = node.toString('latin1');
-      let group = byNode.get(key);
-      if (group === undefined) {
-        group = { node, units: [] };
-        byNode.set(key, group);
+      if (group === undefined || group.node !== node) {
+        group = byNode.find((g) => g.node === node) ?? byNode.find((g) => g.node.equals(node));
+        if (group === undefined) {
+          group = { node, units: [] };
+          byNode.push(group);
+        }
       }
       group.units.push([sid, kind, body]);
     }
     const out: GatewayOutbound[] = [];
-    for (const { node, units } of byNode.values()) {
+    for (const { node, units } of byNode) {
       if (units.length === 1 || !this.readsBatches(node)) {
         for (const [sid, kind, body] of units) out.push([node, sid, kind, body]);
         continue;

@@ -9,6 +9,7 @@ import { limitHits } from '../metrics/limits.js';
 import type { Metrics } from '../metrics/registry.js';
 import { gatewaySession } from '../machines/gateway/session.machine.js';
 import type { GatewayRegistry } from '../machines/gateway/registry.js';
+import type { SessionActorContext } from '../machines/gateway/session.machine.js';
 import type { SessionInput, SessionLimits } from '../machines/gateway/session-types.js';
 import { gatewayResponse } from '../protocol/blastbeat/http-status.js';
 import type { SupervisorEvent } from '../supervisor/types.js';
@@ -42,7 +43,7 @@ export interface HttpListenerConfig {
   readonly owner: string;
   /** systemId of the dynamic supervisor that holds sessions. */
   readonly sessions: string;
-  /** Prefix of session systemIds. */
+  /** Prefix of session systemIds (`gateway.sessions.` gives `gateway.sessions.s1`, ...). */
   readonly sessionPrefix: string;
   /** systemId of the ROUTER adapter the sessions' messages leave through. */
   readonly zmqSocket: string;
@@ -79,6 +80,25 @@ function sidSource(): () => Buffer {
 
 /** Socket errors end in 'close', which the session hears; the error itself needs no handling. */
 function ignoreError(): void {}
+
+/**
+ * A client socket's connection, so one set of listener functions serves
+ * every socket: an idle connection keeps no closure per event.
+ */
+const CONNECTION: unique symbol = Symbol('steward.gatewayConnection');
+type ConnectedSocket = net.Socket & { [CONNECTION]?: GatewayConnection };
+
+function onData(this: ConnectedSocket, data: Buffer): void {
+  this[CONNECTION]?.data(data);
+}
+
+function onEnd(this: ConnectedSocket): void {
+  this[CONNECTION]?.send({ type: 'conn.end' });
+}
+
+function onClose(this: ConnectedSocket): void {
+  this[CONNECTION]?.send({ type: 'conn.closed' });
+}
 
 function listen(server: net.Server, address: ListenAddress): Promise<ListenAddress> {
   return new Promise((resolve, rejectListen) => {
@@ -143,8 +163,11 @@ export function httpListener(config: HttpListenerConfig) {
         for (let i = 0; i < n; i++) drops.drop('no_backend_socket');
       },
       (node) => registry.nodes.byRoutingId(node)?.readsBatches === true,
+      () => registry.nodesPort,
     );
     const newSid = sidSource();
+    /** Session ids: short, and unique in this tree (the sid, not the id, is what the nodes see). */
+    let sessionCount = 0;
     const live = new Set<GatewayConnection>();
     const servers: net.Server[] = [];
     let closed = false;
@@ -176,7 +199,8 @@ export function httpListener(config: HttpListenerConfig) {
       }
       socket.setNoDelay(true);
       const conn = new GatewayConnection(socket, newSid(), deps);
-      const hex = conn.sid.toString('hex');
+      sessionCount += 1;
+      const id = `s${sessionCount.toString(36)}`;
       const input: SessionInput = {
         sid: conn.sid,
         peer: {
@@ -192,7 +216,7 @@ export function httpListener(config: HttpListenerConfig) {
       };
       const start: SupervisorEvent = {
         type: 'supervisor.startChild',
-        spec: { id: `s${hex}`, systemId: `${config.sessionPrefix}.${hex}`, logic: gatewaySession, input, restart: 'temporary' },
+        spec: { id, systemId: `${config.sessionPrefix}${id}`, logic: gatewaySession, input, restart: 'temporary' },
       };
       const sessions = system.get(config.sessions) as AnyActorRef | undefined;
       if (sessions === undefined || sessions.getSnapshot().status !== 'active') {
@@ -200,22 +224,23 @@ export function httpListener(config: HttpListenerConfig) {
         return;
       }
       sessions.send(start);
-      const ref = system.get(`${config.sessionPrefix}.${hex}`) as AnyActorRef | undefined;
+      const ref = system.get(`${config.sessionPrefix}${id}`) as AnyActorRef | undefined;
       if (ref === undefined) {
         socket.end(gatewayResponse(503, 'the gateway is not accepting sessions', true));
         return;
       }
       conn.ref = ref;
+      conn.ctx = (ref.getSnapshot() as { context: SessionActorContext }).context.session;
       live.add(conn);
       registry.sessions.set(conn.key, conn);
-      ref.subscribe(conn);
       if (ref.getSnapshot().status !== 'active') {
         conn.finish(undefined);
         return;
       }
-      socket.on('data', (data: Buffer) => conn.send({ type: 'conn.data', data }));
-      socket.on('end', () => conn.send({ type: 'conn.end' }));
-      socket.on('close', () => conn.send({ type: 'conn.closed' }));
+      (socket as ConnectedSocket)[CONNECTION] = conn;
+      socket.on('data', onData);
+      socket.on('end', onEnd);
+      socket.on('close', onClose);
     };
 
     const stopAccepting = () => {
@@ -277,7 +302,7 @@ export function httpListener(config: HttpListenerConfig) {
       for (const server of servers) server.close();
       for (const conn of [...live]) {
         conn.alive = false;
-        if (conn.bound !== undefined) registry.unbind(conn.bound.node, conn.bound.vhost);
+        if (conn.boundNode !== undefined) registry.unbind(conn.boundNode, conn.boundVhost);
         registry.sessions.delete(conn.key);
         conn.socket.destroy();
       }

@@ -7,10 +7,10 @@ import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/registry.js';
 import { SocketWriter } from '../util/socket-writer.js';
 import { fromResource } from './from-resource.js';
-import { reportDelivery } from './inspection-report.js';
+import { decodeInto, encodeEach, OwnerLink } from './socket-owner.js';
 import { assertEndpoint, assertResolvable, endpointError } from './endpoint-error.js';
 import { reportsStart } from '../supervisor/start-report.js';
-import type { Codec, Decoded, Rejection } from '../protocol/codec.js';
+import type { Codec } from '../protocol/codec.js';
 
 export type SocketKind = 'router' | 'dealer' | 'pull' | 'push' | 'pub' | 'sub' | 'rep' | 'req';
 
@@ -243,28 +243,18 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
         for (let i = 0; i < messages.length; i++) drops.drop('closed');
         return;
       }
-      for (let i = 0; i < messages.length; i++) {
-        let frames: Buffer[];
-        try {
-          frames = config.codec.encode(messages[i] as Out);
-        } catch (error) {
-          drops.drop('encode_failed', error instanceof Error ? error.message : String(error));
-          continue;
-        }
-        writer.write(frames);
-      }
+      encodeEach(config.codec, messages, drops, (frames) => writer.write(frames));
     };
+    const link = new OwnerLink<In, Out>(system, self, config.owner, drops);
     const port: SocketPort<Out> = {
       socket: config.name,
       send: (messages) => {
-        const event: ZmqCommand<Out, In> = { type: 'zmq.send', messages };
-        reportDelivery(system, attached?.owner, self, event);
+        link.reportSend(messages);
         write(messages);
       },
     };
     let endpoints: string[] | undefined;
     let teardown: (() => void) | undefined;
-    let attached: { readonly inlet: SocketInlet<In>; readonly owner: AnyActorRef } | undefined;
     // Set while paused: the read loop waits on it before its next receive.
     let paused: { promise: Promise<void>; resume: () => void } | undefined;
     const resume = () => {
@@ -273,38 +263,8 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
       p?.resume();
     };
 
-    const deliver = (event: ZmqOwnerEvent<In, Out>) => {
-      const owner = system.get(config.owner);
-      if (attached !== undefined && event.type === 'zmq.batch') {
-        if (owner === attached.owner && owner.getSnapshot().status === 'active') {
-          reportDelivery(system, self, owner, event);
-          attached.inlet(event);
-          return;
-        }
-        // The owner that attached is gone: its successor gets events until it attaches.
-        attached = undefined;
-      }
-      if (owner) owner.send(event);
-      else if (event.type === 'zmq.batch') for (let i = 0; i < event.messages.length; i++) drops.drop('no_owner');
-    };
-
-    const decode = (frames: Buffer[], batch: In[]) => {
-      let decoded: Decoded<In>;
-      try {
-        decoded = config.codec.decode(frames);
-      } catch (error) {
-        // A codec must not throw; if one does, the message is dropped, not the process.
-        drops.drop('codec_threw', error instanceof Error ? error.message : String(error));
-        return;
-      }
-      if (Array.isArray(decoded)) {
-        for (const d of decoded as readonly (In | Rejection)[]) {
-          if (d.type === 'rejected') drops.drop((d as Rejection).reason, (d as Rejection).detail);
-          else batch.push(d as In);
-        }
-      } else if ((decoded as In | Rejection).type === 'rejected') drops.drop((decoded as Rejection).reason, (decoded as Rejection).detail);
-      else batch.push(decoded as In);
-    };
+    const deliver = (event: ZmqOwnerEvent<In, Out>) => link.deliver(event);
+    const decode = (frames: Buffer[], batch: In[]) => decodeInto(config.codec, frames, batch, drops);
 
     const read = async () => {
       while (!closed) {
@@ -339,16 +299,10 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
     };
 
     receive((command) => {
-      if (closed) return;
+      if (closed || link.take(command)) return;
       switch (command.type) {
         case 'zmq.send':
           write(command.messages);
-          break;
-        case 'zmq.attach':
-          attached = { inlet: command.inlet, owner: command.owner };
-          break;
-        case 'zmq.detach':
-          attached = undefined;
           break;
         case 'zmq.subscribe':
           (socket as unknown as zmq.Subscriber).subscribe(command.topic);

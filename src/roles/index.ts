@@ -1,29 +1,35 @@
 import type { RoleDefinition } from '../cli/role.js';
-import { balancerRole } from './balancer.js';
-import { brokerRole } from './broker.js';
-import { clientRole } from './client.js';
-import { dispatcherRole } from './dispatcher.js';
-import { gatewayRole } from './gateway.js';
-import { keygenRole } from './keygen.js';
-import { meshRole } from './mesh.js';
-import { modifyRole } from './modify.js';
-import { registryRole } from './registry.js';
-import { showRole } from './show.js';
-import { sinkRole } from './sink.js';
-import { workerRole } from './worker.js';
 
-/** Every role `--role NAME` can start. Each lives in its own module under src/roles/. */
-export const roles: readonly RoleDefinition[] = [
-  brokerRole,
-  workerRole,
-  clientRole,
-  sinkRole,
-  balancerRole,
-  registryRole,
-  dispatcherRole,
-  showRole,
-  modifyRole,
-  gatewayRole,
-  meshRole,
-  keygenRole,
+/**
+ * Every role `--role NAME` can start, each in its own module under src/roles/,
+ * loaded only when chosen: a broker process then holds the broker's code and
+ * not the gateway's, the balancer's health probes or sharp. Less code on the
+ * heap makes each of its full collections cheaper; with 16 KiB bodies,
+ * zeromq.js's external buffers request one every few tens of milliseconds
+ * (docs/platform.md). `test/unit/roles/index.test.ts` checks each name
+ * against its module.
+ */
+export interface RoleEntry {
+  readonly name: string;
+  load(): Promise<RoleDefinition>;
+}
+
+export const roles: readonly RoleEntry[] = [
+  { name: 'broker', load: async () => (await import('./broker.js')).brokerRole },
+  { name: 'worker', load: async () => (await import('./worker.js')).workerRole },
+  { name: 'client', load: async () => (await import('./client.js')).clientRole },
+  { name: 'sink', load: async () => (await import('./sink.js')).sinkRole },
+  { name: 'balancer', load: async () => (await import('./balancer.js')).balancerRole },
+  { name: 'registry', load: async () => (await import('./registry.js')).registryRole },
+  { name: 'dispatcher', load: async () => (await import('./dispatcher.js')).dispatcherRole },
+  { name: 'show', load: async () => (await import('./show.js')).showRole },
+  { name: 'modify', load: async () => (await import('./modify.js')).modifyRole },
+  { name: 'gateway', load: async () => (await import('./gateway.js')).gatewayRole },
+  { name: 'mesh', load: async () => (await import('./mesh.js')).meshRole },
+  { name: 'keygen', load: async () => (await import('./keygen.js')).keygenRole },
 ];
+
+/** Every role's definition, for the list in `--help` (loads them all). */
+export function loadAllRoles(): Promise<RoleDefinition[]> {
+  return Promise.all(roles.map((r) => r.load()));
+}

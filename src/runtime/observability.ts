@@ -3,9 +3,7 @@ import { endpointError, failedTo } from '../actors/endpoint-error.js';
 import { flagInt, flagString, type Flags } from '../cli/role.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/registry.js';
-import { startMetricsServer } from '../actors/metrics-server.js';
-import { startInspectorServer } from '../actors/inspect/server.js';
-import { InspectionSource } from '../actors/inspect/source.js';
+import type { InspectionSource } from '../actors/inspect/source.js';
 import type { InspectOption } from '../actors/inspect/types.js';
 
 export interface ObservabilityOptions {
@@ -70,10 +68,13 @@ export async function startObservability(options: ObservabilityOptions): Promise
     for (const c of closers.splice(0).reverse()) await c();
   };
   try {
-    const source = wantsInspector || stately !== undefined ? new InspectionSource() : undefined;
+    // The inspector and the metrics server are loaded only when asked for: every process that does
+    // not need them keeps their code off its heap (see roles/index.ts).
+    const source = wantsInspector || stately !== undefined ? new (await import('../actors/inspect/source.js')).InspectionSource() : undefined;
     if (source) closers.push(() => source.close());
     let inspectorUrl: string | undefined;
     if (source && wantsInspector) {
+      const { startInspectorServer } = await import('../actors/inspect/server.js');
       const server = await listening('inspect', inspectPort, () => startInspectorServer({ source, port: inspectPort, logger }));
       closers.push(() => server.close());
       inspectorUrl = `${server.url}/`;
@@ -88,6 +89,7 @@ export async function startObservability(options: ObservabilityOptions): Promise
     }
     let metricsUrl: string | undefined;
     if (wantsMetrics) {
+      const { startMetricsServer } = await import('../actors/metrics-server.js');
       const server = await listening('metrics', metricsPort, () => startMetricsServer({ metrics, port: metricsPort, logger }));
       closers.push(() => server.close());
       metricsUrl = `${server.url}/metrics`;

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commonOptions } from '../../src/cli/common-options.js';
-import { roles } from '../../src/roles/index.js';
+import { loadAllRoles } from '../../src/roles/index.js';
 
 const UNITS = fileURLToPath(new URL('../../deploy/systemd/', import.meta.url));
 const DEPLOY_DOC = fileURLToPath(new URL('../../docs/deploy.md', import.meta.url));
@@ -33,6 +33,8 @@ function execStart(text: string): { role: string; flags: string[] } {
   const role = args[args.indexOf('--role') + 1] as string;
   return { role, flags: args.filter((a) => a.startsWith('--')) };
 }
+
+const roles = await loadAllRoles();
 
 function knows(role: string, flag: string): boolean {
   const def = roles.find((r) => r.name === role);

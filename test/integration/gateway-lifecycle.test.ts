@@ -39,7 +39,8 @@ describe('gateway lifecycle', () => {
     let crashed = false;
     gw.gateway.registry.sessions.set(key, {
       sid,
-      send: () => {
+      send: () => undefined,
+      backend: () => {
         gw.gateway.registry.sessions.delete(key);
         crashed = true;
         throw new Error('injected fault');

@@ -6,16 +6,18 @@
  * `context.out` and never block or touch a socket.
  */
 import { EMPTY } from '../../protocol/blastbeat/message.js';
-import { encodeChunk } from '../../protocol/blastbeat/chunked.js';
+import { CHUNK_END, chunkHeader, encodeChunk } from '../../protocol/blastbeat/chunked.js';
 import { headerValue, type RequestHead } from '../../protocol/blastbeat/http-head.js';
 import { gatewayResponse, statusOfRequestError, type GatewayStatus } from '../../protocol/blastbeat/http-status.js';
-import { encodeRequest } from '../../protocol/blastbeat/request-vars.js';
+import { encodeRequest, peerVars } from '../../protocol/blastbeat/request-vars.js';
 import { parseResponseHead, type ResponseHead } from '../../protocol/blastbeat/response.js';
 import { isValidKey } from '../../protocol/blastbeat/websocket.js';
 import type { SessionContext } from './session-context.js';
 import type { RequestDecision, RouteToNode } from './session-types.js';
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+/** Chunks up to this size are framed in a copy (one small buffer); bigger ones are framed around, uncopied. */
+const COPY_CHUNK_MAX = 1024;
 
 function rejectEvent(status: GatewayStatus, reason: string, message: string, close: boolean): RequestDecision {
   return { type: 'http.reject', status, reason, message, close };
@@ -54,7 +56,7 @@ export function readRequest(ctx: SessionContext): RequestDecision | undefined {
     case 'node':
       break;
   }
-  const packet = encodeRequest(head, ctx.peer);
+  const packet = encodeRequest(head, ctx.peer, (ctx.peerVars ??= peerVars(ctx.peer)));
   if (!Buffer.isBuffer(packet)) return rejectEvent(431, 'uwsgi_too_large', 'request head too large to forward', true);
   if (key !== undefined) return { type: 'http.upgrade', head, route, packet, key };
   return { type: 'http.request', head, route, packet };
@@ -145,13 +147,10 @@ function closesAfter(ctx: SessionContext, backendClose: boolean, framing: string
 
 /**
  * Reads a node's response head (from `headers`, or from a `body` sent first
- * by a backend that writes its response raw). Pure, and remembered for the
- * message: the machine's guards ask it which way to go, then the transition
- * they pick applies it.
+ * by a backend that writes its response raw), deciding what it does to the
+ * exchange before anything is written; `applyResponse` then writes it.
  */
 export function planResponse(ctx: SessionContext, message: Buffer): ResponsePlan {
-  const memo = ctx.plan;
-  if (memo !== undefined && memo.message === message) return memo.plan;
   let plan: ResponsePlan;
   const parsed = parseResponseHead(message, ctx.method);
   if (parsed.type === 'rejected') plan = { kind: 'bad', reason: parsed.reason };
@@ -162,7 +161,6 @@ export function planResponse(ctx: SessionContext, message: Buffer): ResponsePlan
     const done = framing.kind === 'none' || (framing.kind === 'length' && after >= framing.length);
     plan = { kind: 'started', head: parsed, done, close: done && closesAfter(ctx, parsed.close, framing.kind) };
   }
-  ctx.plan = { message, plan };
   return plan;
 }
 
@@ -170,9 +168,7 @@ export function planResponse(ctx: SessionContext, message: Buffer): ResponsePlan
  * Writes the head and the body bytes after it as one write. Bytes beyond a
  * Content-Length are dropped, never sent ahead of the next response.
  */
-export function applyResponse(ctx: SessionContext, message: Buffer): void {
-  const plan = planResponse(ctx, message);
-  ctx.plan = undefined;
+export function applyResponse(ctx: SessionContext, message: Buffer, plan: ResponsePlan): void {
   if (plan.kind === 'bad') {
     ctx.out({ type: 'session.drop', reason: plan.reason });
     return;
@@ -218,7 +214,13 @@ export function continueResponse(ctx: SessionContext, kind: 'body' | 'chunk', da
     return;
   }
   if (kind === 'chunk') {
-    ctx.out({ type: 'conn.write', data: encodeChunk(data) });
+    if (data.length <= COPY_CHUNK_MAX) ctx.out({ type: 'conn.write', data: encodeChunk(data) });
+    else {
+      // A big chunk is not copied: its framing goes around it, and the connection writes the three as one writev.
+      ctx.out({ type: 'conn.write', data: chunkHeader(data.length) });
+      ctx.out({ type: 'conn.write', data });
+      ctx.out({ type: 'conn.write', data: CHUNK_END });
+    }
     if (data.length === 0) response.done = true;
     return;
   }

@@ -1,18 +1,17 @@
-import type { ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
+import type { SocketInlet, SocketPort, ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import { Tally } from '../../metrics/tally.js';
-import { DropCounter } from '../../metrics/drops.js';
 import type { Metrics } from '../../metrics/registry.js';
-import { EMPTY, KIND_FRAME, type BackendMessage, type GatewayOutbound } from '../../protocol/blastbeat/message.js';
-import { BATCH, isBatchOffer } from '../../protocol/blastbeat/batch.js';
+import type { BackendMessage, GatewayOutbound } from '../../protocol/blastbeat/message.js';
+import { assign, enqueueActions, setup, type AnyActorRef } from 'xstate';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
-import { flatMachine, type FlatScope } from './flat-machine.js';
-import type { NodeEntry } from './presence.js';
+import { BackendDispatch, pingTo, type DispatchOutlets } from './dispatch.js';
 import type { GatewayRegistry } from './registry.js';
 
 export interface GatewayMachineConfig {
   readonly registry: GatewayRegistry;
+  /** Where node messages go; one is made when not given (the tree shares its own with the ROUTER adapter). */
+  readonly dispatch?: BackendDispatch;
   /** systemId of the ROUTER adapter. */
   readonly socket: string;
   readonly logger?: Logger;
@@ -26,6 +25,10 @@ export type GatewayEvent =
   | { type: 'http.ready'; http: string[]; https: string[] }
   /** The sweep: presence, pings, session deadlines (from a heartbeat monitor). */
   | HeartbeatTick
+  /** A node became available (from the dispatch, when the adapter hands bursts to it directly). */
+  | { type: 'gateway.nodeUp'; node: string }
+  /** The dispatch threw while the adapter ran it: this machine fails with the error, as if its action had. */
+  | { type: 'gateway.crash'; error: unknown }
   | { type: 'lifecycle.shutdown' };
 
 export type GatewayEmitted =
@@ -38,35 +41,36 @@ export interface GatewayContext {
   http: { http: string[]; https: string[] } | undefined;
 }
 
-type Scope = FlatScope<GatewayEmitted>;
+/** What the router's work may reach: other actors, and observers of what it emits. */
+interface Scope {
+  readonly system: { get(systemId: string): AnyActorRef | undefined };
+  readonly emit: (event: GatewayEmitted) => void;
+}
 
 /**
  * The gateway's side of the backend wire (docs/gateway.md "The backend wire"): it owns node
- * presence and hands each backend message to its session. A burst from the
- * ROUTER is one event; each message is routed by its sid, and only to the
- * session bound to the node that sent it (identity is authorization, as in
- * BlastBeat). On each `heartbeat.tick` it pings silent nodes, marks nodes
- * unavailable, tells their sessions (`backend.lost`) and wakes sessions
- * whose deadline passed (`session.tick`): the only timer behind every
- * session's timeouts.
+ * presence and the deadline sweep. On each `heartbeat.tick` it pings silent
+ * nodes, marks nodes unavailable, tells their sessions (`backend.lost`) and
+ * wakes sessions whose deadline passed (`session.tick`): the only timer
+ * behind every session's timeouts. It announces when the gateway listens
+ * and when nodes come and go.
  *
- * It sees one event per ZeroMQ burst, which under load is a handful of
- * messages, so it is a flat machine (`flat-machine.ts`) like the sessions.
+ * Node messages themselves are per-message work (`dispatch.ts`): once the
+ * ROUTER adapter is ready this machine attaches an inlet to it
+ * (`zmq.attach`), so each burst runs the dispatch by a function call, which
+ * tells this machine only that a node came up (`gateway.nodeUp`); the
+ * adapter's port, recorded in the registry, takes the sessions' messages
+ * the same way. A `zmq.batch` event (before the inlet is attached) takes the
+ * same path. A burst that throws fails this machine (`gateway.crash`), as a
+ * throwing action would, and rest_for_one restarts what depends on it.
  */
 export function gatewayMachine(config: GatewayMachineConfig) {
   const log = (config.logger ?? silentLogger).child({ actor: 'gateway' });
   const now = config.now ?? Date.now;
   const registry = config.registry;
-  const drops = new DropCounter('gateway', config.metrics, log);
+  const dispatch = config.dispatch ?? new BackendDispatch({ registry, ...(config.logger ? { logger: config.logger } : {}), ...(config.metrics ? { metrics: config.metrics } : {}), now });
   const nodesGauge = config.metrics?.gauge('steward_gateway_nodes_available', 'Backend nodes answering pings');
   const sessionsGauge = config.metrics?.gauge('steward_gateway_sessions', 'Open client connections');
-  const backendMessages = config.metrics
-    ? new Tally(config.metrics, config.metrics.counter('steward_gateway_backend_messages_total', 'Messages from backend nodes, by type', ['type']))
-    : undefined;
-
-  // Both carry the batch offer: a node that reads batches may then send them (batch.ts).
-  const ping = (node: NodeEntry): GatewayOutbound => [node.id, EMPTY, KIND_FRAME.ping, BATCH];
-  const pong = (node: NodeEntry): GatewayOutbound => [node.id, EMPTY, KIND_FRAME.pong, BATCH];
 
   const send = (scope: Scope, command: ZmqCommand<GatewayOutbound>) => scope.system.get(config.socket)?.send(command);
 
@@ -76,53 +80,43 @@ export function gatewayMachine(config: GatewayMachineConfig) {
     scope.emit({ type: 'gateway.listening', http: ctx.http.http, https: ctx.http.https, zmq: ctx.zmq });
   };
 
-  const dispatch = (messages: readonly BackendMessage[], scope: Scope) => {
-    const t = now();
-    let replies: GatewayOutbound[] | undefined;
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i] as BackendMessage;
-      const node = registry.nodes.byRoutingId(m.node);
-      if (node === undefined) {
-        drops.drop('unknown_node', m.node.toString('latin1').slice(0, 64));
-        continue;
+  const nodeUp = (name: string, scope: Scope) => {
+    log.info({ node: name }, 'node available');
+    scope.emit({ type: 'node.up', node: name });
+  };
+
+  const dispatchBurst = (messages: readonly BackendMessage[], scope: Scope) =>
+    dispatch.batch(messages, {
+      send: (replies) => send(scope, { type: 'zmq.send', messages: replies }),
+      nodeUp: (node) => nodeUp(node.name, scope),
+    });
+
+  /** The function the ROUTER hands each burst to: the dispatch, without this machine's interpreter. */
+  const inletOf = (system: Scope['system'], self: AnyActorRef): SocketInlet<BackendMessage> => {
+    const outlets: DispatchOutlets = {
+      send: (replies) => {
+        const port = registry.nodesPort;
+        if (port !== undefined) port.send(replies);
+        else system.get(config.socket)?.send({ type: 'zmq.send', messages: replies });
+      },
+      nodeUp: (node) => self.send({ type: 'gateway.nodeUp', node: node.name }),
+    };
+    return (batch) => {
+      try {
+        dispatch.batch(batch.messages, outlets);
+      } catch (error) {
+        // An inlet must not throw into the adapter: detach, and fail through this machine.
+        system.get(config.socket)?.send({ type: 'zmq.detach' } satisfies ZmqCommand<GatewayOutbound, BackendMessage>);
+        self.send({ type: 'gateway.crash', error });
       }
-      backendMessages?.incBy('type', m.kind);
-      if (registry.nodes.heard(node, t, m.kind === 'pong') === 'up') {
-        log.info({ node: node.name }, 'node available');
-        scope.emit({ type: 'node.up', node: node.name });
-      }
-      if (m.kind === 'pong') {
-        // Every pong says again: a node restarted under its name may be a BlastBeat one.
-        node.readsBatches = isBatchOffer(m.body);
-        continue;
-      }
-      if (m.kind === 'ping') {
-        (replies ??= []).push(pong(node));
-        continue;
-      }
-      if (m.sid.length === 0) {
-        drops.drop('no_sid', m.kind);
-        continue;
-      }
-      const session = registry.sessions.get(m.sid.toString('latin1'));
-      if (session === undefined) {
-        if (m.kind !== 'end') drops.drop('unknown_session', m.kind);
-        continue;
-      }
-      if (session.node() !== node.name) {
-        drops.drop('wrong_node', node.name);
-        continue;
-      }
-      session.send({ type: 'backend.message', kind: m.kind, body: m.body });
-    }
-    if (replies !== undefined) send(scope, { type: 'zmq.send', messages: replies });
+    };
   };
 
   const sweep = (ctx: GatewayContext, scope: Scope) => {
     const t = now();
     // Before the ROUTER is bound there is nobody to ping (and zeromq refuses sends while binding).
     const { ping: toPing, lost } = ctx.zmq === undefined ? { ping: [], lost: [] } : registry.nodes.tick(t);
-    if (toPing.length > 0) send(scope, { type: 'zmq.send', messages: toPing.map(ping) });
+    if (toPing.length > 0) send(scope, { type: 'zmq.send', messages: toPing.map(pingTo) });
     const lostNames = new Set<string>();
     for (const node of lost) {
       lostNames.add(node.name);
@@ -145,40 +139,59 @@ export function gatewayMachine(config: GatewayMachineConfig) {
     sessionsGauge?.set(registry.sessions.size);
   };
 
-  return flatMachine<'running' | 'stopped', GatewayContext, GatewayEvent, void, void, GatewayEmitted>({
+  /** Runs `work` with what it may reach; what it emits goes out through the action queue, in order. */
+  const withScope = (system: Scope['system'], enqueue: { emit: (event: GatewayEmitted) => void }, work: (scope: Scope) => void) =>
+    work({ system, emit: (event) => enqueue.emit(event) });
+
+  return setup({
+    types: {
+      context: {} as GatewayContext,
+      events: {} as GatewayEvent,
+      emitted: {} as GatewayEmitted,
+    },
+    actions: {
+      // An adapter that outlived a restart of this machine tells its endpoints again, once asked.
+      announce: ({ system }) => (system.get(config.socket) as AnyActorRef | undefined)?.send({ type: 'zmq.announce' } satisfies ZmqCommand<GatewayOutbound>),
+      zmqReady: assign({ zmq: ({ event }) => (event.type === 'zmq.ready' ? event.endpoints : undefined) }),
+      attach: enqueueActions(({ event, system, self, enqueue }) => {
+        if (event.type !== 'zmq.ready') return;
+        registry.nodesPort = event.port as SocketPort<GatewayOutbound>;
+        const adapter = system.get(config.socket) as AnyActorRef | undefined;
+        const attach: ZmqCommand<GatewayOutbound, BackendMessage> = { type: 'zmq.attach', inlet: inletOf(system, self), owner: self };
+        if (adapter) enqueue.sendTo(adapter, attach);
+      }),
+      httpReady: assign({ http: ({ event }) => (event.type === 'http.ready' ? { http: event.http, https: event.https } : undefined) }),
+      listening: enqueueActions(({ context, system, enqueue }) => withScope(system, enqueue, (scope) => listening(context, scope))),
+      dispatch: enqueueActions(({ event, system, enqueue }) => {
+        if (event.type === 'zmq.batch') withScope(system, enqueue, (scope) => dispatchBurst(event.messages, scope));
+      }),
+      crash: ({ event }) => {
+        throw (event as { error: unknown }).error;
+      },
+      nodeUp: enqueueActions(({ event, system, enqueue }) => {
+        if (event.type === 'gateway.nodeUp') withScope(system, enqueue, (scope) => nodeUp(event.node, scope));
+      }),
+      sweep: enqueueActions(({ context, system, enqueue }) => withScope(system, enqueue, (scope) => sweep(context, scope))),
+    },
+  }).createMachine({
     id: 'gateway',
+    context: { zmq: undefined, http: undefined },
     initial: 'running',
-    context: () => ({ zmq: undefined, http: undefined }),
     states: {
       running: {
-        // An adapter that outlived a restart of this machine tells its endpoints again,
-        // once this actor is registered under its systemId to receive them.
-        entry: (_ctx, scope) => scope.defer(() => send(scope, { type: 'zmq.announce' })),
+        entry: 'announce',
         on: {
-          'zmq.ready': (ctx, e, scope) => {
-            ctx.zmq = e.endpoints;
-            listening(ctx, scope);
-            return undefined;
-          },
-          'http.ready': (ctx, e, scope) => {
-            ctx.http = { http: e.http, https: e.https };
-            listening(ctx, scope);
-            return undefined;
-          },
-          'zmq.batch': (_ctx, e, scope) => {
-            dispatch(e.messages, scope);
-            return undefined;
-          },
-          'heartbeat.tick': (ctx, _e, scope) => {
-            sweep(ctx, scope);
-            return undefined;
-          },
-          'lifecycle.shutdown': () => 'stopped',
+          'zmq.ready': { actions: ['zmqReady', 'attach', 'listening'] },
+          'http.ready': { actions: ['httpReady', 'listening'] },
+          'zmq.batch': { actions: 'dispatch' },
+          'gateway.nodeUp': { actions: 'nodeUp' },
+          'gateway.crash': { actions: 'crash' },
+          'heartbeat.tick': { actions: 'sweep' },
+          'lifecycle.shutdown': 'stopped',
         },
       },
-      stopped: { final: true },
+      stopped: { type: 'final' },
     },
-    output: () => undefined,
   });
 }
 

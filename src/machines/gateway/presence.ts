@@ -57,9 +57,20 @@ export class NodeTable {
     return this.byName.get(name);
   }
 
+  /** The last routing id looked up, by object: a ROUTER hands the same Buffer for every message of a connection. */
+  private lastId: Buffer | undefined;
+  private lastEntry: NodeEntry | undefined;
+
   /** Looks a routing id up; undefined for a peer that is no configured node. */
   byRoutingId(id: Buffer): NodeEntry | undefined {
-    return this.byId.get(id.toString('latin1'));
+    if (id === this.lastId) return this.lastEntry;
+    const entry = this.byId.get(id.toString('latin1'));
+    // The table never changes after start (nodes are declared from the configuration), so a hit stays right.
+    if (entry !== undefined) {
+      this.lastId = id;
+      this.lastEntry = entry;
+    }
+    return entry;
   }
 
   all(): IterableIterator<NodeEntry> {

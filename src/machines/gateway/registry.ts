@@ -6,6 +6,8 @@
  * (binding counts): a request never waits for an actor hop to be routed.
  * Plain code: no sockets, no XState.
  */
+import type { SocketPort } from '../../actors/zmq-socket.js';
+import type { BackendKind, GatewayOutbound } from '../../protocol/blastbeat/message.js';
 import type { SessionEvent, RouteDecision } from './session-types.js';
 import { NodeTable, type NodeEntry } from './presence.js';
 
@@ -45,7 +47,10 @@ const UNKNOWN_HOST: RouteDecision = { kind: 'unknown-host' };
 /** What the registry needs of a live session. */
 export interface SessionHandle {
   readonly sid: Buffer;
+  /** An event for the session's actor (deadlines, a lost node, drain: its life). */
   send(event: SessionEvent): void;
+  /** A message from the session's node: per-message work, run at once without an actor event. */
+  backend(kind: BackendKind, body: Buffer): void;
   /** When the session wants `session.tick` (0: never). */
   deadline(): number;
   /** The node it is bound to. */
@@ -73,6 +78,13 @@ export class GatewayRegistry {
   readonly list: readonly Vhost[];
   /** Live sessions, keyed by the sid's latin1 string. */
   readonly sessions = new Map<string, SessionHandle>();
+  /**
+   * Where messages to the nodes leave: the nodes' ROUTER's port, which the
+   * gateway machine records from the adapter's `zmq.ready` (a restarted
+   * adapter announces a new one). The sessions' outbox sends a loop turn's
+   * messages through it, without an actor event.
+   */
+  nodesPort: SocketPort<GatewayOutbound> | undefined = undefined;
   readonly maxNodeSessions: number;
 
   constructor(specs: readonly VhostSpec[], pingFreqMs: number, options: RegistryOptions = {}) {

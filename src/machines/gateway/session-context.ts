@@ -5,10 +5,10 @@
  * would be most of its cost.
  */
 import { RequestStream } from '../../protocol/blastbeat/request-stream.js';
+import type { PeerVars } from '../../protocol/blastbeat/request-vars.js';
 import type { ResponseFraming } from '../../protocol/blastbeat/response.js';
 import type { WebSocketReader } from '../../protocol/blastbeat/websocket.js';
-import type { ResponsePlan } from './exchange.js';
-import type { RequestDecision, SessionEndReason, SessionInput } from './session-types.js';
+import type { ExchangePhase, LifeChange, RequestDecision, SessionEndReason, SessionInput, SessionLife } from './session-types.js';
 
 export interface ResponseState {
   readonly framing: ResponseFraming['kind'];
@@ -20,7 +20,15 @@ export interface ResponseState {
 }
 
 export interface SessionContext extends SessionInput {
+  /** Where the session's life is (its actor's state, mirrored for the per-message code). */
+  life: SessionLife;
+  /** Where the HTTP exchange in progress is, while `life` is `http`. */
+  exchange: ExchangePhase;
+  /** A life change the per-message code decided inside the actor, until the actor takes it (its `always`). */
+  change: LifeChange | undefined;
   readonly stream: RequestStream;
+  /** The connection's own uwsgi vars, encoded at its first request (an HTTP connection's, dropped on upgrade). */
+  peerVars: PeerVars | undefined;
   ws: WebSocketReader | undefined;
   /** The node this session is bound to (BlastBeat: a sid always maps to one node). */
   node: string | undefined;
@@ -50,10 +58,6 @@ export interface SessionContext extends SessionInput {
   next: RequestDecision | undefined;
   /** A broken request body, until a transition answers it. */
   bodyError: { readonly reason: 'bad_chunk' | 'body_too_large'; readonly detail: string } | undefined;
-  /** The plan for the last response head asked about (guards ask several times per message). */
-  plan: { readonly message: Buffer; readonly plan: ResponsePlan } | undefined;
-  /** How the WebSocket reader left things after the last frames. */
-  wsOutcome: 'open' | 'closed' | 'failed';
 }
 
 /**
@@ -70,7 +74,11 @@ class Context implements SessionContext {
   readonly route: SessionInput['route'];
   readonly out: SessionInput['out'];
   readonly now: SessionInput['now'];
+  life: SessionLife = 'http';
+  exchange: ExchangePhase = 'reading';
+  change: LifeChange | undefined = undefined;
   readonly stream: RequestStream;
+  peerVars: PeerVars | undefined = undefined;
   ws: WebSocketReader | undefined = undefined;
   node: string | undefined = undefined;
   nodeId: Buffer | undefined = undefined;
@@ -90,8 +98,6 @@ class Context implements SessionContext {
   requests = 0;
   next: RequestDecision | undefined = undefined;
   bodyError: SessionContext['bodyError'] = undefined;
-  plan: SessionContext['plan'] = undefined;
-  wsOutcome: SessionContext['wsOutcome'] = 'open';
 
   constructor(input: SessionInput) {
     this.sid = input.sid;

@@ -55,6 +55,33 @@ export interface SessionInput {
   readonly now: () => number;
 }
 
+/**
+ * A session's life, the states of its actor (`session.machine.ts`): HTTP
+ * exchanges one after the other, or a WebSocket after an upgrade; every way
+ * out through `closing` (and `wsClosing` for a WebSocket's close handshake)
+ * to `closed`.
+ */
+export type SessionLife = 'http' | 'websocket' | 'wsClosing' | 'closing' | 'closed';
+
+/**
+ * Where one HTTP exchange is while the session's life is `http`: `reading`
+ * a head (or idle between requests), `waiting` for the node with the whole
+ * head forwarded, `streaming` the node's response. Per-message work, kept
+ * in the context by plain functions (`session-steps.ts`), not actor states.
+ */
+export type ExchangePhase = 'reading' | 'waiting' | 'streaming';
+
+/** What the per-message code asks of the session's actor: a change of its life. */
+export type LifeChange =
+  /** The upgrade was accepted: the session is a WebSocket now. */
+  | 'session.upgraded'
+  /** Start the WebSocket close handshake (the node ended it, or the gateway goes away). */
+  | 'session.wsClose'
+  /** Close the connection (after what was written): the node is told `end`. */
+  | 'session.close'
+  /** The close is done (or its time is up): the session is over. */
+  | 'session.closed';
+
 export type SessionEvent =
   | { readonly type: 'conn.data'; readonly data: Buffer }
   /** The client will send nothing more (FIN); it may still read. */
@@ -69,6 +96,13 @@ export type SessionEvent =
   /** Finish the exchange in progress, then close (graceful shutdown). */
   | { readonly type: 'session.drain' }
   | { readonly type: 'lifecycle.shutdown' };
+
+/** Everything the session's actor takes: the events above and the life changes they lead to. */
+export type SessionActorEvent =
+  | SessionEvent
+  | { readonly type: LifeChange }
+  /** The per-message code threw on the connection's behalf: the actor fails with this error. */
+  | { readonly type: 'session.crash'; readonly error: unknown };
 
 /** What to do with a request head just read: forward it, upgrade it, or answer it here. */
 export type RequestDecision =
@@ -88,7 +122,11 @@ export type SessionCommand =
   /** The gateway answered a request itself (4xx/5xx), or cut a connection: for metrics and logs. */
   | { readonly type: 'session.error'; readonly status: GatewayStatus | 0; readonly reason: string }
   /** A message from the backend that made no sense in the session's state. */
-  | { readonly type: 'session.drop'; readonly reason: string };
+  | { readonly type: 'session.drop'; readonly reason: string }
+  /** The session is over (its actor reached `closed`): release the connection. */
+  | { readonly type: 'session.end' }
+  /** The session's code threw (its actor fails with this error): release the connection. */
+  | { readonly type: 'session.crashed'; readonly error: unknown };
 
 /** Why a session ended, as its output says. */
 export type SessionEndReason =

@@ -4,22 +4,34 @@
  * messages to the node; the node's messages out as frames; ping answered,
  * close handshake performed, size limit enforced by the reader.
  */
-import { CloseCode, encodeClose, encodeFrame, handshakeResponse, Opcode, WebSocketReader } from '../../protocol/blastbeat/websocket.js';
+import { CloseCode, encodeClose, encodeFrame, handshakeResponse, Opcode, WebSocketReader, type WebSocketLimits } from '../../protocol/blastbeat/websocket.js';
 import { bindTo, toBackend } from './exchange.js';
 import type { SessionContext } from './session-context.js';
 import type { RequestDecision } from './session-types.js';
 
 type Upgrade = Extract<RequestDecision, { type: 'http.upgrade' }>;
 
+/** One limits object per configured size, shared by every WebSocket rather than one each. */
+const readerLimits = new Map<number, WebSocketLimits>();
+function limitsFor(maxMessageSize: number): WebSocketLimits {
+  let limits = readerLimits.get(maxMessageSize);
+  if (limits === undefined) {
+    limits = { maxMessageSize };
+    if (readerLimits.size < 16) readerLimits.set(maxMessageSize, limits);
+  }
+  return limits;
+}
+
 /** Answers the handshake, tells the node about the new WebSocket (its `uwsgi` head) and reads what already came. */
 export function acceptWebSocket(ctx: SessionContext, event: Upgrade): void {
   bindTo(ctx, event.route);
+  ctx.peerVars = undefined;
   ctx.requests += 1;
   ctx.method = 'GET';
   ctx.headStarted = false;
   toBackend(ctx, 'uwsgi', event.packet);
   ctx.out({ type: 'conn.write', data: handshakeResponse(event.key) });
-  ctx.ws = new WebSocketReader({ maxMessageSize: ctx.limits.maxWebSocketMessage });
+  ctx.ws = new WebSocketReader(limitsFor(ctx.limits.maxWebSocketMessage));
   const rest = ctx.stream.takeRest();
   if (rest.length > 0) ctx.ws.push(rest);
 }

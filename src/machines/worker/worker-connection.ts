@@ -1,5 +1,6 @@
 import { enqueueActions, setup } from 'xstate';
-import type { ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
+import type { AnyActorRef } from 'xstate';
+import type { SocketInlet, SocketPort, ZmqCommand, ZmqOwnerEvent } from '../../actors/zmq-socket.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protocol/mdp.js';
 import type { WorkerInbound } from '../../protocol/worker-wire.js';
@@ -34,13 +35,21 @@ export interface WorkerConnectionConfig {
 }
 
 export type WorkerConnectionEvent =
-  | ZmqOwnerEvent<WorkerInbound>
+  | ZmqOwnerEvent<WorkerInbound, Buffer[]>
   | HeartbeatTick
   | { type: 'worker.idle' }
+  /** A burst handed to the inlet held the broker's DISCONNECT: the machine registers again. */
+  | { type: 'worker.disconnectRequested' }
+  /** The inlet's handling of a burst threw: the machine fails with that error, and its supervisor restarts it. */
+  | { type: 'worker.failed'; error: unknown }
   | { type: 'lifecycle.shutdown' };
 
 export interface WorkerConnectionContext {
   readonly link: WorkerLink;
+  /** The socket adapter's writing side, from its `zmq.ready`; until then replies go as `zmq.send` events. */
+  readonly wires: { port: SocketPort<Buffer[]> | undefined };
+  /** What the socket adapter hands each burst to (no XState step per burst, as the broker's). */
+  readonly inlet: SocketInlet<WorkerInbound>;
   endpoint: string | undefined;
 }
 
@@ -62,6 +71,25 @@ export function workerConnection(config: WorkerConnectionConfig) {
   const compact = wire === 'steward';
   const index = config.index ?? 0;
   const pool = config.pool ?? new CreditPool(credit, 1, compact ? 'shared' : 'static');
+
+  /** Each burst, straight from the socket adapter; what must change the machine's state comes back as an event. */
+  const inletOf = (link: WorkerLink, self: AnyActorRef): SocketInlet<WorkerInbound> => {
+    let failed = false;
+    return (batch) => {
+      if (failed) {
+        self.send(batch);
+        return;
+      }
+      try {
+        const wasRequested = link.disconnectRequested;
+        link.handle(batch.messages, now());
+        if (link.disconnectRequested && !wasRequested) self.send({ type: 'worker.disconnectRequested' });
+      } catch (error) {
+        failed = true;
+        self.send({ type: 'worker.failed', error });
+      }
+    };
+  };
 
   return setup({
     types: {
@@ -92,6 +120,9 @@ export function workerConnection(config: WorkerConnectionConfig) {
       handle: ({ context, event }) => {
         if (event.type === 'zmq.batch') context.link.handle(event.messages, now());
       },
+      fail: ({ event }) => {
+        if (event.type === 'worker.failed') throw event.error;
+      },
       countAttempt: ({ context }) => {
         context.link.attempts += 1;
         context.link.lastHeard = now();
@@ -110,9 +141,15 @@ export function workerConnection(config: WorkerConnectionConfig) {
       abandonAll: ({ context }) => {
         context.link.cancelAll();
       },
-      recordEndpoint: enqueueActions(({ event, enqueue }) => {
+      recordEndpoint: enqueueActions(({ context, event, enqueue, system, self }) => {
         if (event.type !== 'zmq.ready') return;
+        context.wires.port = event.port;
         enqueue.assign({ endpoint: event.endpoints[0] });
+        const adapter = system.get(config.socket);
+        if (adapter) {
+          const attach: ZmqCommand<Buffer[], WorkerInbound> = { type: 'zmq.attach', inlet: context.inlet, owner: self };
+          enqueue.sendTo(adapter, attach);
+        }
       }),
     },
   }).createMachine({
@@ -120,11 +157,16 @@ export function workerConnection(config: WorkerConnectionConfig) {
     context: ({ self }) => {
       let pending: Buffer[][] = [];
       const merge = compact;
-      // Replies that complete in the same tick leave as one zmq.send; in the compact
-      // wire their units also share ZeroMQ messages (zeromq.js pays per message).
+      const wires: WorkerConnectionContext['wires'] = { port: undefined };
+      // Replies that complete in the same tick leave together; in the compact wire their
+      // units also share ZeroMQ messages (zeromq.js pays per message).
       const flush = () => {
         const messages = merge ? mergeUnits(pending) : pending;
         pending = [];
+        if (wires.port) {
+          wires.port.send(messages);
+          return;
+        }
         const command: ZmqCommand<Buffer[]> = { type: 'zmq.send', messages };
         self.system.get(config.socket)?.send(command);
       };
@@ -133,17 +175,20 @@ export function workerConnection(config: WorkerConnectionConfig) {
         pending.push(frames);
       };
       const link = new WorkerLink(config.service, pool, index, config.handler, send, () => self.send({ type: 'worker.idle' }), log, now(), wire, config.onRegistered);
-      return { link, endpoint: undefined };
+      return { link, wires, inlet: inletOf(link, self), endpoint: undefined };
     },
     initial: 'registered',
     on: {
       'zmq.ready': { actions: 'recordEndpoint' },
+      'worker.failed': { actions: 'fail' },
     },
     states: {
       registered: {
         entry: 'register',
         on: {
           'zmq.batch': [{ actions: 'handle' }],
+          // Nothing to do: the eventless check below sees the link's DISCONNECT flag.
+          'worker.disconnectRequested': {},
           'heartbeat.tick': [{ guard: 'silent', target: 'reconnecting' }, { actions: 'heartbeat' }],
           'lifecycle.shutdown': 'draining',
         },

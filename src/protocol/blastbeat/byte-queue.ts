@@ -71,6 +71,11 @@ export class ByteQueue {
       this.offset -= (this.chunks[0] as Buffer).length;
       this.chunks.shift();
     }
-    if (this.chunks.length === 0) this.offset = 0;
+    if (this.chunks.length === 0) {
+      this.offset = 0;
+      // An emptied array keeps its backing store; a connection that goes idle should not (an idle WebSocket
+      // keeps two of these queues for its whole life).
+      this.chunks = [];
+    }
   }
 }

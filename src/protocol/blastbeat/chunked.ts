@@ -190,6 +190,14 @@ const CRLF = Buffer.from('\r\n');
 /** The last chunk and an empty trailer: ends a chunked response. */
 export const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
+/** The line that opens a chunk of `size` bytes: hex size, CRLF. */
+export function chunkHeader(size: number): Buffer {
+  return Buffer.from(`${size.toString(16)}\r\n`, 'latin1');
+}
+
+/** The CRLF that closes a chunk's data. */
+export const CHUNK_END: Buffer = Buffer.from('\r\n');
+
 /** One chunk: hex size, CRLF, data, CRLF, as one buffer (one socket write). */
 export function encodeChunk(data: Buffer): Buffer {
   if (data.length === 0) return LAST_CHUNK;

@@ -54,12 +54,29 @@ export const KIND_FRAME: Readonly<Record<GatewayKind | BackendKind, Buffer>> = O
 });
 
 const LONGEST_KIND = 16;
-const backendKinds: ReadonlyMap<string, BackendKind> = new Map(BACKEND_KINDS.map((k) => [k, k]));
-const gatewayKinds: ReadonlyMap<string, GatewayKind> = new Map(GATEWAY_KINDS.map((k) => [k, k]));
 
-function kindOf<K extends string>(frame: Buffer, table: ReadonlyMap<string, K>): K | undefined {
+/** Type names by length, as bytes: a type frame is matched without making a string of it (this runs per message). */
+type KindTable<K extends string> = ReadonlyArray<ReadonlyArray<readonly [Buffer, K]>>;
+
+function kindTable<K extends string>(kinds: readonly K[]): KindTable<K> {
+  const table: Array<Array<readonly [Buffer, K]>> = Array.from({ length: LONGEST_KIND + 1 }, () => []);
+  for (const k of kinds) (table[k.length] as Array<readonly [Buffer, K]>).push([Buffer.from(k, 'latin1'), k]);
+  return table;
+}
+
+const backendKinds = kindTable(BACKEND_KINDS);
+const gatewayKinds = kindTable(GATEWAY_KINDS);
+
+function kindOf<K extends string>(frame: Buffer, table: KindTable<K>): K | undefined {
   if (frame.length === 0 || frame.length > LONGEST_KIND) return undefined;
-  return table.get(frame.toString('latin1'));
+  const candidates = table[frame.length] as ReadonlyArray<readonly [Buffer, K]>;
+  for (let c = 0; c < candidates.length; c++) {
+    const [name, kind] = candidates[c] as readonly [Buffer, K];
+    let i = 0;
+    while (i < name.length && name[i] === frame[i]) i++;
+    if (i === name.length) return kind;
+  }
+  return undefined;
 }
 
 /**

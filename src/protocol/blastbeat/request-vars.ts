@@ -87,41 +87,87 @@ export function requestVars(head: RequestHead, peer: PeerInfo): UwsgiVar[] {
   return vars;
 }
 
-function pair(key: string, value: string): string {
-  return String.fromCharCode(key.length & 0xff, key.length >>> 8) + key + String.fromCharCode(value.length & 0xff, value.length >>> 8) + value;
+function length16(n: number): string {
+  return String.fromCharCode(n & 0xff, n >>> 8);
 }
 
-const FIXED_KEYS = [
-  'REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'CONTENT_TYPE', 'CONTENT_LENGTH',
-  'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL', 'REMOTE_ADDR', 'REMOTE_PORT', 'REQUEST_URI',
-] as const;
+function pair(key: string, value: string): string {
+  return length16(key.length) + key + length16(value.length) + value;
+}
+
+/** A key's length and bytes, encoded once: only the value changes from request to request. */
+const keyOf = (key: string) => length16(key.length) + key;
+const K_METHOD = keyOf('REQUEST_METHOD');
+const EMPTY_SCRIPT_NAME = pair('SCRIPT_NAME', '');
+const K_PATH = keyOf('PATH_INFO');
+const K_QUERY = keyOf('QUERY_STRING');
+const K_CONTENT_TYPE = keyOf('CONTENT_TYPE');
+const K_CONTENT_LENGTH = keyOf('CONTENT_LENGTH');
+const K_SERVER_NAME = keyOf('SERVER_NAME');
+const K_URI = keyOf('REQUEST_URI');
+const HTTPS_ON = pair('HTTPS', 'on');
+
+const headerKeys = new Map<string, string>();
+
+/** `user-agent` -> the encoded key `HTTP_USER_AGENT`, cached like `cgiHeaderName`. */
+function headerKey(name: string): string {
+  let key = headerKeys.get(name);
+  if (key === undefined) {
+    key = keyOf(cgiHeaderName(name));
+    if (headerKeys.size < MAX_CACHED_NAMES) headerKeys.set(name, key);
+  }
+  return key;
+}
+
+const value = (key: string, v: string) => key + length16(v.length) + v;
+
+/**
+ * The vars that depend only on the connection (SERVER_PORT, SERVER_PROTOCOL,
+ * REMOTE_ADDR, REMOTE_PORT, HTTPS), encoded once per connection rather than
+ * once per request.
+ */
+export interface PeerVars {
+  /** SERVER_PORT .. REMOTE_PORT for an HTTP/1.1 request, and for HTTP/1.0. */
+  readonly http11: string;
+  readonly http10: string;
+  /** `HTTPS=on` over TLS, else empty. */
+  readonly tls: string;
+}
+
+export function peerVars(peer: PeerInfo): PeerVars {
+  const port = pair('SERVER_PORT', String(peer.localPort));
+  const remote = pair('REMOTE_ADDR', peer.remoteAddress) + pair('REMOTE_PORT', String(peer.remotePort));
+  return {
+    http11: port + pair('SERVER_PROTOCOL', 'HTTP/1.1') + remote,
+    http10: port + pair('SERVER_PROTOCOL', 'HTTP/1.0') + remote,
+    tls: peer.tls ? HTTPS_ON : '',
+  };
+}
 
 /**
  * The `uwsgi` message body for a request, or a Rejection when its vars
  * overflow the 16-bit length. The same bytes as `encodeUwsgi(requestVars())`,
- * built straight into one string: this runs once per request.
+ * built straight into one string from keys encoded once and the
+ * connection's own vars (`peerVars`, which a caller keeps per connection):
+ * this runs once per request.
  */
-export function encodeRequest(head: RequestHead, peer: PeerInfo): Buffer | Rejection {
-  const values = [
-    head.method,
-    '',
-    decodePath(head.path),
-    head.query,
-    head.contentType ?? '',
-    head.body.kind === 'length' ? String(head.body.length) : '',
-    hostName(head.host),
-    String(peer.localPort),
-    head.version === '1.1' ? 'HTTP/1.1' : 'HTTP/1.0',
-    peer.remoteAddress,
-    String(peer.remotePort),
-    head.target,
-  ];
-  let body = '';
-  for (let i = 0; i < FIXED_KEYS.length; i++) body += pair(FIXED_KEYS[i] as string, values[i] as string);
-  if (peer.tls) body += pair('HTTPS', 'on');
-  for (const [name, value] of head.headers) {
-    if (value.length > UWSGI_MAX_PACKET) return encodeUwsgi([[name, value]]);
-    body += pair(cgiHeaderName(name), value);
+export function encodeRequest(head: RequestHead, peer: PeerInfo, vars: PeerVars = peerVars(peer)): Buffer | Rejection {
+  let body =
+    value(K_METHOD, head.method) +
+    EMPTY_SCRIPT_NAME +
+    value(K_PATH, decodePath(head.path)) +
+    value(K_QUERY, head.query) +
+    value(K_CONTENT_TYPE, head.contentType ?? '') +
+    value(K_CONTENT_LENGTH, head.body.kind === 'length' ? String(head.body.length) : '') +
+    value(K_SERVER_NAME, hostName(head.host)) +
+    (head.version === '1.1' ? vars.http11 : vars.http10) +
+    value(K_URI, head.target) +
+    vars.tls;
+  const headers = head.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, v] = headers[i] as readonly [string, string];
+    if (v.length > UWSGI_MAX_PACKET) return encodeUwsgi([[name, v]]);
+    body += headerKey(name) + length16(v.length) + v;
   }
   if (body.length + UWSGI_HEADER_SIZE > UWSGI_MAX_PACKET) return encodeUwsgi(requestVars(head, peer));
   return uwsgiPacket(body);

@@ -55,6 +55,24 @@ function nameIs(buf: Buffer, at: number, colon: number, name: string): boolean {
   return true;
 }
 
+const isOws = (c: number) => c === 0x20 || c === 0x09;
+
+/** A Content-Length value read from the bytes (1 to 15 digits between optional spaces or tabs), or -1. */
+function lengthValue(buf: Buffer, from: number, to: number): number {
+  let a = from;
+  let b = to;
+  while (a < b && isOws(buf[a] as number)) a++;
+  while (b > a && isOws(buf[b - 1] as number)) b--;
+  if (b === a || b - a > 15) return -1;
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    const d = (buf[i] as number) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 function hasToken(value: string, token: string): boolean {
   for (const t of value.toLowerCase().split(',')) if (t.trim() === token) return true;
   return false;
@@ -102,9 +120,8 @@ export function parseResponseHead(buf: Buffer, requestMethod: string, limits: Re
     const first = lower(buf[at] as number);
     if (first === 0x63 /* c */ || first === 0x74 /* t */) {
       if (nameIs(buf, at, colon, 'content-length')) {
-        const value = buf.toString('latin1', colon + 1, end).trim();
-        if (!/^[0-9]{1,15}$/.test(value)) return reject('bad_response_head', `Content-Length "${value.slice(0, 32)}"`);
-        const n = Number(value);
+        const n = lengthValue(buf, colon + 1, end);
+        if (n < 0) return reject('bad_response_head', `Content-Length "${buf.toString('latin1', colon + 1, Math.min(end, colon + 33)).trim()}"`);
         if (length !== undefined && length !== n) return reject('bad_response_head', 'conflicting Content-Length');
         length = n;
       } else if (nameIs(buf, at, colon, 'transfer-encoding')) {

@@ -18,6 +18,13 @@ describe('report', () => {
     expect(text).toContain('skipped: gateway / gateway: gateway not built yet');
   });
 
+  it('should show an HTTP figure\'s non-2xx responses and socket errors, and - for figures without them', () => {
+    const http: BenchRow = { ...row, suite: 'gateway', name: 'gateway', non2xx: 3, socketErrors: 0 };
+    expect(textTable([http])).toContain('3 / 0');
+    expect(markdownTable([http, row])).toMatch(/\| 3 \/ 0 \|\n.*\| - \|$/);
+    expect(progressLine(http)).toContain('non-2xx / socket errors 3 / 0');
+  });
+
   it('should escape pipes in markdown cells', () => {
     expect(markdownTable([row])).toContain('steward \\| 100 in flight');
   });

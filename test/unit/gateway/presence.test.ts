@@ -18,6 +18,7 @@ function fakeSession(sid: string, node: string | undefined, deadline = 0) {
     events,
     deadlineAt: deadline,
     send: (e) => events.push(e),
+    backend: (kind, body) => events.push({ type: 'backend.message', kind, body }),
     deadline: () => handle.deadlineAt,
     node: () => node,
   };

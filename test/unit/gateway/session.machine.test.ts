@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
+import { chartOf } from '../../../src/actors/inspect/chart.js';
 import { gatewaySession } from '../../../src/machines/gateway/session.machine.js';
-import type { RouteDecision, SessionCommand, SessionLimits } from '../../../src/machines/gateway/session-types.js';
+import { backendMessage, clientData } from '../../../src/machines/gateway/session-steps.js';
+import type { LifeChange, RouteDecision, SessionCommand, SessionLimits } from '../../../src/machines/gateway/session-types.js';
 import { DEFAULT_HEAD_LIMITS } from '../../../src/protocol/blastbeat/http-head.js';
 import { decodeUwsgi, uwsgiRecord } from '../../../src/protocol/blastbeat/uwsgi.js';
 import { encodeFrame, Opcode, WebSocketReader } from '../../../src/protocol/blastbeat/websocket.js';
@@ -19,7 +21,7 @@ const LIMITS: SessionLimits = {
 
 const NODE: RouteDecision = { kind: 'node', node: 'n1', id: Buffer.from('n1'), vhost: 'h', timeoutMs: 2000 };
 
-function boot(route: (host: string) => RouteDecision = (host) => (host === 'h' ? NODE : { kind: 'unknown-host' }), limits = LIMITS) {
+function boot(route: (host: string) => RouteDecision = (host) => (host === 'h' ? NODE : { kind: 'unknown-host' }), limits = LIMITS, viaActor = false) {
   const clock = new SimulatedClock();
   const commands: SessionCommand[] = [];
   const actor = createActor(gatewaySession, {
@@ -35,12 +37,24 @@ function boot(route: (host: string) => RouteDecision = (host) => (host === 'h' ?
   });
   actor.start();
   const take = () => commands.splice(0, commands.length);
+  const ctx = () => actor.getSnapshot().context.session;
+  // As the connection does (actors/gateway-connection.ts): per-message work runs on the context, the life change it
+  // leads to goes to the actor. `viaActor` sends the same as actor events instead (the path tests and rare senders use).
+  const change = (c: LifeChange | undefined) => {
+    if (c !== undefined) actor.send({ type: c });
+  };
+  const bytes = (s: string | Buffer) => (Buffer.isBuffer(s) ? s : Buffer.from(s, 'latin1'));
   return {
     actor,
     take,
-    state: () => actor.getSnapshot().value,
-    data: (s: string | Buffer) => actor.send({ type: 'conn.data', data: Buffer.isBuffer(s) ? s : Buffer.from(s, 'latin1') }),
-    backend: (kind: BackendKind, body: string | Buffer = '') => actor.send({ type: 'backend.message', kind, body: Buffer.isBuffer(body) ? body : Buffer.from(body, 'latin1') }),
+    /** The exchange phase while the session is doing HTTP, else its life state. */
+    state: () => {
+      const snapshot = actor.getSnapshot();
+      return snapshot.value === 'http' ? snapshot.context.session.exchange : snapshot.value;
+    },
+    data: (s: string | Buffer) => (viaActor ? actor.send({ type: 'conn.data', data: bytes(s) }) : change(clientData(ctx(), bytes(s)))),
+    backend: (kind: BackendKind, body: string | Buffer = '') =>
+      viaActor ? actor.send({ type: 'backend.message', kind, body: bytes(body) }) : change(backendMessage(ctx(), kind, bytes(body))),
     /** Moves the clock and lets the sweeper wake the session, as the gateway machine does. */
     after: (ms: number) => {
       clock.increment(ms);
@@ -543,5 +557,60 @@ describe('gateway session: WebSocket', () => {
     const s = boot();
     s.data('GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n');
     expect(written(s.take())).toMatch(/^HTTP\/1\.1 400/);
+  });
+});
+
+describe('gateway session: a statechart the inspector draws', () => {
+  it('should give the live inspector its life states and the transitions between them, like any XState machine', () => {
+    const chart = chartOf(gatewaySession);
+    expect(chart?.machine).toBe('gatewaySession');
+    expect(chart?.root.initial).toBe('http');
+    expect(chart?.root.states.map((s) => s.key)).toEqual(['http', 'websocket', 'wsClosing', 'closing', 'closed']);
+    const http = chart!.root.states[0]!;
+    expect(http.on).toContainEqual({ event: 'session.upgraded', targets: ['gatewaySession.websocket'], guard: null, actions: [] });
+    expect(http.on).toContainEqual({ event: 'always', targets: ['gatewaySession.closing'], guard: 'changes', actions: [] });
+    expect(chart!.root.states[4]!.type).toBe('final');
+    expect(chart!.root.on).toContainEqual({ event: 'session.tick', targets: [], guard: null, actions: ['step'] });
+  });
+
+  it('should show its life in the actor snapshot: the state moves on life changes only, the exchange phase is in the context', () => {
+    const s = boot();
+    s.data(GET);
+    expect(s.actor.getSnapshot().value).toBe('http');
+    expect(s.actor.getSnapshot().context.session.exchange).toBe('waiting');
+    s.backend('headers', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+    expect(s.actor.getSnapshot().value).toBe('closing');
+  });
+
+  it('should take the same events as actor events (the path rare senders use) with the same outcome', () => {
+    const s = boot(undefined, LIMITS, true);
+    s.data(GET);
+    expect(s.state()).toBe('waiting');
+    s.backend('headers', OK);
+    expect(written(s.take())).toBe(OK);
+    expect(s.state()).toBe('reading');
+  });
+
+  it('should fail its actor, and tell its connection, when per-message work throws', () => {
+    const crashed: SessionCommand[] = [];
+    const actor = createActor(gatewaySession, {
+      input: {
+        sid: Buffer.alloc(16, 1),
+        peer: { remoteAddress: '127.0.0.1', remotePort: 1, localPort: 2, tls: false },
+        limits: LIMITS,
+        route: () => {
+          throw new Error('routing table broke');
+        },
+        out: (c) => crashed.push(c),
+        now: () => 0,
+      },
+    });
+    const errors: unknown[] = [];
+    actor.subscribe({ error: (e) => errors.push(e) });
+    actor.start();
+    actor.send({ type: 'conn.data', data: Buffer.from(GET) });
+    expect(actor.getSnapshot().status).toBe('error');
+    expect(String(errors[0])).toContain('routing table broke');
+    expect(crashed.map((c) => c.type)).toContain('session.crashed');
   });
 });
