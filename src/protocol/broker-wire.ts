@@ -352,10 +352,16 @@ function decodeMdp2Client(frames: Buffer[], limits: BrokerWireLimits): BrokerInb
   if (n < 4) return reject('mdp_client_without_service');
   const serviceFrame = frames[3] as Buffer;
   if (serviceFrame.length === 0 || serviceFrame.length > limits.maxServiceLength) return reject('bad_service_name');
+  // Partials go to an MDP/0.2 client as they come: RFC 18 has no window.
+  return mdpClientRequest(frames[0] as Buffer, 'mdp2', serviceFrame, frames.slice(4));
+}
+
+/** An MDP client's request (0.1, or 0.2, which takes partials): no id, no expiration of its own, always queued. */
+function mdpClientRequest(peer: Buffer, dialect: 'mdp' | 'mdp2', serviceFrame: Buffer, body: Buffer[]): ClientRequest {
   return {
     type: 'client.request',
-    peer: frames[0] as Buffer,
-    dialect: 'mdp2',
+    peer,
+    dialect,
     service: serviceFrame.toString('latin1'),
     serviceFrame,
     header: undefined,
@@ -366,10 +372,9 @@ function decodeMdp2Client(frames: Buffer[], limits: BrokerWireLimits): BrokerInb
     replyId: 0,
     wait: true,
     call: false,
-    // Partials go to an MDP/0.2 client as they come: RFC 18 has no window.
-    stream: true,
+    stream: dialect === 'mdp2',
     window: 0,
-    body: frames.slice(4),
+    body,
   };
 }
 
@@ -426,24 +431,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
     if (n < 4) return reject('mdp_client_without_service');
     const serviceFrame = frames[3] as Buffer;
     if (serviceFrame.length === 0 || serviceFrame.length > limits.maxServiceLength) return reject('bad_service_name');
-    return {
-      type: 'client.request',
-      peer,
-      dialect: 'mdp',
-      service: serviceFrame.toString('latin1'),
-      serviceFrame,
-      header: undefined,
-      requestId: undefined,
-      steward: false,
-      expiresAt: 0,
-      expiration: undefined,
-      replyId: 0,
-      wait: true,
-      call: false,
-      stream: false,
-      window: 0,
-      body: frames.slice(4),
-    };
+    return mdpClientRequest(peer, 'mdp', serviceFrame, frames.slice(4));
   }
 
   if (isHeader(header, MDPW01)) {

@@ -5,36 +5,27 @@
  * the worker run in this process so the test can see what they saw.
  */
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Broker } from '../../src/api/broker.js';
+import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/api/worker.js';
 import { ImagesService } from '../../src/services/images.js';
 import { CliProcess, runCli } from '../helpers/cli.js';
 import { imageFixtures } from '../helpers/images.js';
-import { ANY, eventually } from '../helpers/zmq.js';
+import { testScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/zmq.js';
 
 const COUNTDOWN = fileURLToPath(new URL('../../examples/handlers/countdown.mjs', import.meta.url));
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function broker() {
-  const b = await Broker.start({ frontend: ANY, backend: ANY, drainTimeoutMs: 200 });
-  cleanups.push(() => b.stop());
-  return { b, ...(await b.endpoints()) };
-}
+const scope = testScope();
 
 describe('steward CLI client: --stream', () => {
   it('should print each partial reply as it comes, then the final one, for --call', async () => {
-    const { frontend, backend } = await broker();
+    const { frontend, backend } = await scope.broker();
     const w = Worker.start({ broker: backend, service: 'parts', handler: async function* (req) {
       yield ['a', req.text()];
       yield 'b';
       return ['end', 'of', 'it'];
     } });
-    cleanups.push(() => w.stop());
+    scope.defer(() => w.stop());
     await w.registered();
     expect(await runCli(['--role', 'client', '--broker', frontend, '--stream', '--call', 'parts', 'x'])).toMatchObject({ code: 0, stdout: 'a x\nb\nend of it' });
     // A worker that does not stream: the final line alone.
@@ -43,10 +34,10 @@ describe('steward CLI client: --stream', () => {
 
   it('should stream api.images resize_images with --rpc: one JSON line per picture written, then the summary', async () => {
     const { dir, cleanup } = await imageFixtures();
-    cleanups.push(cleanup);
-    const { frontend, backend } = await broker();
+    scope.defer(cleanup);
+    const { frontend, backend } = await scope.broker();
     const w = Worker.start({ broker: backend, service: 'api.images', rpc: new ImagesService({ root: dir }) });
-    cleanups.push(() => w.stop());
+    scope.defer(() => w.stop());
     await w.registered();
     const result = await runCli(['--role', 'client', '--broker', frontend, '--timeout', '10000', '--stream', '--rpc', 'api.images', 'resize_images', '40x30', 'a.png', 'photo.jpg']);
     expect(result.code, result.stderr).toBe(0);
@@ -58,7 +49,7 @@ describe('steward CLI client: --stream', () => {
   });
 
   it('should cancel the stream at the broker and the worker on Ctrl-C', async () => {
-    const { b, frontend, backend } = await broker();
+    const { b, frontend, backend } = await scope.broker();
     const { default: countdown } = (await import(COUNTDOWN)) as { default: (req: unknown) => AsyncGenerator<string, string> };
     const seen = { aborted: false, finished: false };
     const w = Worker.start({
@@ -73,10 +64,10 @@ describe('steward CLI client: --stream', () => {
         }
       },
     });
-    cleanups.push(() => w.stop());
+    scope.defer(() => w.stop());
     await w.registered();
     const client = new CliProcess(['--role', 'client', '--broker', frontend, '--stream', '--call', 'countdown', '100']);
-    cleanups.push(() => client.stop());
+    scope.defer(() => client.stop());
     await client.waitForLine((l) => l === '99');
     client.signal('SIGINT');
     await client.exit();

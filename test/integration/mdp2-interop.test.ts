@@ -4,36 +4,27 @@
  * code, through steward's broker beside MDP/0.1 and steward's own peers:
  * each row of the dialect-pair table in docs/wires.md that involves 0.2.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { Broker } from '../../src/api/broker.js';
+import { describe, expect, it } from 'vitest';
 import { Client } from '../../src/api/client.js';
 import { BrokerError } from '../../src/api/errors.js';
 import { Worker } from '../../src/api/worker.js';
 import { Metrics } from '../../src/metrics/registry.js';
 import { PythonPeer, runPython, startPython } from '../helpers/python.js';
-import { ANY, eventually } from '../helpers/zmq.js';
+import { testScope } from '../helpers/scope.js';
+import { eventually } from '../helpers/zmq.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function broker(options: Parameters<typeof Broker.start>[0] = {}) {
-  const b = await Broker.start({ frontend: ANY, backend: ANY, drainTimeoutMs: 200, ...options });
-  cleanups.push(() => b.stop());
-  return { b, ...(await b.endpoints()) };
-}
+const scope = testScope();
 
 async function pyWorker(script: string, args: string[]) {
   const child = await startPython(script, args);
-  cleanups.push(() => {
+  scope.defer(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
 }
 
 function client(frontend: string) {
   const c = new Client({ broker: frontend, timeout: 5000, waitForWorker: true });
-  cleanups.push(() => c.close());
+  scope.defer(() => c.close());
   return c;
 }
 
@@ -44,7 +35,7 @@ async function served(c: Client, service: string) {
 
 describe('MDP/0.2 interop with Python peers written from RFC 18', () => {
   it('should stream a Python 0.2 worker to a Python 0.2 client: PARTIALs, then the FINAL', async () => {
-    const { frontend, backend } = await broker();
+    const { frontend, backend } = await scope.broker();
     await pyWorker('mdp2_worker.py', [backend, 'py2.echo', '3']);
     await served(client(frontend), 'py2.echo');
     const result = await runPython('mdp2_client.py', [frontend, 'py2.echo', 'hello']);
@@ -52,7 +43,7 @@ describe('MDP/0.2 interop with Python peers written from RFC 18', () => {
   });
 
   it("should stream a steward worker's generator to a Python 0.2 client", async () => {
-    const { frontend, backend } = await broker();
+    const { frontend, backend } = await scope.broker();
     const w = Worker.start({
       broker: backend,
       service: 'ts.count',
@@ -61,14 +52,14 @@ describe('MDP/0.2 interop with Python peers written from RFC 18', () => {
         return 'ts:done';
       },
     });
-    cleanups.push(() => w.stop());
+    scope.defer(() => w.stop());
     await w.registered();
     const result = await runPython('mdp2_client.py', [frontend, 'ts.count', 'n']);
     expect(result).toMatchObject({ code: 0, stdout: 'PARTIAL n 1\nPARTIAL n 2\nPARTIAL n 3\nFINAL ts:done\n' });
   });
 
   it('should stream a Python 0.2 worker to client.stream()', async () => {
-    const { frontend, backend } = await broker();
+    const { frontend, backend } = await scope.broker();
     await pyWorker('mdp2_worker.py', [backend, 'py2.echo', '5']);
     const c = client(frontend);
     await served(c, 'py2.echo');
@@ -85,7 +76,7 @@ describe('MDP/0.2 interop with Python peers written from RFC 18', () => {
 
   it('should give a Python 0.1 client the FINAL of a 0.2 worker alone, and count the partials it dropped', async () => {
     const metrics = new Metrics('broker');
-    const { frontend, backend } = await broker({ metrics });
+    const { frontend, backend } = await scope.broker({ metrics });
     await pyWorker('mdp2_worker.py', [backend, 'py2.echo', '4']);
     await served(client(frontend), 'py2.echo');
     expect(await runPython('mdp_client.py', [frontend, 'py2.echo', 'x'])).toMatchObject({ code: 0, stdout: 'py:done:4\n' });
@@ -93,14 +84,14 @@ describe('MDP/0.2 interop with Python peers written from RFC 18', () => {
   });
 
   it('should give a Python 0.2 client the reply of a Python 0.1 worker as its FINAL', async () => {
-    const { frontend, backend } = await broker();
+    const { frontend, backend } = await scope.broker();
     await pyWorker('mdp_worker.py', [backend, 'py1.echo']);
     await served(client(frontend), 'py1.echo');
     expect(await runPython('mdp2_client.py', [frontend, 'py1.echo', 'a', 'b'])).toMatchObject({ code: 0, stdout: 'FINAL py:A py:B\n' });
   });
 
   it('should answer MMI to a Python 0.2 client as a FINAL', async () => {
-    const { frontend, backend } = await broker();
+    const { frontend, backend } = await scope.broker();
     await pyWorker('mdp2_worker.py', [backend, 'py2.echo']);
     await served(client(frontend), 'py2.echo');
     expect(await runPython('mdp2_client.py', [frontend, 'mmi.service', 'py2.echo'])).toMatchObject({ code: 0, stdout: 'FINAL 200\n' });
@@ -110,14 +101,14 @@ describe('MDP/0.2 interop with Python peers written from RFC 18', () => {
   it('should bound what the broker holds for a reader slower than a 0.2 worker, which knows no window: 507, and the worker freed', async () => {
     const maxStreamBytes = 64 * 1024;
     const metrics = new Metrics('broker');
-    const { b, frontend, backend } = await broker({ maxStreamBytes, metrics });
+    const { b, frontend, backend } = await scope.broker({ maxStreamBytes, metrics });
     // 1,000 parts of 1 KiB, as fast as the worker's socket takes them.
     await pyWorker('mdp2_worker.py', [backend, 'py2.flood', '1000', '1024']);
     const c = client(frontend);
     await served(c, 'py2.flood');
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, b.core()?.streamHeldBytes ?? 0)), 1);
-    cleanups.push(() => clearInterval(sampler));
+    scope.defer(() => clearInterval(sampler));
     // The reader takes two parts, then stops reading for a while: the window (4) closes.
     const stream = c.stream('py2.flood', 'go', { window: 4 });
     await stream.next();
@@ -135,9 +126,9 @@ describe('MDP/0.2 interop with Python peers written from RFC 18', () => {
   });
 
   it('should send a 0.2 worker nothing for a cancelled request, drop its FINAL, and give it the next one', async () => {
-    const { b, frontend, backend } = await broker();
+    const { b, frontend, backend } = await scope.broker();
     const peer = new PythonPeer('mdp2_worker.py', [backend, 'py2.slow', '1']);
-    cleanups.push(() => peer.kill());
+    scope.defer(() => peer.kill());
     await peer.waitForLine((l) => l === 'READY');
     const c = client(frontend);
     await served(c, 'py2.slow');

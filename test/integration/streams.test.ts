@@ -7,35 +7,26 @@
  * worker's handler sees it); and expiry while a worker holds a request.
  */
 import * as zmq from 'zeromq';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Broker } from '../../src/api/broker.js';
+import { describe, expect, it } from 'vitest';
 import { Client } from '../../src/api/client.js';
 import { BrokerError } from '../../src/api/errors.js';
 import { Worker, type WorkerRequest } from '../../src/api/worker.js';
 import { clientCallUnit, decodeUnits, Kind } from '../../src/protocol/steward-wire.js';
-import { ANY, eventually, receiveWithin } from '../helpers/zmq.js';
+import { testScope } from '../helpers/scope.js';
+import { eventually, receiveWithin } from '../helpers/zmq.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function broker(options: Parameters<typeof Broker.start>[0] = {}) {
-  const b = await Broker.start({ frontend: ANY, backend: ANY, drainTimeoutMs: 200, ...options });
-  cleanups.push(() => b.stop());
-  return { b, ...(await b.endpoints()) };
-}
+const scope = testScope();
 
 async function worker(options: Parameters<typeof Worker.start>[0]) {
   const w = Worker.start({ drainTimeoutMs: 500, ...options });
-  cleanups.push(() => w.stop());
+  scope.defer(() => w.stop());
   await w.registered();
   return w;
 }
 
 function client(options: ConstructorParameters<typeof Client>[0]) {
   const c = new Client({ waitForWorker: true, ...options });
-  cleanups.push(() => c.close());
+  scope.defer(() => c.close());
   return c;
 }
 
@@ -61,7 +52,7 @@ function counting(n: number) {
 
 describe('streamed replies', () => {
   it('should read a generator handler: its partials in order, then the final reply, last', async () => {
-    const { frontend, backend } = await broker();
+    const { frontend, backend } = await scope.broker();
     const { handler } = counting(50);
     await worker({ broker: backend, service: 'count', handler });
     const c = client({ broker: frontend });
@@ -71,7 +62,7 @@ describe('streamed replies', () => {
   });
 
   it('should answer a unary call to a streaming handler with its final reply alone, nothing else sent', async () => {
-    const { b, frontend, backend } = await broker();
+    const { b, frontend, backend } = await scope.broker();
     const { seen, handler } = counting(10);
     await worker({ broker: backend, service: 'count', handler });
     const c = client({ broker: frontend });
@@ -82,7 +73,7 @@ describe('streamed replies', () => {
   });
 
   it('should end a stream with one final part when the worker does not stream', async () => {
-    const { frontend, backend } = await broker();
+    const { frontend, backend } = await scope.broker();
     await worker({ broker: backend, service: 'plain', handler: (req) => `plain ${req.text()}` });
     const c = client({ broker: frontend });
     const parts = await c.stream('plain', 'x').collect();
@@ -90,7 +81,7 @@ describe('streamed replies', () => {
   });
 
   it('should stream RPC: each yielded value, then the result', async () => {
-    const { frontend, backend } = await broker();
+    const { frontend, backend } = await scope.broker();
     await worker({
       broker: backend,
       service: 'rpc.count',
@@ -113,7 +104,7 @@ describe('streamed replies', () => {
   });
 
   it('should fail a stream whose worker is lost after it sent partials, without sending it again', async () => {
-    const { frontend, backend } = await broker({ heartbeatIntervalMs: 100, liveness: 3 });
+    const { frontend, backend } = await scope.broker({ heartbeatIntervalMs: 100, liveness: 3 });
     let calls = 0;
     const w = await worker({
       broker: backend,
@@ -142,7 +133,7 @@ describe('streamed replies', () => {
 
 describe('back-pressure: a slow reader, a fast worker', () => {
   it("should hold the worker's generator to the reader through the window, and the broker holds nothing", async () => {
-    const { b, frontend, backend } = await broker();
+    const { b, frontend, backend } = await scope.broker();
     const { seen, handler } = counting(1_000);
     await worker({ broker: backend, service: 'fast', handler });
     const c = client({ broker: frontend });
@@ -167,12 +158,12 @@ describe('back-pressure: a slow reader, a fast worker', () => {
   });
 
   it('should end the worker side of a stream whose reader vanished without a word, within the liveness window', async () => {
-    const { b, frontend, backend } = await broker({ heartbeatIntervalMs: 100, liveness: 3 });
+    const { b, frontend, backend } = await scope.broker({ heartbeatIntervalMs: 100, liveness: 3 });
     const { seen, handler } = counting(1_000_000);
     await worker({ broker: backend, service: 'endless', handler, heartbeatIntervalMs: 100 });
     // A raw compact-wire reader: it asks for a stream with a window of 2, reads nothing, sends nothing more.
     const reader = new zmq.Dealer({ linger: 0 });
-    cleanups.push(() => reader.close());
+    scope.defer(() => reader.close());
     reader.connect(frontend);
     await reader.send(clientCallUnit(1, Date.now() + 60_000, 'endless', [Buffer.from('go')], { window: 2 }));
     const first = await receiveWithin(reader, 5_000);
@@ -187,7 +178,7 @@ describe('back-pressure: a slow reader, a fast worker', () => {
   });
 
   it('should stop the worker when the reader breaks out of its loop', async () => {
-    const { b, frontend, backend } = await broker();
+    const { b, frontend, backend } = await scope.broker();
     const { seen, handler } = counting(1_000_000);
     await worker({ broker: backend, service: 'endless', handler });
     const c = client({ broker: frontend });
@@ -206,7 +197,7 @@ describe('back-pressure: a slow reader, a fast worker', () => {
 
 describe('cancellation', () => {
   it("should reject an aborted call at once and abort the worker handler's own signal", async () => {
-    const { b, frontend, backend } = await broker();
+    const { b, frontend, backend } = await scope.broker();
     let started = (): void => undefined;
     const running = new Promise<void>((r) => (started = r));
     const seen: { aborted?: boolean; reason?: string } = {};
@@ -240,7 +231,7 @@ describe('cancellation', () => {
   });
 
   it('should make the queue forget a cancelled request: the worker that comes later never sees it', async () => {
-    const { b, frontend, backend } = await broker();
+    const { b, frontend, backend } = await scope.broker();
     const c = client({ broker: frontend, timeout: 30_000 });
     const controller = new AbortController();
     const call = c.call('later', 'forget me', { signal: controller.signal });
@@ -255,7 +246,7 @@ describe('cancellation', () => {
   });
 
   it('should cancel a stream by its signal: the reader gets the reason, the generator is returned', async () => {
-    const { frontend, backend } = await broker();
+    const { frontend, backend } = await scope.broker();
     const { seen, handler } = counting(1_000_000);
     await worker({ broker: backend, service: 'endless', handler });
     const c = client({ broker: frontend });
@@ -269,7 +260,7 @@ describe('cancellation', () => {
   });
 
   it('should reject at once, sending nothing, when the signal was aborted before the call', async () => {
-    const { b, frontend } = await broker();
+    const { b, frontend } = await scope.broker();
     const c = client({ broker: frontend });
     await expect(c.call('any', 'x', { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
     await expect(c.stream('any', 'x', { signal: AbortSignal.abort() }).next()).rejects.toMatchObject({ name: 'AbortError' });
@@ -277,7 +268,7 @@ describe('cancellation', () => {
   });
 
   it("should cancel at the worker a request that expires while it holds it: the handler's signal aborts", async () => {
-    const { b, frontend, backend } = await broker({ heartbeatIntervalMs: 100 });
+    const { b, frontend, backend } = await scope.broker({ heartbeatIntervalMs: 100 });
     let aborted = false;
     await worker({
       broker: backend,

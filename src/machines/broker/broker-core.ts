@@ -649,13 +649,8 @@ export class BrokerCore {
 
   /** The request `w` holds under the message's token, left in flight; undefined (and counted) when there is none. */
   private heldBy(m: WorkerPartial, now: number): Pending | undefined {
-    const key = m.peer.toString('latin1');
-    const w = this.workers.get(key) ?? this.departing.get(key);
-    if (!w) {
-      this.drops.push('unknown_worker');
-      return undefined;
-    }
-    w.lastSeen = now;
+    const w = this.sender(m, now);
+    if (!w) return undefined;
     const p = this.ledger.peek(w, m.token);
     if (!p) this.drops.push('stale_reply');
     return p;
@@ -724,8 +719,8 @@ export class BrokerCore {
     if (this.ledger.peek(w, p.token) === p) w.codec.cancel?.(this.outbox, w, p.token);
   }
 
-  /** The request a worker's reply answers, taken out of flight; undefined (and counted) when there is none. */
-  private takeInFlight(m: WorkerReply, now: number): { w: WorkerEntry; p: Pending } | undefined {
+  /** The worker (registered or departing) a reply or a partial came from, heard now; undefined (and counted) when unknown. */
+  private sender(m: { readonly peer: Buffer }, now: number): WorkerEntry | undefined {
     const key = m.peer.toString('latin1');
     const w = this.workers.get(key) ?? this.departing.get(key);
     if (!w) {
@@ -733,6 +728,13 @@ export class BrokerCore {
       return undefined;
     }
     w.lastSeen = now;
+    return w;
+  }
+
+  /** The request a worker's reply answers, taken out of flight; undefined (and counted) when there is none. */
+  private takeInFlight(m: WorkerReply, now: number): { w: WorkerEntry; p: Pending } | undefined {
+    const w = this.sender(m, now);
+    if (!w) return undefined;
     const p = this.ledger.take(w, m.token);
     if (!p) {
       // A reply for a request this worker no longer holds (it was given up); never answer twice.
