@@ -67,6 +67,10 @@ export class WorkerCall implements WorkerRequest {
   private controller: AbortController | undefined;
   /** Wakes a stream waiting for window or cancellation. */
   wake: (() => void) | undefined;
+  /** Findable by token while it runs (see WorkerLink.track), linked among the unary calls. */
+  tracked = false;
+  prev: WorkerCall | undefined = undefined;
+  next: WorkerCall | undefined = undefined;
 
   constructor(
     readonly service: string,

@@ -57,8 +57,18 @@ export class WorkerLink implements CreditPort {
   /** Registered, and the broker has not yet shown it took the READY (a PONG or any message after it). */
   private unconfirmed = false;
   private readonly held: WorkerCall[] = [];
-  /** Compact wire: requests taken and not yet answered, by token, for WORKER_WINDOW and WORKER_CANCEL. */
-  private readonly running = new Map<number, WorkerCall>();
+  /**
+   * Compact wire: the running requests a WORKER_WINDOW or WORKER_CANCEL must
+   * find. Only those that outlive the burst they came in (a handler answering
+   * at once has answered before any cancel is read): streams by token, since a
+   * window comes every half window, and the others in a plain list searched
+   * on a cancel, which is rare. A Map entry for every request cost a third of
+   * the worker link's per-request work (measured). Requests waiting for a slot
+   * are in `held`, searched on a cancel too.
+   */
+  private readonly streams = new Map<number, WorkerCall>();
+  /** The other tracked calls, as a list linked through the calls (no allocation per request). */
+  private unary: WorkerCall | undefined;
 
   constructor(
     private readonly service: string,
@@ -152,7 +162,8 @@ export class WorkerLink implements CreditPort {
    * stream stops. Their final replies still go, as empty ones.
    */
   cancelAll(): void {
-    for (const call of this.running.values()) this.cancelCall(call);
+    for (const call of this.streams.values()) this.cancelCall(call);
+    for (let call = this.unary; call !== undefined; call = call.next) this.cancelCall(call);
     for (const call of this.held) this.cancelCall(call);
   }
 
@@ -176,16 +187,16 @@ export class WorkerLink implements CreditPort {
             break;
           }
           const call = new WorkerCall(this.service, m.body, m.token, m.envelope, m.stream, m.window);
-          if (this.compact) this.running.set(m.token, call);
           if (admitted) this.run(call);
           else this.held.push(call);
           break;
         }
         case 'broker.window':
-          this.running.get(m.token)?.refill(m.credit);
+          this.streams.get(m.token)?.refill(m.credit);
           break;
         case 'broker.cancel': {
-          const call = this.running.get(m.token);
+          // A call answered at once (a handler that did not wait) is not tracked: its reply crossed the cancel.
+          const call = this.streams.get(m.token) ?? this.findUnary(m.token) ?? this.held.find((c) => c.token === m.token);
           if (call !== undefined) this.cancelCall(call);
           break;
         }
@@ -220,6 +231,38 @@ export class WorkerLink implements CreditPort {
     this.send(pingUnit(this.pings));
   }
 
+  /** Compact wire: a call a cancel or a window must find by token. */
+  private track(call: WorkerCall): void {
+    if (!this.compact || call.tracked) return;
+    call.tracked = true;
+    if (call.stream) {
+      this.streams.set(call.token, call);
+      return;
+    }
+    call.next = this.unary;
+    if (this.unary !== undefined) this.unary.prev = call;
+    this.unary = call;
+  }
+
+  private findUnary(token: number): WorkerCall | undefined {
+    for (let call = this.unary; call !== undefined; call = call.next) if (call.token === token) return call;
+    return undefined;
+  }
+
+  private untrack(call: WorkerCall): void {
+    if (!call.tracked) return;
+    call.tracked = false;
+    if (call.stream) {
+      this.streams.delete(call.token);
+      return;
+    }
+    if (call.prev !== undefined) call.prev.next = call.next;
+    else this.unary = call.next;
+    if (call.next !== undefined) call.next.prev = call.prev;
+    call.prev = undefined;
+    call.next = undefined;
+  }
+
   private cancelCall(call: WorkerCall): void {
     if (call.cancelled) return;
     this.cancelled += 1;
@@ -241,6 +284,8 @@ export class WorkerLink implements CreditPort {
       return;
     }
     if (result instanceof Promise) {
+      // It outlives this burst: a WORKER_CANCEL may come for it, and its handler may look at its signal later.
+      this.track(call);
       result.then(
         (reply) => this.settle(call, reply),
         (error: unknown) => this.finish(call, exceptionReply(error), error),
@@ -251,8 +296,10 @@ export class WorkerLink implements CreditPort {
   }
 
   private settle(call: WorkerCall, result: ReplyBody | PartialReplies): void {
-    if (isReplyStream(result)) void this.drive(call, result[Symbol.asyncIterator]() as AsyncIterator<ReplyBody, ReplyBody | void>);
-    else this.finish(call, call.cancelled ? NO_REPLY : toFrames(result));
+    if (isReplyStream(result)) {
+      this.track(call);
+      void this.drive(call, result[Symbol.asyncIterator]() as AsyncIterator<ReplyBody, ReplyBody | void>);
+    } else this.finish(call, call.cancelled ? NO_REPLY : toFrames(result));
   }
 
   /**
@@ -293,7 +340,7 @@ export class WorkerLink implements CreditPort {
 
   private finish(call: WorkerCall, reply: Buffer[], error?: unknown): void {
     this.inFlight -= 1;
-    if (this.compact) this.running.delete(call.token);
+    this.untrack(call);
     if (error === undefined) this.served += 1;
     else {
       this.failed += 1;
