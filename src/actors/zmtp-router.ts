@@ -7,7 +7,7 @@ import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/registry.js';
 import { Tally } from '../metrics/tally.js';
 import type { Codec } from '../protocol/codec.js';
-import { DEFAULT_FRAME_LIMITS, encodedSize, frameHeaderSize, writeFrameHeader, writeMessage } from '../protocol/zmtp/frames.js';
+import { DEFAULT_FRAME_LIMITS, encodedSize, writeFrameHeader, writeMessage } from '../protocol/zmtp/frames.js';
 import type { Metadata } from '../protocol/zmtp/commands.js';
 import { ZmtpConnection } from '../protocol/zmtp/connection.js';
 import { reportsStart } from '../supervisor/start-report.js';
@@ -40,8 +40,14 @@ export interface ZmtpRouterConfig<In extends EventObject, Out> {
   readonly metrics?: Metrics;
 }
 
-/** Bodies up to this size are copied into the burst's one buffer; bigger ones are written as they are. */
-const COPY_LIMIT = 16 * 1024;
+/**
+ * Frames up to this size are copied into the burst's buffer; bigger ones are written as they are, beside
+ * it (one writev), so forwarding a big body never allocates and copies it again: with 16 KiB bodies, a
+ * fresh 16 KiB buffer per message was most of a broker's garbage-collection time.
+ */
+const COPY_LIMIT = 2 * 1024;
+/** Most messages handed to the owner at once, as zeromq.js's 512 ready messages per poll in zmq-socket.ts. */
+const MAX_BURST = 512;
 const BIND_ATTEMPTS = 20;
 const BIND_RETRY_MS = 50;
 
@@ -52,6 +58,8 @@ class Peer {
   key = '';
   /** Messages for this peer in the command being carried out. */
   pending: Buffer[][] | undefined = undefined;
+  /** Messages read before the owner asked to pause, not yet handed over; delivered first on resume. */
+  held: EventObject[] = [];
   pendingBytes = 0;
   timer: NodeJS.Timeout | undefined;
   conn!: ZmtpConnection;
@@ -262,11 +270,29 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
         if (batch.length > 0) {
           const messages = batch;
           batch = [];
-          deliver({ type: 'zmq.batch', socket: config.name, messages });
+          handOver(peer, messages);
         }
       });
       socket.on('close', () => drop(peer));
       peer.conn.start();
+    };
+
+    /**
+     * One read can hold thousands of small messages: they go to the owner in bursts of at most
+     * MAX_BURST, and when a burst makes the owner pause (its queues are full), the rest waits in the
+     * peer until it resumes, as it would have in the kernel's buffers had it not been read yet.
+     */
+    const handOver = (peer: Peer, messages: In[]) => {
+      let from = 0;
+      while (from < messages.length) {
+        if (paused) {
+          for (let i = from; i < messages.length; i++) peer.held.push(messages[i] as In);
+          return;
+        }
+        const to = Math.min(messages.length, from + MAX_BURST);
+        deliver({ type: 'zmq.batch', socket: config.name, messages: from === 0 && to === messages.length ? messages : messages.slice(from, to) });
+        from = to;
+      }
     };
 
     const peerOf = (id: Buffer): Peer | undefined => {
@@ -306,21 +332,20 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
       peer.pendingBytes = 0;
       const socket = peer.socket;
       if (socket.destroyed) return;
-      let big = false;
-      for (let i = 0; i < messages.length && !big; i++) {
+      let bigBytes = 0;
+      for (let i = 0; i < messages.length; i++) {
         const m = messages[i] as Buffer[];
-        for (let f = 1; f < m.length; f++) if ((m[f] as Buffer).length > COPY_LIMIT) big = true;
+        for (let f = 1; f < m.length; f++) {
+          const n = (m[f] as Buffer).length;
+          if (n > COPY_LIMIT) bigBytes += n;
+        }
       }
-      if (!big) {
+      if (bigBytes === 0) {
         const out = Buffer.allocUnsafe(total);
         let at = 0;
         for (let i = 0; i < messages.length; i++) at = writeMessage(out, at, messages[i] as Buffer[], 1);
         socket.write(out);
-      } else {
-        socket.cork();
-        for (let i = 0; i < messages.length; i++) writeLarge(socket, messages[i] as Buffer[]);
-        socket.uncork();
-      }
+      } else writeMixed(socket, messages, total - bigBytes);
       if (sent !== undefined) for (let i = 0; i < messages.length; i++) sent.inc();
     };
 
@@ -357,14 +382,24 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
           break;
         case 'zmq.resume':
           paused = false;
-          for (const peer of peers) peer.socket.resume();
+          for (const peer of peers) {
+            if (peer.held.length > 0) {
+              const held = peer.held as In[];
+              peer.held = [];
+              handOver(peer, held);
+            }
+            // A hand-over above may have paused again.
+            if (!paused) peer.socket.resume();
+          }
           break;
         case 'zmq.announce':
           if (endpoints !== undefined) deliver({ type: 'zmq.ready', socket: config.name, endpoints, port });
           break;
         case 'zmq.subscribe':
         case 'zmq.unsubscribe':
-          break;
+          // As on a libzmq ROUTER (zmq-socket.ts): a command this socket cannot carry out is its owner's
+          // bug, so the adapter fails and its supervisor restarts it, rather than ignoring it.
+          throw new TypeError(`${config.name}: a ROUTER has no subscriptions (${command.type})`);
         case 'lifecycle.shutdown': {
           // What is queued leaves before the connections close, within the linger.
           for (const server of servers) server.close();
@@ -400,6 +435,13 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
             throw endpointError(config.name, 'bind', endpoint, error);
           }
           if (closed) return;
+          // A listening server that fails (accept out of descriptors, say) fails the adapter, after its
+          // start: its supervisor restarts it, where an unheard 'error' would have killed the process.
+          server.on('error', (error) => {
+            if (closed) return;
+            log.error({ err: error, endpoint: concrete }, 'listening socket failed');
+            fail(error);
+          });
           resolved.set(endpoint, concrete);
           bound.push(concrete);
         }
@@ -427,15 +469,32 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
 }
 
 /** A message with big frames: headers and small frames copied, big bodies written as they are (the socket is corked). */
-function writeLarge(socket: net.Socket, frames: Buffer[]): void {
-  const last = frames.length - 1;
-  for (let f = 1; f <= last; f++) {
-    const frame = frames[f] as Buffer;
-    const header = Buffer.allocUnsafe(frameHeaderSize(frame.length));
-    writeFrameHeader(header, 0, frame.length, f < last);
-    socket.write(header);
-    if (frame.length > 0) socket.write(frame);
+/**
+ * Messages with big frames, as one writev: headers and small frames copied in order into one buffer of
+ * `smallBytes`, each big frame written as it is between the pieces of that buffer.
+ */
+function writeMixed(socket: net.Socket, messages: readonly Buffer[][], smallBytes: number): void {
+  const small = Buffer.allocUnsafe(smallBytes);
+  let at = 0;
+  let from = 0;
+  socket.cork();
+  for (let i = 0; i < messages.length; i++) {
+    const frames = messages[i] as Buffer[];
+    const last = frames.length - 1;
+    for (let f = 1; f <= last; f++) {
+      const frame = frames[f] as Buffer;
+      at = writeFrameHeader(small, at, frame.length, f < last);
+      if (frame.length <= COPY_LIMIT) {
+        at += frame.copy(small, at);
+        continue;
+      }
+      socket.write(small.subarray(from, at));
+      socket.write(frame);
+      from = at;
+    }
   }
+  if (at > from) socket.write(small.subarray(from, at));
+  socket.uncork();
 }
 
 export type ZmtpRouterLogic<In extends EventObject, Out> = ReturnType<typeof zmtpRouter<In, Out>>;

@@ -1,4 +1,6 @@
 import { Broker, DEFAULT_BACKEND, DEFAULT_FRONTEND } from '../api/broker.js';
+import { UsageError } from '../cli/errors.js';
+import type { BrokerTransport } from '../supervisor/trees/broker.js';
 import { flagInt, flagString, type RoleDefinition } from '../cli/role.js';
 import { DEFAULT_MAX_QUEUE_BYTES } from '../machines/broker/broker-core.js';
 import { DEFAULT_MAX_STREAM_BYTES } from '../machines/broker/stream-windows.js';
@@ -6,6 +8,11 @@ import { DEFAULT_BROKER_WIRE_LIMITS } from '../protocol/broker-wire.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
 import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
 import { reloadAllowList } from '../security/zap-handler.js';
+
+function brokerTransport(value: string | undefined): BrokerTransport {
+  if (value === undefined || value === 'auto' || value === 'libzmq') return value ?? 'auto';
+  throw new UsageError(`--transport must be auto or libzmq, got "${value}"`, '--transport auto');
+}
 
 export const brokerRole: RoleDefinition = {
   name: 'broker',
@@ -34,6 +41,9 @@ Flags:
   --max-clients N         most clients with requests queued or in flight at once (default 100000)
   --max-services N        most services tracked at once (default 10000)
   --drain-timeout MS      on shutdown, how long in-flight requests may finish (default 5000)
+  --transport auto|libzmq the ZeroMQ stack on the broker's sockets: auto (default) speaks ZMTP 3.1 itself
+                          over node's net for plain tcp:// and ipc://, libzmq for CURVE and the rest;
+                          libzmq uses libzmq always
 ${curveServerUsage}
 
 A request over a limit is refused: steward clients get status 413 (size, frames)
@@ -57,6 +67,7 @@ Example:
     'max-clients': { type: 'string' },
     'max-services': { type: 'string' },
     'drain-timeout': { type: 'string' },
+    transport: { type: 'string' },
     ...curveServerFlags,
   },
   endpointFlag: ({ where }) => (where.endsWith('.backend') ? '--backend' : '--frontend'),
@@ -70,13 +81,15 @@ Example:
       heartbeatIntervalMs: flagInt(flags, 'heartbeat', MDP_HEARTBEAT_INTERVAL_MS, 10, 3_600_000),
       liveness: flagInt(flags, 'liveness', MDP_HEARTBEAT_LIVENESS, 1, 1000),
       maxQueuePerService: flagInt(flags, 'max-queue', 0, 0, 100_000_000),
-      maxQueueBytes: flagInt(flags, 'max-queue-bytes', DEFAULT_MAX_QUEUE_BYTES, 1024, Number.MAX_SAFE_INTEGER),
+      // At least 1 MiB: well above what one burst of 512 small requests holds, so back-pressure, not refusal, bounds it.
+      maxQueueBytes: flagInt(flags, 'max-queue-bytes', DEFAULT_MAX_QUEUE_BYTES, 1024 * 1024, Number.MAX_SAFE_INTEGER),
       maxStreamBytes: flagInt(flags, 'max-stream-bytes', DEFAULT_MAX_STREAM_BYTES, 1024, Number.MAX_SAFE_INTEGER),
       maxMessageSize: flagInt(flags, 'max-message-size', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       limits: { maxFrames: flagInt(flags, 'max-frames', DEFAULT_BROKER_WIRE_LIMITS.maxFrames, 8, 100_000) },
       maxClients: flagInt(flags, 'max-clients', 100_000, 1, 100_000_000),
       maxServices: flagInt(flags, 'max-services', 10_000, 1, 10_000_000),
       drainTimeoutMs: flagInt(flags, 'drain-timeout', 5_000, 0, 600_000),
+      transport: brokerTransport(flagString(flags, 'transport')),
       ...(curve ? { curve } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,

@@ -67,8 +67,9 @@ describe('overload: a burst of MDP requests sent at once (the zguide mdclient2 s
   it('should push back on the client instead of refusing when the queues fill, and log when it starts and stops', async () => {
     const metrics = new Metrics('broker');
     const { logger, lines } = captureLogs('warn');
-    // Room for about 480 small requests: the client sends 20,000 before any worker is there.
-    const { frontend, backend } = await echo({ metrics, logger, maxQueueBytes: 256 * 1024 });
+    // Room for about 4,000 small requests: the client sends 20,000 (10 MB of the broker's estimate) before any
+    // worker is there. A burst the broker reads at once is up to 512 messages, so the limit is kept well above that.
+    const { frontend, backend } = await echo({ metrics, logger, maxQueueBytes: 2 * 1024 * 1024 });
     const client = burst(frontend, 20_000);
     await eventually(() => lines.some((l) => l.msg.includes('not reading clients until they drain')), 20_000);
     const worker = Worker.start({ broker: backend, service: 'echo', concurrency: 16, handler: (req) => req.body as Buffer[] });

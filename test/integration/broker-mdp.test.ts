@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as zmq from 'zeromq';
 import { Broker, type BrokerOptions } from '../../src/api/broker.js';
 import { Metrics } from '../../src/metrics/registry.js';
@@ -15,8 +15,10 @@ afterEach(async () => {
   }
 });
 
+let transport: BrokerOptions['transport'] = 'auto';
+
 async function broker(options: BrokerOptions = {}) {
-  const b = await Broker.start({ frontend: ANY, backend: ANY, drainTimeoutMs: 100, ...options });
+  const b = await Broker.start({ frontend: ANY, backend: ANY, drainTimeoutMs: 100, transport, ...options });
   open.push(b);
   return { b, ...(await b.endpoints()) };
 }
@@ -26,7 +28,13 @@ function track<T extends { close(): void }>(x: T): T {
   return x;
 }
 
-describe('broker speaking MDP/0.1', () => {
+// Every case over both ZeroMQ stacks the broker can speak on: steward's own ZMTP ROUTER (the default for
+// plain tcp:// and ipc://) and libzmq (CURVE, or --transport libzmq).
+describe.each(['auto', 'libzmq'] as const)('broker speaking MDP/0.1 (transport %s)', (which) => {
+  beforeEach(() => {
+    transport = which;
+  });
+
   it('should route a request to a worker and the reply back to the client', async () => {
     const { frontend, backend } = await broker();
     const worker = track(new RawMdpWorker(backend));

@@ -9,7 +9,10 @@ import type { Codec } from '../../protocol/codec.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';
+import { SOCKET_SHUTDOWN_MS } from './constants.js';
 import { roleSupervisor, socketChild } from './parts.js';
+import { zmtpCanBind, zmtpRouter } from '../../actors/zmtp-router.js';
+import { MAX_MESSAGE_FRAMES } from '../../protocol/steward-wire.js';
 import type { ChildSpec } from '../types.js';
 
 export interface BrokerTreeConfig extends BrokerCoreOptions {
@@ -30,11 +33,19 @@ export interface BrokerTreeConfig extends BrokerCoreOptions {
   /** CURVE on both sockets, with a ZAP allow-list of client (and worker) keys. */
   readonly curve?: CurveServerOptions;
   readonly socketOptions?: SocketOptions;
+  /**
+   * Which ZeroMQ stack speaks on the broker's sockets. `auto` (the default): steward's own ZMTP ROUTER
+   * (actors/zmtp-router.ts) for plain tcp:// and ipc:// endpoints, libzmq for CURVE and the rest.
+   * `libzmq`: libzmq always (through zeromq.js).
+   */
+  readonly transport?: BrokerTransport;
   readonly sessionShards?: number;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
 }
+
+export type BrokerTransport = 'auto' | 'libzmq';
 
 /** The broker's default `maxMessageSize`: 16 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
@@ -95,31 +106,41 @@ export function brokerTree(config: BrokerTreeConfig) {
     ...config.socketOptions,
   };
   const socketsIds = shared ? [ids.frontend] : [ids.frontend, ids.backend];
-  const children: ChildSpec[] = [
-    ...curve.children,
-    socketChild('frontend', curve.secure({
-        name: ids.frontend,
-        kind: 'router',
-        bind: [config.frontend],
-        owner: ids.broker,
-        codec,
-        options: socketOptions,
-        logger: config.logger,
-        ...(config.metrics ? { metrics: config.metrics } : {}),
-      })),
-  ];
-  if (!shared) {
-    children.push(socketChild('backend', curve.secure({
-        name: ids.backend,
-        kind: 'router',
-        bind: [config.backend],
-        owner: ids.broker,
-        codec,
-        options: socketOptions,
-        logger: config.logger,
-        ...(config.metrics ? { metrics: config.metrics } : {}),
-      })));
-  }
+  // Plain TCP or IPC: steward's own ZMTP ROUTER, no libzmq thread between the wire and the broker, a burst
+  // per read and a write per peer per burst (docs/architecture.md, "Hot path rules"). CURVE: libzmq.
+  const zmtp = (config.transport ?? 'auto') === 'auto' && config.curve === undefined && zmtpCanBind(config.frontend) && zmtpCanBind(config.backend);
+  const socket = (id: 'frontend' | 'backend', name: string, endpoint: string): ChildSpec =>
+    zmtp
+      ? {
+          id,
+          systemId: name,
+          shutdown: SOCKET_SHUTDOWN_MS,
+          logic: zmtpRouter({
+            name,
+            bind: [endpoint],
+            owner: ids.broker,
+            codec,
+            handover: socketOptions.handover ?? true,
+            ...(socketOptions.maxMessageSize !== undefined ? { maxMessageSize: socketOptions.maxMessageSize } : {}),
+            // The codec holds messages to the broker's frame limit and answers what it can (413); the
+            // transport only keeps a peer from making one message of millions of frames.
+            maxFrames: Math.max(limits.maxFrames, MAX_MESSAGE_FRAMES + 1) * 4,
+            logger: config.logger,
+            ...(config.metrics ? { metrics: config.metrics } : {}),
+          }),
+        }
+      : socketChild(id, curve.secure({
+          name,
+          kind: 'router',
+          bind: [endpoint],
+          owner: ids.broker,
+          codec,
+          options: socketOptions,
+          logger: config.logger,
+          ...(config.metrics ? { metrics: config.metrics } : {}),
+        }));
+  const children: ChildSpec[] = [...curve.children, socket('frontend', ids.frontend, config.frontend)];
+  if (!shared) children.push(socket('backend', ids.backend, config.backend));
   const drainTimeoutMs = config.drainTimeoutMs ?? 5_000;
   children.push(
     {
