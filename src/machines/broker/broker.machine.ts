@@ -36,6 +36,8 @@ const LIMIT_OF: Partial<Record<BrokerDropReason, LimitName>> = {
   too_many_clients: 'clients',
   too_many_frames: 'frames',
   message_too_large: 'message_size',
+  stream_overflow: 'stream_bytes',
+  stream_memory_full: 'queue_bytes',
 };
 
 export interface BrokerMachineConfig extends BrokerCoreOptions {
@@ -187,7 +189,7 @@ export function brokerMachine(config: BrokerMachineConfig) {
     },
     delays: { drainTimeout: drainTimeoutMs },
     guards: {
-      drained: ({ context }) => context.core.inFlightCount === 0,
+      drained: ({ context }) => context.core.busy === 0,
     },
     actions: {
       announce: enqueueActions(({ system, enqueue }) => {
@@ -243,8 +245,8 @@ export function brokerMachine(config: BrokerMachineConfig) {
         flush(context, system, (ref, e) => enqueue.sendTo(ref, e));
       }),
       finishDrain: enqueueActions(({ context, system, enqueue }) => {
-        if (context.core.inFlightCount > 0) {
-          log.warn({ inFlight: context.core.inFlightCount }, 'drain timed out; in-flight requests abandoned');
+        if (context.core.busy > 0) {
+          log.warn({ inFlight: context.core.inFlightCount, streams: context.core.streamCount }, 'drain timed out; in-flight requests abandoned');
         }
         context.core.finishDrain();
         flush(context, system, (ref, e) => enqueue.sendTo(ref, e));

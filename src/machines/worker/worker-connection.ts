@@ -131,6 +131,10 @@ export function workerConnection(config: WorkerConnectionConfig) {
       sayGoodbye: ({ context }) => {
         context.link.disconnect();
       },
+      // Past the drain: nothing the handlers still run can be answered; their signals say so.
+      abandonAll: ({ context }) => {
+        context.link.cancelAll();
+      },
       recordEndpoint: enqueueActions(({ context, event, enqueue, system, self }) => {
         if (event.type !== 'zmq.ready') return;
         context.wires.port = event.port;
@@ -200,7 +204,7 @@ export function workerConnection(config: WorkerConnectionConfig) {
           'zmq.batch': { actions: 'handle' },
         },
       },
-      stopped: { type: 'final' },
+      stopped: { type: 'final', entry: 'abandonAll' },
     },
   });
 }
