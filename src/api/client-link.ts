@@ -70,11 +70,27 @@ export class ClientLink {
     this.writer = this.writerFor(this.socket);
   }
 
-  close(): void {
+  /**
+   * Closes the socket. With `lingerMs`, what is still queued (a cancel
+   * written just before) is handed to the socket first and given that long
+   * to leave; without, it is dropped.
+   */
+  close(lingerMs = 0): void {
     if (this.closed) return;
     this.closed = true;
-    this.writer.stop();
-    this.socket.close();
+    if (lingerMs <= 0 || (this.outbox.length === 0 && this.writer.pending === 0)) {
+      this.writer.stop();
+      this.socket.close();
+      return;
+    }
+    for (const message of mergeUnits(this.outbox)) this.writer.write(message);
+    this.outbox = [];
+    const { socket, writer } = this;
+    void writer.whenDrained(lingerMs).then(() => {
+      writer.stop();
+      socket.linger = lingerMs;
+      socket.close();
+    });
   }
 
   private open(): zmq.Dealer {

@@ -1,12 +1,12 @@
 import type { RoleDefinition } from '../role.js';
 
 /**
- * Every role `--role NAME` can start, each in its own module under src/roles/,
+ * Every role `--role NAME` can start, each in its own module under src/cli/roles/,
  * loaded only when chosen: a broker process then holds the broker's code and
  * not the gateway's, the balancer's health probes or sharp. Less code on the
  * heap makes each of its full collections cheaper; with 16 KiB bodies,
  * zeromq.js's external buffers request one every few tens of milliseconds
- * (docs/platform.md). `test/unit/roles/index.test.ts` checks each name
+ * (docs/platform.md). `test/unit/cli/role-index.test.ts` checks each name
  * against its module.
  */
 export interface RoleEntry {
