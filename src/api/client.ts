@@ -1,6 +1,6 @@
 import { silentLogger, type Logger } from '../log.js';
 import { BrokerSet, type BrokerState } from '../machines/client/broker-set.js';
-import { toFrames, type ReplyBody } from '../machines/worker/request.js';
+import { toFrames, type ReplyBody } from '../protocol/body.js';
 import type { JsonLimits, JsonObject } from '../protocol/json.js';
 import { decodeRpcReply, encodeRpcRequest } from '../protocol/rpc.js';
 import {

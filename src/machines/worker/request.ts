@@ -1,7 +1,8 @@
 /** What a worker's handler receives and may return. */
+import type { ReplyBody } from '../../protocol/body.js';
 import { encodeRpcException } from '../../protocol/rpc.js';
 
-export type ReplyBody = Buffer | Uint8Array | string | readonly (Buffer | Uint8Array | string)[];
+export type { ReplyBody } from '../../protocol/body.js';
 
 /**
  * Partial replies, then the final one: an async generator (`yield` each
@@ -37,15 +38,6 @@ export interface WorkerRequest {
 export type HandlerResult = ReplyBody | PartialReplies | Promise<ReplyBody | PartialReplies>;
 
 export type Handler = (request: WorkerRequest) => HandlerResult;
-
-export function toFrames(body: ReplyBody): Buffer[] {
-  if (typeof body === 'string') return [Buffer.from(body)];
-  if (Buffer.isBuffer(body)) return [body];
-  if (body instanceof Uint8Array) return [Buffer.from(body.buffer, body.byteOffset, body.byteLength)];
-  return (body as readonly (Buffer | Uint8Array | string)[]).map((b) =>
-    typeof b === 'string' ? Buffer.from(b) : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-  );
-}
 
 /** A stream rather than a reply: arrays and Buffers are iterable, but not asynchronously. */
 export function isReplyStream(value: unknown): value is PartialReplies {

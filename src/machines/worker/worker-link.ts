@@ -3,7 +3,8 @@ import { workerHeartbeat, workerReady, workerReply, workerDisconnect } from '../
 import { disconnectUnit, heartbeatUnit, pingUnit, workerCreditUnit, workerPartialUnit, workerReadyUnit, workerReplyUnit } from '../../protocol/steward-wire.js';
 import type { WorkerInbound } from '../../protocol/worker-wire.js';
 import type { CreditPool, CreditPort } from './credit-pool.js';
-import { WorkerCall, exceptionReply, isReplyStream, toFrames, type Handler, type ReplyBody, type PartialReplies } from './request.js';
+import { toFrames, type ReplyBody } from '../../protocol/body.js';
+import { WorkerCall, exceptionReply, isReplyStream, type Handler, type PartialReplies } from './request.js';
 
 /**
  * How a worker talks to its brokers: steward's compact wire (fewest message
