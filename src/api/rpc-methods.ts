@@ -7,7 +7,7 @@
  * partial reply (JSON, as a result is), and what it returns is the final
  * result (docs/wires.md). A caller that takes one reply gets the final result.
  */
-import { isReplyStream, type Handler } from '../machines/worker/request.js';
+import { isReplyStream, type Handler } from '../machines/worker/worker-call.js';
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from '../protocol/json.js';
 import { RPC_NOT_FOUND, decodeRpcRequest, encodeRpcException, encodeRpcResult, type RpcRequest } from '../protocol/rpc.js';
 

@@ -3,7 +3,7 @@ import { RoleHandle } from './role-handle.js';
 import type { RuntimeOptions } from './runtime-options.js';
 import type { ZmqCommand } from '../actors/zmq-socket.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
+import type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/worker-call.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { JsonValue } from '../protocol/json.js';
 import { DEFAULT_SINK_LIMITS, encodeSinkEvent } from '../protocol/sink.js';
@@ -11,7 +11,7 @@ import { workerSinkId, workerTree, type WorkerTreeConfig } from '../supervisor/t
 import { DEFAULT_BACKEND } from './broker.js';
 import { DEFAULT_RPC_LIMITS, RpcMethods, type RpcFunction, type RpcLimits } from './rpc-methods.js';
 
-export type { Handler, HandlerResult, PartialReplies, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
+export type { Handler, HandlerResult, PartialReplies, ReplyBody, WorkerRequest } from '../machines/worker/worker-call.js';
 
 export interface WorkerOptions extends Omit<WorkerTreeConfig, 'logger' | 'brokers' | 'handler' | 'onRegistered'>, RuntimeOptions {
   /** Broker backend endpoint(s); the worker registers with each. Default tcp://127.0.0.1:5556. */

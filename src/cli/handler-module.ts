@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RpcMethods } from '../api/rpc-methods.js';
 import { UsageError } from './errors.js';
-import type { Handler } from '../machines/worker/request.js';
+import type { Handler } from '../machines/worker/worker-call.js';
 
 /** Loads `--handler PATH`: a module whose default export (or `handler` export) answers requests. */
 export async function loadHandler(path: string): Promise<Handler> {

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import type { WorkerWireChoice } from '../../machines/worker/worker-link.js';
 import type { RoleDefinition } from '../role.js';
 import { flagInt, flagList, flagString } from '../flags.js';
-import type { Handler } from '../../machines/worker/request.js';
+import type { Handler } from '../../machines/worker/worker-call.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protocol/mdp.js';
 import type { JsonValue } from '../../protocol/json.js';
 import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../curve-flags.js';

@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from '../../log.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protocol/mdp.js';
 import type { WorkerInbound } from '../../protocol/worker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.machine.js';
-import type { Handler } from './request.js';
+import type { Handler } from './worker-call.js';
 import { mergeUnits } from '../../protocol/steward-wire.js';
 import { guardedInlet } from '../guarded-inlet.js';
 import { CreditPool } from './credit-pool.js';

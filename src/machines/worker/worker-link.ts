@@ -4,7 +4,7 @@ import { disconnectUnit, heartbeatUnit, pingUnit, workerCreditUnit, workerPartia
 import type { WorkerInbound } from '../../protocol/worker-wire.js';
 import type { CreditPool, CreditPort } from './credit-pool.js';
 import { toFrames, type ReplyBody } from '../../protocol/body.js';
-import { WorkerCall, exceptionReply, isReplyStream, type Handler, type PartialReplies } from './request.js';
+import { WorkerCall, exceptionReply, isReplyStream, type Handler, type PartialReplies } from './worker-call.js';
 
 /**
  * How a worker talks to its brokers: steward's compact wire (fewest message

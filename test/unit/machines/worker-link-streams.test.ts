@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import { CreditPool } from '../../../src/machines/worker/credit-pool.js';
-import type { Handler } from '../../../src/machines/worker/request.js';
+import type { Handler } from '../../../src/machines/worker/worker-call.js';
 import { WorkerLink } from '../../../src/machines/worker/worker-link.js';
 import { Kind, decodeUnits, workerCancelUnit, workerRequestUnit, workerStreamUnit, workerWindowUnit } from '../../../src/protocol/steward-wire.js';
 import { decodeWorkerFrames, type WorkerInbound } from '../../../src/protocol/worker-wire.js';

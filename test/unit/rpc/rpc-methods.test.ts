@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RpcMethods } from '../../../src/api/rpc-methods.js';
-import { makeRequest } from '../../../src/machines/worker/request.js';
+import { makeRequest } from '../../../src/machines/worker/worker-call.js';
 import { encodeRpcRequest } from '../../../src/protocol/rpc.js';
 
 async function call(methods: RpcMethods, body: Buffer | string): Promise<string> {
