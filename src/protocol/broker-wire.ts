@@ -9,7 +9,7 @@
  * MalformedRequest, which the broker answers 400. Nothing here throws.
  */
 import { ButlerCommand } from './butler.js';
-import { reject, type Decoded, type Rejection } from './codec.js';
+import { decodingCodec, reject, type Codec, type Decoded, type Rejection } from './codec.js';
 import { MAX_CREDIT, MDPC01, MDPW01, MdpCommand } from './mdp.js';
 import { MDPC02, MDPW02, Mdp2Client, Mdp2Worker } from './mdp2.js';
 import { MAX_MESSAGE_FRAMES, decodeUnits, isClientRequestRejection, isStewardHeader, Kind } from './steward-wire.js';
@@ -570,4 +570,12 @@ export function decodeBrokerMessage(
   maxMessageBytes = Number.POSITIVE_INFINITY,
 ): Decoded<BrokerInbound> {
   return brokerMessageDecoder(limits, maxMessageBytes)(frames);
+}
+
+/**
+ * The broker's frontend and backend: every dialect in, within the limits
+ * (`brokerMessageDecoder`); out, the frames the routing core built.
+ */
+export function brokerCodec(limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS, maxMessageBytes = Number.POSITIVE_INFINITY): Codec<BrokerInbound, Buffer[]> {
+  return decodingCodec(brokerMessageDecoder(limits, maxMessageBytes));
 }

@@ -5,7 +5,7 @@
  *   "", "MDPW01", 0x05 DISCONNECT
  * or in steward's compact wire (protocol/steward-wire.ts): [header, body...].
  */
-import { reject, type Decoded, type Rejection } from './codec.js';
+import { decodingCodec, reject, type Codec, type Decoded, type Rejection } from './codec.js';
 import { EMPTY, MDPW01_FRAME, MdpCommand } from './mdp.js';
 import { decodeUnits, isStewardHeader, Kind, PONG_DRAINING } from './steward-wire.js';
 
@@ -72,3 +72,6 @@ function decodeSteward(frames: Buffer[]): Decoded<WorkerInbound> {
   });
   return out.length === 1 ? (out[0] as WorkerInbound | Rejection) : out;
 }
+
+/** A worker's DEALER to a broker: MDP/0.1 or the compact wire in, frames the worker built out. */
+export const workerCodec: Codec<WorkerInbound, Buffer[]> = decodingCodec((frames) => decodeWorkerFrames(frames));

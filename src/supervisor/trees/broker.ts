@@ -5,8 +5,7 @@ import { brokerMachine } from '../../machines/broker/broker.machine.js';
 import type { BrokerCoreOptions } from '../../machines/broker/broker-core.js';
 import { DropCounter } from '../../metrics/drops.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import { DEFAULT_BROKER_WIRE_LIMITS, brokerMessageDecoder, type BrokerInbound, type BrokerWireLimits } from '../../protocol/broker-wire.js';
-import type { Codec } from '../../protocol/codec.js';
+import { DEFAULT_BROKER_WIRE_LIMITS, brokerCodec, type BrokerWireLimits } from '../../protocol/broker-wire.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
 import { curveServer, type CurveServerOptions } from '../../security/curve.js';
 import { dynamicSupervisor } from '../sharded.js';
@@ -91,10 +90,7 @@ export function brokerTree(config: BrokerTreeConfig) {
   const ids = brokerTreeIds(config.name);
   const limits = { ...DEFAULT_BROKER_WIRE_LIMITS, ...config.limits };
   const maxMessageSize = config.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-  const codec: Codec<BrokerInbound, Buffer[]> = {
-    decode: brokerMessageDecoder(limits, maxMessageSize),
-    encode: (frames) => frames,
-  };
+  const codec = brokerCodec(limits, maxMessageSize);
   const shared = sharesSocket(config.frontend, config.backend);
   const curve = curveServer(config.curve, { server: ids.root, logger: config.logger, ...(config.metrics ? { metrics: config.metrics } : {}) });
   const socketOptions: SocketOptions = {

@@ -4,9 +4,9 @@ import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.mac
 import { CreditPool } from '../../machines/worker/credit-pool.js';
 import { workerConnection, type WorkerConnectionConfig } from '../../machines/worker/worker-connection.machine.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import type { Codec } from '../../protocol/codec.js';
+import { rawCodec } from '../../protocol/codec.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
-import { decodeWorkerFrames, type WorkerInbound } from '../../protocol/worker-wire.js';
+import { workerCodec } from '../../protocol/worker-wire.js';
 import { resolveCurveClient, secureClientSocket, type CurveClientOptions } from '../../security/curve.js';
 import { supervisor } from '../supervisor.js';
 import { socketChild } from './parts.js';
@@ -35,8 +35,6 @@ export interface WorkerTreeConfig extends Omit<WorkerConnectionConfig, 'socket' 
 /** systemId of a worker tree's sink socket (send it `zmq.send` with encoded events). */
 export const workerSinkId = (name = 'worker') => `${name}.sink`;
 
-const codec: Codec<WorkerInbound, Buffer[]> = { decode: (frames) => decodeWorkerFrames(frames), encode: (frames) => frames };
-
 /**
  * worker (one_for_one)
  *   link.0 (one_for_all)        one per broker: if its socket or machine fails, both start over;
@@ -60,7 +58,7 @@ export function workerTree(config: WorkerTreeConfig) {
             connect: [config.sink],
             // A push socket delivers nothing; nobody needs its ready event.
             owner: name,
-            codec: { decode: (frames) => ({ type: 'frames', frames }), encode: (frames: Buffer[]) => frames },
+            codec: rawCodec,
             options: { sendHighWaterMark: 1_000 },
             maxSendQueue: config.maxSinkQueue ?? 10_000,
             logger: config.logger,
@@ -93,7 +91,7 @@ export function workerTree(config: WorkerTreeConfig) {
               kind: 'dealer',
               connect: [endpoint],
               owner: connectionId,
-              codec,
+              codec: workerCodec,
               options: {
                 maxMessageSize: config.maxMessageSize ?? 16 * 1024 * 1024,
                 ...(config.identity !== undefined ? { routingId: config.identity } : {}),
