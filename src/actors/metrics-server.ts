@@ -9,7 +9,7 @@ export interface MetricsServerOptions {
   readonly logger?: Logger;
 }
 
-/** `--metrics PORT`: the role's registry as Prometheus text at `http://127.0.0.1:PORT/metrics`. */
+/** `--metrics PORT`: the role's metrics as Prometheus text at `http://127.0.0.1:PORT/metrics`. */
 export function startMetricsServer(options: MetricsServerOptions): Promise<LoopbackServer> {
   const { metrics } = options;
   return startLoopbackServer({

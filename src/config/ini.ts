@@ -139,7 +139,7 @@ export function iniValue(section: IniSection, key: string): IniEntry | undefined
   return all[all.length - 1];
 }
 
-/** A parsed registry file: sections in the order they first appear, looked up by name. */
+/** A parsed INI file: sections in the order they first appear, looked up by name. */
 export class IniDocument {
   private readonly byName = new Map<string, IniSection>();
 
