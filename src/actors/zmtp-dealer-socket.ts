@@ -232,8 +232,10 @@ export class ZmtpDealerSocket {
     clearInterval(this.beat);
     this.beat = undefined;
     const socket = this.socket;
-    const unsent = this.state === 'up' ? (socket?.writableLength ?? 0) > 0 : this.queue.length > 0;
-    if (lingerMs <= 0 || !unsent) this.shut();
+    // A connection that is up ends gracefully even with nothing unsent here: bytes the kernel holds still
+    // have to leave, and closing with unread input would reset the connection and lose them.
+    const waits = this.state === 'up' || this.queue.length > 0;
+    if (lingerMs <= 0 || !waits) this.shut();
     else {
       this.linger = setTimeout(() => this.shut(), lingerMs);
       // The peer closes its side on our FIN once it has read everything; a connection not up yet goes on.

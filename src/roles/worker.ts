@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { DEFAULT_BACKEND } from '../api/broker.js';
 import { Worker } from '../api/worker.js';
 import { UsageError } from '../cli/errors.js';
+import { transportFlag } from '../cli/transport-flag.js';
 import type { WorkerWireChoice } from '../machines/worker/worker-link.js';
 import { flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
 import type { Handler } from '../machines/worker/request.js';
@@ -64,6 +65,9 @@ Flags:
   --drain-timeout MS      on shutdown, how long running requests may finish (default 5000)
   --wire steward|mdp      steward (default): the compact wire, steward brokers only;
                           mdp: MDP/0.1, for any Majordomo broker
+  --transport auto|libzmq the ZeroMQ stack on the sockets to the brokers: auto (default) speaks
+                          ZMTP 3.1 itself over node's net to plain tcp:// and ipc:// brokers,
+                          libzmq with CURVE and for the rest; libzmq uses libzmq always
 ${curveClientUsage}
   --curve-sink-key KEY    CURVE to the sink: its public key (or a file holding it)
 
@@ -83,6 +87,7 @@ Examples:
     liveness: { type: 'string' },
     'drain-timeout': { type: 'string' },
     wire: { type: 'string' },
+    transport: { type: 'string' },
     ...curveClientFlags,
     'curve-sink-key': { type: 'string' },
   },
@@ -130,6 +135,7 @@ Examples:
       liveness: flagInt(flags, 'liveness', MDP_HEARTBEAT_LIVENESS, 1, 1000),
       drainTimeoutMs: flagInt(flags, 'drain-timeout', 5_000, 0, 600_000),
       wire,
+      transport: transportFlag(flagString(flags, 'transport')),
       ...(identity !== undefined ? { identity } : {}),
       ...(sink !== undefined ? { sink } : {}),
       ...(curve ? { curve } : {}),
