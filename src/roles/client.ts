@@ -2,6 +2,7 @@ import { DEFAULT_FRONTEND } from '../api/broker.js';
 import { Client } from '../api/client.js';
 import { RemoteError } from '../api/errors.js';
 import { UsageError } from '../cli/errors.js';
+import { transportFlag } from '../cli/transport-flag.js';
 import { flagBool, flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
 import { parseJson, type JsonValue } from '../protocol/json.js';
 import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../security/flags.js';
@@ -64,6 +65,9 @@ Flags:
   --wait-for-worker       wait in the queue for a worker to register instead of
                           failing at once when none serves the service
   --heartbeat MS          how often each broker is pinged (default 1000)
+  --transport auto|libzmq the ZeroMQ stack on the sockets to the brokers: auto (default) speaks
+                          ZMTP 3.1 itself over node's net to plain tcp:// and ipc:// brokers,
+                          libzmq with CURVE and for the rest; libzmq uses libzmq always
 ${curveClientUsage}
 
 Examples:
@@ -81,6 +85,7 @@ Examples:
     retries: { type: 'string' },
     'wait-for-worker': { type: 'boolean' },
     heartbeat: { type: 'string' },
+    transport: { type: 'string' },
     ...curveClientFlags,
   },
   endpointFlag: () => '--broker',
@@ -101,6 +106,7 @@ Examples:
       retries: flagInt(flags, 'retries', 2, 0, 1000),
       waitForWorker: flagBool(flags, 'wait-for-worker'),
       heartbeat: flagInt(flags, 'heartbeat', 1000, 10, 3_600_000),
+      transport: transportFlag(flagString(flags, 'transport')),
       ...(curve ? { curve } : {}),
       logger: ctx.logger,
     });
