@@ -4,7 +4,8 @@
 # and .ci/run calls it too.
 #
 # Usage: scripts/system-packages.sh test|bench|start
-#   test   python3-zmq (Python peers), chromium (the inspector's browser test), curl, openssl (gateway tests)
+#   test   python3-zmq (Python peers), chromium (the inspector's browser test), curl, openssl (gateway tests),
+#          procps (pkill, a command the mesh prints)
 #   bench  nats-server, nginx (nginx-light), wrk (the baselines), gcc and libzmq3-dev (C MDP peers)
 #   start  python3-zmq and curl: two of the commands `npm start` prints use them; the mesh itself
 #          needs neither, so for start a missing package is a note, not a failure
@@ -44,6 +45,8 @@ probe() {
       [ -x "$chromium" ] || need chromium
       have curl || need curl
       have openssl || need openssl
+      # The mesh test runs the pkill line `npm start -- --brokers 2` prints.
+      have pkill || need procps
       ;;
     bench)
       [ -x "$nats" ] || need nats-server

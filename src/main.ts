@@ -140,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
       await observability.close();
     },
   };
-  const result = supervise(run, logger, reloaders, early[0], (error) => asStartupUsage(error, role, flags));
+  const result = supervise(run, logger, reloaders, early[0], (error) => asStartupUsage(error, role, flags), flagBool(flags, 'parent-watch'));
   release();
   return result;
 }
@@ -152,6 +152,7 @@ function supervise(
   reloaders: Array<() => void>,
   pending: NodeJS.Signals | undefined,
   explain: (error: unknown) => unknown,
+  parentWatch: boolean,
 ): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -181,6 +182,15 @@ function supervise(
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     process.on('SIGHUP', onHup);
+    if (parentWatch) {
+      // The spawning process holds our stdin: its end means the parent is gone, however it died.
+      process.stdin.on('end', () => {
+        logger.info('parent closed stdin');
+        if (!stopping) onSignal('SIGTERM');
+      });
+      process.stdin.on('error', () => undefined);
+      process.stdin.resume();
+    }
     if (pending !== undefined) {
       onSignal(pending);
       return;

@@ -378,7 +378,9 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
           break;
         case 'zmq.subscribe':
         case 'zmq.unsubscribe':
-          break;
+          // As on a libzmq ROUTER (zmq-socket.ts): a command this socket cannot carry out is its owner's
+          // bug, so the adapter fails and its supervisor restarts it, rather than ignoring it.
+          throw new TypeError(`${config.name}: a ROUTER has no subscriptions (${command.type})`);
         case 'lifecycle.shutdown': {
           // What is queued leaves before the connections close, within the linger.
           for (const server of servers) server.close();

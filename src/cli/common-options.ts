@@ -10,6 +10,7 @@ export const commonOptions: OptionSpec = {
   inspect: { type: 'string' },
   'inspect-stately': { type: 'string' },
   metrics: { type: 'string' },
+  'parent-watch': { type: 'boolean' },
 };
 
 export const commonUsage = `Common flags:
@@ -18,5 +19,7 @@ export const commonUsage = `Common flags:
   --inspect [PORT]      serve the live actor inspector on 127.0.0.1:PORT (default 7777)
   --inspect-stately URL stream actors to a Stately inspector WebSocket
   --metrics PORT        serve Prometheus metrics on 127.0.0.1:PORT
+  --parent-watch        shut down when stdin closes (set by a process that spawned this one:
+                        its end, however it died, ends this role too)
   -h, --help            this help
   --version             print the version`;

@@ -4,6 +4,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childProcess } from '../actors/child-process.js';
 import type { AnyActorRef } from 'xstate';
 import { createRootActor } from '../api/runtime-options.js';
 import { RpcRegistry } from '../api/rpc-registry.js';
@@ -153,8 +154,23 @@ With --base-port N every port is taken from N..N+49 instead.
       registered.set(worker, set);
       if (registered.size === 2 && [...registered.values()].every((s2) => s2.size === brokerCount)) onAllRegistered();
     };
+    // With several brokers, the ones after the first are processes of their own (without --curve, whose server
+    // key never touches the disk): a person can kill one and watch nothing stop, and the mesh starts it again.
+    const inProcess = (k: number) => k === 0 || keys !== undefined;
+    const brokerPart = (b: { frontend: number; backend: number }, k: number): ChildSpec =>
+      inProcess(k)
+        ? part(brokerName(k), brokerTree({ name: brokerName(k), frontend: ep(b.frontend), backend: ep(b.backend), ...server, logger, metrics }))
+        : part(
+            brokerName(k),
+            childProcess({
+              name: brokerName(k),
+              command: process.execPath,
+              args: [MAIN, '--role', 'broker', '--frontend', ep(b.frontend), '--backend', ep(b.backend), '--parent-watch', '--log-level', 'warn'],
+              logger,
+            }),
+          );
     const children: ChildSpec[] = [
-      ...brokerEndpoints.map((b, k) => part(brokerName(k), brokerTree({ name: brokerName(k), frontend: ep(b.frontend), backend: ep(b.backend), ...server, logger, metrics }))),
+      ...brokerEndpoints.map(brokerPart),
       // The sink's machine logs each event; nobody in this process consumes them otherwise.
       part('sink', sinkTree({ bind: ep(PORTS.sink), deliver: () => undefined, ...server, logger, metrics })),
       part(
@@ -223,7 +239,8 @@ With --base-port N every port is taken from N..N+49 instead.
     // The example backend behind the gateway: a BlastBeat node, a DEALER named web1.
     const web1 = startExampleNode(ep(PORTS.gatewayZmq), keys?.web1, logger);
     const listening = Promise.all([
-      ...brokerEndpoints.map((_, k) => once(root.system.get(brokerTreeIds(brokerName(k)).broker), 'broker.listening')),
+      // A broker of its own process is up once every worker registered with it (allRegistered).
+      ...brokerEndpoints.flatMap((_, k) => (inProcess(k) ? [once(root.system.get(brokerTreeIds(brokerName(k)).broker), 'broker.listening')] : [])),
       once(root.system.get(balancerTreeIds('balancer').machine), 'balancer.listening'),
       allRegistered,
     ]);
@@ -378,7 +395,15 @@ your commands; removed when the mesh stops). A command without the key flags get
       ? ''
       : `${brokerEndpoints.length} brokers (clients on ${brokerEndpoints.map((b) => b.frontend).join(', ')}, workers on ${brokerEndpoints.map((b) => b.backend).join(', ')}):
 every worker is registered with each, and the commands above name them all, so a client
-sends to whichever answers and retries elsewhere when one goes (docs/deploy.md).
+sends to whichever answers and retries elsewhere when one goes (docs/deploy.md).${
+          keys === undefined
+            ? `
+Kill one and watch nothing stop (the mesh starts it again after a moment):
+
+  pkill -f -- '--frontend tcp://${host}:${(brokerEndpoints[1] as { frontend: number }).frontend}'
+`
+            : ''
+        }
 `;
   return `
 steward mesh is running. In another terminal:

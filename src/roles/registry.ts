@@ -29,7 +29,6 @@ Flags:
   --last-port N         last port handed out (default 6700)
   --heartbeat MS        how often dispatchers heartbeat (default 1000)
   --liveness N          heartbeats missed before a dispatcher is dropped (default 3)
-  --parent-watch        exit when stdin closes (set by a dispatcher that spawned this registry)
 ${curveServerUsage}
 
 Example:
@@ -42,7 +41,6 @@ Example:
     'last-port': { type: 'string' },
     heartbeat: { type: 'string' },
     liveness: { type: 'string' },
-    'parent-watch': { type: 'boolean' },
     ...curveServerFlags,
   },
   endpointFlag: (_failure, flags) => {
@@ -67,15 +65,6 @@ Example:
       logger: ctx.logger,
       metrics: ctx.metrics,
     });
-    if (flagBool(ctx.flags, 'parent-watch')) {
-      // The spawning dispatcher holds our stdin: its end means the parent is gone, however it died.
-      process.stdin.on('end', () => {
-        ctx.logger.info('parent closed stdin; shutting down');
-        registry.actor.send({ type: 'lifecycle.shutdown' });
-      });
-      process.stdin.on('error', () => undefined);
-      process.stdin.resume();
-    }
     if (curve) ctx.onReload(() => reloadAllowList(registry.actor.system, registry.ids.root));
     return { root: registry.actor };
   },

@@ -6,6 +6,7 @@ import { imageFixtures } from '../helpers/images.js';
 import { freePorts } from '../helpers/ports.js';
 import { execFile } from 'node:child_process';
 import { PYTHON } from '../helpers/python.js';
+import { eventually } from '../helpers/zmq.js';
 
 const procs: CliProcess[] = [];
 const cleanups: Array<() => void> = [];
@@ -233,6 +234,17 @@ describe("npm start's local mesh", () => {
         expect(await runCli(['--role', 'client', '--broker', frontend, '--mmi', service])).toMatchObject({ code: 0, stdout: '200' });
       }
     }
+    // The second broker is a process of its own: the printed command kills it, calls go on through the first,
+    // and the mesh starts it again, with both workers registered.
+    const kill = mesh.lines.find((l) => l.trim().startsWith('pkill -f -- '))!.trim();
+    const pattern = /^pkill -f -- '(.*)'$/.exec(kill)![1]!;
+    expect(pattern).toBe(`--frontend tcp://127.0.0.1:${base! + 7}`);
+    const killed = await run('pkill', ['-f', '--', pattern]);
+    expect(killed.code).toBe(0);
+    await mesh.waitForLog((l) => l.msg === 'child process exited' && l['child'] === 'broker.2');
+    expect(await runCli(call)).toMatchObject({ code: 0, stdout: 'hello' });
+    await mesh.waitForLog((l) => l.msg === 'child restarted' && l['child'] === 'broker.2', 20_000);
+    await eventually(async () => (await runCli(['--role', 'client', '--broker', frontends[1]!, '--mmi', 'echo'])).stdout === '200', 20_000, 200);
     mesh.signal('SIGINT');
     expect(await mesh.exit(20_000)).toBe(0);
   });

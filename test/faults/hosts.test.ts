@@ -5,9 +5,10 @@
  * steady closed-loop load, each fault in turn: SIGKILL of a broker (then
  * restarted), a broker host partitioned (then healed), a worker host
  * partitioned (then healed). For every call: answered once with its own reply,
- * or failed with a clear error; no reply twice; and the rate back to its
- * pre-fault level within two heartbeat intervals of a broker fault, three of
- * a worker host cut (the brokers must notice the silent worker first).
+ * or failed with a clear error; no reply twice; and two heartbeat intervals
+ * after each fault, no new call waits out a timeout (a client stops sending to
+ * a broker that misses its PONGs, a broker gives a worker silent for 1.5
+ * intervals no new request). The rates are printed, not asserted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executions, ledger, type Outcome } from '../helpers/counting.js';
@@ -29,6 +30,8 @@ const WORKERS = ['w1', 'w2'];
 
 interface Done {
   readonly outcome: Outcome;
+  /** When the call was made and when it settled (ms). */
+  readonly start: number;
   readonly at: number;
 }
 
@@ -81,6 +84,7 @@ describe.skipIf(!support.ok)(`several brokers, workers and a client on six hosts
     const lane = async () => {
       while (!stopped) {
         const id = `${prefix}-${n++}`;
+        const start = Date.now();
         let outcome: Outcome;
         try {
           const [answered, pid] = await client.call(SERVICE, id);
@@ -88,7 +92,7 @@ describe.skipIf(!support.ok)(`several brokers, workers and a client on six hosts
         } catch (error) {
           outcome = { id, ok: false, error: error as Error };
         }
-        done.push({ outcome, at: Date.now() });
+        done.push({ outcome, start, at: Date.now() });
       }
     };
     await Promise.all(Array.from({ length: LANES }, lane));
@@ -129,9 +133,11 @@ describe.skipIf(!support.ok)(`several brokers, workers and a client on six hosts
     );
     expect(l.problems).toEqual([]);
     expect(l.answered).toBeGreaterThan(0);
-    // Back to its pre-fault level, give or take the noise of two shared cores.
-    expect(recovered).toBeGreaterThanOrEqual(0.6 * before);
-    expect(afterHeal).toBeGreaterThanOrEqual(0.6 * before);
+    // The rate itself is printed, not asserted (two shared cores make rates noisy): what brings it back is
+    // asserted instead. Only calls made before the fault was noticed may wait out a timeout; a call made
+    // `recoverWithin` after the fault goes straight to a live broker and a live worker.
+    const waitedOut = done.filter((d) => d.start >= faultAt + recoverWithin && d.at - d.start >= TIMEOUT);
+    expect(waitedOut.map((d) => `${d.outcome.id} took ${d.at - d.start} ms`)).toEqual([]);
   }
 
   it('should keep serving through a SIGKILLed broker, and use it again once it is restarted', async () => {
@@ -167,13 +173,13 @@ describe.skipIf(!support.ok)(`several brokers, workers and a client on six hosts
   it('should keep serving through a partitioned worker host, and take the worker back once healed', async () => {
     const b1 = brokers.get('b1')!;
     const from = b1.logs.length;
-    // A broker notices a silent worker at its first tick after liveness x heartbeat: the rate is held to its
-    // level from one interval later than for a broker fault (the calls handed to the cut worker until then wait).
+    // A broker gives a worker silent for 1.5 heartbeat intervals no new request (it purges it only after its
+    // liveness), so only the calls handed to the cut worker before then wait out their timeout: the rate is
+    // held to the same two intervals as for a broker fault.
     await underFault(
       'worker host w1 partitioned',
       () => hosts.partition('w1'),
       () => hosts.heal('w1'),
-      (LIVENESS + 1) * HEARTBEAT,
     );
     await brokerSaid(b1, 'worker left', workers[0]!.identity, from, 15_000);
     await brokerSaid(b1, 'worker registered', workers[0]!.identity, from, 15_000);

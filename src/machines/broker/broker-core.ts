@@ -61,6 +61,9 @@ export interface BrokerStats {
   refused: number;
 }
 
+/** Heartbeat intervals of silence after which a worker gets no new request until it speaks (ServiceTable). */
+export const SUSPECT_INTERVALS = 1.5;
+
 /** The default of `maxQueueBytes`: 256 MiB. */
 export const DEFAULT_MAX_QUEUE_BYTES = 256 * 1024 * 1024;
 
@@ -124,7 +127,7 @@ export class BrokerCore {
     this.maxClients = options.maxClients ?? 100_000;
     this.mdpTtl = options.mdpRequestTtlMs ?? 30_000;
     this.observeLatency = options.observeLatency;
-    this.services = new ServiceTable(this.maxServices);
+    this.services = new ServiceTable(this.maxServices, this.heartbeatIntervalMs * SUSPECT_INTERVALS);
     this.ledger = new InFlightLedger(this.maxClients);
   }
 
@@ -178,6 +181,8 @@ export class BrokerCore {
           // butler workers give up on a broker silent for 2 s, less than an MDP interval:
           // answering each of their heartbeats keeps them whatever the tick interval is.
           if (w.wire === 'butler') w.codec.heartbeat(this.outbox, w);
+          // A worker that was taken out of line for its silence is back.
+          this.rejoin(w, now);
           break;
         }
         case 'worker.disconnect': {
@@ -515,6 +520,13 @@ export class BrokerCore {
       return undefined;
     }
     return { w, p };
+  }
+
+  /** A live worker with free credit that is not in its service's line (it was silent) goes back and gets work. */
+  private rejoin(w: WorkerEntry, now: number): void {
+    if (!w.alive || w.queued || w.inFlight >= w.credit) return;
+    this.services.offer(w);
+    this.services.dispatch(w.service, now, this.hooks);
   }
 
   /** A worker answered one request: it has credit again, or, departing, may be forgotten. */

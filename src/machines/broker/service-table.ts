@@ -19,7 +19,16 @@ export class ServiceTable {
   private readonly services = new Map<string, ServiceEntry>();
   private bytes = 0;
 
-  constructor(private readonly maxServices: number) {}
+  constructor(
+    private readonly maxServices: number,
+    /**
+     * A worker silent this long (no reply, heartbeat or anything) gets no new request until it speaks
+     * again, though it stays registered until its liveness runs out: a worker cut off by the network
+     * stops taking requests that would wait out their timeout after one and a half heartbeats, not
+     * after the whole liveness window.
+     */
+    private readonly suspectAfterMs = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** What every queued request holds together, in bytes (their `cost`). */
   get queuedBytes(): number {
@@ -107,7 +116,8 @@ export class ServiceTable {
     while (svc.queue.length > 0 && svc.available.length > 0) {
       const w = svc.available.shift() as WorkerEntry;
       w.queued = false;
-      if (!w.alive || w.inFlight >= w.credit) continue;
+      // Out of line until it has credit again or, silent too long, until it speaks again (see suspectAfterMs).
+      if (!w.alive || w.inFlight >= w.credit || now - w.lastSeen > this.suspectAfterMs) continue;
       let p = this.shift(svc);
       while (p !== undefined && p.expiresAt !== 0 && p.expiresAt <= now) {
         hooks.expired(p);

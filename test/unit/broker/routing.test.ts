@@ -25,6 +25,22 @@ function sent(core: BrokerCore, via = 'be'): string[][] {
 }
 
 describe('broker routing core (events in, frames out)', () => {
+  it('should give no new request to a worker silent for 1.5 heartbeat intervals, and take it back when it speaks', () => {
+    const core = new BrokerCore({ heartbeatIntervalMs: 1000, liveness: 3 });
+    core.handle([ready('W1', 'svc'), ready('W2', 'svc')], 'be', 0);
+    core.sessions.length = 0;
+    // W1 went quiet (a host cut off); W2 keeps heartbeating.
+    core.handle([msg('W2', '', 'MDPW01', [4])], 'be', 1_400);
+    core.handle([request('C1', 'svc', 'a'), request('C2', 'svc', 'b')], 'fe', 1_600);
+    const handed = sent(core, 'be');
+    expect(handed.map((m) => m[0])).toEqual(['W2']);
+    // Still registered: only its liveness (3 intervals) purges it.
+    expect(core.workerCount).toBe(2);
+    // W1 speaks again and takes the request that waited.
+    core.handle([msg('W1', '', 'MDPW01', [4])], 'be', 1_700);
+    expect(sent(core, 'be').map((m) => [m[0], m[m.length - 1]])).toEqual([['W1', 'b']]);
+  });
+
   it('should hand a request to an idle worker and the reply back to the client', () => {
     const core = new BrokerCore();
     core.handle([ready('W1', 'svc')], 'be', 0);
