@@ -279,7 +279,10 @@ export class ZmtpDealerSocket {
     socket.on('connect', () => {
       if (socket !== this.socket) return;
       this.state = 'handshaking';
-      this.timer = setTimeout(() => this.lose(socket, `no ZMTP handshake within ${this.handshakeMs} ms`), this.handshakeMs);
+      this.timer = setTimeout(() => {
+        this.drop('zmtp_handshake_timeout', `${this.handshakeMs} ms`);
+        this.lose(socket, `no ZMTP handshake within ${this.handshakeMs} ms`);
+      }, this.handshakeMs);
       conn.start();
     });
     socket.on('data', (chunk: Buffer) => {

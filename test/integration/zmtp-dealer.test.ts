@@ -225,6 +225,16 @@ describe("steward's ZMTP DEALER against peers that fail", () => {
     await eventually(() => server.connections.length >= 2);
   });
 
+  it('should close (and count) a connection whose peer never completes the handshake, and try again', async () => {
+    const server = await rawServer(false);
+    const d = dealer(server.endpoint, { handshakeTimeoutMs: 100, reconnectIntervalMs: 20 });
+    d.socket.send([[b('held')]]);
+    await eventually(() => server.connections.length >= 2);
+    expect(d.drops).toContain('zmtp_handshake_timeout');
+    expect(d.events).toEqual([]);
+    expect(d.socket.backlog).toBe(1);
+  });
+
   it('should answer a PING with a PONG carrying its context', async () => {
     const server = await rawServer(true);
     const d = dealer(server.endpoint);
