@@ -9,7 +9,7 @@ import { assertEndpoint, assertResolvable, EndpointError } from './endpoint-erro
 import { fromResource } from './from-resource.js';
 import { decodeInto, encodeEach, OwnerLink } from './socket-owner.js';
 import { ZmtpDealerSocket, zmtpCanConnect } from './zmtp-dealer-socket.js';
-import type { SocketOptions, SocketPort, ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
+import type { SocketOptions, ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
 
 export interface ZmtpDealerConfig<In extends EventObject, Out> {
   /** Socket name in logs and metrics, e.g. `worker.link.0.socket`. */
@@ -34,9 +34,6 @@ export interface ZmtpDealerConfig<In extends EventObject, Out> {
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
-
-/** Most messages handed to the owner at once, as zeromq.js's 512 ready messages per poll in zmq-socket.ts. */
-const MAX_BURST = 512;
 
 /**
  * A DEALER adapter speaking ZMTP 3.1 itself (actors/zmtp-dealer-socket.ts)
@@ -67,19 +64,8 @@ export function zmtpDealer<In extends EventObject, Out>(config: ZmtpDealerConfig
     let held: In[] = [];
     let endpoints: string[] | undefined;
 
-    /** A read's messages to the owner in bursts of at most MAX_BURST; while it has paused, the rest waits here. */
-    const handOver = (messages: In[]) => {
-      let from = 0;
-      while (from < messages.length) {
-        if (paused) {
-          for (let i = from; i < messages.length; i++) held.push(messages[i] as In);
-          return;
-        }
-        const to = Math.min(messages.length, from + MAX_BURST);
-        deliver({ type: 'zmq.batch', socket: config.name, messages: from === 0 && to === messages.length ? messages : messages.slice(from, to) });
-        from = to;
-      }
-    };
+    const isPaused = () => paused;
+    const handOver = (messages: In[]) => link.handOver(config.name, messages, isPaused, held);
 
     let dealer: ZmtpDealerSocket | undefined;
     let startError: unknown;
@@ -124,13 +110,7 @@ export function zmtpDealer<In extends EventObject, Out>(config: ZmtpDealerConfig
       sent?.add(taken);
     };
 
-    const port: SocketPort<Out> = {
-      socket: config.name,
-      send: (messages) => {
-        link.reportSend(messages);
-        sendBurst(messages);
-      },
-    };
+    const port = link.port(config.name, sendBurst);
 
     receive((command) => {
       if (closed || link.take(command)) return;

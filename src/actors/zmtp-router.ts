@@ -15,7 +15,7 @@ import { EndpointError, endpointError } from './endpoint-error.js';
 import { fromResource } from './from-resource.js';
 import { decodeInto, encodeEach, OwnerLink } from './socket-owner.js';
 import { writeMessages } from './zmtp-write.js';
-import type { SocketPort, ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
+import type { ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
 
 export interface ZmtpRouterConfig<In extends EventObject, Out> {
   /** Socket name in logs and metrics, e.g. `gateway.zmq`. */
@@ -41,8 +41,6 @@ export interface ZmtpRouterConfig<In extends EventObject, Out> {
   readonly metrics?: Metrics;
 }
 
-/** Most messages handed to the owner at once, as zeromq.js's 512 ready messages per poll in zmq-socket.ts. */
-const MAX_BURST = 512;
 const BIND_ATTEMPTS = 20;
 const BIND_RETRY_MS = 50;
 
@@ -272,23 +270,8 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
       peer.conn.start();
     };
 
-    /**
-     * One read can hold thousands of small messages: they go to the owner in bursts of at most
-     * MAX_BURST, and when a burst makes the owner pause (its queues are full), the rest waits in the
-     * peer until it resumes, as it would have in the kernel's buffers had it not been read yet.
-     */
-    const handOver = (peer: Peer, messages: In[]) => {
-      let from = 0;
-      while (from < messages.length) {
-        if (paused) {
-          for (let i = from; i < messages.length; i++) peer.held.push(messages[i] as In);
-          return;
-        }
-        const to = Math.min(messages.length, from + MAX_BURST);
-        deliver({ type: 'zmq.batch', socket: config.name, messages: from === 0 && to === messages.length ? messages : messages.slice(from, to) });
-        from = to;
-      }
-    };
+    const isPaused = () => paused;
+    const handOver = (peer: Peer, messages: In[]) => link.handOver(config.name, messages, isPaused, peer.held as In[]);
 
     const peerOf = (id: Buffer): Peer | undefined => {
       if (id === lastId) return lastPeer;
@@ -342,13 +325,7 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
     };
 
     /** The writing side, handed to the owner with `zmq.ready`: a burst to the nodes costs no actor event. */
-    const port: SocketPort<Out> = {
-      socket: config.name,
-      send: (messages) => {
-        link.reportSend(messages);
-        sendBurst(messages);
-      },
-    };
+    const port = link.port(config.name, sendBurst);
 
     receive((command) => {
       if (closed || link.take(command)) return;
