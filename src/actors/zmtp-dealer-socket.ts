@@ -181,7 +181,8 @@ export class ZmtpDealerSocket {
       for (let i = 0; i < messages.length; i++) this.drop('closed');
       return 0;
     }
-    const socket = this.state === 'up' ? this.socket : undefined;
+    // A connection that is going (ended or destroyed, its 'close' not yet come) takes nothing more: the next one will.
+    const socket = this.state === 'up' && this.socket !== undefined && this.socket.writable ? this.socket : undefined;
     const room = this.maxQueuedBytes - (socket !== undefined ? socket.writableLength : this.queuedBytes);
     let total = 0;
     for (let i = 0; i < messages.length; i++) total += encodedSize(messages[i] as Buffer[]);
@@ -261,7 +262,7 @@ export class ZmtpDealerSocket {
     const conn = new ZmtpConnection(
       {
         write: (bytes) => {
-          if (!socket.destroyed) socket.write(bytes);
+          if (socket.writable) socket.write(bytes);
         },
         ready: () => this.ready(socket),
         message: (frames) => {
@@ -333,7 +334,7 @@ export class ZmtpDealerSocket {
       this.lose(socket, `nothing heard for ${this.silenceMs} ms (ZMTP heartbeat timeout)`);
       return;
     }
-    if (!socket.destroyed) socket.write(this.ping);
+    if (socket.writable) socket.write(this.ping);
   }
 
   /** The peer broke the protocol: counted, and the connection closed (then made again). */
