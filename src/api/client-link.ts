@@ -1,5 +1,6 @@
 import * as zmq from 'zeromq';
 import type { Logger } from '../log.js';
+import { DropCounter } from '../metrics/drops.js';
 import { usesZmtp, type SocketTransport } from '../actors/socket-transport.js';
 import { ZmtpDealerSocket, zmtpCanConnect } from '../actors/zmtp-dealer-socket.js';
 import { MAX_MESSAGE_FRAMES, mergeUnits } from '../protocol/steward-wire.js';
@@ -56,6 +57,7 @@ export class ClientLink {
   private socket: LinkSocket;
   private outbox: Buffer[][] = [];
   private closed = false;
+  private readonly drops: DropCounter;
   private readonly flush = () => {
     const units = this.outbox;
     this.outbox = [];
@@ -64,6 +66,7 @@ export class ClientLink {
   };
 
   constructor(private readonly options: ClientLinkOptions) {
+    this.drops = new DropCounter(`client ${options.endpoint}`, undefined, options.log);
     this.socket = this.open();
   }
 
@@ -124,8 +127,9 @@ export class ClientLink {
       onUp: () => {
         if (current()) this.options.onUp();
       },
+      // Logged rate-limited: a client sending into a long outage must not flood its log.
       onDrop: (reason, detail) => {
-        if (reason !== 'closed') log.warn({ reason, detail, broker: endpoint }, 'message dropped');
+        if (reason !== 'closed') this.drops.drop(reason, detail);
       },
     });
     const link: LinkSocket = {
