@@ -182,6 +182,7 @@ describe("Client and Worker on steward's ZMTP DEALER, through steward's broker o
     await eventually(() => c.brokerStates()[0]!.state === 'dead', 2_000);
     const again = await Broker.start({ frontend, backend, heartbeatIntervalMs: 100, drainTimeoutMs: 200 });
     cleanup.push(() => again.stop());
-    expect(strings(await c.call('echo', ['after']))).toEqual(['after']);
+    // The worker registers again at its next heartbeat; the call waits for it in the broker's queue.
+    expect(strings(await c.call('echo', ['after'], { waitForWorker: true }))).toEqual(['after']);
   }, 20_000);
 });
