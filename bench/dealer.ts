@@ -19,6 +19,7 @@ import type { TailResult } from './lib/load.js';
 import type { Proc } from './lib/proc.js';
 import { startBroker, startWorker } from './lib/steward.js';
 import { cpuSeconds } from './lib/system.js';
+import { CASES, caseKey, shapeName, type Case } from './lib/shapes.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
 
 const LOAD_CLIENT = fileURLToPath(new URL('./peers/load-client.js', import.meta.url));
@@ -28,19 +29,7 @@ const TRANSPORTS = ['libzmq', 'auto'] as const;
 type Transport = (typeof TRANSPORTS)[number];
 const LABEL: Record<Transport, string> = { auto: "steward's ZMTP DEALER", libzmq: 'libzmq (zeromq.js)' };
 
-interface Case {
-  readonly workers: 1 | 4;
-  readonly inFlight: 1 | 100;
-  readonly bytes: number;
-}
-
-const CASES: readonly Case[] = [1, 4].flatMap((workers) =>
-  [1, 100].flatMap((inFlight) => [16, 16 * 1024].map((bytes) => ({ workers: workers as 1 | 4, inFlight: inFlight as 1 | 100, bytes }))),
-);
-
 const service = (t: Transport, workers: number) => `echo.${t}.w${workers}`;
-const caseKey = (c: Case) => `${c.workers}w.${c.inFlight}.${c.bytes}`;
-const sizeName = (bytes: number) => (bytes >= 1024 ? `${bytes / 1024}-KiB` : `${bytes}-byte`);
 
 interface Side {
   readonly workers: Record<1 | 4, number[]>;
@@ -112,7 +101,6 @@ function rows(results: Record<string, Record<Transport, Measured[]>>, options: B
   const pick = (list: Measured[], f: (m: Measured) => number) => median(list.map(f));
   const cpu = (list: Measured[]): Cpu => ({ broker: pick(list, (m) => m.cpu.broker), workers: pick(list, (m) => m.cpu.workers), client: pick(list, (m) => m.cpu.client) });
   const cpuText = (x: Cpu) => `${x.broker.toFixed(0)}/${x.workers.toFixed(0)}/${x.client.toFixed(0)}`;
-  const shapeName = (c: Case) => `${c.workers} worker${c.workers > 1 ? 's' : ''}, ${c.inFlight} in flight, ${sizeName(c.bytes)} body`;
   const common = { suite: 'dealer', rounds: options.rounds };
   const out: BenchRow[] = [];
   for (const c of CASES) {
