@@ -5,9 +5,9 @@
 export { Broker, DEFAULT_BACKEND, DEFAULT_FRONTEND } from './api/broker.js';
 export type { BrokerOptions, BrokerEndpoints } from './api/broker.js';
 export { Worker } from './api/worker.js';
-export type { WorkerOptions, IncomingRequest, Handler, ReplyBody, WorkerRequest } from './api/worker.js';
+export type { WorkerOptions, IncomingRequest, Handler, HandlerResult, PartialReplies, ReplyBody, WorkerRequest } from './api/worker.js';
 export { Client } from './api/client.js';
-export type { ClientOptions, CallOptions } from './api/client.js';
+export type { ClientOptions, CallOptions, StreamOptions, ReplyStream, StreamPart } from './api/client.js';
 export { TimeoutError, NoWorkerError, BrokerError, RemoteError, UnknownMethodError, InvalidReplyError, ClosedError } from './api/errors.js';
 export { RpcRegistry } from './api/rpc-registry.js';
 export { StartupError } from './api/start-failure.js';

@@ -23,6 +23,8 @@ import { RemoteError } from '../../src/api/errors.js';
 /** The remote API, for typed calls. */
 export interface ImagesApi {
   resize_image(name: string, size: string): string;
+  /** Streams: one value per picture as it is written (see invokeStream below), then { written, failed }. */
+  resize_images(size: string, ...names: string[]): { written: string[]; failed: number };
   info(name: string): { name: string; format: string; width: number; height: number; bytes: number };
 }
 
@@ -61,6 +63,12 @@ export async function main(options: ExampleOptions): Promise<void> {
     } catch (error) {
       if (!(error instanceof RemoteError)) throw error;
       out.write(`remote ${error.remoteName}: ${error.message}\n`);
+    }
+    // A streamed call: one partial reply per picture as the worker writes it, then what was written.
+    // Breaking out of the loop, or the signal, would stop the worker between pictures.
+    const signal = AbortSignal.timeout(30_000);
+    for await (const part of client.invokeStream('api.images', 'resize_images', ['64x48', 'sample.jpeg', 'missing.jpeg', resized], {}, { signal })) {
+      out.write(`${part.final ? 'final' : 'partial'}: ${JSON.stringify(part.value)}\n`);
     }
   } finally {
     client.close();

@@ -31,7 +31,8 @@ interface LinkSocket {
   send(messages: Buffer[][]): void;
   /** Messages not yet handed to a connection: a broker that is down holds them up. */
   readonly backlog: number;
-  close(): void;
+  /** With `lingerMs`, what is queued gets that long to leave; without, it is dropped. */
+  close(lingerMs: number): void;
 }
 
 /**
@@ -88,15 +89,24 @@ export class ClientLink {
   /** A fresh socket (butler's `persistent = False`): replies to what the old one sent cannot arrive. */
   reconnect(): void {
     this.options.log.debug({ broker: this.options.endpoint }, 'reconnecting');
-    this.socket.close();
+    this.socket.close(0);
     this.outbox = [];
     this.socket = this.open();
   }
 
-  close(): void {
+  /**
+   * Closes the socket. With `lingerMs`, what is still queued (a cancel
+   * written just before) is handed to the socket first and given that long
+   * to leave; without, it is dropped.
+   */
+  close(lingerMs = 0): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.close();
+    // What a caller wrote just before (a cancel) leaves now, with the linger to get out.
+    const units = this.outbox;
+    this.outbox = [];
+    if (lingerMs > 0 && units.length > 0) this.socket.send(mergeUnits(units));
+    this.socket.close(lingerMs);
   }
 
   private open(): LinkSocket {
@@ -139,8 +149,8 @@ export class ClientLink {
       get backlog() {
         return dealer.backlog;
       },
-      close: () => {
-        void dealer.close();
+      close: (lingerMs) => {
+        void dealer.close(lingerMs);
       },
     };
     return link;
@@ -166,9 +176,17 @@ export class ClientLink {
       get backlog() {
         return writer.pending;
       },
-      close: () => {
-        writer.stop();
-        socket.close();
+      close: (lingerMs) => {
+        if (lingerMs <= 0 || writer.pending === 0) {
+          writer.stop();
+          socket.close();
+          return;
+        }
+        void writer.whenDrained(lingerMs).then(() => {
+          writer.stop();
+          socket.linger = lingerMs;
+          socket.close();
+        });
       },
     };
     const current = () => !this.closed && this.socket === link;

@@ -4,13 +4,27 @@ import { BrokerSet, type BrokerState } from '../machines/client/broker-set.js';
 import { toFrames, type ReplyBody } from '../machines/worker/request.js';
 import type { JsonLimits, JsonObject } from '../protocol/json.js';
 import { decodeRpcReply, encodeRpcRequest } from '../protocol/rpc.js';
-import { clientRequestUnit, decodeUnits, isStewardHeader, Kind, PONG_DRAINING, pingUnit } from '../protocol/steward-wire.js';
+import {
+  MAX_WINDOW,
+  clientCallUnit,
+  clientCancelUnit,
+  clientRequestUnit,
+  clientWindowUnit,
+  decodeUnits,
+  isStewardHeader,
+  Kind,
+  PONG_DRAINING,
+  pingUnit,
+} from '../protocol/steward-wire.js';
 import { Status } from '../protocol/status.js';
 import { resolveCurveClient, type CurveClientOptions, type ResolvedCurveClient } from '../security/curve.js';
 import { DEFAULT_FRONTEND } from './broker.js';
 import { ClientLink } from './client-link.js';
 import { BrokerError, ClosedError, InvalidReplyError, NoWorkerError, RemoteError, TimeoutError, UnknownMethodError } from './errors.js';
+import { ReplyStream, type StreamPart } from './reply-stream.js';
 import { rpcProxy, type RpcProxy, type UntypedService } from './rpc-proxy.js';
+
+export type { ReplyStream, StreamPart } from './reply-stream.js';
 
 export interface ClientOptions {
   /**
@@ -58,13 +72,40 @@ export interface CallOptions {
   readonly retries?: number;
   /** Overrides the client's `waitForWorker` for this call. */
   readonly waitForWorker?: boolean;
+  /**
+   * Cancels the call: it rejects at once with the signal's reason, and the
+   * broker drops the request from its queue or tells the worker holding it,
+   * whose handler sees its own signal abort (docs/wires.md, "Cancellation").
+   */
+  readonly signal?: AbortSignal;
 }
+
+export interface StreamOptions extends CallOptions {
+  /**
+   * Partial replies the broker may send ahead of the reader (default 64, at
+   * most 65535); the worker's generator waits while they are not read. The
+   * reader may hold as many parts unread: lower it for big parts. Each refill
+   * is a round trip, so a window too small for the parts' size slows the
+   * stream (docs/benchmarks.md, streams).
+   */
+  readonly window?: number;
+}
+
+/** How long a closing client's sockets keep trying to send the cancels it just wrote. */
+const CANCEL_LINGER_MS = 100;
+
+/** The default window of `client.stream`. */
+export const DEFAULT_STREAM_WINDOW = 64;
 
 interface Call {
   readonly service: string;
   readonly body: Buffer[];
   readonly timeout: number;
   readonly wait: boolean;
+  /** Sent as CLIENT_CALL (indexed by the broker): a signal may cancel it, or it streams. */
+  readonly indexed: boolean;
+  /** A stream's reader; undefined for a call that takes one reply. */
+  readonly stream: ReplyStream | undefined;
   attemptsLeft: number;
   attempts: number;
   id: number;
@@ -79,6 +120,11 @@ interface Call {
 }
 
 const RETRYABLE = new Set<number>([Status.WorkerLost, Status.Unavailable]);
+
+/** A stream that has read a partial reply: sending it again would repeat what the reader already has. */
+function startedStream(call: Call): boolean {
+  return call.stream !== undefined && call.stream.received > 0;
+}
 
 /**
  * Calls services through steward brokers. Speaks steward's compact wire (request id
@@ -108,6 +154,8 @@ export class Client {
   private graceUntil: number;
   private graceTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** A CLIENT_CANCEL was written: on close, the sockets linger a moment so it leaves. */
+  private cancelled = false;
   private readonly log: Logger;
   readonly timeout: number;
   readonly retries: number;
@@ -157,27 +205,137 @@ export class Client {
     return this.brokers.snapshot();
   }
 
-  /** Sends `body` to `service` and resolves with the reply frames. */
+  /**
+   * Sends `body` to `service` and resolves with the reply frames. A worker
+   * that streams answers this with its final reply alone.
+   */
   call(service: string, body: ReplyBody = [], options: CallOptions = {}): Promise<Buffer[]> {
     if (this.closed) return Promise.reject(new ClosedError());
+    const signal = options.signal;
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
     return new Promise<Buffer[]>((resolve, rejectCall) => {
-      const call: Call = {
-        service,
-        body: toFrames(body),
-        timeout: options.timeout ?? this.timeout,
-        wait: options.waitForWorker ?? this.waitForWorker,
-        attemptsLeft: options.retries ?? this.retries,
-        attempts: 0,
-        id: 0,
-        deadline: 0,
-        broker: -1,
-        sentAt: 0,
-        noWorker: undefined,
-        resolve,
-        reject: rejectCall,
-      };
+      const call = this.newCall(service, body, options, undefined, resolve, rejectCall);
+      if (signal !== undefined) this.watch(call, signal);
       this.attempt(call);
     });
+  }
+
+  /**
+   * Sends `body` to `service` and reads the answer as it is made: the
+   * worker's partial replies, then its final one (`final: true`), as an async
+   * iterable. The broker sends at most `window` parts ahead of the reader, and
+   * a steward worker's generator waits while they are unread. Before the first
+   * part arrives the call is retried like `call`; after it, a failure ends the
+   * stream with the error. Between parts, `timeout` is how long the worker may
+   * take for the next one (the wait for a slow reader does not count).
+   * Breaking out of the loop, or the signal, cancels the call at the broker
+   * and the worker. Workers that do not stream answer with a final part only.
+   *
+   *     for await (const part of client.stream('api.images', body)) console.log(part.final, part.text());
+   */
+  stream(service: string, body: ReplyBody = [], options: StreamOptions = {}): ReplyStream {
+    const window = options.window ?? DEFAULT_STREAM_WINDOW;
+    if (!Number.isInteger(window) || window < 1 || window > MAX_WINDOW) throw new RangeError(`window must be an integer from 1 to ${MAX_WINDOW}, got ${window}`);
+    let call: Call | undefined;
+    const stream = new ReplyStream(window, {
+      refill: (n) => {
+        if (call !== undefined) this.refill(call, n);
+      },
+      cancel: () => {
+        if (call !== undefined) this.cancel(call);
+      },
+    });
+    const signal = options.signal;
+    if (this.closed) stream.fail(new ClosedError());
+    else if (signal?.aborted === true) stream.fail(signal.reason);
+    else {
+      call = this.newCall(service, body, options, stream, (frames) => stream.end(frames), (error) => stream.fail(error));
+      if (signal !== undefined) this.watch(call, signal);
+      this.attempt(call);
+    }
+    return stream;
+  }
+
+  /** RPC over a stream: each value the remote generator yields, decoded, then its final result (`final: true`). */
+  async *invokeStream(
+    service: string,
+    method: string,
+    args: readonly unknown[] = [],
+    kwargs: Readonly<Record<string, unknown>> = {},
+    options: StreamOptions = {},
+  ): AsyncGenerator<{ value: unknown; final: boolean }, void, undefined> {
+    const stream = this.stream(service, [encodeRpcRequest(method, args, kwargs)], options);
+    try {
+      for await (const part of stream) yield { value: this.rpcValue(service, method, part), final: part.final };
+    } finally {
+      await stream.return();
+    }
+  }
+
+  private newCall(
+    service: string,
+    body: ReplyBody,
+    options: CallOptions,
+    stream: ReplyStream | undefined,
+    resolve: (frames: Buffer[]) => void,
+    reject: (error: Error) => void,
+  ): Call {
+    return {
+      service,
+      body: toFrames(body),
+      timeout: options.timeout ?? this.timeout,
+      wait: options.waitForWorker ?? this.waitForWorker,
+      indexed: stream !== undefined || options.signal !== undefined,
+      stream,
+      attemptsLeft: options.retries ?? this.retries,
+      attempts: 0,
+      id: 0,
+      deadline: 0,
+      broker: -1,
+      sentAt: 0,
+      noWorker: undefined,
+      resolve,
+      reject,
+    };
+  }
+
+  /** The signal cancels the call; the listener goes when the call settles either way. */
+  private watch(call: Call, signal: AbortSignal): void {
+    const onAbort = () => {
+      if (this.cancel(call)) call.reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const { resolve, reject } = call;
+    const cleanup = () => signal.removeEventListener('abort', onAbort);
+    (call as { resolve: Call['resolve'] }).resolve = (frames) => {
+      cleanup();
+      resolve(frames);
+    };
+    (call as { reject: Call['reject'] }).reject = (error) => {
+      cleanup();
+      reject(error);
+    };
+  }
+
+  /** Forgets the call and tells its broker (CLIENT_CANCEL); false when it had already settled. */
+  private cancel(call: Call): boolean {
+    const waiting = this.waiting.indexOf(call);
+    if (waiting >= 0) {
+      this.waiting.splice(waiting, 1);
+      return true;
+    }
+    if (this.calls.get(call.id) !== call) return false;
+    this.calls.delete(call.id);
+    (this.links[call.broker] as ClientLink).write(clientCancelUnit(call.id));
+    this.cancelled = true;
+    return true;
+  }
+
+  /** The reader took `n` parts: the broker may send as many more; the wait for the next part starts now. */
+  private refill(call: Call, n: number): void {
+    if (this.calls.get(call.id) !== call) return;
+    call.deadline = Date.now() + call.timeout;
+    (this.links[call.broker] as ClientLink).write(clientWindowUnit(call.id, n));
   }
 
   /**
@@ -209,7 +367,12 @@ export class Client {
     options: CallOptions = {},
   ): Promise<unknown> {
     const reply = await this.call(service, [encodeRpcRequest(method, args, kwargs)], options);
-    const decoded = decodeRpcReply(reply, this.replyLimits);
+    return this.rpcValue(service, method, { body: reply, final: true });
+  }
+
+  /** An RPC reply's value, or its error thrown (a partial is a value, as a result is). */
+  private rpcValue(service: string, method: string, part: Pick<StreamPart, 'body' | 'final'>): unknown {
+    const decoded = decodeRpcReply(part.body, this.replyLimits);
     switch (decoded.type) {
       case 'rpc.result':
         return decoded.value;
@@ -233,6 +396,12 @@ export class Client {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Streams in flight end at the broker too, instead of waiting out their readers' silence.
+    for (const call of this.calls.values()) {
+      if (call.stream === undefined) continue;
+      (this.links[call.broker] as ClientLink).write(clientCancelUnit(call.id));
+      this.cancelled = true;
+    }
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
     clearInterval(this.pinger);
@@ -240,14 +409,16 @@ export class Client {
     for (const call of this.waiting.splice(0)) call.reject(new ClosedError());
     for (const call of this.calls.values()) call.reject(new ClosedError());
     this.calls.clear();
-    for (const link of this.links) link.close();
+    // Cancels just written get a moment to leave (a CLI interrupted mid-stream exits right after).
+    for (const link of this.links) link.close(this.cancelled ? CANCEL_LINGER_MS : 0);
   }
 
-  /** Once per heartbeat interval: silent brokers are dead, and every broker is pinged. */
+  /** Once per heartbeat interval: silent brokers are dead, every broker is pinged, and open streams say they are still read. */
   private tick(): void {
     if (this.closed) return;
     this.brokers.tick(Date.now());
     this.ping();
+    for (const call of this.calls.values()) if (call.stream !== undefined) (this.links[call.broker] as ClientLink).write(clientWindowUnit(call.id, 0));
   }
 
   private ping(only?: number): void {
@@ -283,8 +454,13 @@ export class Client {
     call.sentAt = now;
     call.broker = this.brokers.pick(call.noWorker, avoid) ?? 0;
     this.calls.set(call.id, call);
+    call.stream?.restart();
     // Calls made in the same tick share ZeroMQ messages (zeromq.js pays per message).
-    (this.links[call.broker] as ClientLink).write(clientRequestUnit(call.id, call.deadline, call.service, call.body, call.wait));
+    (this.links[call.broker] as ClientLink).write(
+      call.indexed
+        ? clientCallUnit(call.id, call.deadline, call.service, call.body, { noWait: !call.wait, ...(call.stream ? { window: call.stream.window } : {}) })
+        : clientRequestUnit(call.id, call.deadline, call.service, call.body, call.wait),
+    );
     if (!this.sweeper) this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(50, this.timeout / 10)));
   }
 
@@ -312,8 +488,12 @@ export class Client {
     const retry: Call[] = [];
     for (const [id, call] of this.calls) {
       if (call.deadline > now) continue;
+      // The broker waits for the reader to read: that silence is not the worker's.
+      if (call.stream?.waitingForReader === true) continue;
       this.calls.delete(id);
-      if (call.attemptsLeft > 0) {
+      // Nobody will take its answer: the broker and the worker may stop now (an unindexed call expires there on its own).
+      if (call.indexed) (this.links[call.broker] as ClientLink).write(clientCancelUnit(id));
+      if (this.retryable(call)) {
         call.attemptsLeft -= 1;
         retry.push(call);
         if (!this.persistent) reconnect.add(call.broker);
@@ -340,12 +520,21 @@ export class Client {
     if (this.closed) return;
     this.brokers.lost(i);
     this.log.info({ broker: this.brokers.endpoints[i] }, 'connection to broker closed; sending elsewhere');
-    const lost = [...this.calls.values()].filter((c) => c.broker === i && c.attemptsLeft > 0);
+    const lost = [...this.calls.values()].filter((c) => c.broker === i && (c.attemptsLeft > 0 || startedStream(c)));
     for (const call of lost) {
       this.calls.delete(call.id);
+      if (startedStream(call)) {
+        call.reject(new BrokerError(call.service, Status.WorkerLost, `the connection to broker ${this.brokers.endpoints[i]} closed after ${call.stream?.received} partial replies`));
+        continue;
+      }
       call.attemptsLeft -= 1;
       this.attempt(call, i);
     }
+  }
+
+  /** Another attempt may go: retries are left, and no partial reply was read (a stream that has begun is not sent again). */
+  private retryable(call: Call): boolean {
+    return call.attemptsLeft > 0 && !startedStream(call);
   }
 
   /** An attempt to broker `i` timed out: no new attempts go there until it answers the ping sent now. */
@@ -374,7 +563,8 @@ export class Client {
     const inFlight = [...this.calls.values()].filter((c) => c.broker === i);
     for (const call of inFlight) {
       this.calls.delete(call.id);
-      this.attempt(call);
+      if (startedStream(call)) call.reject(new BrokerError(call.service, Status.WorkerLost, `the client reconnected to ${this.brokers.endpoints[i]} after ${call.stream?.received} partial replies`));
+      else this.attempt(call);
     }
   }
 
@@ -387,6 +577,7 @@ export class Client {
     decodeUnits(frames, 0, (m) => {
       if ('type' in m) return;
       if (m.kind === Kind.ClientReply) this.settle(i, m.requestId, m.status, m.body);
+      else if (m.kind === Kind.ClientPartial) this.partial(i, m.requestId, m.body, now);
       else if (m.kind === Kind.Pong) {
         pong = true;
         draining = (m.flags & PONG_DRAINING) !== 0;
@@ -398,6 +589,14 @@ export class Client {
       this.log.info({ broker: this.brokers.endpoints[i] }, 'broker answers again');
     }
     if (this.waiting.length > 0) this.release();
+  }
+
+  /** A partial reply: to its stream's reader; the wait for the next part starts over. */
+  private partial(broker: number, requestId: number, body: Buffer[], now: number): void {
+    const call = this.calls.get(requestId);
+    if (!call || call.broker !== broker || call.stream === undefined) return;
+    call.deadline = now + call.timeout;
+    call.stream.push(body);
   }
 
   private settle(broker: number, requestId: number, status: number, body: Buffer[]): void {
@@ -416,14 +615,14 @@ export class Client {
     if (status === Status.Expired) {
       // The attempt's deadline passed in the broker's queue before any worker took it:
       // that is this attempt timing out, whichever of the broker's tick and our sweep saw it first.
-      if (call.attemptsLeft > 0) {
+      if (this.retryable(call)) {
         call.attemptsLeft -= 1;
         if (!this.persistent) this.reconnect(call.broker);
         this.attempt(call, call.broker);
       } else call.reject(this.timeoutError(call, Date.now()));
       return;
     }
-    if (RETRYABLE.has(status) && call.attemptsLeft > 0) {
+    if (RETRYABLE.has(status) && this.retryable(call)) {
       call.attemptsLeft -= 1;
       this.attempt(call, call.broker);
       return;

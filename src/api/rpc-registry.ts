@@ -2,8 +2,12 @@
  * The worker side of butler's RPC: named functions, a request body in, a
  * reply body out. No sockets and no machines; a `Worker` runs `handler()`
  * for each request, as many at once as its `concurrency`.
+ *
+ * A method that is an async generator streams: each value it yields is one
+ * partial reply (JSON, as a result is), and what it returns is the final
+ * result (docs/wires.md). A caller that takes one reply gets the final result.
  */
-import type { Handler } from '../machines/worker/request.js';
+import { isReplyStream, type Handler } from '../machines/worker/request.js';
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from '../protocol/json.js';
 import { RPC_NOT_FOUND, decodeRpcRequest, encodeRpcException, encodeRpcResult, type RpcRequest } from '../protocol/rpc.js';
 
@@ -102,13 +106,50 @@ export class RpcRegistry {
       } catch (error) {
         return [encodeRpcException(error)];
       }
-      const text = encodeRpcResult(result);
-      if (text === undefined) return [encodeRpcException(new ResultError(`${decoded.method} returned a value with no JSON form`))];
-      const frame = Buffer.from(text);
-      if (frame.length > limits.maxResultBytes) {
-        return [encodeRpcException(new ResultError(`${decoded.method} returned ${frame.length} bytes of JSON, more than ${limits.maxResultBytes}`))];
-      }
-      return [frame];
+      if (isReplyStream(result)) return streamResults(decoded.method, result as AsyncIterable<unknown>, limits);
+      return [encodeResult(decoded.method, result, limits, 'returned').frame];
     };
+  }
+}
+
+/** A result as its JSON frame, or (`ok` false) a ResultError exception frame when it has no JSON form or is too large. */
+function encodeResult(method: string, result: unknown, limits: RpcLimits, verb: 'returned' | 'yielded'): { frame: Buffer; ok: boolean } {
+  const text = encodeRpcResult(result);
+  if (text === undefined) return { frame: encodeRpcException(new ResultError(`${method} ${verb} a value with no JSON form`)), ok: false };
+  const frame = Buffer.from(text);
+  if (frame.length > limits.maxResultBytes) {
+    return { frame: encodeRpcException(new ResultError(`${method} ${verb} ${frame.length} bytes of JSON, more than ${limits.maxResultBytes}`)), ok: false };
+  }
+  return { frame, ok: true };
+}
+
+/**
+ * A streaming method's values as partial replies, its return value as the
+ * final one; a throw, or a value that cannot be sent, ends the stream with
+ * the exception. Returning this generator early (the caller cancelled)
+ * returns the method's own, so its `finally` blocks run.
+ */
+async function* streamResults(method: string, values: AsyncIterable<unknown>, limits: RpcLimits): AsyncGenerator<Buffer[], Buffer[], undefined> {
+  const it = values[Symbol.asyncIterator]();
+  let over = false;
+  try {
+    for (;;) {
+      let step: IteratorResult<unknown>;
+      try {
+        step = await it.next();
+      } catch (error) {
+        over = true;
+        return [encodeRpcException(error)];
+      }
+      if (step.done === true) {
+        over = true;
+        return [encodeResult(method, step.value, limits, 'returned').frame];
+      }
+      const part = encodeResult(method, step.value, limits, 'yielded');
+      if (!part.ok) return [part.frame];
+      yield [part.frame];
+    }
+  } finally {
+    if (!over) await it.return?.();
   }
 }

@@ -11,7 +11,7 @@ import { workerSinkId, workerTree, type WorkerTreeConfig } from '../supervisor/t
 import { DEFAULT_BACKEND } from './broker.js';
 import { DEFAULT_RPC_LIMITS, RpcRegistry, type RpcFunction, type RpcLimits } from './rpc-registry.js';
 
-export type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
+export type { Handler, HandlerResult, PartialReplies, ReplyBody, WorkerRequest } from '../machines/worker/request.js';
 
 export interface WorkerOptions extends Omit<WorkerTreeConfig, 'logger' | 'brokers' | 'handler' | 'onRegistered'>, RuntimeOptions {
   /** Broker backend endpoint(s); the worker registers with each. Default tcp://127.0.0.1:5556. */
@@ -196,7 +196,14 @@ export class Worker {
     return new Promise<ReplyBody>((resolve, rejectReply) => {
       let answered = false;
       const incoming: IncomingRequest = {
-        ...request,
+        service: request.service,
+        body: request.body,
+        stream: request.stream,
+        get signal() {
+          return request.signal;
+        },
+        text: () => request.text(),
+        json: <T>() => request.json<T>(),
         reply: (body) => {
           if (answered) throw new Error('request already answered');
           answered = true;

@@ -15,8 +15,10 @@ export type LimitName =
   | 'frames'
   /** Requests waiting per service (broker `--max-queue`). */
   | 'queue'
-  /** Bytes held by all queued requests together (broker `--max-queue-bytes`). */
+  /** Bytes held by all queued requests together, or by all streams' waiting parts together (broker `--max-queue-bytes`). */
   | 'queue_bytes'
+  /** Bytes of one stream's partial replies waiting for its reader (broker `--max-stream-bytes`). */
+  | 'stream_bytes'
   /** Distinct clients with requests queued or in flight (broker `--max-clients`). */
   | 'clients'
   /** Distinct services tracked (broker `--max-services`). */

@@ -2,8 +2,8 @@
  * Frames a broker ROUTER socket receives, decoded into typed messages. One
  * decoder serves both the frontend and the backend (they may be one
  * endpoint): peers are told apart by their first frames, MDPC01 / MDPW01 /
- * `<tag>:<id>` after an empty delimiter, or a butler worker's one-byte
- * command with no delimiter. Every malformed message becomes a Rejection with
+ * `<tag>:<id>` after an empty delimiter, MDPC02 / MDPW02 with none (RFC 18),
+ * a butler worker's one-byte command with no delimiter, or a compact header. Every malformed message becomes a Rejection with
  * a reason the adapter counts, except a tagged or compact client request
  * that still says who sent it and which attempt it is: that becomes a
  * MalformedRequest, which the broker answers 400. Nothing here throws.
@@ -11,14 +11,15 @@
 import { ButlerCommand } from './butler.js';
 import { reject, type Decoded, type Rejection } from './codec.js';
 import { MAX_CREDIT, MDPC01, MDPW01, MdpCommand } from './mdp.js';
+import { MDPC02, MDPW02, Mdp2Client, Mdp2Worker } from './mdp2.js';
 import { MAX_MESSAGE_FRAMES, decodeUnits, isClientRequestRejection, isStewardHeader, Kind } from './steward-wire.js';
 import { isStewardTag, parseTagHeader } from './tagged.js';
 
-/** mdp: RFC 7 clients; tagged: butler/ebwrkapi (and STW1) clients; steward: the compact wire. */
-export type ClientDialect = 'mdp' | 'tagged' | 'steward';
+/** mdp: RFC 7 clients; mdp2: RFC 18 clients; tagged: butler/ebwrkapi (and STW1) clients; steward: the compact wire. */
+export type ClientDialect = 'mdp' | 'mdp2' | 'tagged' | 'steward';
 
-/** How a worker frames its messages: MDP/0.1 (with the steward credit extension), butler's, or steward's compact wire. */
-export type WorkerWire = 'mdp' | 'butler' | 'steward';
+/** How a worker frames its messages: MDP/0.1 (with the steward credit extension), MDP/0.2, butler's, or steward's compact wire. */
+export type WorkerWire = 'mdp' | 'mdp2' | 'butler' | 'steward';
 
 export interface ClientRequest {
   readonly type: 'client.request';
@@ -43,6 +44,12 @@ export interface ClientRequest {
    * compact CLIENT_REQUEST); false for CLIENT_REQUEST_NOWAIT, answered 404 at once instead.
    */
   readonly wait: boolean;
+  /** Compact CLIENT_CALL: indexed by (peer, replyId), so the client can cancel it or refill its window. */
+  readonly call: boolean;
+  /** The client takes partial replies (MDP/0.2, or a compact CLIENT_CALL with the STREAM flag). */
+  readonly stream: boolean;
+  /** Partials the client takes before it refills the window; 0: no window (MDP/0.2 has none). */
+  readonly window: number;
   readonly body: Buffer[];
 }
 
@@ -55,6 +62,7 @@ export interface WorkerReady {
   readonly credit: number;
 }
 
+/** A worker's reply: the only one (MDP/0.1 REPLY, butler REPLY, WORKER_REPLY) or the last of a stream (MDP/0.2 FINAL). */
 export interface WorkerReply {
   readonly type: 'worker.reply';
   readonly peer: Buffer;
@@ -62,6 +70,30 @@ export interface WorkerReply {
   /** The broker's token for the request, read from the envelope (MDP, butler) or the header (steward); -1 if malformed. */
   readonly token: number;
   readonly body: Buffer[];
+}
+
+/** One partial reply of a stream (MDP/0.2 PARTIAL, WORKER_PARTIAL); the request stays the worker's until its final reply. */
+export interface WorkerPartial {
+  readonly type: 'worker.partial';
+  readonly peer: Buffer;
+  readonly wire: WorkerWire;
+  readonly token: number;
+  readonly body: Buffer[];
+}
+
+/** A compact-wire client read `credit` more partials of the stream `replyId` (0: it is still there). */
+export interface ClientWindow {
+  readonly type: 'client.window';
+  readonly peer: Buffer;
+  readonly replyId: number;
+  readonly credit: number;
+}
+
+/** A compact-wire client gave up the call `replyId`: drop it, or tell the worker holding it. */
+export interface ClientCancel {
+  readonly type: 'client.cancel';
+  readonly peer: Buffer;
+  readonly replyId: number;
 }
 
 export interface WorkerHeartbeat {
@@ -90,7 +122,9 @@ export interface PeerPing {
 }
 
 /** Why a client request that still says who sent it and which attempt it is was refused. */
-export type MalformedReason = 'tagged_too_few_frames' | 'bad_service_name' | 'bad_expiration' | 'sw_bad_expiration';
+export type MalformedReason = 'tagged_too_few_frames' | 'bad_service_name' | 'bad_expiration' | 'sw_bad_expiration' | 'sw_bad_flags' | 'sw_bad_window';
+
+const ANSWERABLE: ReadonlySet<string> = new Set<MalformedReason>(['sw_bad_expiration', 'bad_service_name', 'sw_bad_flags', 'sw_bad_window']);
 
 /**
  * A tagged or compact-wire client request that is broken but addressable:
@@ -131,7 +165,7 @@ export interface LimitRefusal {
   readonly peer: Buffer;
   /** e.g. "300 frames > 256", "20000000 bytes > 16777216". */
   readonly detail: string;
-  readonly message: ClientRequest | MalformedRequest | WorkerReply | undefined;
+  readonly message: ClientRequest | MalformedRequest | WorkerReply | WorkerPartial | undefined;
 }
 
 export type BrokerInbound =
@@ -139,6 +173,9 @@ export type BrokerInbound =
   | MalformedRequest
   | WorkerReady
   | WorkerReply
+  | WorkerPartial
+  | ClientWindow
+  | ClientCancel
   | WorkerHeartbeat
   | WorkerDisconnect
   | WorkerCredit
@@ -208,8 +245,8 @@ function decodeSteward(frames: Buffer[], limits: BrokerWireLimits): Decoded<Brok
   decodeUnits(frames, 1, (m) => {
     if ('type' in m) {
       // A request whose id was read can be answered; the decoder only knows the reasons it gives such requests.
-      if (isClientRequestRejection(m) && (m.reason === 'sw_bad_expiration' || m.reason === 'bad_service_name')) {
-        out.push(malformedSteward(peer, m.requestId, m.reason, m.detail ?? m.reason));
+      if (isClientRequestRejection(m) && ANSWERABLE.has(m.reason)) {
+        out.push(malformedSteward(peer, m.requestId, m.reason as MalformedReason, m.detail ?? m.reason));
       } else out.push(m);
       return;
     }
@@ -231,8 +268,17 @@ function decodeSteward(frames: Buffer[], limits: BrokerWireLimits): Decoded<Brok
             expiration: undefined,
             replyId: m.requestId,
             wait: m.wait,
+            call: m.call,
+            stream: m.window > 0,
+            window: m.window,
             body: m.body,
           });
+        break;
+      case Kind.ClientWindow:
+        out.push({ type: 'client.window', peer, replyId: m.requestId, credit: m.credit });
+        break;
+      case Kind.ClientCancel:
+        out.push({ type: 'client.cancel', peer, replyId: m.requestId });
         break;
       case Kind.WorkerReady:
         if (m.service.length > limits.maxServiceLength) out.push(reject('bad_service_name'));
@@ -240,6 +286,9 @@ function decodeSteward(frames: Buffer[], limits: BrokerWireLimits): Decoded<Brok
         break;
       case Kind.WorkerReply:
         out.push({ type: 'worker.reply', peer, wire: 'steward', token: m.token, body: m.body });
+        break;
+      case Kind.WorkerPartial:
+        out.push({ type: 'worker.partial', peer, wire: 'steward', token: m.token, body: m.body });
         break;
       case Kind.Heartbeat:
         out.push({ type: 'worker.heartbeat', peer, wire: 'steward' });
@@ -293,6 +342,77 @@ function decodeButlerWorker(frames: Buffer[], command: number, limits: BrokerWir
   }
 }
 
+/** MDP/0.2 client (RFC 18): [peer, "MDPC02", 0x01, service, body...]; PARTIAL and FINAL only ever go to clients. */
+function decodeMdp2Client(frames: Buffer[], limits: BrokerWireLimits): BrokerInbound | Rejection {
+  const n = frames.length;
+  if (n < 3) return reject('mdp2_client_without_command');
+  const command = frames[2] as Buffer;
+  if (command.length !== 1) return reject('bad_command_frame');
+  if (command[0] !== Mdp2Client.Request) return reject('mdp2_unexpected_command', `0x${(command[0] as number).toString(16)}`);
+  if (n < 4) return reject('mdp_client_without_service');
+  const serviceFrame = frames[3] as Buffer;
+  if (serviceFrame.length === 0 || serviceFrame.length > limits.maxServiceLength) return reject('bad_service_name');
+  // Partials go to an MDP/0.2 client as they come: RFC 18 has no window.
+  return mdpClientRequest(frames[0] as Buffer, 'mdp2', serviceFrame, frames.slice(4));
+}
+
+/** An MDP client's request (0.1, or 0.2, which takes partials): no id, no expiration of its own, always queued. */
+function mdpClientRequest(peer: Buffer, dialect: 'mdp' | 'mdp2', serviceFrame: Buffer, body: Buffer[]): ClientRequest {
+  return {
+    type: 'client.request',
+    peer,
+    dialect,
+    service: serviceFrame.toString('latin1'),
+    serviceFrame,
+    header: undefined,
+    requestId: undefined,
+    steward: false,
+    expiresAt: 0,
+    expiration: undefined,
+    replyId: 0,
+    wait: true,
+    call: false,
+    stream: dialect === 'mdp2',
+    window: 0,
+    body,
+  };
+}
+
+/** MDP/0.2 worker (RFC 18): [peer, "MDPW02", command, ...]; REQUEST only ever goes to workers. */
+function decodeMdp2Worker(frames: Buffer[], limits: BrokerWireLimits): BrokerInbound | Rejection {
+  const n = frames.length;
+  if (n < 3) return reject('mdp_worker_without_command');
+  const peer = frames[0] as Buffer;
+  const command = frames[2] as Buffer;
+  if (command.length !== 1) return reject('bad_command_frame');
+  switch (command[0]) {
+    case Mdp2Worker.Ready: {
+      // RFC 18: exactly three frames; 0.2 has no credit extension (a worker holds one request at a time).
+      if (n !== 4) return reject('bad_ready');
+      const service = frames[3] as Buffer;
+      if (service.length === 0 || service.length > limits.maxServiceLength) return reject('bad_service_name');
+      return { type: 'worker.ready', peer, wire: 'mdp2', service: service.toString('latin1'), credit: 1 };
+    }
+    case Mdp2Worker.Partial:
+    case Mdp2Worker.Final: {
+      if (n < 5) return reject('bad_reply');
+      if ((frames[4] as Buffer).length !== 0) return reject('bad_reply_delimiter');
+      const token = envelopeToken(frames[3] as Buffer);
+      const body = frames.slice(5);
+      return command[0] === Mdp2Worker.Final
+        ? { type: 'worker.reply', peer, wire: 'mdp2', token, body }
+        : { type: 'worker.partial', peer, wire: 'mdp2', token, body };
+    }
+    case Mdp2Worker.Heartbeat:
+      return n === 3 ? { type: 'worker.heartbeat', peer, wire: 'mdp2' } : reject('bad_heartbeat');
+    case Mdp2Worker.Disconnect:
+      return { type: 'worker.disconnect', peer };
+    default:
+      // REQUEST (0x02) only ever goes from the broker.
+      return reject('unknown_command', `0x${(command[0] as number).toString(16)}`);
+  }
+}
+
 export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = DEFAULT_BROKER_WIRE_LIMITS): Decoded<BrokerInbound> {
   const n = frames.length;
   if (n > limits.maxFrames) return reject('too_many_frames', `${n} > ${limits.maxFrames}`);
@@ -300,6 +420,8 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
   if (isStewardHeader(frames[1] as Buffer)) return decodeSteward(frames, limits);
   const butler = butlerCommand(frames[1] as Buffer);
   if (butler !== undefined) return decodeButlerWorker(frames, butler, limits);
+  if (isHeader(frames[1] as Buffer, MDPC02)) return decodeMdp2Client(frames, limits);
+  if (isHeader(frames[1] as Buffer, MDPW02)) return decodeMdp2Worker(frames, limits);
   if (n < 3) return reject('too_few_frames', `${n}`);
   const peer = frames[0] as Buffer;
   if ((frames[1] as Buffer).length !== 0) return reject('missing_delimiter');
@@ -309,21 +431,7 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
     if (n < 4) return reject('mdp_client_without_service');
     const serviceFrame = frames[3] as Buffer;
     if (serviceFrame.length === 0 || serviceFrame.length > limits.maxServiceLength) return reject('bad_service_name');
-    return {
-      type: 'client.request',
-      peer,
-      dialect: 'mdp',
-      service: serviceFrame.toString('latin1'),
-      serviceFrame,
-      header: undefined,
-      requestId: undefined,
-      steward: false,
-      expiresAt: 0,
-      expiration: undefined,
-      replyId: 0,
-      wait: true,
-      body: frames.slice(4),
-    };
+    return mdpClientRequest(peer, 'mdp', serviceFrame, frames.slice(4));
   }
 
   if (isHeader(header, MDPW01)) {
@@ -381,6 +489,9 @@ export function decodeBrokerFrames(frames: Buffer[], limits: BrokerWireLimits = 
       expiration,
       replyId: 0,
       wait: true,
+      call: false,
+      stream: false,
+      window: 0,
       body: frames.slice(5),
     };
   }
@@ -395,7 +506,9 @@ function refusal(limit: MessageLimit, peer: Buffer, detail: string, message: Lim
 function classicRefusal(frames: Buffer[], limit: MessageLimit, detail: string, limits: BrokerWireLimits): LimitRefusal {
   const head = decodeBrokerFrames(frames.slice(0, HEAD_FRAMES), limits);
   const message =
-    !Array.isArray(head) && 'type' in head && (head.type === 'client.request' || head.type === 'client.malformed' || head.type === 'worker.reply')
+    !Array.isArray(head) &&
+    'type' in head &&
+    (head.type === 'client.request' || head.type === 'client.malformed' || head.type === 'worker.reply' || head.type === 'worker.partial')
       ? head
       : undefined;
   return refusal(limit, frames[0] as Buffer, detail, message);
@@ -407,7 +520,7 @@ function classicRefusal(frames: Buffer[], limit: MessageLimit, detail: string, l
  * requests that are each within the limits into a refusal.
  */
 function checkUnit(m: BrokerInbound | Rejection, limits: BrokerWireLimits, maxMessageBytes: number): BrokerInbound | Rejection {
-  if (m.type !== 'client.request' && m.type !== 'worker.reply') return m;
+  if (m.type !== 'client.request' && m.type !== 'worker.reply' && m.type !== 'worker.partial') return m;
   const frames = 2 + m.body.length;
   if (frames > limits.maxFrames) return refusal('frames', m.peer, `${frames} frames > ${limits.maxFrames}`, m);
   let bytes = m.peer.length + (m.type === 'client.request' ? 18 + m.serviceFrame.length : 9);

@@ -24,6 +24,12 @@ export const Status = {
   BodyUnsupported: 415,
   /** Unknown `mmi.` name. */
   NotImplemented: 501,
+  /**
+   * A stream's partial replies waiting for its client to read them passed the broker's per-stream limit
+   * (`maxStreamBytes`) or its memory for all streams: the worker writes faster than the client reads and
+   * does not heed the window (an MDP/0.2 worker). The stream is ended; partials already read stay read.
+   */
+  StreamOverflow: 507,
   /** The service's queue is full, the broker serves too many clients or services, or it is shutting down. Retry later. */
   Unavailable: 503,
   /** The request expired before a worker took it. */

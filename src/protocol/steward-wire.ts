@@ -21,10 +21,24 @@
  *   CLIENT_REQUEST  u32 request id, f64 expiration (Unix ms, 0 = none), u8 n, service (n bytes)
  *                   0x11: waits in the broker's queue for a worker; 0x13 (CLIENT_REQUEST_NOWAIT):
  *                   answered 404 at once when no worker serves the service
- *   CLIENT_REPLY    u32 request id, u16 status (200 ok; 400/404/410/413/501/503/504 as in tagged.ts)
+ *   CLIENT_CALL     u32 request id, f64 expiration, u16 window, u8 flags, u8 n, service: a request
+ *                   the broker indexes by id, so CLIENT_CANCEL and CLIENT_WINDOW can name it.
+ *                   flags bit 0 NOWAIT (as 0x13), bit 1 STREAM (partial replies wanted; `window`
+ *                   of them, 1..65535, before the client refills it)
+ *   CLIENT_REPLY    u32 request id, u16 status (200 ok; 400/404/410/413/501/503/504/507 as in status.ts);
+ *                   ends a stream
+ *   CLIENT_PARTIAL  u32 request id: one partial reply of a stream
+ *   CLIENT_WINDOW   u32 request id, u16 credit: the client read `credit` more partials (0: still here)
+ *   CLIENT_CANCEL   u32 request id: the client gave up the call; nothing answers it
  *   WORKER_READY    u16 credit, u8 n, service (n bytes)
  *   WORKER_REQUEST  u32 token (opaque to the worker, echoed in its reply)
- *   WORKER_REPLY    u32 token
+ *   WORKER_STREAM   u32 token, u16 window: a request whose client takes partial replies, `window`
+ *                   of them before a WORKER_WINDOW (0: no window, send at will)
+ *   WORKER_REPLY    u32 token: the reply, or the FINAL one of a stream; frees the worker's credit
+ *   WORKER_PARTIAL  u32 token: one partial reply
+ *   WORKER_WINDOW   u32 token, u16 credit: `credit` more partials may go
+ *   WORKER_CANCEL   u32 token: nobody waits for the answer any more; the worker still ends it with a
+ *                   WORKER_REPLY (which the broker drops), so its credit stays exact
  *   WORKER_CREDIT   u16 credit: a registered worker's new credit; the broker echoes it once applied
  *   HEARTBEAT       (none)        both directions
  *   DISCONNECT      (none)        both directions
@@ -56,10 +70,20 @@ export const enum Kind {
   ClientReply = 0x12,
   /** A CLIENT_REQUEST whose caller does not wait for a worker to register: 404 when none serves it. */
   ClientRequestNoWait = 0x13,
+  /** A request the broker indexes by id: it may be cancelled, and may stream (flags). */
+  ClientCall = 0x14,
+  ClientPartial = 0x15,
+  ClientWindow = 0x16,
+  ClientCancel = 0x17,
   WorkerReady = 0x21,
   WorkerRequest = 0x22,
   WorkerReply = 0x23,
   WorkerCredit = 0x24,
+  WorkerPartial = 0x25,
+  WorkerCancel = 0x26,
+  /** A WORKER_REQUEST whose client takes partial replies, with the window. */
+  WorkerStream = 0x27,
+  WorkerWindow = 0x28,
   Heartbeat = 0x31,
   Disconnect = 0x32,
   Ping = 0x33,
@@ -68,6 +92,14 @@ export const enum Kind {
 
 /** PONG flag: the broker is draining (refuses new requests); send elsewhere. */
 export const PONG_DRAINING = 0x01;
+
+/** CLIENT_CALL flags. */
+export const CALL_NOWAIT = 0x01;
+export const CALL_STREAM = 0x02;
+const CALL_FLAGS = CALL_NOWAIT | CALL_STREAM;
+
+/** Largest window a unit carries (u16). */
+export const MAX_WINDOW = 0xffff;
 
 const FIXED = 5;
 const INLINE = 0;
@@ -126,6 +158,53 @@ export function clientRequestUnit(requestId: number, expiresAt: number, service:
   );
 }
 
+export interface CallOptions {
+  /** Answer 404 at once when no worker serves the service (as CLIENT_REQUEST_NOWAIT). */
+  readonly noWait?: boolean;
+  /** Partial replies wanted: this many before the client refills the window (1..65535). */
+  readonly window?: number;
+}
+
+/** A CLIENT_CALL: indexed by the broker, so it can be cancelled, and a stream when `window` is given. */
+export function clientCallUnit(requestId: number, expiresAt: number, service: string, body: readonly Buffer[], options: CallOptions = {}): Buffer[] {
+  const n = Buffer.byteLength(service, 'latin1');
+  const window = options.window ?? 0;
+  const flags = (options.noWait === true ? CALL_NOWAIT : 0) | (window > 0 ? CALL_STREAM : 0);
+  return unit(
+    Kind.ClientCall,
+    4 + 8 + 2 + 1 + 1 + n,
+    (b) => {
+      b.writeUInt32BE(requestId >>> 0, 5);
+      b.writeDoubleBE(expiresAt, 9);
+      b.writeUInt16BE(window, 17);
+      b[19] = flags;
+      b[20] = n;
+      b.write(service, 21, 'latin1');
+    },
+    body,
+  );
+}
+
+export function clientPartialUnit(requestId: number, body: readonly Buffer[]): Buffer[] {
+  return unit(Kind.ClientPartial, 4, (b) => b.writeUInt32BE(requestId >>> 0, 5), body);
+}
+
+export function clientWindowUnit(requestId: number, credit: number): Buffer[] {
+  return unit(
+    Kind.ClientWindow,
+    6,
+    (b) => {
+      b.writeUInt32BE(requestId >>> 0, 5);
+      b.writeUInt16BE(credit, 9);
+    },
+    [],
+  );
+}
+
+export function clientCancelUnit(requestId: number): Buffer[] {
+  return unit(Kind.ClientCancel, 4, (b) => b.writeUInt32BE(requestId >>> 0, 5), []);
+}
+
 export function clientReplyUnit(requestId: number, status: number, body: readonly Buffer[]): Buffer[] {
   return unit(
     Kind.ClientReply,
@@ -156,8 +235,41 @@ export function workerRequestUnit(token: number, body: readonly Buffer[]): Buffe
   return unit(Kind.WorkerRequest, 4, (b) => b.writeUInt32BE(token >>> 0, 5), body);
 }
 
+/** A request whose client takes partial replies: `window` of them before a WORKER_WINDOW (0: no limit). */
+export function workerStreamUnit(token: number, window: number, body: readonly Buffer[]): Buffer[] {
+  return unit(
+    Kind.WorkerStream,
+    6,
+    (b) => {
+      b.writeUInt32BE(token >>> 0, 5);
+      b.writeUInt16BE(window, 9);
+    },
+    body,
+  );
+}
+
 export function workerReplyUnit(token: number, body: readonly Buffer[]): Buffer[] {
   return unit(Kind.WorkerReply, 4, (b) => b.writeUInt32BE(token >>> 0, 5), body);
+}
+
+export function workerPartialUnit(token: number, body: readonly Buffer[]): Buffer[] {
+  return unit(Kind.WorkerPartial, 4, (b) => b.writeUInt32BE(token >>> 0, 5), body);
+}
+
+export function workerWindowUnit(token: number, credit: number): Buffer[] {
+  return unit(
+    Kind.WorkerWindow,
+    6,
+    (b) => {
+      b.writeUInt32BE(token >>> 0, 5);
+      b.writeUInt16BE(credit, 9);
+    },
+    [],
+  );
+}
+
+export function workerCancelUnit(token: number): Buffer[] {
+  return unit(Kind.WorkerCancel, 4, (b) => b.writeUInt32BE(token >>> 0, 5), []);
 }
 
 export function workerCreditUnit(credit: number): Buffer[] {
@@ -218,6 +330,10 @@ export type StewardMessage =
       readonly requestId: number;
       /** False for CLIENT_REQUEST_NOWAIT: the caller wants 404 at once rather than wait for a worker. */
       readonly wait: boolean;
+      /** Sent as CLIENT_CALL: the broker indexes it by id (cancel, window). */
+      readonly call: boolean;
+      /** Partials wanted before a refill; 0 when the caller takes one reply only. */
+      readonly window: number;
       readonly expiresAt: number;
       readonly service: string;
       /** The service name's bytes inside the header frame (no copy). */
@@ -225,9 +341,16 @@ export type StewardMessage =
       readonly body: Buffer[];
     }
   | { readonly kind: Kind.ClientReply; readonly requestId: number; readonly status: number; readonly body: Buffer[] }
+  | { readonly kind: Kind.ClientPartial; readonly requestId: number; readonly body: Buffer[] }
+  | { readonly kind: Kind.ClientWindow; readonly requestId: number; readonly credit: number }
+  | { readonly kind: Kind.ClientCancel; readonly requestId: number }
   | { readonly kind: Kind.WorkerReady; readonly credit: number; readonly service: string }
-  | { readonly kind: Kind.WorkerRequest; readonly token: number; readonly body: Buffer[] }
+  /** WORKER_REQUEST, or WORKER_STREAM (`stream` true, with its window; 0 for none). */
+  | { readonly kind: Kind.WorkerRequest; readonly token: number; readonly stream: boolean; readonly window: number; readonly body: Buffer[] }
   | { readonly kind: Kind.WorkerReply; readonly token: number; readonly body: Buffer[] }
+  | { readonly kind: Kind.WorkerPartial; readonly token: number; readonly body: Buffer[] }
+  | { readonly kind: Kind.WorkerWindow; readonly token: number; readonly credit: number }
+  | { readonly kind: Kind.WorkerCancel; readonly token: number }
   | { readonly kind: Kind.WorkerCredit; readonly credit: number }
   | { readonly kind: Kind.Heartbeat }
   | { readonly kind: Kind.Disconnect }
@@ -238,10 +361,18 @@ const KINDS: ReadonlySet<number> = new Set([
   Kind.ClientRequest,
   Kind.ClientReply,
   Kind.ClientRequestNoWait,
+  Kind.ClientCall,
+  Kind.ClientPartial,
+  Kind.ClientWindow,
+  Kind.ClientCancel,
   Kind.WorkerReady,
   Kind.WorkerRequest,
   Kind.WorkerReply,
   Kind.WorkerCredit,
+  Kind.WorkerPartial,
+  Kind.WorkerCancel,
+  Kind.WorkerStream,
+  Kind.WorkerWindow,
   Kind.Heartbeat,
   Kind.Disconnect,
   Kind.Ping,
@@ -254,12 +385,21 @@ function fieldsEnd(b: Buffer): number {
     case Kind.ClientRequest:
     case Kind.ClientRequestNoWait:
       return b.length >= FIXED + 13 ? FIXED + 13 + (b[17] as number) : -1;
+    case Kind.ClientCall:
+      return b.length >= FIXED + 16 ? FIXED + 16 + (b[20] as number) : -1;
     case Kind.ClientReply:
+    case Kind.ClientWindow:
+    case Kind.WorkerStream:
+    case Kind.WorkerWindow:
       return FIXED + 6;
     case Kind.WorkerReady:
       return b.length >= FIXED + 3 ? FIXED + 3 + (b[7] as number) : -1;
     case Kind.WorkerRequest:
     case Kind.WorkerReply:
+    case Kind.WorkerPartial:
+    case Kind.WorkerCancel:
+    case Kind.ClientPartial:
+    case Kind.ClientCancel:
     case Kind.Ping:
       return FIXED + 4;
     case Kind.WorkerCredit:
@@ -339,14 +479,47 @@ function decodeFields(b: Buffer, body: Buffer[]): StewardMessage | Rejection {
         kind: Kind.ClientRequest,
         requestId,
         wait: b[3] === Kind.ClientRequest,
+        call: false,
+        window: 0,
         expiresAt,
         service: name,
         serviceBytes: b.subarray(18, 18 + (b[17] as number)),
         body,
       };
     }
+    case Kind.ClientCall: {
+      const requestId = b.readUInt32BE(5);
+      const expiresAt = b.readDoubleBE(9);
+      if (!Number.isFinite(expiresAt) || expiresAt < 0) {
+        return { ...reject('sw_bad_expiration', 'the expiration must be finite Unix ms, not negative (0 for none)'), requestId };
+      }
+      const flags = b[19] as number;
+      if ((flags & ~CALL_FLAGS) !== 0) return { ...reject('sw_bad_flags', 'unknown call flags'), requestId };
+      const stream = (flags & CALL_STREAM) !== 0;
+      const window = b.readUInt16BE(17);
+      if (stream && window === 0) return { ...reject('sw_bad_window', 'a stream needs a window of 1 to 65535 partial replies'), requestId };
+      const name = service(b, 20);
+      if (name === undefined) return { ...reject('bad_service_name', 'the service name is empty'), requestId };
+      return {
+        kind: Kind.ClientRequest,
+        requestId,
+        wait: (flags & CALL_NOWAIT) === 0,
+        call: true,
+        window: stream ? window : 0,
+        expiresAt,
+        service: name,
+        serviceBytes: b.subarray(21, 21 + (b[20] as number)),
+        body,
+      };
+    }
     case Kind.ClientReply:
       return { kind: Kind.ClientReply, requestId: b.readUInt32BE(5), status: b.readUInt16BE(9), body };
+    case Kind.ClientPartial:
+      return { kind: Kind.ClientPartial, requestId: b.readUInt32BE(5), body };
+    case Kind.ClientWindow:
+      return { kind: Kind.ClientWindow, requestId: b.readUInt32BE(5), credit: b.readUInt16BE(9) };
+    case Kind.ClientCancel:
+      return { kind: Kind.ClientCancel, requestId: b.readUInt32BE(5) };
     case Kind.WorkerReady: {
       const credit = b.readUInt16BE(5);
       if (credit < 1 || credit > MAX_CREDIT) return reject('bad_credit');
@@ -355,9 +528,17 @@ function decodeFields(b: Buffer, body: Buffer[]): StewardMessage | Rejection {
       return { kind: Kind.WorkerReady, credit, service: name };
     }
     case Kind.WorkerRequest:
-      return { kind: Kind.WorkerRequest, token: b.readUInt32BE(5), body };
+      return { kind: Kind.WorkerRequest, token: b.readUInt32BE(5), stream: false, window: 0, body };
+    case Kind.WorkerStream:
+      return { kind: Kind.WorkerRequest, token: b.readUInt32BE(5), stream: true, window: b.readUInt16BE(9), body };
     case Kind.WorkerReply:
       return { kind: Kind.WorkerReply, token: b.readUInt32BE(5), body };
+    case Kind.WorkerPartial:
+      return { kind: Kind.WorkerPartial, token: b.readUInt32BE(5), body };
+    case Kind.WorkerWindow:
+      return { kind: Kind.WorkerWindow, token: b.readUInt32BE(5), credit: b.readUInt16BE(9) };
+    case Kind.WorkerCancel:
+      return { kind: Kind.WorkerCancel, token: b.readUInt32BE(5) };
     case Kind.WorkerCredit: {
       const credit = b.readUInt16BE(5);
       if (credit < 1 || credit > MAX_CREDIT) return reject('bad_credit');

@@ -6,11 +6,27 @@
  * or in steward's compact wire (protocol/steward-wire.ts): [header, body...].
  */
 import { reject, type Decoded, type Rejection } from './codec.js';
-import { MDPW01_FRAME, MdpCommand } from './mdp.js';
+import { EMPTY, MDPW01_FRAME, MdpCommand } from './mdp.js';
 import { decodeUnits, isStewardHeader, Kind, PONG_DRAINING } from './steward-wire.js';
 
 export type WorkerInbound =
-  | { readonly type: 'broker.request'; readonly envelope: Buffer; readonly body: Buffer[] }
+  /**
+   * A request. MDP: `envelope` is echoed in the reply (token -1). Compact wire: `token` is, and the
+   * envelope is empty; `stream` says its client takes partial replies, `window` how many before a
+   * `broker.window` (0: no window).
+   */
+  | {
+      readonly type: 'broker.request';
+      readonly envelope: Buffer;
+      readonly token: number;
+      readonly stream: boolean;
+      readonly window: number;
+      readonly body: Buffer[];
+    }
+  /** steward brokers only: the stream `token` may send `credit` more partial replies. */
+  | { readonly type: 'broker.window'; readonly token: number; readonly credit: number }
+  /** steward brokers only: nobody waits for `token` any more; end it (the reply is dropped). */
+  | { readonly type: 'broker.cancel'; readonly token: number }
   | { readonly type: 'broker.heartbeat' }
   | { readonly type: 'broker.disconnect' }
   /** steward brokers only: the credit this worker asked for is applied (the echo of its WORKER_CREDIT). */
@@ -30,7 +46,7 @@ export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): Decoded<W
   switch (command[0]) {
     case MdpCommand.Request:
       if (n < 5 || (frames[4] as Buffer).length !== 0) return reject('bad_request');
-      return { type: 'broker.request', envelope: frames[3] as Buffer, body: frames.slice(5) };
+      return { type: 'broker.request', envelope: frames[3] as Buffer, token: -1, stream: false, window: 0, body: frames.slice(5) };
     case MdpCommand.Heartbeat:
       return { type: 'broker.heartbeat' };
     case MdpCommand.Disconnect:
@@ -40,12 +56,14 @@ export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): Decoded<W
   }
 }
 
-/** steward's compact wire from the broker: [units...]; the token travels as a 4-byte envelope. */
+/** steward's compact wire from the broker: [units...]. */
 function decodeSteward(frames: Buffer[]): Decoded<WorkerInbound> {
   const out: (WorkerInbound | Rejection)[] = [];
   decodeUnits(frames, 0, (m) => {
     if ('type' in m) out.push(m);
-    else if (m.kind === Kind.WorkerRequest) out.push({ type: 'broker.request', envelope: tokenEnvelope(m.token), body: m.body });
+    else if (m.kind === Kind.WorkerRequest) out.push({ type: 'broker.request', envelope: EMPTY, token: m.token, stream: m.stream, window: m.window, body: m.body });
+    else if (m.kind === Kind.WorkerWindow) out.push({ type: 'broker.window', token: m.token, credit: m.credit });
+    else if (m.kind === Kind.WorkerCancel) out.push({ type: 'broker.cancel', token: m.token });
     else if (m.kind === Kind.Heartbeat) out.push({ type: 'broker.heartbeat' });
     else if (m.kind === Kind.Disconnect) out.push({ type: 'broker.disconnect' });
     else if (m.kind === Kind.WorkerCredit) out.push({ type: 'broker.credit', credit: m.credit });
@@ -53,10 +71,4 @@ function decodeSteward(frames: Buffer[]): Decoded<WorkerInbound> {
     else out.push(reject('sw_unexpected_kind'));
   });
   return out.length === 1 ? (out[0] as WorkerInbound | Rejection) : out;
-}
-
-function tokenEnvelope(token: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(token, 0);
-  return b;
 }

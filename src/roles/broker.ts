@@ -2,6 +2,7 @@ import { Broker, DEFAULT_BACKEND, DEFAULT_FRONTEND } from '../api/broker.js';
 import { transportFlag } from '../cli/transport-flag.js';
 import { flagInt, flagString, type RoleDefinition } from '../cli/role.js';
 import { DEFAULT_MAX_QUEUE_BYTES } from '../machines/broker/broker-core.js';
+import { DEFAULT_MAX_STREAM_BYTES } from '../machines/broker/stream-windows.js';
 import { DEFAULT_BROKER_WIRE_LIMITS } from '../protocol/broker-wire.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../protocol/mdp.js';
 import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../security/flags.js';
@@ -9,12 +10,13 @@ import { reloadAllowList } from '../security/zap-handler.js';
 
 export const brokerRole: RoleDefinition = {
   name: 'broker',
-  summary: 'route client requests to service workers (Majordomo MDP/0.1 and butler wire)',
+  summary: 'route client requests to service workers (Majordomo MDP/0.1 and 0.2, butler wire)',
   usage: `Usage: steward --role broker [--frontend ENDPOINT] [--backend ENDPOINT] [flags]
 
 Routes each client request to a worker of the named service, least recently used
 first, queueing it until a worker is free or the request expires. Speaks MDP/0.1
-(RFC 7) with MMI (RFC 8), and the butler/ebwrkapi wire, on the same sockets.
+(RFC 7) with MMI (RFC 8), MDP/0.2 (RFC 18: streamed replies), the butler/ebwrkapi
+wire and steward's compact wire, on the same sockets.
 
 Flags:
   --frontend ENDPOINT     where clients connect (default ${DEFAULT_FRONTEND})
@@ -26,6 +28,8 @@ Flags:
                           past 3/4 of it the broker stops reading clients until the queues
                           drain below half (back-pressure); a request that would pass it is refused
   --max-queue N           requests waiting per service before new ones are refused (default 0: no count limit)
+  --max-stream-bytes B    bytes of one stream's partial replies the broker holds for a reader slower
+                          than its worker (default 4194304, 4 MiB); past it the stream ends with 507
   --max-message-size B    largest message accepted from a peer, all frames, in bytes (default 16777216)
   --max-frames N          most frames in one message (default ${DEFAULT_BROKER_WIRE_LIMITS.maxFrames})
   --max-clients N         most clients with requests queued or in flight at once (default 100000)
@@ -51,6 +55,7 @@ Example:
     liveness: { type: 'string' },
     'max-queue': { type: 'string' },
     'max-queue-bytes': { type: 'string' },
+    'max-stream-bytes': { type: 'string' },
     'max-message-size': { type: 'string' },
     'max-frames': { type: 'string' },
     'max-clients': { type: 'string' },
@@ -72,6 +77,7 @@ Example:
       maxQueuePerService: flagInt(flags, 'max-queue', 0, 0, 100_000_000),
       // At least 1 MiB: well above what one burst of 512 small requests holds, so back-pressure, not refusal, bounds it.
       maxQueueBytes: flagInt(flags, 'max-queue-bytes', DEFAULT_MAX_QUEUE_BYTES, 1024 * 1024, Number.MAX_SAFE_INTEGER),
+      maxStreamBytes: flagInt(flags, 'max-stream-bytes', DEFAULT_MAX_STREAM_BYTES, 1024, Number.MAX_SAFE_INTEGER),
       maxMessageSize: flagInt(flags, 'max-message-size', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       limits: { maxFrames: flagInt(flags, 'max-frames', DEFAULT_BROKER_WIRE_LIMITS.maxFrames, 8, 100_000) },
       maxClients: flagInt(flags, 'max-clients', 100_000, 1, 100_000_000),

@@ -1,10 +1,11 @@
 import { DEFAULT_FRONTEND } from '../api/broker.js';
-import { Client } from '../api/client.js';
+import { Client, DEFAULT_STREAM_WINDOW } from '../api/client.js';
 import { RemoteError } from '../api/errors.js';
 import { UsageError } from '../cli/errors.js';
 import { transportFlag } from '../cli/transport-flag.js';
 import { flagBool, flagInt, flagList, flagString, type RoleDefinition } from '../cli/role.js';
 import { parseJson, type JsonValue } from '../protocol/json.js';
+import { MAX_WINDOW } from '../protocol/steward-wire.js';
 import { curveClientFlags, curveClientFromFlags, curveClientUsage } from '../security/flags.js';
 import { assertEndpoint, assertResolvable } from '../actors/endpoint-error.js';
 
@@ -41,6 +42,8 @@ export const clientRole: RoleDefinition = {
   summary: 'call a service once from the shell and print the reply',
   usage: `Usage: steward --role client --call SERVICE [BODY...] [--broker ENDPOINT]... [flags]
        steward --role client --rpc SERVICE METHOD [ARGS...]
+       steward --role client --stream --call SERVICE [BODY...]
+       steward --role client --stream --rpc SERVICE METHOD [ARGS...]
        steward --role client --mmi SERVICE
 
 --call sends one request (each BODY argument is one frame) and prints the
@@ -48,6 +51,12 @@ reply, one frame per line. --rpc calls METHOD of a butler RPC service with the
 ARGS (each parsed as JSON when it parses, else taken as a string: 42 is a
 number, '"42"' a string) and prints the result as JSON. Exits 0 on a reply, 1
 on a timeout, a broker error or a remote exception (printed to stderr).
+
+--stream reads the answer as the worker makes it: one line per partial reply
+as it arrives, then one for the final reply (--call: a part's frames on one
+line, separated by spaces; --rpc: each value as JSON). A worker that does not
+stream answers with the final line alone. Ctrl-C cancels the call at the
+broker and the worker.
 
 With several --broker, the client pings each, sends to a live one, and retries
 a timed-out attempt on another. When a broker has no worker for the service it
@@ -59,6 +68,9 @@ Flags:
   --call SERVICE          the service to call
   --rpc SERVICE           the RPC service to call; METHOD and ARGS follow
   --mmi SERVICE           ask the broker whether SERVICE has a worker (prints 200 or 404)
+  --stream                with --call or --rpc: print partial replies as they come
+  --window N              with --stream: partial replies the broker may send ahead of
+                          this reader (default ${DEFAULT_STREAM_WINDOW}, 1 to ${MAX_WINDOW})
   --broker ENDPOINT       a broker frontend, repeatable (default ${DEFAULT_FRONTEND})
   --timeout MS            per attempt (default 2500)
   --retries N             further attempts (default 2)
@@ -74,12 +86,15 @@ Examples:
   steward --role client --call echo hello world
   steward --role client --rpc api.images resize_image a.png 150x180
   steward --role client --rpc api.images info a.png
+  steward --role client --stream --rpc api.images resize_images 150x180 a.png b.png
   steward --role client --mmi echo`,
   allowPositionals: true,
   options: {
     call: { type: 'string' },
     rpc: { type: 'string' },
     mmi: { type: 'string' },
+    stream: { type: 'boolean' },
+    window: { type: 'string' },
     broker: { type: 'string', multiple: true },
     timeout: { type: 'string' },
     retries: { type: 'string' },
@@ -92,6 +107,10 @@ Examples:
   async start(ctx) {
     const { flags } = ctx;
     const job = chooseJob(flagString(flags, 'call'), flagString(flags, 'mmi'), flagString(flags, 'rpc'), ctx.positionals);
+    const stream = flagBool(flags, 'stream');
+    if (stream && job.kind === 'mmi') throw new UsageError('--stream goes with --call or --rpc, not --mmi', 'steward --role client --stream --call SERVICE BODY');
+    if (!stream && flagString(flags, 'window') !== undefined) throw new UsageError('--window goes with --stream', 'steward --role client --stream --window 4 --call SERVICE BODY');
+    const window = flagInt(flags, 'window', DEFAULT_STREAM_WINDOW, 1, MAX_WINDOW);
     const given = flagList(flags, 'broker');
     const brokers = given.length > 0 ? given : [DEFAULT_FRONTEND];
     // A bad endpoint or a host that does not exist would otherwise cost every retry's timeout, then say only "no reply".
@@ -110,8 +129,22 @@ Examples:
       ...(curve ? { curve } : {}),
       logger: ctx.logger,
     });
+    // Ctrl-C while a call runs cancels it at the broker and the worker, then the client closes.
+    const cancel = new AbortController();
     const done = (async () => {
       try {
+        if (stream && job.kind === 'rpc') {
+          for await (const part of client.invokeStream(job.service, job.method, job.args, {}, { window, signal: cancel.signal })) {
+            ctx.out.write(`${JSON.stringify(part.value)}\n`);
+          }
+          return 0;
+        }
+        if (stream && job.kind === 'call') {
+          for await (const part of client.stream(job.service, [...ctx.positionals], { window, signal: cancel.signal })) {
+            ctx.out.write(`${part.body.map((f) => f.toString()).join(' ')}\n`);
+          }
+          return 0;
+        }
         if (job.kind === 'rpc') {
           const result = await client.invoke(job.service, job.method, job.args);
           ctx.out.write(`${JSON.stringify(result)}\n`);
@@ -128,6 +161,12 @@ Examples:
         client.close();
       }
     })();
-    return { done };
+    return {
+      done,
+      close: async () => {
+        cancel.abort(new Error('interrupted'));
+        await done;
+      },
+    };
   },
 };

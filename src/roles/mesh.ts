@@ -412,6 +412,7 @@ steward mesh is running. In another terminal:
   ${s} --role client ${fe} --mmi api.images${k}
   ${s} --role client ${fe} --rpc api.images info ${pictures.picture}${k}
   ${s} --role client ${fe} --rpc api.images resize_image ${pictures.picture} 160x100${k}
+  ${s} --role client ${fe} --stream --rpc api.images resize_images 64x48 ${pictures.picture}${k}
   ${s} --role client ${fe} --call mmi.services${k}
   /usr/bin/python3 -c "${python}"
   ${s} --role show -s thermo${c} TEMP MODE${k}

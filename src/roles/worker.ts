@@ -43,11 +43,15 @@ when a broker goes silent, and answers requests. With several brokers the
 worker never runs more than --concurrency requests across all of them: each
 live broker gets a share (docs/deploy.md), and a broker that goes away gives
 its share to the others until it answers again.
-  --handler PATH   with a module whose default export is \`async (request) => reply\`;
+  --handler PATH   with a module whose default export is \`async (request) => reply\`,
+                   or an async generator function: each yield is a partial reply,
+                   sent as the caller reads, and its return value the final one
+                   (examples/handlers/countdown.mjs; docs/wires.md);
   --rpc PATH       over butler RPC, with the functions a module exports (or the
-                   methods of its default export object);
+                   methods of its default export object; async generators stream);
   --rpc images     over butler RPC, with the built-in api.images service
-                   (resize_image(name, "WxH"), info(name)) on the files under --root;
+                   (resize_image(name, "WxH"), info(name), and resize_images("WxH",
+                   name...), which streams a reply per picture) on the files under --root;
                    this is the default for --service ${IMAGES_SERVICE};
   otherwise it echoes each request back.
 

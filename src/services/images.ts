@@ -24,7 +24,14 @@ export interface ImagesOptions {
   readonly maxInputPixels?: number;
   /** Told of each image written, e.g. to `worker.emit` it to a sink. */
   readonly onEvent?: (event: JsonValue) => void;
+  /** Most names one `resize_images` call takes (default 1000). */
+  readonly maxBatch?: number;
 }
+
+/** One picture of a `resize_images` stream: written, or why not. */
+export type ResizedPicture =
+  | { readonly input: string; readonly output: string; readonly width: number; readonly height: number }
+  | { readonly input: string; readonly error: { readonly name: string; readonly message: string } };
 
 export interface ImageInfo {
   readonly name: string;
@@ -93,8 +100,10 @@ export class ImagesService {
   private readonly maxDimension: number;
   private readonly maxInputPixels: number;
   private readonly onEvent: ((event: JsonValue) => void) | undefined;
+  private readonly maxBatch: number;
 
   constructor(options: ImagesOptions = {}) {
+    this.maxBatch = options.maxBatch ?? 1000;
     this.root = resolve(options.root ?? '.');
     this.maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
     this.maxDimension = options.maxDimension ?? 10_000;
@@ -118,6 +127,33 @@ export class ImagesService {
     await this.#writeBeside(outputPath, data);
     this.onEvent?.({ event: 'resized', input: file.name, output, width, height, format });
     return output;
+  }
+
+  /**
+   * Resizes each of `names` to `size` as `resize_image` does, one after the
+   * other, streaming one partial reply per picture as it is written (or why
+   * it was not: a bad picture does not stop the others), and returns what was
+   * written. A caller that stops reading, or cancels, stops it between
+   * pictures. The size comes first so that names can follow from a shell:
+   * `--stream --rpc api.images resize_images 150x180 a.png b.png`.
+   */
+  async *resize_images(size: string, ...names: string[]): AsyncGenerator<ResizedPicture, { written: string[]; failed: number }, undefined> {
+    const { width, height } = parseSize(size, this.maxDimension);
+    if (names.length === 0 || names.length > this.maxBatch) throw new TypeError(`give 1 to ${this.maxBatch} file names after the size, got ${names.length}`);
+    const written: string[] = [];
+    let failed = 0;
+    for (const name of names) {
+      try {
+        const output = await this.resize_image(name, size);
+        written.push(output);
+        yield { input: name, output, width, height };
+      } catch (error) {
+        failed += 1;
+        const e = error instanceof Error ? error : new Error(String(error));
+        yield { input: name, error: { name: e.name, message: e.message } };
+      }
+    }
+    return { written, failed };
   }
 
   /** Format, dimensions and size in bytes of `name`. */

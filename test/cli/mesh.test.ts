@@ -102,6 +102,16 @@ async function runEveryPrintedCommand(mesh: CliProcess, expected: Expected): Pro
       const info = await runCli(c);
       expect(info.code, `${line}: ${info.stderr}`).toBe(0);
       expect(JSON.parse(info.stdout)).toMatchObject(expected.picture);
+    } else if (has('--stream', 'resize_images')) {
+      // One line per picture written as it is written, then the summary.
+      const streamed = await runCli(c);
+      expect(streamed.code, `${line}: ${streamed.stderr}`).toBe(0);
+      const name = expected.picture.name.replace(/(\.\w+)$/, '.64x48$1');
+      expect(streamed.stdout.split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+        { input: expected.picture.name, output: name, width: 64, height: 48 },
+        { written: [name], failed: 0 },
+      ]);
+      expect(existsSync(join(expected.root, name))).toBe(true);
     } else if (has('--rpc', 'resize_image')) {
       const resized = await runCli(c);
       expect(resized.code, `${line}: ${resized.stderr}`).toBe(0);
@@ -131,7 +141,7 @@ async function runEveryPrintedCommand(mesh: CliProcess, expected: Expected): Pro
     ran++;
   }
   expect(ran).toBe(lines.length);
-  expect(ran).toBe(12);
+  expect(ran).toBe(13);
 }
 
 /** The folder named by the printed "Pictures (api.images): DIR" line. */

@@ -37,6 +37,23 @@ import {
 } from '../../src/protocol/keywords.js';
 import { descriptorToJson, type KeywordDescriptor } from '../../src/protocol/ktl-types.js';
 import { MAX_CREDIT, brokerDisconnect, brokerHeartbeat, brokerRequest, clientRequest, workerDisconnect, workerHeartbeat, workerReady, workerReply } from '../../src/protocol/mdp.js';
+import { clientRequest2, workerDisconnect2, workerFinal2, workerHeartbeat2, workerPartial2, workerReady2 } from '../../src/protocol/mdp2.js';
+import {
+  clientCallUnit,
+  clientCancelUnit,
+  clientRequestUnit,
+  clientWindowUnit,
+  heartbeatUnit,
+  pingUnit,
+  workerCancelUnit,
+  workerCreditUnit,
+  workerPartialUnit,
+  workerReadyUnit,
+  workerReplyUnit,
+  workerRequestUnit,
+  workerStreamUnit,
+  workerWindowUnit,
+} from '../../src/protocol/steward-wire.js';
 import { decodeRpcReply, decodeRpcRequest, encodeRpcException, encodeRpcRequest, encodeRpcResult } from '../../src/protocol/rpc.js';
 import { decodeSinkFrames, encodeSinkEvent } from '../../src/protocol/sink.js';
 import { STIRR_ERROR_REASONS, decodeStirrFrames, decodeStirrReply, encodeStirrRequest, stirrErrorBody, type StirrErrorReason, type StirrRequest } from '../../src/protocol/stirr.js';
@@ -118,9 +135,41 @@ const routed = (arb: fc.Arbitrary<Buffer[]>) => fc.tuple(peerArb, arb).map(([pee
 
 // ---- broker (frontend and backend ROUTERs) ----
 
+const u32 = fc.nat({ max: 0xffffffff });
+const envelopeArb = u32.map((t) => {
+  const e = Buffer.alloc(4);
+  e.writeUInt32BE(t);
+  return e;
+});
+const expirationArb = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 45 }));
+
+/** steward's compact wire, as clients and workers send it: one unit, or a few batched in one message. */
+const compactUnitArb: fc.Arbitrary<Buffer[]> = fc.oneof(
+  fc.tuple(u32, expirationArb, serviceArb, bodyArb, fc.boolean()).map(([id, exp, s, body, wait]) => clientRequestUnit(id, exp, s, body, wait)),
+  fc
+    .tuple(u32, expirationArb, serviceArb, bodyArb, fc.boolean(), fc.option(fc.integer({ min: 1, max: 0xffff })))
+    .map(([id, exp, s, body, noWait, window]) => clientCallUnit(id, exp, s, body, { noWait, ...(window === null ? {} : { window }) })),
+  fc.tuple(u32, fc.nat({ max: 0xffff })).map(([id, credit]) => clientWindowUnit(id, credit)),
+  u32.map((id) => clientCancelUnit(id)),
+  fc.tuple(serviceArb, fc.integer({ min: 1, max: MAX_CREDIT })).map(([s, credit]) => workerReadyUnit(s, credit)),
+  fc.tuple(u32, bodyArb).map(([t, body]) => workerReplyUnit(t, body)),
+  fc.tuple(u32, bodyArb).map(([t, body]) => workerPartialUnit(t, body)),
+  fc.integer({ min: 1, max: MAX_CREDIT }).map((credit) => workerCreditUnit(credit)),
+  u32.map((n) => pingUnit(n)),
+  fc.constant(heartbeatUnit()),
+);
+const compactMessageArb = fc.array(compactUnitArb, { minLength: 1, maxLength: 4 }).map((units) => units.flat());
+
 /** What broker peers send (clients and workers of every dialect), before the ROUTER adds the routing id. */
 export const brokerMessages: fc.Arbitrary<Buffer[]> = fc.oneof(
     fc.tuple(serviceArb, bodyArb).map(([s, body]) => clientRequest(s, body)),
+    fc.tuple(serviceArb, bodyArb).map(([s, body]) => clientRequest2(s, body)),
+    serviceArb.map((s) => workerReady2(s)),
+    fc.tuple(envelopeArb, bodyArb).map(([env, body]) => workerPartial2(env, body)),
+    fc.tuple(envelopeArb, bodyArb).map(([env, body]) => workerFinal2(env, body)),
+    fc.constant(workerHeartbeat2()),
+    fc.constant(workerDisconnect2()),
+    compactMessageArb,
     fc
       .tuple(fc.constantFrom('STW1', 'EBv1', '0.3.0'), idArb, serviceArb, fc.nat({ max: 2 ** 45 }), bodyArb)
       .map(([tag, id, s, exp, body]) => taggedRequest(tag, id, s, exp, body)),
@@ -240,25 +289,40 @@ function batchOf(kinds: readonly (keyof typeof KIND_FRAME)[]): fc.Arbitrary<Buff
 
 export const CODECS: readonly CodecUnderFuzz[] = [
   {
-    name: 'broker wire (MDP/0.1 client and worker, butler worker, tagged client)',
+    name: 'broker wire (MDP/0.1 and 0.2 clients and workers, butler worker, tagged client, compact units)',
     decode: (frames) => one(decodeBrokerFrames(frames, DEFAULT_BROKER_WIRE_LIMITS)),
     valid: routed(brokerMessages),
     routed: true,
-    accepted: ['client.request', 'worker.ready', 'worker.reply', 'worker.heartbeat', 'worker.disconnect', 'worker.credit', 'peer.ping'],
+    accepted: [
+      'client.request',
+      'client.window',
+      'client.cancel',
+      'worker.ready',
+      'worker.reply',
+      'worker.partial',
+      'worker.heartbeat',
+      'worker.disconnect',
+      'worker.credit',
+      'peer.ping',
+    ],
     // A malformed tagged or compact request whose sender and attempt are known is answered 400, not dropped.
     refused: ['rejected', 'client.malformed'],
     checkRefusal: malformedRequestFault,
   },
   {
-    name: 'worker wire (what an MDP worker DEALER receives)',
+    name: 'worker wire (what an MDP or compact-wire worker DEALER receives)',
     decode: (frames) => one(decodeWorkerFrames(frames)),
     valid: fc.oneof(
       fc.tuple(smallFrame, bodyArb).map(([env, body]) => brokerRequest(b('w'), env, body).slice(1)),
       fc.constant(brokerHeartbeat(b('w')).slice(1)),
       fc.constant(brokerDisconnect(b('w')).slice(1)),
+      fc.tuple(u32, bodyArb).map(([t, body]) => workerRequestUnit(t, body)),
+      fc.tuple(u32, fc.nat({ max: 0xffff }), bodyArb).map(([t, window, body]) => workerStreamUnit(t, window, body)),
+      fc.tuple(u32, fc.nat({ max: 0xffff })).map(([t, credit]) => workerWindowUnit(t, credit)),
+      u32.map((t) => workerCancelUnit(t)),
     ),
     routed: false,
-    accepted: ['broker.request', 'broker.heartbeat', 'broker.disconnect', 'broker.credit', 'broker.pong'],
+    accepted: ['broker.request', 'broker.window', 'broker.cancel', 'broker.heartbeat', 'broker.disconnect', 'broker.credit', 'broker.pong'],
     refused: ['rejected'],
   },
   {

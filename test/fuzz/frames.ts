@@ -27,6 +27,7 @@ export const TOKENS: readonly Buffer[] = [
   'MDPC01',
   'MDPW01',
   'MDPC02',
+  'MDPW02',
   'KWP1',
   'STW1:1',
   'EBv1:abc',

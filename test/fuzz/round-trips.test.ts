@@ -105,7 +105,7 @@ describe('round trips: broker wire (MDP/0.1, tagged, butler)', () => {
     fc.assert(
       fc.property(bytes, body, (envelope, frames) => {
         const m = decodeWorkerFrames(brokerRequest(b('w'), envelope, frames).slice(1));
-        expect(m).toEqual({ type: 'broker.request', envelope, body: frames });
+        expect(m).toEqual({ type: 'broker.request', envelope, token: -1, stream: false, window: 0, body: frames });
       }),
       opts,
     );

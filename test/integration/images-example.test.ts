@@ -27,10 +27,14 @@ describe('examples/images/client.ts', () => {
     let printed = '';
     out.on('data', (d: Buffer) => (printed += d.toString()));
     await main({ root, broker: frontend, out });
-    expect(printed.split('\n').slice(1, 4)).toEqual([
+    expect(printed.split('\n').slice(1, 8)).toEqual([
       'sample.jpeg is jpeg 400x300',
       'resized to sample.150x180.jpeg: jpeg 150x180',
       'remote FileNotFoundError: no such file: missing.jpeg',
+      'partial: {"input":"sample.jpeg","output":"sample.64x48.jpeg","width":64,"height":48}',
+      'partial: {"input":"missing.jpeg","error":{"name":"FileNotFoundError","message":"no such file: missing.jpeg"}}',
+      'partial: {"input":"sample.150x180.jpeg","output":"sample.150x180.64x48.jpeg","width":64,"height":48}',
+      'final: {"written":["sample.64x48.jpeg","sample.150x180.64x48.jpeg"],"failed":1}',
     ]);
     expect(printed).toMatch(/^mmi.api.images: (200|404)\n/);
   });

@@ -39,8 +39,8 @@ describe('api.images service', () => {
     expect(resizedName('noext', 10, 20, 'jpeg')).toBe('noext.10x20.jpg');
   });
 
-  it('should expose exactly resize_image and info over RPC', () => {
-    expect(new RpcRegistry().register(new ImagesService()).names()).toEqual(['info', 'resize_image']);
+  it('should expose exactly resize_image, resize_images and info over RPC', () => {
+    expect(new RpcRegistry().register(new ImagesService()).names()).toEqual(['info', 'resize_image', 'resize_images']);
   });
 
   it('should resize a PNG and a JPEG to exactly the size asked, beside the original, keeping the format', async () => {
@@ -103,5 +103,36 @@ describe('api.images service', () => {
     await expect(images.resize_image('a.png', '150by180')).rejects.toMatchObject({ remoteName: 'InvalidSizeError' });
     await expect(images.resize_image('notes.txt', '10x10')).rejects.toMatchObject({ remoteName: 'UnsupportedImageError' });
     await expect(images.info('../../etc/passwd')).rejects.toMatchObject({ remoteName: 'PathOutsideRootError' });
+  });
+
+  it('should stream resize_images through a broker: one partial per picture as it is written, bad ones said, then the list written', async () => {
+    const dir = await fixtures();
+    const broker = await Broker.start({ frontend: ANY, backend: ANY, drainTimeoutMs: 200 });
+    cleanups.push(() => broker.stop());
+    const { frontend, backend } = await broker.endpoints();
+    const worker = Worker.start({ broker: backend, service: 'api.images', rpc: new ImagesService({ root: dir }) });
+    cleanups.push(() => worker.stop());
+    const client = new Client({ broker: frontend, timeout: 10_000, waitForWorker: true });
+    cleanups.push(() => client.close());
+    const parts: Array<[unknown, boolean]> = [];
+    for await (const part of client.invokeStream('api.images', 'resize_images', ['32x24', 'a.png', 'missing.png', 'photo.jpg'])) {
+      parts.push([part.value, part.final]);
+      // Each partial comes once its picture is on disk.
+      const value = part.value as { output?: string };
+      if (!part.final && value.output !== undefined) expect(await sharp(join(dir, value.output)).metadata()).toMatchObject({ width: 32, height: 24 });
+    }
+    expect(parts).toEqual([
+      [{ input: 'a.png', output: 'a.32x24.png', width: 32, height: 24 }, false],
+      [{ input: 'missing.png', error: { name: 'FileNotFoundError', message: 'no such file: missing.png' } }, false],
+      [{ input: 'photo.jpg', output: 'photo.32x24.jpg', width: 32, height: 24 }, false],
+      [{ written: ['a.32x24.png', 'photo.32x24.jpg'], failed: 1 }, true],
+    ]);
+    // A unary call gets the summary alone; arguments that cannot work fail before any picture.
+    expect(await client.invoke('api.images', 'resize_images', ['8x8', 'a.png'])).toEqual({ written: ['a.8x8.png'], failed: 0 });
+    await expect(client.invoke('api.images', 'resize_images', ['8x8'])).rejects.toMatchObject({ remoteName: 'TypeError' });
+    await expect(client.invoke('api.images', 'resize_images', ['big', 'a.png'])).rejects.toMatchObject({ remoteName: 'InvalidSizeError' });
+    // A name that is not a string is that picture's error, not the stream's.
+    const oneBad = await client.stream('api.images', [JSON.stringify({ method: 'resize_images', args: ['8x8', 42] })]).collect();
+    expect(oneBad.map((p) => p.json())).toEqual([{ input: 42, error: { name: 'TypeError', message: 'name must be a file name, got 42' } }, { written: [], failed: 1 }]);
   });
 });

@@ -9,10 +9,28 @@ describe('the package entry point', () => {
     const worker = Worker.start({ broker: backend, service: 'echo', concurrency: 8, handler: (req) => req.body as Buffer[] });
     await worker.registered();
     const client = new Client({ broker: frontend, timeout: 2500, retries: 2 });
+    const counter = Worker.start({
+      broker: backend,
+      service: 'count',
+      handler: async function* () {
+        for (let i = 1; i <= 3; i++) yield `part ${i}`;
+        return 'done';
+      },
+    });
     try {
       expect((await client.call('echo', 'hello'))[0]!.toString()).toBe('hello');
+      await counter.registered();
+      const parts: Array<[boolean, string]> = [];
+      for await (const part of client.stream('count', 'go', { signal: AbortSignal.timeout(10_000) })) parts.push([part.final, part.text()]);
+      expect(parts).toEqual([
+        [false, 'part 1'],
+        [false, 'part 2'],
+        [false, 'part 3'],
+        [true, 'done'],
+      ]);
     } finally {
       client.close();
+      await counter.stop();
       await worker.stop();
       await broker.stop();
     }

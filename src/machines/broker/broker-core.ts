@@ -10,21 +10,41 @@
  * path rules").
  *
  * The pieces: `ServiceTable` (queues and idle workers, dispatch),
- * `InFlightLedger` (tokens, what each worker holds, per-client counts), one
- * codec object per dialect (protocol/broker-dialects.ts: how a reply or a
- * request is addressed), `Outbox` (frames per socket, compact units per peer).
+ * `InFlightLedger` (tokens, what each worker holds, per-client counts, calls
+ * by client and id), `StreamWindows` (partial replies: per-stream windows and
+ * what is held for slow readers), one codec object per dialect
+ * (protocol/broker-dialects.ts: how a reply, a partial or a request is
+ * addressed), `Outbox` (frames per socket, compact units per peer).
+ *
+ * Streams and cancellation (docs/wires.md): a request's partial replies go to
+ * clients that take them within the client's window; a request its client gave
+ * up (cancelled, expired while a worker held it, a stream whose client fell
+ * silent or overflowed its window) is `abandoned`: taken out of its queue, or
+ * left with its worker (told, on the compact wire) until the worker's final
+ * reply frees its credit.
  */
-import type { BrokerInbound, ClientRequest, LimitRefusal, WorkerCredit, WorkerReady, WorkerReply } from '../../protocol/broker-wire.js';
+import type {
+  BrokerInbound,
+  ClientCancel,
+  ClientRequest,
+  ClientWindow,
+  LimitRefusal,
+  WorkerCredit,
+  WorkerPartial,
+  WorkerReady,
+  WorkerReply,
+} from '../../protocol/broker-wire.js';
 import { clientCodec, workerCodec, type Addressee } from '../../protocol/broker-dialects.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS, MMI_NOT_FOUND, MMI_NOT_IMPLEMENTED, MMI_OK, MMI_PREFIX } from '../../protocol/mdp.js';
 import { Status } from '../../protocol/status.js';
-import { PONG_DRAINING, pongUnit, workerCreditUnit } from '../../protocol/steward-wire.js';
-import type { BrokerDropReason, Pending, ServiceSummary, SessionCommand, SessionEndReason, WorkerEntry } from './broker-types.js';
+import { MAX_WINDOW, PONG_DRAINING, pongUnit, workerCreditUnit } from '../../protocol/steward-wire.js';
+import type { BrokerDropReason, CancelReason, HeldFinal, Pending, ServiceSummary, SessionCommand, SessionEndReason, WorkerEntry } from './broker-types.js';
 import { InFlightLedger } from './in-flight-ledger.js';
 import { Outbox } from './outbox.js';
 import { ServiceTable, type DispatchHooks } from './service-table.js';
+import { DEFAULT_MAX_STREAM_BYTES, StreamWindows } from './stream-windows.js';
 
-export type { BrokerDropReason, ServiceSummary, SessionCommand, SessionEndReason } from './broker-types.js';
+export type { BrokerDropReason, CancelReason, ServiceSummary, SessionCommand, SessionEndReason } from './broker-types.js';
 
 export interface BrokerCoreOptions {
   readonly heartbeatIntervalMs?: number;
@@ -48,6 +68,13 @@ export interface BrokerCoreOptions {
   readonly maxClients?: number;
   /** MDP requests carry no expiration; one waiting longer than this is dropped. 0: wait forever. */
   readonly mdpRequestTtlMs?: number;
+  /**
+   * What one stream's partial replies may hold of the broker's memory while its client reads slower than
+   * its worker writes (only a worker that ignores the window, MDP/0.2, makes the broker hold any). Past
+   * it the stream is ended and its client answered 507. Default 4 MiB. All streams together are held to
+   * `maxQueueBytes` too, counted apart from the queues (they never stop the frontend).
+   */
+  readonly maxStreamBytes?: number;
   /** Called with each request's time in the broker, receipt to reply, in ms. */
   readonly observeLatency?: (ms: number) => void;
 }
@@ -55,10 +82,14 @@ export interface BrokerCoreOptions {
 export interface BrokerStats {
   requests: number;
   replies: number;
+  /** Partial replies sent to clients. */
+  partials: number;
   mmi: number;
   expired: number;
   workerLost: number;
   refused: number;
+  /** Requests given up while their client waited, by why. */
+  readonly cancelled: Record<CancelReason, number>;
 }
 
 /** Heartbeat intervals of silence after which a worker gets no new request until it speaks (ServiceTable). */
@@ -91,6 +122,7 @@ export class BrokerCore {
 
   private readonly services: ServiceTable;
   private readonly ledger: InFlightLedger;
+  private readonly streams: StreamWindows;
   private readonly workers = new Map<string, WorkerEntry>();
   /**
    * Workers that said DISCONNECT while holding requests: they get no new work,
@@ -109,7 +141,16 @@ export class BrokerCore {
 
   readonly sessions: SessionCommand[] = [];
   readonly drops: BrokerDropReason[] = [];
-  readonly stats: BrokerStats = { requests: 0, replies: 0, mmi: 0, expired: 0, workerLost: 0, refused: 0 };
+  readonly stats: BrokerStats = {
+    requests: 0,
+    replies: 0,
+    partials: 0,
+    mmi: 0,
+    expired: 0,
+    workerLost: 0,
+    refused: 0,
+    cancelled: { client: 0, expired: 0, client_gone: 0, overflow: 0 },
+  };
   /** Error answers by status (for MDP clients, which cannot be told, the request is dropped instead); only grows. */
   readonly errors = new Map<number, number>();
   /** Services forgotten on the last tick, with their final counts; drained by the caller (metrics). */
@@ -129,6 +170,7 @@ export class BrokerCore {
     this.observeLatency = options.observeLatency;
     this.services = new ServiceTable(this.maxServices, this.heartbeatIntervalMs * SUSPECT_INTERVALS);
     this.ledger = new InFlightLedger(this.maxClients);
+    this.streams = new StreamWindows(options.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES, this.maxQueueBytes);
   }
 
   /** What all queued requests hold together, in bytes. */
@@ -169,6 +211,15 @@ export class BrokerCore {
           break;
         case 'worker.reply':
           this.onReply(m, now);
+          break;
+        case 'worker.partial':
+          this.onPartial(m, now);
+          break;
+        case 'client.window':
+          this.onWindow(m, now);
+          break;
+        case 'client.cancel':
+          this.onCancel(m);
           break;
         case 'worker.heartbeat': {
           const w = this.workers.get(m.peer.toString('latin1'));
@@ -226,7 +277,35 @@ export class BrokerCore {
       for (const p of this.services.takeExpired(svc, now)) this.answerExpired(p);
       if (svc.workers === 0 && svc.queue.length === 0) this.retired.push(this.services.retire(svc));
     }
+    this.expireInFlight(now);
+    // A stream's client keeps it alive (each CLIENT_WINDOW, 0 credit included); one silent for the liveness window is gone.
+    if (this.streams.windowed.size > 0) {
+      const silent = now - this.heartbeatIntervalMs * this.liveness;
+      for (const p of [...this.streams.windowed]) if ((p.stream?.lastHeard ?? now) < silent) this.abandon(p, 'client_gone');
+    }
     this.outbox.flushUnits();
+  }
+
+  /**
+   * Requests whose client-given expiration passed while a worker held them: the client has stopped
+   * waiting, so it is answered 504 (it may be retrying already) and the worker is told (compact
+   * wire) or, on MDP and butler, its reply dropped. A stream that has sent partials lives as long
+   * as its client keeps it (windows), not to its expiration. MDP requests carry no expiration of
+   * their own and are never cut in flight.
+   */
+  private expireInFlight(now: number): void {
+    let expired: Pending[] | undefined;
+    for (const p of this.ledger.values()) {
+      if (p.abandoned || p.req.expiresAt === 0 || p.req.expiresAt > now) continue;
+      if (p.stream !== undefined && p.stream.sent > 0) continue;
+      (expired ??= []).push(p);
+    }
+    if (expired === undefined) return;
+    for (const p of expired) {
+      this.stats.expired += 1;
+      this.answerError(p, Status.Expired, 'expired', `request for ${p.req.service} expired while a worker held it`);
+      this.abandon(p, 'expired');
+    }
   }
 
   /** Stop taking requests: refuse what waits in queues; in-flight requests may still be answered. */
@@ -248,6 +327,21 @@ export class BrokerCore {
 
   get inFlightCount(): number {
     return this.ledger.size;
+  }
+
+  /** Work a drain waits for: requests workers hold, and streams whose worker is done but whose client still reads. */
+  get busy(): number {
+    return this.ledger.size + this.streams.awaitingClient;
+  }
+
+  /** Streams open now: queued, in flight, or waiting for their client to read. */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /** Bytes of partial replies held for slow stream readers, all streams together. */
+  get streamHeldBytes(): number {
+    return this.streams.heldBytes;
   }
 
   get workerCount(): number {
@@ -284,7 +378,18 @@ export class BrokerCore {
     this.stats.requests += 1;
     const expiresAt = req.expiresAt !== 0 ? req.expiresAt : this.mdpTtl > 0 ? now + this.mdpTtl : 0;
     const cost = costOf(req);
-    const pending: Pending = { req, via, receivedAt: now, expiresAt, cost, token: 0, worker: undefined, client: undefined };
+    const pending: Pending = {
+      req,
+      via,
+      receivedAt: now,
+      expiresAt,
+      cost,
+      token: 0,
+      worker: undefined,
+      client: undefined,
+      abandoned: false,
+      stream: undefined,
+    };
     if (this.draining) {
       this.refuse(pending, 'shutting_down');
       return;
@@ -314,6 +419,7 @@ export class BrokerCore {
       this.refuse(pending, 'too_many_clients');
       return;
     }
+    if (req.stream) this.streams.open(pending, req.window, now);
     svc.requests += 1;
     this.services.enqueue(svc, pending);
     this.services.dispatch(svc, now, this.hooks);
@@ -348,6 +454,7 @@ export class BrokerCore {
   /** Broker-made error answers: steward and tagged clients get a status they can match; MDP has no way to say it. */
   private answerError(p: Pending, status: number, reason: BrokerDropReason, message: string): void {
     this.ledger.release(p);
+    if (p.stream !== undefined) this.streams.close(p);
     this.answerRequestError(p.req, p.via, status, reason, message);
   }
 
@@ -375,6 +482,14 @@ export class BrokerCore {
       // Over a limit and malformed too: the limit is what the client must fix first (its service may not even be named).
       this.stats.refused += 1;
       this.answerRequestError(message, via, Status.TooLarge, reason, `request exceeds the broker's ${what} limit (${m.detail})`);
+      return;
+    }
+    if (message.type === 'worker.partial') {
+      // A partial too big to forward ends its stream: the client is told, the worker keeps the request until its final reply.
+      const p = this.heldBy(message, now);
+      if (p === undefined) return;
+      this.answerError(p, Status.TooLarge, reason, `a partial reply of ${p.req.service} exceeds the broker's ${what} limit (${m.detail})`);
+      this.abandon(p, 'overflow');
       return;
     }
     // A worker's reply too big to forward: its client is told, the worker keeps its place.
@@ -496,16 +611,121 @@ export class BrokerCore {
     if (!taken) return;
     const { w, p } = taken;
     w.served += 1;
-    w.service.replies += 1;
-    this.stats.replies += 1;
-    this.ledger.release(p);
-    clientCodec(p.req.dialect).reply(this.outbox, p.req, p.via, Status.Ok, m.body);
-    this.observeLatency?.(now - p.receivedAt);
+    if (p.abandoned) {
+      // Its client stopped waiting: the reply only frees the worker's credit.
+      this.drops.push('cancelled');
+    } else {
+      w.service.replies += 1;
+      this.stats.replies += 1;
+      // A stream's final reply waits behind the partials its client has not taken yet.
+      if (p.stream === undefined || this.streams.final(p.stream, { ok: true, body: m.body })) this.deliver(p, m.body, now);
+    }
     this.afterReply(w, now);
   }
 
-  /** The request a worker's reply answers, taken out of flight; undefined (and counted) when there is none. */
-  private takeInFlight(m: WorkerReply, now: number): { w: WorkerEntry; p: Pending } | undefined {
+  /** The final reply reaches the client: the request is over. */
+  private deliver(p: Pending, body: readonly Buffer[], now: number): void {
+    this.ledger.release(p);
+    if (p.stream !== undefined) this.streams.close(p);
+    clientCodec(p.req.dialect).reply(this.outbox, p.req, p.via, Status.Ok, body);
+    this.observeLatency?.(now - p.receivedAt);
+  }
+
+  // ---- streams and cancellation ----
+
+  /** One partial reply: to a client that takes them, within its window; dropped and counted for one that takes one reply. */
+  private onPartial(m: WorkerPartial, now: number): void {
+    const p = this.heldBy(m, now);
+    if (p === undefined) return;
+    if (p.abandoned) {
+      this.drops.push('cancelled');
+      return;
+    }
+    const client = clientCodec(p.req.dialect);
+    const send = client.partial;
+    if (p.stream === undefined || send === undefined) {
+      this.drops.push('partial_to_unary');
+      return;
+    }
+    const outcome = this.streams.partial(p.stream, m.body, (body) => send(this.outbox, p.req, p.via, body));
+    if (outcome === 'sent') this.stats.partials += 1;
+    else if (outcome !== 'held') this.overflow(p, outcome);
+  }
+
+  /** The request `w` holds under the message's token, left in flight; undefined (and counted) when there is none. */
+  private heldBy(m: WorkerPartial, now: number): Pending | undefined {
+    const w = this.sender(m, now);
+    if (!w) return undefined;
+    const p = this.ledger.peek(w, m.token);
+    if (!p) this.drops.push('stale_reply');
+    return p;
+  }
+
+  /** The stream's held parts passed a limit: its client is told 507, the worker told to stop. */
+  private overflow(p: Pending, reason: 'stream_overflow' | 'stream_memory_full'): void {
+    const message =
+      reason === 'stream_overflow'
+        ? `the stream from ${p.req.service} outran its reader: over ${this.streams.maxStreamBytes} bytes of partial replies waited for the window`
+        : `the broker's memory for streams is full (${mib(this.streams.heldBytes)} of partial replies wait for their readers)`;
+    this.answerError(p, Status.StreamOverflow, reason, message);
+    this.abandon(p, 'overflow');
+  }
+
+  /** The client read more of a stream (or only says it is there): what waited goes, and the worker may send as much more. */
+  private onWindow(m: ClientWindow, now: number): void {
+    const p = this.ledger.find(m.peer.toString('latin1'), m.replyId);
+    if (p === undefined || p.stream === undefined || p.abandoned) return;
+    const send = clientCodec(p.req.dialect).partial;
+    if (send === undefined) return;
+    const final = this.streams.refill(p.stream, m.credit, now, (body) => {
+      this.stats.partials += 1;
+      send(this.outbox, p.req, p.via, body);
+    });
+    if (final !== undefined) {
+      this.finish(p, final, now);
+      return;
+    }
+    const w = p.worker;
+    if (m.credit > 0 && w !== undefined && this.ledger.peek(w, p.token) === p) w.codec.window?.(this.outbox, w, p.token, m.credit);
+  }
+
+  /** A held final answer is due: the worker's reply, or the broker's error that ended the stream. */
+  private finish(p: Pending, final: HeldFinal, now: number): void {
+    if (final.ok) this.deliver(p, final.body, now);
+    else this.answerError(p, final.status, final.reason, final.message);
+  }
+
+  /** The client gave the call up: nothing answers it. */
+  private onCancel(m: ClientCancel): void {
+    const p = this.ledger.find(m.peer.toString('latin1'), m.replyId);
+    // Already answered (the cancel crossed the reply), or never sent as a CLIENT_CALL: nothing to do.
+    if (p !== undefined) this.abandon(p, 'client');
+  }
+
+  /**
+   * Gives up a request its client no longer waits for: out of its queue, or
+   * left with the worker holding it (told on the compact wire; MDP and butler
+   * workers have no such command and are simply sent nothing more for it)
+   * until the worker's final reply frees its credit. Nothing more reaches the
+   * client.
+   */
+  private abandon(p: Pending, reason: CancelReason): void {
+    if (p.abandoned) return;
+    p.abandoned = true;
+    this.stats.cancelled[reason] += 1;
+    this.ledger.release(p);
+    if (p.stream !== undefined) this.streams.close(p);
+    const w = p.worker;
+    if (w === undefined) {
+      const svc = this.services.get(p.req.service);
+      if (svc !== undefined) this.services.remove(svc, p);
+      return;
+    }
+    if (this.ledger.peek(w, p.token) === p) w.codec.cancel?.(this.outbox, w, p.token);
+  }
+
+  /** The worker (registered or departing) a reply or a partial came from, heard now; undefined (and counted) when unknown. */
+  private sender(m: { readonly peer: Buffer }, now: number): WorkerEntry | undefined {
     const key = m.peer.toString('latin1');
     const w = this.workers.get(key) ?? this.departing.get(key);
     if (!w) {
@@ -513,6 +733,13 @@ export class BrokerCore {
       return undefined;
     }
     w.lastSeen = now;
+    return w;
+  }
+
+  /** The request a worker's reply answers, taken out of flight; undefined (and counted) when there is none. */
+  private takeInFlight(m: WorkerReply, now: number): { w: WorkerEntry; p: Pending } | undefined {
+    const w = this.sender(m, now);
+    if (!w) return undefined;
     const p = this.ledger.take(w, m.token);
     if (!p) {
       // A reply for a request this worker no longer holds (it was given up); never answer twice.
@@ -564,8 +791,13 @@ export class BrokerCore {
 
   private failHoldings(w: WorkerEntry, reason: SessionEndReason): void {
     for (const p of this.ledger.takeAll(w)) {
+      // Nobody waits for an abandoned request: losing its worker only frees the slot.
+      if (p.abandoned) continue;
       this.stats.workerLost += 1;
-      this.answerError(p, Status.WorkerLost, 'worker_lost', `the worker serving ${p.req.service} was lost (${reason})`);
+      const message = `the worker serving ${p.req.service} was lost (${reason})${p.stream !== undefined && p.stream.sent > 0 ? ` after ${p.stream.sent} partial replies` : ''}`;
+      // A stream's client reads the partials it has not taken yet, then hears the loss.
+      if (p.stream !== undefined && !this.streams.final(p.stream, { ok: false, status: Status.WorkerLost, reason: 'worker_lost', message })) continue;
+      this.answerError(p, Status.WorkerLost, 'worker_lost', message);
     }
   }
 
@@ -583,7 +815,10 @@ export class BrokerCore {
       return false;
     }
     const token = this.ledger.hand(p, w);
-    w.codec.request(this.outbox, w, token, p.req, p.expiresAt);
+    const window = p.stream === undefined || p.stream.window === Number.POSITIVE_INFINITY ? 0 : p.stream.window;
+    w.codec.request(this.outbox, w, token, p.req, p.expiresAt, Math.min(window, MAX_WINDOW));
+    // A client may have granted more than one unit carries before a worker took its stream.
+    for (let rest = window - MAX_WINDOW; rest > 0; rest -= MAX_WINDOW) w.codec.window?.(this.outbox, w, token, Math.min(rest, MAX_WINDOW));
     return true;
   }
 }

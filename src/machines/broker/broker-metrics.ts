@@ -5,12 +5,14 @@ import type { BrokerCore, ServiceSummary } from './broker-core.js';
 export interface BrokerPublished {
   requests: number;
   replies: number;
+  partials: number;
+  readonly cancelled: Map<string, number>;
   readonly errors: Map<number, number>;
   readonly services: Map<string, { requests: number; replies: number }>;
 }
 
 export function newPublished(): BrokerPublished {
-  return { requests: 0, replies: 0, errors: new Map(), services: new Map() };
+  return { requests: 0, replies: 0, partials: 0, cancelled: new Map(), errors: new Map(), services: new Map() };
 }
 
 /** Service names come from clients: past this many distinct label values, the rest count as `_other`. */
@@ -40,6 +42,17 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
   const queueBytes = metrics?.gauge(
     'steward_broker_queue_bytes',
     'Bytes held by all queued requests together: bodies, service names and an estimate of their records (see --max-queue-bytes)',
+  );
+  const partials = metrics?.counter('steward_broker_partials_total', 'Partial replies of streams sent to clients');
+  const cancelled = metrics?.counter(
+    'steward_broker_cancelled_total',
+    'Requests given up while their client waited: client (it cancelled), expired (while a worker held it), client_gone (a silent stream reader), overflow (a stream past its limits)',
+    ['reason'],
+  );
+  const streams = metrics?.gauge('steward_broker_streams', 'Streams open: queued, in flight, or with parts waiting for their reader');
+  const streamBytes = metrics?.gauge(
+    'steward_broker_stream_held_bytes',
+    'Bytes of partial replies waiting for slow stream readers, all streams together (see --max-stream-bytes)',
   );
   const latency = metrics?.plainHistogram(
     'steward_broker_request_duration_seconds',
@@ -74,8 +87,15 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
       const { stats } = core;
       if (stats.requests > published.requests) requests?.inc(stats.requests - published.requests);
       if (stats.replies > published.replies) replies?.inc(stats.replies - published.replies);
+      if (stats.partials > published.partials) partials?.inc(stats.partials - published.partials);
       published.requests = stats.requests;
       published.replies = stats.replies;
+      published.partials = stats.partials;
+      for (const [reason, n] of Object.entries(stats.cancelled)) {
+        const seen = published.cancelled.get(reason) ?? 0;
+        if (n > seen) cancelled?.inc({ reason }, n - seen);
+        published.cancelled.set(reason, n);
+      }
       for (const [status, n] of core.errors) {
         const seen = published.errors.get(status) ?? 0;
         if (n > seen) errors?.inc({ status: String(status) }, n - seen);
@@ -97,6 +117,8 @@ export function brokerMetrics(metrics: Metrics | undefined, maxServiceLabels = M
       inFlight?.set(core.inFlightCount);
       clients?.set(core.clientCount);
       queueBytes?.set(core.queuedBytes);
+      streams?.set(core.streamCount);
+      streamBytes?.set(core.streamHeldBytes);
     },
   };
 }

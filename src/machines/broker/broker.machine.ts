@@ -9,6 +9,7 @@ import type { Metrics } from '../../metrics/registry.js';
 import type { BrokerInbound } from '../../protocol/broker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import { brokerMetrics, newPublished, type BrokerPublished } from './broker-metrics.js';
+import { guardedInlet } from '../guarded-inlet.js';
 import { OverloadLog } from './overload-log.js';
 import { BrokerCore, type BrokerCoreOptions, type BrokerDropReason, type SessionCommand } from './broker-core.js';
 import { workerSession, type WorkerSessionEvent, type WorkerSessionInput } from './worker-session.js';
@@ -35,6 +36,8 @@ const LIMIT_OF: Partial<Record<BrokerDropReason, LimitName>> = {
   too_many_clients: 'clients',
   too_many_frames: 'frames',
   message_too_large: 'message_size',
+  stream_overflow: 'stream_bytes',
+  stream_memory_full: 'queue_bytes',
 };
 
 export interface BrokerMachineConfig extends BrokerCoreOptions {
@@ -168,23 +171,15 @@ export function brokerMachine(config: BrokerMachineConfig) {
   };
 
   /** Each burst, straight from an adapter: the core, then flush; a throw fails the machine in order with its events. */
-  const inletOf = (context: BrokerContext, system: Siblings, self: AnyActorRef): SocketInlet<BrokerInbound> => {
-    let failed = false;
-    return (batch) => {
-      if (failed) {
-        // Behind the failure in the mailbox: these reach a machine that is about to fail, as events would.
-        self.send(batch);
-        return;
-      }
-      try {
+  const inletOf = (context: BrokerContext, system: Siblings, self: AnyActorRef): SocketInlet<BrokerInbound> =>
+    guardedInlet<BrokerInbound>(
+      self,
+      (batch) => {
         context.core.handle(batch.messages, batch.socket, now());
         flush(context, system, sendNow);
-      } catch (error) {
-        failed = true;
-        self.send({ type: 'broker.failed', error });
-      }
-    };
-  };
+      },
+      (error) => ({ type: 'broker.failed', error }),
+    );
 
   return setup({
     types: {
@@ -194,7 +189,7 @@ export function brokerMachine(config: BrokerMachineConfig) {
     },
     delays: { drainTimeout: drainTimeoutMs },
     guards: {
-      drained: ({ context }) => context.core.inFlightCount === 0,
+      drained: ({ context }) => context.core.busy === 0,
     },
     actions: {
       announce: enqueueActions(({ system, enqueue }) => {
@@ -250,8 +245,8 @@ export function brokerMachine(config: BrokerMachineConfig) {
         flush(context, system, (ref, e) => enqueue.sendTo(ref, e));
       }),
       finishDrain: enqueueActions(({ context, system, enqueue }) => {
-        if (context.core.inFlightCount > 0) {
-          log.warn({ inFlight: context.core.inFlightCount }, 'drain timed out; in-flight requests abandoned');
+        if (context.core.busy > 0) {
+          log.warn({ inFlight: context.core.inFlightCount, streams: context.core.streamCount }, 'drain timed out; in-flight requests abandoned');
         }
         context.core.finishDrain();
         flush(context, system, (ref, e) => enqueue.sendTo(ref, e));

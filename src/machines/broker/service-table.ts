@@ -57,6 +57,14 @@ export class ServiceTable {
     return taken;
   }
 
+  /** Takes one queued request out of its queue (its client gave it up); false when it is not queued there. */
+  remove(svc: ServiceEntry, p: Pending): boolean {
+    if (svc.queue.length === 0) return false;
+    const taken = svc.queue.removeWhere((q) => q === p);
+    for (const q of taken) this.bytes -= q.cost;
+    return taken.length > 0;
+  }
+
   /** Takes every queued request of `svc` out of its queue. */
   takeAll(svc: ServiceEntry): Pending[] {
     const all: Pending[] = [];

@@ -7,6 +7,7 @@ import type { WorkerInbound } from '../../protocol/worker-wire.js';
 import type { HeartbeatTick } from '../heartbeat/heartbeat-monitor.js';
 import type { Handler } from './request.js';
 import { mergeUnits } from '../../protocol/steward-wire.js';
+import { guardedInlet } from '../guarded-inlet.js';
 import { CreditPool } from './credit-pool.js';
 import { WorkerLink, type WorkerWireChoice } from './worker-link.js';
 
@@ -73,23 +74,16 @@ export function workerConnection(config: WorkerConnectionConfig) {
   const pool = config.pool ?? new CreditPool(credit, 1, compact ? 'shared' : 'static');
 
   /** Each burst, straight from the socket adapter; what must change the machine's state comes back as an event. */
-  const inletOf = (link: WorkerLink, self: AnyActorRef): SocketInlet<WorkerInbound> => {
-    let failed = false;
-    return (batch) => {
-      if (failed) {
-        self.send(batch);
-        return;
-      }
-      try {
+  const inletOf = (link: WorkerLink, self: AnyActorRef): SocketInlet<WorkerInbound> =>
+    guardedInlet<WorkerInbound>(
+      self,
+      (batch) => {
         const wasRequested = link.disconnectRequested;
         link.handle(batch.messages, now());
         if (link.disconnectRequested && !wasRequested) self.send({ type: 'worker.disconnectRequested' });
-      } catch (error) {
-        failed = true;
-        self.send({ type: 'worker.failed', error });
-      }
-    };
-  };
+      },
+      (error) => ({ type: 'worker.failed', error }),
+    );
 
   return setup({
     types: {
@@ -136,6 +130,10 @@ export function workerConnection(config: WorkerConnectionConfig) {
       },
       sayGoodbye: ({ context }) => {
         context.link.disconnect();
+      },
+      // Past the drain: nothing the handlers still run can be answered; their signals say so.
+      abandonAll: ({ context }) => {
+        context.link.cancelAll();
       },
       recordEndpoint: enqueueActions(({ context, event, enqueue, system, self }) => {
         if (event.type !== 'zmq.ready') return;
@@ -206,7 +204,7 @@ export function workerConnection(config: WorkerConnectionConfig) {
           'zmq.batch': { actions: 'handle' },
         },
       },
-      stopped: { type: 'final' },
+      stopped: { type: 'final', entry: 'abandonAll' },
     },
   });
 }

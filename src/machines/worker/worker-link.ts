@@ -1,9 +1,9 @@
 import type { Logger } from '../../log.js';
 import { workerHeartbeat, workerReady, workerReply, workerDisconnect } from '../../protocol/mdp.js';
-import { disconnectUnit, heartbeatUnit, pingUnit, workerCreditUnit, workerReadyUnit, workerReplyUnit } from '../../protocol/steward-wire.js';
+import { disconnectUnit, heartbeatUnit, pingUnit, workerCreditUnit, workerPartialUnit, workerReadyUnit, workerReplyUnit } from '../../protocol/steward-wire.js';
 import type { WorkerInbound } from '../../protocol/worker-wire.js';
 import type { CreditPool, CreditPort } from './credit-pool.js';
-import { exceptionReply, makeRequest, toFrames, type Handler } from './request.js';
+import { WorkerCall, exceptionReply, isReplyStream, toFrames, type Handler, type ReplyBody, type PartialReplies } from './request.js';
 
 /**
  * How a worker talks to its brokers: steward's compact wire (fewest message
@@ -11,6 +11,9 @@ import { exceptionReply, makeRequest, toFrames, type Handler } from './request.j
  * announced as an extra READY frame that other brokers ignore).
  */
 export type WorkerWireChoice = 'steward' | 'mdp';
+
+/** The final reply of a request nobody waits for: the broker drops it, it only frees the credit. */
+const NO_REPLY: Buffer[] = [];
 
 /**
  * A worker's per-message work on one broker connection: run the handler for
@@ -24,6 +27,15 @@ export type WorkerWireChoice = 'steward' | 'mdp';
  * silent it pings it once per heartbeat until it answers, then registers
  * again (the machine need not reconnect). On MDP it registers blindly with
  * its fixed share, as any Majordomo worker does.
+ *
+ * A handler may stream (docs/wires.md): an async generator's yields are sent
+ * as partial replies while the broker's window for that request allows,
+ * and the generator is not pulled while it does not, so a slow reader slows
+ * the handler down instead of growing anyone's memory. A request stays one
+ * credit of the worker's concurrency until its final reply. A WORKER_CANCEL
+ * aborts the request's signal and stops pulling its generator; the final
+ * reply still goes (empty), so the broker frees the credit only when the
+ * worker really has.
  */
 export class WorkerLink implements CreditPort {
   lastHeard: number;
@@ -32,6 +44,10 @@ export class WorkerLink implements CreditPort {
   failed = 0;
   /** Requests refused for want of room from a broker the link is not registered with. */
   dropped = 0;
+  /** Partial replies sent. */
+  partials = 0;
+  /** Requests whose caller stopped waiting while they ran here (the broker's WORKER_CANCEL, or the broker lost). */
+  cancelled = 0;
   /** Reconnect attempts since the broker was last heard (MDP). */
   attempts = 0;
   disconnectRequested = false;
@@ -40,7 +56,19 @@ export class WorkerLink implements CreditPort {
   private pings = 0;
   /** Registered, and the broker has not yet shown it took the READY (a PONG or any message after it). */
   private unconfirmed = false;
-  private readonly held: Array<{ envelope: Buffer; body: Buffer[] }> = [];
+  private readonly held: WorkerCall[] = [];
+  /**
+   * Compact wire: the running requests a WORKER_WINDOW or WORKER_CANCEL must
+   * find. Only those that outlive the burst they came in (a handler answering
+   * at once has answered before any cancel is read): streams by token, since a
+   * window comes every half window, and the others in a plain list searched
+   * on a cancel, which is rare. A Map entry for every request cost a third of
+   * the worker link's per-request work (measured). Requests waiting for a slot
+   * are in `held`, searched on a cancel too.
+   */
+  private readonly streams = new Map<number, WorkerCall>();
+  /** The other tracked calls, as a list linked through the calls (no allocation per request). */
+  private unary: WorkerCall | undefined;
 
   constructor(
     private readonly service: string,
@@ -92,10 +120,7 @@ export class WorkerLink implements CreditPort {
   }
 
   resume(): void {
-    while (this.held.length > 0 && this.pool.admit(this.index)) {
-      const r = this.held.shift() as { envelope: Buffer; body: Buffer[] };
-      this.run(r.envelope, r.body);
-    }
+    while (this.held.length > 0 && this.pool.admit(this.index)) this.run(this.held.shift() as WorkerCall);
   }
 
   // ---- the machine's ticks and messages ----
@@ -106,6 +131,7 @@ export class WorkerLink implements CreditPort {
       this.log.warn({ link: this.index, reason: 'broker silent' }, 'broker lost; waiting for it to answer again');
       this.registered = false;
       this.pool.lost(this.index);
+      this.cancelAll();
     }
     if (this.registered) this.heartbeat();
     else this.ping();
@@ -127,6 +153,18 @@ export class WorkerLink implements CreditPort {
   lost(): void {
     this.registered = false;
     this.pool.lost(this.index);
+    this.cancelAll();
+  }
+
+  /**
+   * Nobody can take the answers of what runs here any more (the broker was
+   * lost, or the worker stopped): each request's signal is aborted and its
+   * stream stops. Their final replies still go, as empty ones.
+   */
+  cancelAll(): void {
+    for (const call of this.streams.values()) this.cancelCall(call);
+    for (let call = this.unary; call !== undefined; call = call.next) this.cancelCall(call);
+    for (const call of this.held) this.cancelCall(call);
   }
 
   handle(messages: readonly WorkerInbound[], now: number): void {
@@ -139,15 +177,29 @@ export class WorkerLink implements CreditPort {
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i] as WorkerInbound;
       switch (m.type) {
-        case 'broker.request':
-          if (this.pool.admit(this.index)) this.run(m.envelope, m.body);
-          else if (this.compact && !this.registered) {
+        case 'broker.request': {
+          const admitted = this.pool.admit(this.index);
+          if (!admitted && this.compact && !this.registered) {
             // From a broker this link gave up on: it purges us within its liveness and answers the client 410
             // (or already did, if it forgot us), so running it would only exceed the concurrency.
             this.dropped += 1;
             this.log.warn({ link: this.index, dropped: this.dropped }, 'request from a broker this worker is not registered with; dropped (the broker answers it 410)');
-          } else this.held.push({ envelope: m.envelope, body: m.body });
+            break;
+          }
+          const call = new WorkerCall(this.service, m.body, m.token, m.envelope, m.stream, m.window);
+          if (admitted) this.run(call);
+          else this.held.push(call);
           break;
+        }
+        case 'broker.window':
+          this.streams.get(m.token)?.refill(m.credit);
+          break;
+        case 'broker.cancel': {
+          // A call answered at once (a handler that did not wait) is not tracked: its reply crossed the cancel.
+          const call = this.streams.get(m.token) ?? this.findUnary(m.token) ?? this.held.find((c) => c.token === m.token);
+          if (call !== undefined) this.cancelCall(call);
+          break;
+        }
         case 'broker.disconnect':
           if (!this.compact) this.disconnectRequested = true;
           else if (this.registered) {
@@ -179,34 +231,123 @@ export class WorkerLink implements CreditPort {
     this.send(pingUnit(this.pings));
   }
 
-  private run(envelope: Buffer, body: Buffer[]): void {
+  /** Compact wire: a call a cancel or a window must find by token. */
+  private track(call: WorkerCall): void {
+    if (!this.compact || call.tracked) return;
+    call.tracked = true;
+    if (call.stream) {
+      this.streams.set(call.token, call);
+      return;
+    }
+    call.next = this.unary;
+    if (this.unary !== undefined) this.unary.prev = call;
+    this.unary = call;
+  }
+
+  private findUnary(token: number): WorkerCall | undefined {
+    for (let call = this.unary; call !== undefined; call = call.next) if (call.token === token) return call;
+    return undefined;
+  }
+
+  private untrack(call: WorkerCall): void {
+    if (!call.tracked) return;
+    call.tracked = false;
+    if (call.stream) {
+      this.streams.delete(call.token);
+      return;
+    }
+    if (call.prev !== undefined) call.prev.next = call.next;
+    else this.unary = call.next;
+    if (call.next !== undefined) call.next.prev = call.prev;
+    call.prev = undefined;
+    call.next = undefined;
+  }
+
+  private cancelCall(call: WorkerCall): void {
+    if (call.cancelled) return;
+    this.cancelled += 1;
+    call.cancel();
+  }
+
+  private run(call: WorkerCall): void {
     this.inFlight += 1;
+    if (call.cancelled) {
+      // Cancelled while it waited for a slot: the handler never runs.
+      this.finish(call, NO_REPLY);
+      return;
+    }
     let result: ReturnType<Handler>;
     try {
-      result = this.handler(makeRequest(this.service, body));
+      result = this.handler(call);
     } catch (error) {
-      this.finish(envelope, exceptionReply(error), error);
+      this.finish(call, exceptionReply(error), error);
       return;
     }
     if (result instanceof Promise) {
+      // It outlives this burst: a WORKER_CANCEL may come for it, and its handler may look at its signal later.
+      this.track(call);
       result.then(
-        (reply) => this.finish(envelope, toFrames(reply)),
-        (error: unknown) => this.finish(envelope, exceptionReply(error), error),
+        (reply) => this.settle(call, reply),
+        (error: unknown) => this.finish(call, exceptionReply(error), error),
       );
     } else {
-      this.finish(envelope, toFrames(result));
+      this.settle(call, result);
     }
   }
 
-  private finish(envelope: Buffer, reply: Buffer[], error?: unknown): void {
+  private settle(call: WorkerCall, result: ReplyBody | PartialReplies): void {
+    if (isReplyStream(result)) {
+      this.track(call);
+      void this.drive(call, result[Symbol.asyncIterator]() as AsyncIterator<ReplyBody, ReplyBody | void>);
+    } else this.finish(call, call.cancelled ? NO_REPLY : toFrames(result));
+  }
+
+  /**
+   * Pulls a streaming handler: each yield is a partial reply, sent while the
+   * window allows (for a caller that takes partials; for one that does not,
+   * yields are not sent and the caller gets the return value), and the
+   * generator waits while it does not. A cancel stops the pulling and
+   * returns the generator (its `finally` blocks run).
+   */
+  private async drive(call: WorkerCall, it: AsyncIterator<ReplyBody, ReplyBody | void>): Promise<void> {
+    let final: Buffer[] = NO_REPLY;
+    try {
+      for (;;) {
+        if (!call.cancelled && call.stream && call.window <= 0) {
+          await new Promise<void>((wake) => (call.wake = wake));
+          continue;
+        }
+        if (call.cancelled) {
+          await it.return?.();
+          break;
+        }
+        const step = await it.next();
+        if (step.done === true) {
+          if (!call.cancelled && step.value !== undefined) final = toFrames(step.value);
+          break;
+        }
+        if (call.cancelled || !call.stream) continue;
+        call.window -= 1;
+        this.partials += 1;
+        this.send(workerPartialUnit(call.token, toFrames(step.value)));
+      }
+    } catch (error) {
+      this.finish(call, call.cancelled ? NO_REPLY : exceptionReply(error), error);
+      return;
+    }
+    this.finish(call, final);
+  }
+
+  private finish(call: WorkerCall, reply: Buffer[], error?: unknown): void {
     this.inFlight -= 1;
+    this.untrack(call);
     if (error === undefined) this.served += 1;
     else {
       this.failed += 1;
       this.log.debug({ err: error, service: this.service }, 'handler threw; replied with the exception');
     }
-    if (this.compact) this.send(workerReplyUnit(envelope.readUInt32BE(0), reply));
-    else this.send(workerReply(envelope, reply));
+    if (this.compact) this.send(workerReplyUnit(call.token, reply));
+    else this.send(workerReply(call.envelope, reply));
     this.pool.release(this.index);
     if (this.inFlight === 0 && this.held.length === 0) this.onIdle();
   }

@@ -17,6 +17,14 @@ import {
   workerReadyUnit,
   workerReplyUnit,
   workerRequestUnit,
+  clientCallUnit,
+  clientCancelUnit,
+  clientPartialUnit,
+  clientWindowUnit,
+  workerCancelUnit,
+  workerPartialUnit,
+  workerStreamUnit,
+  workerWindowUnit,
   type StewardMessage,
 } from '../../../src/protocol/steward-wire.js';
 import type { Rejection } from '../../../src/protocol/codec.js';
@@ -65,21 +73,76 @@ describe("steward's compact wire", () => {
       ...workerCreditUnit(42),
       ...pingUnit(0xfffffffe),
       ...pongUnit(3, 1),
+      ...clientCallUnit(10, 5, 'svc', [b('c')], { window: 16 }),
+      ...clientCallUnit(11, 0, 'svc', [], { noWait: true }),
+      ...clientPartialUnit(10, [b('p')]),
+      ...clientWindowUnit(10, 0xffff),
+      ...clientCancelUnit(11),
+      ...workerStreamUnit(12, 16, [b('s')]),
+      ...workerPartialUnit(12, [b('a'), b('b')]),
+      ...workerWindowUnit(12, 3),
+      ...workerCancelUnit(12),
     ];
     const got = all(message).map((m) => JSON.parse(JSON.stringify(m, (_k, v) => (v?.type === 'Buffer' ? Buffer.from(v.data).toString() : v))));
     expect(got).toEqual([
-      { kind: Kind.ClientRequest, requestId: 7, wait: true, expiresAt: 123, service: 'svc', serviceBytes: 'svc', body: ['x'] },
+      { kind: Kind.ClientRequest, requestId: 7, wait: true, call: false, window: 0, expiresAt: 123, service: 'svc', serviceBytes: 'svc', body: ['x'] },
       { kind: Kind.ClientReply, requestId: 7, status: 504, body: ['a', 'b'] },
       { kind: Kind.WorkerReady, credit: 100, service: 'svc' },
-      { kind: Kind.WorkerRequest, token: 0xffffffff, body: ['r'] },
+      { kind: Kind.WorkerRequest, token: 0xffffffff, stream: false, window: 0, body: ['r'] },
       { kind: Kind.WorkerReply, token: 9, body: [] },
       { kind: Kind.Heartbeat },
       { kind: Kind.Disconnect },
-      { kind: Kind.ClientRequest, requestId: 8, wait: false, expiresAt: 0, service: 'svc', serviceBytes: 'svc', body: [] },
+      { kind: Kind.ClientRequest, requestId: 8, wait: false, call: false, window: 0, expiresAt: 0, service: 'svc', serviceBytes: 'svc', body: [] },
       { kind: Kind.WorkerCredit, credit: 42 },
       { kind: Kind.Ping, nonce: 0xfffffffe },
       { kind: Kind.Pong, nonce: 3, flags: 1 },
+      { kind: Kind.ClientRequest, requestId: 10, wait: true, call: true, window: 16, expiresAt: 5, service: 'svc', serviceBytes: 'svc', body: ['c'] },
+      { kind: Kind.ClientRequest, requestId: 11, wait: false, call: true, window: 0, expiresAt: 0, service: 'svc', serviceBytes: 'svc', body: [] },
+      { kind: Kind.ClientPartial, requestId: 10, body: ['p'] },
+      { kind: Kind.ClientWindow, requestId: 10, credit: 0xffff },
+      { kind: Kind.ClientCancel, requestId: 11 },
+      { kind: Kind.WorkerRequest, token: 12, stream: true, window: 16, body: ['s'] },
+      { kind: Kind.WorkerPartial, token: 12, body: ['a', 'b'] },
+      { kind: Kind.WorkerWindow, token: 12, credit: 3 },
+      { kind: Kind.WorkerCancel, token: 12 },
     ]);
+  });
+
+  it('should lay out a stream call byte by byte and refuse one without a window, answerably', () => {
+    const [h] = clientCallUnit(258, 1_700_000_000_000, 'echo', [b('hi')], { window: 513, noWait: true });
+    expect([...h!.subarray(0, 9)]).toEqual([0x53, 0x57, 0x01, 0x14, 0x00, 0, 0, 1, 2]);
+    expect(h!.readDoubleBE(9)).toBe(1_700_000_000_000);
+    expect(h!.readUInt16BE(17)).toBe(513);
+    expect(h![19]).toBe(0x03);
+    expect(h![20]).toBe(4);
+    expect(h!.subarray(21, 25).toString()).toBe('echo');
+    expect(h!.subarray(25).toString()).toBe('hi');
+    const noWindow = Buffer.from(h!);
+    noWindow.writeUInt16BE(0, 17);
+    expect(decodeBrokerFrames([b('C'), noWindow])).toMatchObject({ type: 'client.malformed', replyId: 258, reason: 'sw_bad_window' });
+    const badFlags = Buffer.from(h!);
+    badFlags[19] = 0x80;
+    expect(decodeBrokerFrames([b('C'), badFlags])).toMatchObject({ type: 'client.malformed', replyId: 258, reason: 'sw_bad_flags' });
+    expect(decodeBrokerFrames([b('C'), ...clientCallUnit(3, 0, 's', [b('x')], { window: 2 })])).toMatchObject({
+      type: 'client.request',
+      dialect: 'steward',
+      call: true,
+      stream: true,
+      window: 2,
+      wait: true,
+    });
+  });
+
+  it('should decode what a stream and a cancel carry, for the broker and for workers', () => {
+    expect(decodeBrokerFrames([b('C'), ...clientWindowUnit(4, 7)])).toEqual({ type: 'client.window', peer: b('C'), replyId: 4, credit: 7 });
+    expect(decodeBrokerFrames([b('C'), ...clientCancelUnit(4)])).toEqual({ type: 'client.cancel', peer: b('C'), replyId: 4 });
+    expect(decodeBrokerFrames([b('W'), ...workerPartialUnit(9, [b('x')])])).toMatchObject({ type: 'worker.partial', wire: 'steward', token: 9 });
+    expect(decodeWorkerFrames(workerStreamUnit(9, 0, [b('x')]))).toMatchObject({ type: 'broker.request', token: 9, stream: true, window: 0 });
+    expect(decodeWorkerFrames(workerWindowUnit(9, 2))).toEqual({ type: 'broker.window', token: 9, credit: 2 });
+    expect(decodeWorkerFrames(workerCancelUnit(9))).toEqual({ type: 'broker.cancel', token: 9 });
+    // Units only ever sent the other way are refused, never taken for something else.
+    expect(decodeBrokerFrames([b('W'), ...workerCancelUnit(9)])).toMatchObject({ type: 'rejected', reason: 'sw_unexpected_kind' });
+    expect(decodeWorkerFrames(clientWindowUnit(9, 2))).toMatchObject({ type: 'rejected', reason: 'sw_unexpected_kind' });
   });
 
   it('should tell a request that waits for a worker from one that does not by its kind alone', () => {
