@@ -15,7 +15,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { LoadClient } from './lib/load-client.js';
-import type { TailResult } from './lib/load.js';
+import { latencyFields, type TailResult } from './lib/load.js';
 import type { Proc } from './lib/proc.js';
 import { startBroker, startWorker } from './lib/steward.js';
 import { cpuSeconds } from './lib/system.js';
@@ -114,14 +114,7 @@ function rows(results: Record<string, Record<Transport, Measured[]>>, options: B
       better: 'higher',
       baseline: `the same on ${LABEL.libzmq}, same broker, same shape`,
       baselineValue: pick(r.libzmq, (m) => m.load.rate),
-      p50Ms: pick(r.auto, (m) => m.load.p50Ms),
-      p90Ms: pick(r.auto, (m) => m.load.p90Ms),
-      p99Ms: pick(r.auto, (m) => m.load.p99Ms),
-      p999Ms: pick(r.auto, (m) => m.load.p999Ms),
-      baselineP50Ms: pick(r.libzmq, (m) => m.load.p50Ms),
-      baselineP90Ms: pick(r.libzmq, (m) => m.load.p90Ms),
-      baselineP99Ms: pick(r.libzmq, (m) => m.load.p99Ms),
-      baselineP999Ms: pick(r.libzmq, (m) => m.load.p999Ms),
+      ...latencyFields(r.auto, r.libzmq),
       note: `CPU us/req broker/workers/client: ZMTP DEALER ${cpuText(cpu(r.auto))}, libzmq ${cpuText(cpu(r.libzmq))}${lost ? `; ${lost} LOST` : ''}`,
     });
   }
