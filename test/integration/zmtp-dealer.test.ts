@@ -165,6 +165,14 @@ describe("steward's ZMTP DEALER with libzmq ROUTERs (zeromq.js)", () => {
     expect(strings(await receiveWithin(r.socket, 2000))).toEqual(['alive', 'still']);
   });
 
+  it('should look a host name up when it connects', async () => {
+    const r = await router();
+    const port = r.endpoint.slice(r.endpoint.lastIndexOf(':') + 1);
+    const d = dealer(`tcp://localhost:${port}`, { routingId: b('named-host') });
+    d.socket.send([[b('by name')]]);
+    expect(strings(await receiveWithin(r.socket, 2000))).toEqual(['named-host', 'by name']);
+  });
+
   it('should connect over ipc', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'steward-dealer-')), 'r.sock');
     const r = await router({}, `ipc://${path}`);
