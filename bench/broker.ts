@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { buildCPeers } from './lib/c-peers.js';
 import { latencyChart, latencySeries } from './lib/latency-chart.js';
 import { LoadClient } from './lib/load-client.js';
-import { PERCENTILES, type TailResult } from './lib/load.js';
+import { latencyFields, PERCENTILES, type TailResult } from './lib/load.js';
 import { startCommand, startProc, type Proc } from './lib/proc.js';
 import { startBroker } from './lib/steward.js';
 import { cpuSeconds } from './lib/system.js';
@@ -123,16 +123,7 @@ export const suite: BenchSuite = {
     return CASES.flatMap((c): BenchRow[] => {
       const r = results[caseKey(c)]!;
       const shape = `${c.workers} worker${c.workers > 1 ? 's' : ''}, ${c.inFlight} in flight`;
-      const latency = {
-        p50Ms: pick(r.steward, (m) => m.load.p50Ms),
-        p90Ms: pick(r.steward, (m) => m.load.p90Ms),
-        p99Ms: pick(r.steward, (m) => m.load.p99Ms),
-        p999Ms: pick(r.steward, (m) => m.load.p999Ms),
-        baselineP50Ms: pick(r.floor, (m) => m.load.p50Ms),
-        baselineP90Ms: pick(r.floor, (m) => m.load.p90Ms),
-        baselineP99Ms: pick(r.floor, (m) => m.load.p99Ms),
-        baselineP999Ms: pick(r.floor, (m) => m.load.p999Ms),
-      };
+      const latency = latencyFields(r.steward, r.floor);
       const lost = [...r.steward, ...r.floor].reduce((n, m) => n + m.load.lost, 0);
       const common = {
         suite: 'broker',

@@ -27,6 +27,7 @@ import { startNatsServer } from './lib/nats-server.js';
 import { startProc, type Proc } from './lib/proc.js';
 import { startBroker, startWorker } from './lib/steward.js';
 import { cpuSeconds } from './lib/system.js';
+import { CASES, caseKey, shapeName, type Case } from './lib/shapes.js';
 import { median, type BenchOptions, type BenchRow, type BenchSuite } from './types.js';
 
 const NATS_WORKER = fileURLToPath(new URL('./peers/nats-worker.js', import.meta.url));
@@ -35,24 +36,12 @@ const LOAD_CLIENT = fileURLToPath(new URL('./peers/load-client.js', import.meta.
 const WORKER_CONCURRENCY = 100;
 const QUEUE = 'workers';
 
-interface Case {
-  readonly workers: 1 | 4;
-  readonly inFlight: 1 | 100;
-  readonly bytes: number;
-}
-
-const CASES: readonly Case[] = [1, 4].flatMap((workers) =>
-  [1, 100].flatMap((inFlight) => [16, 16 * 1024].map((bytes) => ({ workers: workers as 1 | 4, inFlight: inFlight as 1 | 100, bytes }))),
-);
-
 const SYSTEMS = ['nats', 'moleculer', 'steward'] as const;
 type System = (typeof SYSTEMS)[number];
 const LABEL: Record<System, string> = { steward: 'steward', nats: 'NATS', moleculer: 'Moleculer over NATS' };
 
 /** A service / subject per worker count; Moleculer calls its `echo` action. */
 const target = (workers: number) => `echo.w${workers}`;
-const caseKey = (c: Case) => `${c.workers}w.${c.inFlight}.${c.bytes}`;
-const sizeName = (bytes: number) => (bytes >= 1024 ? `${bytes / 1024}-KiB` : `${bytes}-byte`);
 
 interface Side {
   readonly server: number;
@@ -163,7 +152,6 @@ function rows(results: Record<string, Record<System, Measured[]>>, options: Benc
   });
   const cpuText = (x: CpuPerRequest) => `${x.server.toFixed(0)}/${x.workers.toFixed(0)}/${x.client.toFixed(0)}`;
   const curve = (list: Measured[]) => PERCENTILES.map((_, i) => pick(list, (m) => m.load.percentilesMs[i] ?? Number.NaN));
-  const shapeName = (c: Case) => `${c.workers} worker${c.workers > 1 ? 's' : ''}, ${c.inFlight} in flight, ${sizeName(c.bytes)} body`;
   /** The faster of NATS and Moleculer at this shape (by median rate): the issue's baseline. */
   const faster = (r: Record<System, Measured[]>): 'nats' | 'moleculer' =>
     pick(r.moleculer, (m) => m.load.rate) > pick(r.nats, (m) => m.load.rate) ? 'moleculer' : 'nats';

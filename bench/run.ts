@@ -17,7 +17,7 @@ import { renderLineChart } from './lib/svg.js';
 import { loadAverage } from './lib/system.js';
 import type { BenchRow, BenchSuite, LineChart } from './types.js';
 
-const SUITES = ['broker', 'compare', 'gateway', 'scale', 'rpc', 'streams', 'balancer', 'keywords', 'inspector'];
+const SUITES = ['broker', 'compare', 'dealer', 'gateway', 'scale', 'rpc', 'streams', 'balancer', 'keywords', 'inspector'];
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 async function loadSuites(only: string[] | undefined): Promise<BenchSuite[]> {

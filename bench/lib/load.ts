@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { median, type BenchRow } from '../types.js';
 
 export interface LoadResult {
   readonly requests: number;
@@ -70,4 +71,22 @@ export async function lanesLoop(calls: ReadonlyArray<() => Promise<unknown>>, du
     (last - start) / 1000,
     PERCENTILES.map((p) => nearestRank(latencies, p)),
   );
+}
+
+/** A row's latency fields: the median over rounds of each percentile of the subject's runs and of the baseline's. */
+export function latencyFields(
+  subject: ReadonlyArray<{ readonly load: TailResult }>,
+  baseline: ReadonlyArray<{ readonly load: TailResult }>,
+): Required<Pick<BenchRow, 'p50Ms' | 'p90Ms' | 'p99Ms' | 'p999Ms' | 'baselineP50Ms' | 'baselineP90Ms' | 'baselineP99Ms' | 'baselineP999Ms'>> {
+  const at = (list: ReadonlyArray<{ readonly load: TailResult }>, f: (t: TailResult) => number) => median(list.map((m) => f(m.load)));
+  return {
+    p50Ms: at(subject, (t) => t.p50Ms),
+    p90Ms: at(subject, (t) => t.p90Ms),
+    p99Ms: at(subject, (t) => t.p99Ms),
+    p999Ms: at(subject, (t) => t.p999Ms),
+    baselineP50Ms: at(baseline, (t) => t.p50Ms),
+    baselineP90Ms: at(baseline, (t) => t.p90Ms),
+    baselineP99Ms: at(baseline, (t) => t.p99Ms),
+    baselineP999Ms: at(baseline, (t) => t.p999Ms),
+  };
 }

@@ -51,10 +51,24 @@ export function cpuProfArgs(dir: string | undefined, name: string): string[] {
   return dir ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
 }
 
-/** A `--role worker` process serving `service` with the built-in echo handler. */
-export function startWorker(backend: string, service: string, concurrency: number, profileDir?: string): Promise<Proc> {
+/** A `--role worker` process serving `service` with the built-in echo handler (on `--transport`, when given). */
+export function startWorker(backend: string, service: string, concurrency: number, profileDir?: string, transport?: 'auto' | 'libzmq'): Promise<Proc> {
   return startProc(
-    [...cpuProfArgs(profileDir, 'worker'), MAIN, '--role', 'worker', '--service', service, '--broker', backend, '--concurrency', String(concurrency), '--log-level', 'info'],
+    [
+      ...cpuProfArgs(profileDir, 'worker'),
+      MAIN,
+      '--role',
+      'worker',
+      '--service',
+      service,
+      '--broker',
+      backend,
+      '--concurrency',
+      String(concurrency),
+      ...(transport ? ['--transport', transport] : []),
+      '--log-level',
+      'info',
+    ],
     (line) => logLine(line)?.['msg'] === 'worker started',
   );
 }

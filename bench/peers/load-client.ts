@@ -1,9 +1,9 @@
 /**
  * A load client in its own process: `node load-client.js SYSTEM ENDPOINT
- * [ECHO_NODES]`, SYSTEM one of `steward` (steward's Client on a broker
- * frontend), `nats` (nats.js on a nats-server URL) or `moleculer` (a
- * Moleculer node over that nats-server, ready once ECHO_NODES echo nodes are
- * known). Prints `ready`, then answers each `run TARGET IN_FLIGHT
+ * [ECHO_NODES | TRANSPORT]`, SYSTEM one of `steward` (steward's Client on a
+ * broker frontend, on TRANSPORT `auto` (default) or `libzmq`), `nats` (nats.js
+ * on a nats-server URL) or `moleculer` (a Moleculer node over that
+ * nats-server, ready once ECHO_NODES echo nodes are known). Prints `ready`, then answers each `run TARGET IN_FLIGHT
  * DURATION_MS BYTES` line with `result {json}` (bench/lib/load-client.ts),
  * like the C MDP client; exits on `quit` or end of input.
  */
@@ -13,13 +13,14 @@ import { moleculerCaller } from './callers/moleculer.js';
 import { natsCaller } from './callers/nats.js';
 import { stewardCaller } from './callers/steward.js';
 import { closedLoop } from '../lib/load.js';
+import { transportFlag } from '../../src/cli/transport-flag.js';
 
-const [system, endpoint, echoNodes = '1'] = process.argv.slice(2);
-if (!endpoint) throw new Error('usage: load-client.js steward|nats|moleculer ENDPOINT [ECHO_NODES]');
+const [system, endpoint, extra] = process.argv.slice(2);
+if (!endpoint) throw new Error('usage: load-client.js steward|nats|moleculer ENDPOINT [ECHO_NODES | TRANSPORT]');
 const callers: Record<string, () => Caller | Promise<Caller>> = {
-  steward: () => stewardCaller(endpoint),
+  steward: () => stewardCaller(endpoint, transportFlag(extra)),
   nats: () => natsCaller(endpoint),
-  moleculer: () => moleculerCaller(endpoint, Number(echoNodes)),
+  moleculer: () => moleculerCaller(endpoint, Number(extra ?? '1')),
 };
 const make = callers[system ?? ''];
 if (!make) throw new Error(`unknown system ${system}: steward, nats or moleculer`);

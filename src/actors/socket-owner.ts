@@ -10,7 +10,10 @@ import type { AnyActorRef, EventObject } from 'xstate';
 import type { DropCounter } from '../metrics/drops.js';
 import type { Codec, Decoded, Rejection } from '../protocol/codec.js';
 import { reportDelivery } from './inspection-report.js';
-import type { SocketInlet, ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
+import type { SocketInlet, SocketPort, ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
+
+/** Most messages handed to the owner at once, as zeromq.js's 512 ready messages per poll in zmq-socket.ts. */
+export const MAX_BURST = 512;
 
 /** Decodes one message's frames into `batch`; a refusal, or a codec that throws, is a counted drop. */
 export function decodeInto<In extends EventObject, Out>(codec: Codec<In, Out>, frames: Buffer[], batch: In[], drops: DropCounter): void {
@@ -82,6 +85,35 @@ export class OwnerLink<In extends EventObject, Out> {
     }
     if (owner) owner.send(event);
     else if (event.type === 'zmq.batch') for (let i = 0; i < event.messages.length; i++) this.drops.drop('no_owner');
+  }
+
+  /**
+   * Hands a read's decoded messages to the owner in bursts of at most MAX_BURST. A read can hold thousands
+   * of small messages; once a burst makes the owner pause (its queues are full), the rest go to `held`,
+   * for the adapter to hand over on resume, as they would have waited in the kernel had they not been read.
+   */
+  handOver(socket: string, messages: In[], paused: () => boolean, held: In[]): void {
+    let from = 0;
+    while (from < messages.length) {
+      if (paused()) {
+        for (let i = from; i < messages.length; i++) held.push(messages[i] as In);
+        return;
+      }
+      const to = Math.min(messages.length, from + MAX_BURST);
+      this.deliver({ type: 'zmq.batch', socket, messages: from === 0 && to === messages.length ? messages : messages.slice(from, to) });
+      from = to;
+    }
+  }
+
+  /** The adapter's writing side, handed to its owner with `zmq.ready`: each burst reported, then `send`. */
+  port(socket: string, send: (messages: readonly Out[]) => void): SocketPort<Out> {
+    return {
+      socket,
+      send: (messages) => {
+        this.reportSend(messages);
+        send(messages);
+      },
+    };
   }
 
   /** Reports a burst the owner sent through the adapter's port, as if it had been a `zmq.send` event. */

@@ -246,13 +246,7 @@ export function zmqSocket<In extends EventObject, Out>(config: ZmqSocketConfig<I
       encodeEach(config.codec, messages, drops, (frames) => writer.write(frames));
     };
     const link = new OwnerLink<In, Out>(system, self, config.owner, drops);
-    const port: SocketPort<Out> = {
-      socket: config.name,
-      send: (messages) => {
-        link.reportSend(messages);
-        write(messages);
-      },
-    };
+    const port = link.port(config.name, write);
     let endpoints: string[] | undefined;
     let teardown: (() => void) | undefined;
     // Set while paused: the read loop waits on it before its next receive.

@@ -7,14 +7,15 @@ import { DropCounter } from '../metrics/drops.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { Tally } from '../metrics/tally.js';
 import type { Codec } from '../protocol/codec.js';
-import { DEFAULT_FRAME_LIMITS, encodedSize, writeFrameHeader, writeMessage } from '../protocol/zmtp/frames.js';
+import { DEFAULT_FRAME_LIMITS, encodedSize } from '../protocol/zmtp/frames.js';
 import type { Metadata } from '../protocol/zmtp/commands.js';
 import { ZmtpConnection } from '../protocol/zmtp/connection.js';
 import { reportsStart } from '../supervisor/start-report.js';
 import { EndpointError, endpointError } from './endpoint-error.js';
 import { fromResource } from './from-resource.js';
 import { decodeInto, encodeEach, OwnerLink } from './socket-owner.js';
-import type { SocketPort, ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
+import { writeMessages } from './zmtp-write.js';
+import type { ZmqCommand, ZmqOwnerEvent } from './zmq-socket.js';
 
 export interface ZmtpRouterConfig<In extends EventObject, Out> {
   /** Socket name in logs and metrics, e.g. `gateway.zmq`. */
@@ -40,14 +41,6 @@ export interface ZmtpRouterConfig<In extends EventObject, Out> {
   readonly metrics?: Metrics;
 }
 
-/**
- * Frames up to this size are copied into the burst's buffer; bigger ones are written as they are, beside
- * it (one writev), so forwarding a big body never allocates and copies it again: with 16 KiB bodies, a
- * fresh 16 KiB buffer per message was most of a broker's garbage-collection time.
- */
-const COPY_LIMIT = 2 * 1024;
-/** Most messages handed to the owner at once, as zeromq.js's 512 ready messages per poll in zmq-socket.ts. */
-const MAX_BURST = 512;
 const BIND_ATTEMPTS = 20;
 const BIND_RETRY_MS = 50;
 
@@ -277,23 +270,8 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
       peer.conn.start();
     };
 
-    /**
-     * One read can hold thousands of small messages: they go to the owner in bursts of at most
-     * MAX_BURST, and when a burst makes the owner pause (its queues are full), the rest waits in the
-     * peer until it resumes, as it would have in the kernel's buffers had it not been read yet.
-     */
-    const handOver = (peer: Peer, messages: In[]) => {
-      let from = 0;
-      while (from < messages.length) {
-        if (paused) {
-          for (let i = from; i < messages.length; i++) peer.held.push(messages[i] as In);
-          return;
-        }
-        const to = Math.min(messages.length, from + MAX_BURST);
-        deliver({ type: 'zmq.batch', socket: config.name, messages: from === 0 && to === messages.length ? messages : messages.slice(from, to) });
-        from = to;
-      }
-    };
+    const isPaused = () => paused;
+    const handOver = (peer: Peer, messages: In[]) => link.handOver(config.name, messages, isPaused, peer.held as In[]);
 
     const peerOf = (id: Buffer): Peer | undefined => {
       if (id === lastId) return lastPeer;
@@ -324,28 +302,14 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
       peer.pendingBytes += encodedSize(frames, 1);
     };
 
-    /** Each peer's messages of this command as few writes as its sizes allow: small frames copied into one buffer. */
+    /** Each peer's messages of this command as few writes as its sizes allow (actors/zmtp-write.ts). */
     const flushPeer = (peer: Peer) => {
       const messages = peer.pending as Buffer[][];
       const total = peer.pendingBytes;
       peer.pending = undefined;
       peer.pendingBytes = 0;
-      const socket = peer.socket;
-      if (socket.destroyed) return;
-      let bigBytes = 0;
-      for (let i = 0; i < messages.length; i++) {
-        const m = messages[i] as Buffer[];
-        for (let f = 1; f < m.length; f++) {
-          const n = (m[f] as Buffer).length;
-          if (n > COPY_LIMIT) bigBytes += n;
-        }
-      }
-      if (bigBytes === 0) {
-        const out = Buffer.allocUnsafe(total);
-        let at = 0;
-        for (let i = 0; i < messages.length; i++) at = writeMessage(out, at, messages[i] as Buffer[], 1);
-        socket.write(out);
-      } else writeMixed(socket, messages, total - bigBytes);
+      if (peer.socket.destroyed) return;
+      writeMessages(peer.socket, messages, 1, total);
       if (sent !== undefined) for (let i = 0; i < messages.length; i++) sent.inc();
     };
 
@@ -361,13 +325,7 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
     };
 
     /** The writing side, handed to the owner with `zmq.ready`: a burst to the nodes costs no actor event. */
-    const port: SocketPort<Out> = {
-      socket: config.name,
-      send: (messages) => {
-        link.reportSend(messages);
-        sendBurst(messages);
-      },
-    };
+    const port = link.port(config.name, sendBurst);
 
     receive((command) => {
       if (closed || link.take(command)) return;
@@ -466,35 +424,6 @@ export function zmtpRouter<In extends EventObject, Out>(config: ZmtpRouterConfig
   });
   // Started once every endpoint is bound: a port that cannot be had fails the tree's start.
   return reportsStart(logic);
-}
-
-/** A message with big frames: headers and small frames copied, big bodies written as they are (the socket is corked). */
-/**
- * Messages with big frames, as one writev: headers and small frames copied in order into one buffer of
- * `smallBytes`, each big frame written as it is between the pieces of that buffer.
- */
-function writeMixed(socket: net.Socket, messages: readonly Buffer[][], smallBytes: number): void {
-  const small = Buffer.allocUnsafe(smallBytes);
-  let at = 0;
-  let from = 0;
-  socket.cork();
-  for (let i = 0; i < messages.length; i++) {
-    const frames = messages[i] as Buffer[];
-    const last = frames.length - 1;
-    for (let f = 1; f <= last; f++) {
-      const frame = frames[f] as Buffer;
-      at = writeFrameHeader(small, at, frame.length, f < last);
-      if (frame.length <= COPY_LIMIT) {
-        at += frame.copy(small, at);
-        continue;
-      }
-      socket.write(small.subarray(from, at));
-      socket.write(frame);
-      from = at;
-    }
-  }
-  if (at > from) socket.write(small.subarray(from, at));
-  socket.uncork();
 }
 
 export type ZmtpRouterLogic<In extends EventObject, Out> = ReturnType<typeof zmtpRouter<In, Out>>;

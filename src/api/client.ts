@@ -1,3 +1,4 @@
+import type { SocketTransport } from '../actors/socket-transport.js';
 import { silentLogger, type Logger } from '../log.js';
 import { BrokerSet, type BrokerState } from '../machines/client/broker-set.js';
 import { toFrames, type ReplyBody } from '../protocol/body.js';
@@ -58,6 +59,11 @@ export interface ClientOptions {
    * and the logger says the broker refused the key.
    */
   readonly curve?: CurveClientOptions;
+  /**
+   * Which ZeroMQ stack speaks to the brokers. `auto` (the default): steward's own ZMTP DEALER for plain
+   * tcp:// and ipc:// brokers, libzmq with CURVE and for the rest. `libzmq`: libzmq always (zeromq.js).
+   */
+  readonly transport?: SocketTransport;
   readonly logger?: Logger;
 }
 
@@ -180,6 +186,7 @@ export class Client {
           heartbeatMs: this.heartbeat,
           silenceMs,
           keys: this.keys,
+          transport: options.transport ?? 'auto',
           log: this.log,
           onMessage: (frames) => this.onMessage(i, frames),
           onDown: () => this.onDown(i),

@@ -9,6 +9,7 @@
  * worker of any wire (docs/wires.md, "Dialect pairs").
  */
 import type { ClientDialect, ClientRequest, WorkerWire } from './broker-wire.js';
+import { peerKey } from './latin1-cache.js';
 import { SYNTHETIC_TAG, brokerButlerHeartbeat, brokerButlerReconnect, brokerButlerRequest } from './butler.js';
 import { EMPTY, brokerClientReply, brokerDisconnect, brokerHeartbeat, brokerRequest } from './mdp.js';
 import { brokerClientFinal2, brokerClientPartial2, brokerDisconnect2, brokerHeartbeat2, brokerRequest2 } from './mdp2.js';
@@ -139,10 +140,10 @@ export const BUTLER: Dialect = {
 
 export const STEWARD: Dialect = {
   client: {
-    reply: (out, req, via, status, body) => out.sendUnit(via, req.peer, req.peer.toString('latin1'), clientReplyUnit(req.replyId, status, body)),
-    partial: (out, req, via, body) => out.sendUnit(via, req.peer, req.peer.toString('latin1'), clientPartialUnit(req.replyId, body)),
+    reply: (out, req, via, status, body) => out.sendUnit(via, req.peer, peerKey(req.peer), clientReplyUnit(req.replyId, status, body)),
+    partial: (out, req, via, body) => out.sendUnit(via, req.peer, peerKey(req.peer), clientPartialUnit(req.replyId, body)),
     error: (out, req, via, status, message) => {
-      out.sendUnit(via, req.peer, req.peer.toString('latin1'), clientReplyUnit(req.replyId, status, [Buffer.from(message)]));
+      out.sendUnit(via, req.peer, peerKey(req.peer), clientReplyUnit(req.replyId, status, [Buffer.from(message)]));
       return true;
     },
   },

@@ -48,6 +48,7 @@
  * Nothing here throws on bad input: decoders return a Rejection.
  */
 import { reject, type Rejection } from './codec.js';
+import { latin1Name } from './latin1-cache.js';
 
 /**
  * A CLIENT_REQUEST whose request id could be read but whose other fields are
@@ -461,7 +462,7 @@ export function decodeUnits(frames: readonly Buffer[], start: number, emit: (m: 
 function service(b: Buffer, at: number): string | undefined {
   const n = b[at] as number;
   if (n === 0 || n > MAX_SERVICE) return undefined;
-  return b.toString('latin1', at + 1, at + 1 + n);
+  return latin1Name(b, at + 1, at + 1 + n);
 }
 
 function decodeFields(b: Buffer, body: Buffer[]): StewardMessage | Rejection {

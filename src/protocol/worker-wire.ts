@@ -34,7 +34,10 @@ export type WorkerInbound =
   /** steward brokers only: the answer to a PING. */
   | { readonly type: 'broker.pong'; readonly nonce: number; readonly draining: boolean };
 
-export function decodeWorkerFrames(frames: Buffer[], maxFrames = 256): Decoded<WorkerInbound> {
+/** Frames in one message to a worker; a longer one is refused whole. */
+export const WORKER_MAX_FRAMES = 256;
+
+export function decodeWorkerFrames(frames: Buffer[], maxFrames = WORKER_MAX_FRAMES): Decoded<WorkerInbound> {
   const n = frames.length;
   if (n > maxFrames) return reject('too_many_frames');
   if (n >= 1 && isStewardHeader(frames[0] as Buffer)) return decodeSteward(frames);
@@ -74,4 +77,4 @@ function decodeSteward(frames: Buffer[]): Decoded<WorkerInbound> {
 }
 
 /** A worker's DEALER to a broker: MDP/0.1 or the compact wire in, frames the worker built out. */
-export const workerCodec: Codec<WorkerInbound, Buffer[]> = decodingCodec((frames) => decodeWorkerFrames(frames));
+export const workerCodec: Codec<WorkerInbound, Buffer[]> = decodingCodec((frames) => decodeWorkerFrames(frames, WORKER_MAX_FRAMES));

@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
+import { ZmtpDealerSocket } from '../../src/actors/zmtp-dealer-socket.js';
 import { decodeUnits, isStewardHeader, Kind } from '../../src/protocol/steward-wire.js';
 import { parseTagHeader } from '../../src/protocol/tagged.js';
 
@@ -112,23 +113,36 @@ export function ledger(outcomes: readonly Outcome[], executed: ReadonlyMap<strin
 
 /**
  * Counts, per request attempt, the replies that reach this process's DEALER
- * sockets ("", "<tag>:<attempt id>", ...). The Client drops a second reply
- * silently, so only the wire can show one was sent. Patches zeromq.js's
- * receive for the lifetime of the tap; the brokers and workers of these
- * tests live in other processes.
+ * sockets ("", "<tag>:<attempt id>", ...): zeromq.js's and steward's own ZMTP
+ * DEALER's (what the Client uses without CURVE). The Client drops a second
+ * reply silently, so only the wire can show one was sent. Patches zeromq.js's
+ * receive and the ZMTP DEALER's hand-over for the lifetime of the tap; the
+ * brokers and workers of these tests live in other processes.
  */
 export class ReplyTap {
   readonly counts = new Map<string, number>();
   private readonly proto = Object.getPrototypeOf(zmq.Dealer.prototype) as { receive: () => Promise<Buffer[]> };
+  private readonly zmtpProto = ZmtpDealerSocket.prototype as unknown as { deliver: (messages: Buffer[][]) => void };
   private original: (() => Promise<Buffer[]>) | undefined;
+  private originalDeliver: ((messages: Buffer[][]) => void) | undefined;
 
   install(): this {
     const original = this.proto.receive;
+    const originalDeliver = this.zmtpProto.deliver;
     this.original = original;
+    this.originalDeliver = originalDeliver;
     const counts = this.counts;
-    // Attempt ids are per client: key them by socket too.
+    // Attempt ids are per client: keyed by socket (a client's attempt goes through one broker's socket).
     const sockets = new WeakMap<object, number>();
     let nextSocket = 0;
+    const count = (socket: object, frames: readonly Buffer[]) => {
+      for (const id of answeredAttempts(frames)) {
+        let n = sockets.get(socket);
+        if (n === undefined) sockets.set(socket, (n = nextSocket++));
+        const key = `${n}/${id}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+    };
     Object.defineProperty(this.proto, 'receive', {
       configurable: true,
       writable: true,
@@ -136,15 +150,17 @@ export class ReplyTap {
         const p = original.call(this);
         if (!(this instanceof zmq.Dealer)) return p;
         return p.then((frames) => {
-          for (const id of answeredAttempts(frames)) {
-            // Attempt ids are per client: keyed by socket (a client's attempt goes through one broker's socket).
-            let n = sockets.get(this);
-            if (n === undefined) sockets.set(this, (n = nextSocket++));
-            const key = `${n}/${id}`;
-            counts.set(key, (counts.get(key) ?? 0) + 1);
-          }
+          count(this, frames);
           return frames;
         });
+      },
+    });
+    Object.defineProperty(this.zmtpProto, 'deliver', {
+      configurable: true,
+      writable: true,
+      value: function deliver(this: object, messages: Buffer[][]): void {
+        for (const frames of messages) count(this, frames);
+        originalDeliver.call(this, messages);
       },
     });
     return this;
@@ -152,6 +168,8 @@ export class ReplyTap {
 
   uninstall(): void {
     if (this.original) Object.defineProperty(this.proto, 'receive', { configurable: true, writable: false, value: this.original });
+    if (this.originalDeliver) Object.defineProperty(this.zmtpProto, 'deliver', { configurable: true, writable: true, value: this.originalDeliver });
     this.original = undefined;
+    this.originalDeliver = undefined;
   }
 }

@@ -45,7 +45,8 @@ export async function startGateway(cleanup: Cleanup, options: Partial<GatewayOpt
   const gateway = await Gateway.start({
     bind: ['127.0.0.1:0'],
     zmq: 'tcp://127.0.0.1:*',
-    pingFreqMs: 100,
+    // Fast presence for tests, but not so fast that a node busy for a moment on two loaded cores is taken for gone.
+    pingFreqMs: 250,
     headerTimeoutMs: 2_000,
     timeoutMs: 5_000,
     drainTimeoutMs: 200,

@@ -1,6 +1,5 @@
 import { Broker, DEFAULT_BACKEND, DEFAULT_FRONTEND } from '../../api/broker.js';
-import { UsageError } from '../errors.js';
-import type { BrokerTransport } from '../../supervisor/trees/broker.js';
+import { transportFlag } from '../transport-flag.js';
 import type { RoleDefinition } from '../role.js';
 import { flagInt, flagString } from '../flags.js';
 import { DEFAULT_MAX_QUEUE_BYTES } from '../../machines/broker/broker-core.js';
@@ -9,11 +8,6 @@ import { DEFAULT_BROKER_WIRE_LIMITS } from '../../protocol/broker-wire.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from '../../protocol/mdp.js';
 import { curveServerFlags, curveServerFromFlags, curveServerUsage } from '../curve-flags.js';
 import { reloadAllowList } from '../../security/zap-handler.js';
-
-function brokerTransport(value: string | undefined): BrokerTransport {
-  if (value === undefined || value === 'auto' || value === 'libzmq') return value ?? 'auto';
-  throw new UsageError(`--transport must be auto or libzmq, got "${value}"`, '--transport auto');
-}
 
 export const brokerRole: RoleDefinition = {
   name: 'broker',
@@ -90,7 +84,7 @@ Example:
       maxClients: flagInt(flags, 'max-clients', 100_000, 1, 100_000_000),
       maxServices: flagInt(flags, 'max-services', 10_000, 1, 10_000_000),
       drainTimeoutMs: flagInt(flags, 'drain-timeout', 5_000, 0, 600_000),
-      transport: brokerTransport(flagString(flags, 'transport')),
+      transport: transportFlag(flagString(flags, 'transport')),
       ...(curve ? { curve } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,

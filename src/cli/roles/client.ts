@@ -2,6 +2,7 @@ import { DEFAULT_FRONTEND } from '../../api/broker.js';
 import { Client, DEFAULT_STREAM_WINDOW } from '../../api/client.js';
 import { RemoteError } from '../../api/errors.js';
 import { UsageError } from '../errors.js';
+import { transportFlag } from '../transport-flag.js';
 import type { RoleDefinition } from '../role.js';
 import { flagBool, flagInt, flagList, flagString } from '../flags.js';
 import { parseJson, type JsonValue } from '../../protocol/json.js';
@@ -77,6 +78,9 @@ Flags:
   --wait-for-worker       wait in the queue for a worker to register instead of
                           failing at once when none serves the service
   --heartbeat MS          how often each broker is pinged (default 1000)
+  --transport auto|libzmq the ZeroMQ stack on the sockets to the brokers: auto (default) speaks
+                          ZMTP 3.1 itself over node's net to plain tcp:// and ipc:// brokers,
+                          libzmq with CURVE and for the rest; libzmq uses libzmq always
 ${curveClientUsage}
 
 Examples:
@@ -97,6 +101,7 @@ Examples:
     retries: { type: 'string' },
     'wait-for-worker': { type: 'boolean' },
     heartbeat: { type: 'string' },
+    transport: { type: 'string' },
     ...curveClientFlags,
   },
   endpointFlag: () => '--broker',
@@ -121,6 +126,7 @@ Examples:
       retries: flagInt(flags, 'retries', 2, 0, 1000),
       waitForWorker: flagBool(flags, 'wait-for-worker'),
       heartbeat: flagInt(flags, 'heartbeat', 1000, 10, 3_600_000),
+      transport: transportFlag(flagString(flags, 'transport')),
       ...(curve ? { curve } : {}),
       logger: ctx.logger,
     });

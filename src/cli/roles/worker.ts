@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { DEFAULT_BACKEND } from '../../api/broker.js';
 import { Worker } from '../../api/worker.js';
 import { UsageError } from '../errors.js';
+import { transportFlag } from '../transport-flag.js';
 import type { WorkerWireChoice } from '../../machines/worker/worker-link.js';
 import type { RoleDefinition } from '../role.js';
 import { flagInt, flagList, flagString } from '../flags.js';
@@ -69,6 +70,9 @@ Flags:
   --drain-timeout MS      on shutdown, how long running requests may finish (default 5000)
   --wire steward|mdp      steward (default): the compact wire, steward brokers only;
                           mdp: MDP/0.1, for any Majordomo broker
+  --transport auto|libzmq the ZeroMQ stack on the sockets to the brokers: auto (default) speaks
+                          ZMTP 3.1 itself over node's net to plain tcp:// and ipc:// brokers,
+                          libzmq with CURVE and for the rest; libzmq uses libzmq always
 ${curveClientUsage}
   --curve-sink-key KEY    CURVE to the sink: its public key (or a file holding it)
 
@@ -88,6 +92,7 @@ Examples:
     liveness: { type: 'string' },
     'drain-timeout': { type: 'string' },
     wire: { type: 'string' },
+    transport: { type: 'string' },
     ...curveClientFlags,
     'curve-sink-key': { type: 'string' },
   },
@@ -135,6 +140,7 @@ Examples:
       liveness: flagInt(flags, 'liveness', MDP_HEARTBEAT_LIVENESS, 1, 1000),
       drainTimeoutMs: flagInt(flags, 'drain-timeout', 5_000, 0, 600_000),
       wire,
+      transport: transportFlag(flagString(flags, 'transport')),
       ...(identity !== undefined ? { identity } : {}),
       ...(sink !== undefined ? { sink } : {}),
       ...(curve ? { curve } : {}),

@@ -35,6 +35,7 @@ import type {
   WorkerReply,
 } from '../../protocol/broker-wire.js';
 import { clientCodec, workerCodec, type Addressee } from '../../protocol/broker-dialects.js';
+import { peerKey } from '../../protocol/latin1-cache.js';
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS, MMI_NOT_FOUND, MMI_NOT_IMPLEMENTED, MMI_OK, MMI_PREFIX } from '../../protocol/mdp.js';
 import { Status } from '../../protocol/status.js';
 import { MAX_WINDOW, PONG_DRAINING, pongUnit, workerCreditUnit } from '../../protocol/steward-wire.js';
@@ -222,10 +223,10 @@ export class BrokerCore {
           this.onCancel(m);
           break;
         case 'worker.heartbeat': {
-          const w = this.workers.get(m.peer.toString('latin1'));
+          const w = this.workers.get(peerKey(m.peer));
           if (!w) {
             this.drops.push('unknown_worker');
-            workerCodec(m.wire).goodbye(this.outbox, { id: m.peer, key: m.peer.toString('latin1'), via });
+            workerCodec(m.wire).goodbye(this.outbox, { id: m.peer, key: peerKey(m.peer), via });
             break;
           }
           w.lastSeen = now;
@@ -237,7 +238,7 @@ export class BrokerCore {
           break;
         }
         case 'worker.disconnect': {
-          const w = this.workers.get(m.peer.toString('latin1'));
+          const w = this.workers.get(peerKey(m.peer));
           if (w) this.depart(w, now);
           break;
         }
@@ -246,7 +247,7 @@ export class BrokerCore {
           break;
         case 'peer.ping':
           // Liveness for clients and unregistered workers that know several brokers: no state, no count.
-          this.outbox.sendUnit(via, m.peer, m.peer.toString('latin1'), pongUnit(m.nonce, this.draining ? PONG_DRAINING : 0));
+          this.outbox.sendUnit(via, m.peer, peerKey(m.peer), pongUnit(m.nonce, this.draining ? PONG_DRAINING : 0));
           break;
         case 'limit.refused':
           this.onLimitRefused(m, via, now);
@@ -537,7 +538,7 @@ export class BrokerCore {
   // ---- workers ----
 
   private onReady(m: WorkerReady, via: string, now: number): void {
-    const key = m.peer.toString('latin1');
+    const key = peerKey(m.peer);
     const existing = this.workers.get(key);
     // A worker that restarted under the same identity registers again; its old requests are lost.
     if (existing) this.removeWorker(existing, 'replaced', false);
@@ -586,10 +587,10 @@ export class BrokerCore {
 
   /** A steward worker spreading its concurrency over several brokers moves credit between them; echoed once applied. */
   private onCredit(m: WorkerCredit, via: string, now: number): void {
-    const w = this.workers.get(m.peer.toString('latin1'));
+    const w = this.workers.get(peerKey(m.peer));
     if (!w) {
       this.drops.push('unknown_worker');
-      workerCodec('steward').goodbye(this.outbox, { id: m.peer, key: m.peer.toString('latin1'), via });
+      workerCodec('steward').goodbye(this.outbox, { id: m.peer, key: peerKey(m.peer), via });
       return;
     }
     if (w.wire !== 'steward') {
@@ -673,7 +674,7 @@ export class BrokerCore {
 
   /** The client read more of a stream (or only says it is there): what waited goes, and the worker may send as much more. */
   private onWindow(m: ClientWindow, now: number): void {
-    const p = this.ledger.find(m.peer.toString('latin1'), m.replyId);
+    const p = this.ledger.find(peerKey(m.peer), m.replyId);
     if (p === undefined || p.stream === undefined || p.abandoned) return;
     const send = clientCodec(p.req.dialect).partial;
     if (send === undefined) return;
@@ -697,7 +698,7 @@ export class BrokerCore {
 
   /** The client gave the call up: nothing answers it. */
   private onCancel(m: ClientCancel): void {
-    const p = this.ledger.find(m.peer.toString('latin1'), m.replyId);
+    const p = this.ledger.find(peerKey(m.peer), m.replyId);
     // Already answered (the cancel crossed the reply), or never sent as a CLIENT_CALL: nothing to do.
     if (p !== undefined) this.abandon(p, 'client');
   }
@@ -726,7 +727,7 @@ export class BrokerCore {
 
   /** The worker (registered or departing) a reply or a partial came from, heard now; undefined (and counted) when unknown. */
   private sender(m: { readonly peer: Buffer }, now: number): WorkerEntry | undefined {
-    const key = m.peer.toString('latin1');
+    const key = peerKey(m.peer);
     const w = this.workers.get(key) ?? this.departing.get(key);
     if (!w) {
       this.drops.push('unknown_worker');

@@ -1,3 +1,4 @@
+import { peerKey } from '../../protocol/latin1-cache.js';
 import type { Pending, WorkerEntry } from './broker-types.js';
 
 /**
@@ -31,7 +32,7 @@ export class InFlightLedger {
 
   /** Counts an accepted request against its client; false (nothing counted) when a new client would pass `maxClients`. */
   admit(p: Pending): boolean {
-    const client = p.req.peer.toString('latin1');
+    const client = peerKey(p.req.peer);
     const held = this.clients.get(client);
     if (held === undefined && this.clients.size >= this.maxClients) return false;
     this.clients.set(client, (held ?? 0) + 1);

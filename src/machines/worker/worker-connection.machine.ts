@@ -48,7 +48,15 @@ export type WorkerConnectionEvent =
 export interface WorkerConnectionContext {
   readonly link: WorkerLink;
   /** The socket adapter's writing side, from its `zmq.ready`; until then replies go as `zmq.send` events. */
-  readonly wires: { port: SocketPort<Buffer[]> | undefined };
+  readonly wires: {
+    port: SocketPort<Buffer[]> | undefined;
+    /**
+     * Set on entering `draining`, the only state that waits for the link to go idle: before that, a
+     * reply that leaves the link idle costs no event (at one request in flight, that was one XState
+     * step per request).
+     */
+    waitingForIdle: boolean;
+  };
   /** What the socket adapter hands each burst to (no XState step per burst, as the broker's). */
   readonly inlet: SocketInlet<WorkerInbound>;
   endpoint: string | undefined;
@@ -129,6 +137,7 @@ export function workerConnection(config: WorkerConnectionConfig) {
         );
       },
       sayGoodbye: ({ context }) => {
+        context.wires.waitingForIdle = true;
         context.link.disconnect();
       },
       // Past the drain: nothing the handlers still run can be answered; their signals say so.
@@ -151,7 +160,7 @@ export function workerConnection(config: WorkerConnectionConfig) {
     context: ({ self }) => {
       let pending: Buffer[][] = [];
       const merge = compact;
-      const wires: WorkerConnectionContext['wires'] = { port: undefined };
+      const wires: WorkerConnectionContext['wires'] = { port: undefined, waitingForIdle: false };
       // Replies that complete in the same tick leave together; in the compact wire their
       // units also share ZeroMQ messages (zeromq.js pays per message).
       const flush = () => {
@@ -168,7 +177,10 @@ export function workerConnection(config: WorkerConnectionConfig) {
         if (pending.length === 0) queueMicrotask(flush);
         pending.push(frames);
       };
-      const link = new WorkerLink(config.service, pool, index, config.handler, send, () => self.send({ type: 'worker.idle' }), log, now(), wire, config.onRegistered);
+      const onIdle = () => {
+        if (wires.waitingForIdle) self.send({ type: 'worker.idle' });
+      };
+      const link = new WorkerLink(config.service, pool, index, config.handler, send, onIdle, log, now(), wire, config.onRegistered);
       return { link, wires, inlet: inletOf(link, self), endpoint: undefined };
     },
     initial: 'registered',

@@ -83,6 +83,17 @@ export function encodeReady(socketType: string, identity?: Buffer): Buffer {
   return encodeCommand('READY', encodeMetadata(properties));
 }
 
+/**
+ * A PING (ZMTP 3.1 heartbeat): its TTL tells the peer to close the connection when it hears nothing
+ * for that long (sent in tenths of a second, at most 6553.5 s; 0 for none), then up to 16 bytes of context.
+ */
+export function encodePing(ttlMs: number, context: Buffer = Buffer.alloc(0)): Buffer {
+  const data = Buffer.allocUnsafe(2 + Math.min(context.length, 16));
+  data.writeUInt16BE(Math.min(0xffff, Math.max(0, Math.floor(ttlMs / 100))), 0);
+  context.copy(data, 2, 0, 16);
+  return encodeCommand('PING', data);
+}
+
 /** PONG answers a PING with the PING's context (bytes after its 2-byte TTL), at most 16 bytes. */
 export function pongFor(ping: Buffer): Buffer {
   const context = ping.length > 2 ? ping.subarray(2, Math.min(ping.length, 18)) : Buffer.alloc(0);

@@ -1,9 +1,11 @@
 /**
- * One ZMTP 3.x connection, NULL mechanism, from the side that accepted it:
- * greeting, READY both ways, then messages and commands (RFC 37). Bytes in
- * through `receive`, bytes out through `Transport.write`; what the peer
- * said (its metadata, its messages, why it must go) through the transport's
- * callbacks. Pure: it owns no socket; `actors/zmtp-router.ts` does.
+ * One ZMTP 3.x connection, NULL mechanism, from either side (the NULL
+ * handshake is the same both ways): greeting, READY both ways, then messages
+ * and commands (RFC 37). Bytes in through `receive`, bytes out through
+ * `Transport.write`; what the peer said (its metadata, its messages, why it
+ * must go) through the transport's callbacks. Pure: it owns no socket;
+ * `actors/zmtp-router.ts` (the accepting ROUTER) and
+ * `actors/zmtp-dealer-socket.ts` (the connecting DEALER) do.
  */
 import type { Rejection } from '../codec.js';
 import { encodeReady, pongFor, readCommand, readMetadata, VALID_PEERS, type Metadata } from './commands.js';
@@ -38,9 +40,11 @@ export class ZmtpConnection implements FrameSink {
     /** Our socket type, announced in READY and checked against the peer's. */
     private readonly socketType: 'ROUTER' | 'DEALER',
     limits: FrameLimits = DEFAULT_FRAME_LIMITS,
+    /** Our Identity property in READY (a DEALER's routing id at the ROUTER); none when empty. */
+    identity?: Buffer,
   ) {
     this.reader = new FrameReader(this, limits);
-    this.ourReady = encodeReady(socketType);
+    this.ourReady = encodeReady(socketType, identity);
   }
 
   /** Sends our greeting and READY at once: RFC 37 lets a peer send its READY before reading the other's. */
@@ -101,7 +105,8 @@ export class ZmtpConnection implements FrameSink {
       this.transport.ready(metadata);
       return;
     }
-    // Traffic: answer heartbeats; SUBSCRIBE, CANCEL, PONG and unknown commands mean nothing to a ROUTER.
+    // Traffic: answer heartbeats; SUBSCRIBE, CANCEL, PONG and unknown commands mean nothing to a ROUTER or a
+    // DEALER (a PONG's arrival is traffic, which the socket notices from the bytes).
     if (command.name === 'PING') this.transport.write(pongFor(command.data));
     else if (command.name === 'ERROR') this.fail({ type: 'rejected', reason: 'zmtp_peer_error', detail: command.data.toString('latin1', 1) });
   }

@@ -12,6 +12,7 @@ import { dynamicSupervisor } from '../sharded.js';
 import { SOCKET_SHUTDOWN_MS } from './constants.js';
 import { roleSupervisor, socketChild } from './parts.js';
 import { zmtpCanBind, zmtpRouter } from '../../actors/zmtp-router.js';
+import { usesZmtp, type SocketTransport } from '../../actors/socket-transport.js';
 import { MAX_MESSAGE_FRAMES } from '../../protocol/steward-wire.js';
 import type { ChildSpec } from '../types.js';
 
@@ -45,7 +46,7 @@ export interface BrokerTreeConfig extends BrokerCoreOptions {
   readonly now?: () => number;
 }
 
-export type BrokerTransport = 'auto' | 'libzmq';
+export type BrokerTransport = SocketTransport;
 
 /** The broker's default `maxMessageSize`: 16 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
@@ -105,7 +106,7 @@ export function brokerTree(config: BrokerTreeConfig) {
   const socketsIds = shared ? [ids.frontend] : [ids.frontend, ids.backend];
   // Plain TCP or IPC: steward's own ZMTP ROUTER, no libzmq thread between the wire and the broker, a burst
   // per read and a write per peer per burst (docs/architecture.md, "Hot path rules"). CURVE: libzmq.
-  const zmtp = (config.transport ?? 'auto') === 'auto' && config.curve === undefined && zmtpCanBind(config.frontend) && zmtpCanBind(config.backend);
+  const zmtp = usesZmtp(config.transport, config.curve, [config.frontend, config.backend], zmtpCanBind);
   const socket = (id: 'frontend' | 'backend', name: string, endpoint: string): ChildSpec =>
     zmtp
       ? {

@@ -1,4 +1,7 @@
 import type { SocketOptions } from '../../actors/zmq-socket.js';
+import { usesZmtp, type SocketTransport } from '../../actors/socket-transport.js';
+import { zmtpDealer } from '../../actors/zmtp-dealer.js';
+import { zmtpCanConnect } from '../../actors/zmtp-dealer-socket.js';
 import type { Logger } from '../../log.js';
 import { heartbeatMonitor } from '../../machines/heartbeat/heartbeat-monitor.machine.js';
 import { CreditPool } from '../../machines/worker/credit-pool.js';
@@ -6,10 +9,11 @@ import { workerConnection, type WorkerConnectionConfig } from '../../machines/wo
 import type { Metrics } from '../../metrics/metrics.js';
 import { rawCodec } from '../../protocol/codec.js';
 import { MDP_HEARTBEAT_INTERVAL_MS } from '../../protocol/mdp.js';
-import { workerCodec } from '../../protocol/worker-wire.js';
+import { WORKER_MAX_FRAMES, workerCodec } from '../../protocol/worker-wire.js';
 import { resolveCurveClient, secureClientSocket, type CurveClientOptions } from '../../security/curve.js';
 import { supervisor } from '../supervisor.js';
 import { socketChild } from './parts.js';
+import { SOCKET_SHUTDOWN_MS } from './constants.js';
 import type { ChildSpec } from '../types.js';
 
 export interface WorkerTreeConfig extends Omit<WorkerConnectionConfig, 'socket' | 'pool' | 'index'> {
@@ -26,6 +30,12 @@ export interface WorkerTreeConfig extends Omit<WorkerConnectionConfig, 'socket' 
   readonly maxSinkQueue?: number;
   /** CURVE to the brokers: their public key, and this worker's pair (a fresh one when left out). */
   readonly curve?: CurveClientOptions;
+  /**
+   * Which ZeroMQ stack speaks to the brokers. `auto` (the default): steward's own ZMTP DEALER
+   * (actors/zmtp-dealer.ts) for plain tcp:// and ipc:// brokers, libzmq with CURVE and for the rest.
+   * `libzmq`: libzmq always (through zeromq.js). The sink's socket is libzmq's either way.
+   */
+  readonly transport?: SocketTransport;
   /** CURVE to the sink (its own server key). */
   readonly sinkCurve?: CurveClientOptions;
   readonly logger: Logger;
@@ -39,7 +49,7 @@ export const workerSinkId = (name = 'worker') => `${name}.sink`;
  * worker (one_for_one)
  *   link.0 (one_for_all)        one per broker: if its socket or machine fails, both start over;
  *                               the links share the worker's concurrency (machines/worker/credit-pool.ts)
- *     socket                    DEALER to the broker backend
+ *     socket                    DEALER to the broker backend (steward's ZMTP, or libzmq with CURVE)
  *     connection                READY, heartbeats, reconnects, runs the handler
  *     heartbeat                 ticks the connection
  *   link.1 ...
@@ -69,6 +79,40 @@ export function workerTree(config: WorkerTreeConfig) {
   // One concurrency for every broker: the pool outlives link restarts, so what a crashed link's handlers hold still counts.
   const compact = (config.wire ?? 'steward') === 'steward';
   const pool = new CreditPool(config.credit ?? 1, config.brokers.length, compact ? 'shared' : 'static');
+  const socketOptions: SocketOptions = {
+    maxMessageSize: config.maxMessageSize ?? 16 * 1024 * 1024,
+    ...(config.identity !== undefined ? { routingId: config.identity } : {}),
+    ...config.socketOptions,
+  };
+  /** The link's DEALER to its broker: steward's ZMTP where it can (docs/architecture.md, "The socket adapter"), else libzmq. */
+  const brokerSocket = (endpoint: string, socketId: string, connectionId: string): ChildSpec =>
+    usesZmtp(config.transport, brokerKeys, [endpoint], zmtpCanConnect)
+      ? {
+          id: 'socket',
+          systemId: socketId,
+          shutdown: SOCKET_SHUTDOWN_MS,
+          logic: zmtpDealer({
+            name: socketId,
+            connect: endpoint,
+            owner: connectionId,
+            codec: workerCodec,
+            options: socketOptions,
+            // The worker wire's own bound (decodeWorkerFrames): a longer message is dropped whole, counted alike.
+            maxFrames: WORKER_MAX_FRAMES,
+            logger: config.logger,
+            ...(config.metrics ? { metrics: config.metrics } : {}),
+          }),
+        }
+      : socketChild('socket', secureClientSocket({
+          name: socketId,
+          kind: 'dealer',
+          connect: [endpoint],
+          owner: connectionId,
+          codec: workerCodec,
+          options: socketOptions,
+          logger: config.logger,
+          ...(config.metrics ? { metrics: config.metrics } : {}),
+        }, brokerKeys, config.logger));
   const links: ChildSpec[] = config.brokers.map((endpoint, i) => {
     const prefix = `${name}.link.${i}`;
     const socketId = `${prefix}.socket`;
@@ -86,20 +130,7 @@ export function workerTree(config: WorkerTreeConfig) {
         backoff: { initial: 200, max: 10_000 },
         logger: config.logger,
         children: [
-          socketChild('socket', secureClientSocket({
-              name: socketId,
-              kind: 'dealer',
-              connect: [endpoint],
-              owner: connectionId,
-              codec: workerCodec,
-              options: {
-                maxMessageSize: config.maxMessageSize ?? 16 * 1024 * 1024,
-                ...(config.identity !== undefined ? { routingId: config.identity } : {}),
-                ...config.socketOptions,
-              },
-              logger: config.logger,
-              ...(config.metrics ? { metrics: config.metrics } : {}),
-            }, brokerKeys, config.logger)),
+          brokerSocket(endpoint, socketId, connectionId),
           {
             id: 'connection',
             systemId: connectionId,

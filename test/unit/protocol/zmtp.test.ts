@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { encodeCommand, encodeMetadata, encodeReady, pongFor, readCommand, readMetadata } from '../../../src/protocol/zmtp/commands.js';
+import { encodeCommand, encodeMetadata, encodePing, encodeReady, pongFor, readCommand, readMetadata } from '../../../src/protocol/zmtp/commands.js';
 import { ZmtpConnection, type Transport } from '../../../src/protocol/zmtp/connection.js';
 import { FrameReader, encodeMessage, FLAG_COMMAND, type FrameSink } from '../../../src/protocol/zmtp/frames.js';
 import { encodeGreeting, GREETING_SIZE, readGreeting } from '../../../src/protocol/zmtp/greeting.js';
@@ -202,5 +202,118 @@ describe('ZMTP connection (accepting side, NULL)', () => {
       expect(p.failure()?.reason).toBe(reason);
       expect(p.messages).toEqual([]);
     }
+  });
+});
+
+describe('ZMTP connection (connecting DEALER side, NULL)', () => {
+  function dealer(identity?: Buffer) {
+    const written: Buffer[] = [];
+    const messages: string[][] = [];
+    const ready: Array<string | undefined> = [];
+    let failure: Rejection | undefined;
+    const transport: Transport = {
+      write: (bytes) => written.push(bytes),
+      ready: (metadata) => ready.push(metadata.properties.get('socket-type')?.toString()),
+      message: (frames) => messages.push(frames.map((f) => f.toString('hex'))),
+      skipped: () => undefined,
+      failed: (problem) => {
+        failure = problem;
+      },
+    };
+    const conn = new ZmtpConnection(transport, 'DEALER', undefined, identity);
+    conn.start();
+    return { conn, written, messages, ready, failure: () => failure };
+  }
+
+  /** What the DEALER wrote after its greeting, read back as commands. */
+  function commandsOf(written: Buffer[]) {
+    const r = recorder();
+    new FrameReader(r.sink).push(Buffer.concat(written).subarray(GREETING_SIZE));
+    return r.commands.map((c) => readCommand(c));
+  }
+
+  it('should send its greeting and READY with Socket-Type DEALER and, when given, Identity, in one write', () => {
+    const named = dealer(b('worker-7'));
+    expect(named.written.length).toBe(1);
+    expect(named.written[0]!.subarray(0, GREETING_SIZE)).toEqual(encodeGreeting());
+    const [ready] = commandsOf(named.written);
+    if (ready?.type !== 'zmtp.command') throw new Error('no READY');
+    const meta = readMetadata(ready.data);
+    if (meta.type !== 'zmtp.metadata') throw new Error(meta.reason);
+    expect(meta.properties.get('socket-type')?.toString()).toBe('DEALER');
+    expect(meta.properties.get('identity')?.toString()).toBe('worker-7');
+    const anonymous = commandsOf(dealer().written)[0];
+    if (anonymous?.type !== 'zmtp.command') throw new Error('no READY');
+    const props = readMetadata(anonymous.data);
+    expect(props.type === 'zmtp.metadata' && props.properties.has('identity')).toBe(false);
+  });
+
+  it("should read a ROUTER's greeting, READY and messages the same however the stream is cut", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.uint8Array({ maxLength: 400 }), { minLength: 1, maxLength: 4 }), { minLength: 0, maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 500 }), { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        (messages, cuts, pingFirst) => {
+          const expected = messages.map((m) => m.map((f) => Buffer.from(f).toString('hex')));
+          const frames = messages.map((m) => encodeMessage(m.map((f) => Buffer.from(f))));
+          // A PING may come between messages: it is answered, never handed on.
+          const ping = encodePing(3_000, b('ctx'));
+          const stream = Buffer.concat([encodeGreeting(), encodeReady('ROUTER'), ...(pingFirst ? [ping] : []), ...frames]);
+          const d = dealer(b('w'));
+          d.written.length = 0;
+          let at = 0;
+          for (let i = 0; at < stream.length; i++) {
+            const n = cuts[i % cuts.length] as number;
+            d.conn.receive(stream.subarray(at, at + n));
+            at += n;
+          }
+          expect(d.failure()).toBeUndefined();
+          expect(d.ready).toEqual(['ROUTER']);
+          expect(d.messages).toEqual(expected);
+          expect(d.written).toEqual(pingFirst ? [pongFor(Buffer.concat([Buffer.from([0, 30]), b('ctx')]))] : []);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('should refuse peers a DEALER does not talk to (PUB, REQ, PULL) and a peer without a Socket-Type', () => {
+    for (const peerType of ['PUB', 'REQ', 'PULL']) {
+      const d = dealer();
+      d.conn.receive(Buffer.concat([encodeGreeting(), encodeReady(peerType), encodeMessage([b('x')])]));
+      expect(d.failure()?.reason).toBe('zmtp_socket_type');
+      expect(d.messages).toEqual([]);
+    }
+    const bare = dealer();
+    bare.conn.receive(Buffer.concat([encodeGreeting(), encodeCommand('READY', encodeMetadata([]))]));
+    expect(bare.failure()?.reason).toBe('zmtp_socket_type');
+  });
+
+  it('should take a REP or DEALER peer as well as a ROUTER', () => {
+    for (const peerType of ['REP', 'DEALER', 'ROUTER']) {
+      const d = dealer();
+      d.conn.receive(Buffer.concat([encodeGreeting(), encodeReady(peerType)]));
+      expect(d.conn.open).toBe(true);
+    }
+  });
+
+  it("should close on the peer's ERROR, in the handshake or after it", () => {
+    const early = dealer();
+    early.conn.receive(Buffer.concat([encodeGreeting(), encodeCommand('ERROR', Buffer.from('\x0ddenied access'))]));
+    expect(early.failure()).toMatchObject({ reason: 'zmtp_peer_error', detail: 'denied access' });
+    const late = dealer();
+    late.conn.receive(Buffer.concat([encodeGreeting(), encodeReady('ROUTER'), encodeCommand('ERROR', Buffer.from('\x03bye'))]));
+    expect(late.failure()).toMatchObject({ reason: 'zmtp_peer_error', detail: 'bye' });
+  });
+
+  it('should write a PING with its TTL in tenths of a second and at most 16 bytes of context', () => {
+    const r = recorder();
+    new FrameReader(r.sink).push(Buffer.concat([encodePing(2_500), encodePing(10_000_000, Buffer.alloc(40, 1))]));
+    const [first, second] = r.commands.map((c) => readCommand(c));
+    expect(first).toEqual({ type: 'zmtp.command', name: 'PING', data: Buffer.from([0, 25]) });
+    if (second?.type !== 'zmtp.command') throw new Error('no PING');
+    expect(second.data.readUInt16BE(0)).toBe(0xffff);
+    expect(second.data.length).toBe(18);
   });
 });
