@@ -1,7 +1,7 @@
 import type { AnyActorRef } from 'xstate';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { InspectOption } from '../actors/inspect/types.js';
+import type { InspectOption } from '../api/runtime-options.js';
 import type { Flags, OptionSpec } from './flags.js';
 
 export interface RoleContext {
