@@ -160,10 +160,11 @@ function createRawSocket(kind: SocketKind, common: Record<string, unknown>): zmq
   }
 }
 
-const BIND_ATTEMPTS = 20;
-const BIND_RETRY_MS = 50;
 /** How long after this process closed a bound socket its port may still be held by libzmq's I/O thread. */
 const RELEASE_GRACE_MS = 2_000;
+const BIND_RETRY_MS = 50;
+// Retried for as long as the port may still be ours to wait for (on two loaded cores 1 s was seen to fall short).
+const BIND_ATTEMPTS = RELEASE_GRACE_MS / BIND_RETRY_MS;
 const MAX_RELEASED = 1_024;
 
 /** Endpoints this process's sockets had bound, by when they closed: only these may be busy for a moment. */

@@ -119,7 +119,7 @@ describe('zmq socket adapter', () => {
     await eventually(() => seen.filter((e) => e.type === 'zmq.ready').length === 1);
     // An injected crash: subscribing a ROUTER throws inside the adapter's handler.
     (root.system.get('sock') as AnyActorRef).send({ type: 'zmq.subscribe', topic: 'x' } as EventObject);
-    await eventually(() => seen.filter((e) => e.type === 'zmq.ready').length === 2);
+    await eventually(() => seen.filter((e) => e.type === 'zmq.ready').length === 2, 10_000);
     expect(endpointOf(seen)).toBe(endpoint);
     const dealer = new zmq.Dealer({ linger: 0 });
     cleanup.push(() => dealer.close());
