@@ -5,7 +5,7 @@
 #
 # Usage: scripts/system-packages.sh test|bench|start
 #   test   python3-zmq (Python peers), chromium (the inspector's browser test), curl, openssl (gateway tests),
-#          procps (pkill, a command the mesh prints)
+#          procps (pkill, a command the mesh prints), gcc and libzmq3-dev (the C MDP peers' tests)
 #   bench  nats-server, nginx (nginx-light), wrk (the baselines), gcc and libzmq3-dev (C MDP peers)
 #   start  python3-zmq and curl: two of the commands `npm start` prints use them; the mesh itself
 #          needs neither, so for start a missing package is a note, not a failure
@@ -37,6 +37,16 @@ have() { command -v "$1" >/dev/null 2>&1; }
 missing=
 need() { missing="${missing}${missing:+ }$1"; }
 
+# A C compiler with the libzmq headers (the headers, not the package: any libzmq development install will do).
+c_peers() {
+  if have gcc; then
+    printf '#include <zmq.h>\n' | gcc -E -x c - >/dev/null 2>&1 || need libzmq3-dev
+  else
+    need gcc
+    need libzmq3-dev
+  fi
+}
+
 probe() {
   missing=
   case $profile in
@@ -47,18 +57,14 @@ probe() {
       have openssl || need openssl
       # The mesh test runs the pkill line `npm start -- --brokers 2` prints.
       have pkill || need procps
+      # The tests of the benchmark's C MDP peers build them, as the benchmark does.
+      c_peers
       ;;
     bench)
       [ -x "$nats" ] || need nats-server
       [ -x "$nginx" ] || need nginx-light
       [ -x "$wrk" ] || need wrk
-      if have gcc; then
-        # The headers, not the package: any libzmq development install will do.
-        printf '#include <zmq.h>\n' | gcc -E -x c - >/dev/null 2>&1 || need libzmq3-dev
-      else
-        need gcc
-        need libzmq3-dev
-      fi
+      c_peers
       ;;
     start)
       "$python" -c 'import zmq' >/dev/null 2>&1 || need python3-zmq
