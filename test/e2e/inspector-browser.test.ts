@@ -6,22 +6,13 @@ import { InspectionSource } from '../../src/actors/inspect/source.js';
 import { workerDisconnect } from '../../src/protocol/mdp.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { RawMdpClient, RawMdpWorker } from '../helpers/mdp-peers.js';
-import * as zmq from 'zeromq';
-import { ANY } from '../helpers/zmq.js';
+import { freeEndpoint } from '../helpers/zmq.js';
 
 // Each run saves its screenshot under test-results/; STEWARD_UPDATE_DOCS=1 refreshes the one in docs/.
 const SCREENSHOT = fileURLToPath(
   new URL(process.env['STEWARD_UPDATE_DOCS'] === '1' ? '../../docs/inspector.png' : '../../test-results/inspector.png', import.meta.url),
 );
 const hex = (id: string) => Buffer.from(id).toString('hex');
-
-async function freeEndpoint(): Promise<string> {
-  const probe = new zmq.Router({ linger: 0 });
-  await probe.bind(ANY);
-  const endpoint = probe.lastEndpoint!;
-  probe.close();
-  return endpoint;
-}
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

@@ -4,7 +4,7 @@ import { Broker, type BrokerOptions } from '../../src/api/broker.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { MdpCommand } from '../../src/protocol/mdp.js';
 import { RawMdpClient, RawMdpWorker } from '../helpers/mdp-peers.js';
-import { ANY, eventually, receiveWithin } from '../helpers/zmq.js';
+import { ANY, eventually, freeEndpoint, receiveWithin } from '../helpers/zmq.js';
 
 const open: Array<{ close(): void } | Broker> = [];
 afterEach(async () => {
@@ -49,10 +49,7 @@ describe.each(['auto', 'libzmq'] as const)('broker speaking MDP/0.1 (transport %
 
   it('should serve clients and workers on one shared endpoint', async () => {
     // One endpoint: find a free port, then give the same address for both.
-    const probe = new zmq.Router({ linger: 0 });
-    await probe.bind(ANY);
-    const ep = probe.lastEndpoint!;
-    probe.close();
+    const ep = await freeEndpoint();
     const one = await Broker.start({ frontend: ep, backend: ep, drainTimeoutMs: 100 });
     open.push(one);
     const worker = track(new RawMdpWorker(ep));

@@ -4,7 +4,7 @@ import { createActor, fromCallback, type AnyActorRef, type EventObject } from 'x
 import { zmqSocket, rawCodec, reject, type Codec, type ZmqOwnerEvent } from '../../src/actors/zmq-socket.js';
 import { supervisor } from '../../src/supervisor/index.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import { ANY, eventually, receiveWithin, strings } from '../helpers/zmq.js';
+import { ANY, eventually, freeEndpoint, receiveWithin, strings } from '../helpers/zmq.js';
 
 type Frames = { type: 'frames'; frames: Buffer[] };
 
@@ -100,10 +100,7 @@ describe('zmq socket adapter', () => {
   it('should close its socket when it crashes so the restarted adapter binds the same port', async () => {
     const seen: ZmqOwnerEvent<Frames>[] = [];
     // Find a free port first, then have the adapter bind it explicitly (a restart re-binds it).
-    const probe = new zmq.Router({ linger: 0 });
-    await probe.bind(ANY);
-    const endpoint = probe.lastEndpoint!;
-    probe.close();
+    const endpoint = await freeEndpoint();
     const logic = zmqSocket({ name: 'c', kind: 'router', bind: [endpoint], owner: 'owner', codec: rawCodec });
     const root = createActor(
       supervisor({
