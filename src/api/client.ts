@@ -1,4 +1,5 @@
 import type { SocketTransport } from '../actors/socket-transport.js';
+import { assertEndpoint } from '../actors/endpoint-error.js';
 import { silentLogger, type Logger } from '../log.js';
 import { BrokerSet, type BrokerState } from '../machines/client/broker-set.js';
 import { toFrames, type ReplyBody } from '../protocol/body.js';
@@ -168,6 +169,8 @@ export class Client {
   constructor(private readonly options: ClientOptions = {}) {
     const endpoints = options.broker === undefined ? [DEFAULT_FRONTEND] : typeof options.broker === 'string' ? [options.broker] : [...options.broker];
     if (endpoints.length === 0) throw new TypeError('a Client needs at least one broker endpoint');
+    // libzmq would take a malformed endpoint in silence and every call would time out: say so now.
+    for (const endpoint of endpoints) assertEndpoint('client.broker', 'connect', endpoint);
     this.timeout = options.timeout ?? 2500;
     this.retries = options.retries ?? 2;
     this.persistent = options.persistent ?? true;

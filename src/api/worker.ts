@@ -119,12 +119,19 @@ export class Worker {
   /**
    * Resolves once `count` of its brokers (default 1) have taken this worker's
    * registration: from then on a call to the service through that broker
-   * reaches it instead of hearing "no worker". Rejects after `ms` (default 10 s).
+   * reaches it instead of hearing "no worker". Rejects after `ms` (default 10 s), or at once
+   * with the `EndpointError` of a broker endpoint that cannot work, or when the worker stopped.
    */
   registered(count = 1, ms = 10_000): Promise<void> {
     if (this.registeredWith.size >= count) return Promise.resolve();
     return new Promise((resolve, rejectWait) => {
       const timer = setTimeout(() => rejectWait(new Error(`${this.service}: not registered with ${count} broker(s) within ${ms} ms`)), ms);
+      // A tree that failed its start (a broker endpoint that cannot work) or stopped will never
+      // register: say why at once instead of after `ms`.
+      this.role.listening().catch((error: unknown) => {
+        clearTimeout(timer);
+        rejectWait(error);
+      });
       const check = () => {
         if (this.registeredWith.size >= count) {
           clearTimeout(timer);
