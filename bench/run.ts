@@ -85,12 +85,22 @@ async function main(): Promise<void> {
     `steward benchmarks: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}; ${rounds} round(s), medians; ` +
       `${quick ? 'quick' : 'full'} mode; ${started.toISOString()}; load average ${loadBefore.join(' ')}\n\n`,
   );
+  // A suite that fails is reported and the run goes on: the others' half hour of figures is not thrown away.
+  const failed: Array<{ suite: string; error: string }> = [];
+  const ran: BenchSuite[] = [];
   for (const suite of suites) {
     process.stdout.write(`running ${suite.name}: ${suite.description}\n`);
     const t0 = Date.now();
-    const got = await suite.run({ rounds, quick, ...(profileDir ? { profileDir } : {}), addChart: (chart) => addChart(charts, chart) });
-    rows.push(...got);
-    for (const r of got) process.stdout.write(`${progressLine(r)}\n`);
+    try {
+      const got = await suite.run({ rounds, quick, ...(profileDir ? { profileDir } : {}), addChart: (chart) => addChart(charts, chart) });
+      rows.push(...got);
+      ran.push(suite);
+      for (const r of got) process.stdout.write(`${progressLine(r)}\n`);
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      failed.push({ suite: suite.name, error: message });
+      process.stdout.write(`  FAILED: ${message}\n`);
+    }
     process.stdout.write(`  (${((Date.now() - t0) / 1000).toFixed(1)} s, load average ${loadAverage().join(' ')})\n`);
   }
   const loadAfter = loadAverage();
@@ -118,7 +128,7 @@ async function main(): Promise<void> {
 
   const file = `${resultsDir}${stamp}.json`;
   const run = { command, date: started.toISOString(), seconds, machine, loadAverage: { before: loadBefore, after: loadAfter }, rounds, quick };
-  writeFileSync(file, JSON.stringify({ ...run, rows, charts, profiles }, null, 2));
+  writeFileSync(file, JSON.stringify({ ...run, rows, charts, profiles, failed }, null, 2));
   process.stdout.write(`\nresults: ${file}\n`);
 
   if (values.docs) {
@@ -132,16 +142,18 @@ async function main(): Promise<void> {
     const table = `${header}\n\n${markdownTable(rows)}`;
     const page = `${ROOT}docs/benchmarks.md`;
     let doc = existsSync(page) ? readFileSync(page, 'utf8') : '';
-    // The page's table is the whole suite's: a run with --only leaves it alone (but may add a profile).
-    if (rows.length && !only) doc = replaceSection(doc, 'table', table);
-    if (!only) {
+    // The page's table is the whole suite's: a run with --only, or one where a suite failed, leaves it alone
+    // (but may add a profile).
+    const whole = !only && failed.length === 0;
+    if (rows.length && whole) doc = replaceSection(doc, 'table', table);
+    if (whole) {
       for (const chart of charts.filter((c) => c.tableAt)) {
         doc = replaceSection(doc, chart.name, `${header}\n\n![${chart.title}](bench/${chart.name}.svg)\n\n${chartTable(chart, true)}`);
       }
     }
     // A suite's own section (`<!-- bench:suite-NAME -->`), where the page has one, takes that suite's rows from
     // any run that measured it, --only included.
-    for (const suite of suites) {
+    for (const suite of ran) {
       const own = rows.filter((r) => r.suite === suite.name);
       if (own.length) doc = replaceSection(doc, `suite-${suite.name}`, `${header}\n\n${markdownTable(own)}`);
     }
@@ -149,10 +161,14 @@ async function main(): Promise<void> {
     if (doc) writeFileSync(page, doc);
     process.stdout.write(`docs: ${page}${svgs.length ? `, ${svgs.map((s) => `docs/bench/${s.chart.name}.svg`).join(', ')}` : ''}\n`);
   }
+  if (failed.length) {
+    process.stderr.write(`bench: ${failed.length} suite(s) failed: ${failed.map((f) => f.suite).join(', ')} (their errors are above and in ${file})\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
     process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
