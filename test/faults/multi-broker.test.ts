@@ -4,25 +4,13 @@
  * both keep serving the survivor. The network-namespace version, with hosts
  * and partitions, is test/faults/hosts.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Client } from '../../src/api/client.js';
-import { ReplyTap, executions, ledger, type Outcome } from '../helpers/counting.js';
-import { FaultMesh, SERVICE, brokerSaid, type MeshWorker } from '../helpers/fault-mesh.js';
+import { describe, expect, it } from 'vitest';
+import { executions, ledger, type Outcome } from '../helpers/counting.js';
+import { SERVICE, faultTestScope, brokerSaid, type MeshWorker } from '../helpers/fault-mesh.js';
 import { freePorts } from '../helpers/ports.js';
 import { eventually } from '../helpers/zmq.js';
 
-let mesh: FaultMesh;
-let tap: ReplyTap;
-const clients: Client[] = [];
-beforeEach(() => {
-  mesh = new FaultMesh();
-  tap = new ReplyTap().install();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  tap.uninstall();
-  await mesh.stop();
-});
+const faults = faultTestScope();
 
 const HEARTBEAT = 500;
 
@@ -36,16 +24,15 @@ describe('several brokers on loopback (real processes)', () => {
   it('should complete 3,000 calls made one at a time when one of two brokers is SIGKILLed after 1.5 s, only the call in flight at the kill waiting out its timeout, and take the broker back once it returns', async () => {
     const [f1, b1, f2, b2, m1] = await freePorts(5);
     const brokerArgs = (f: number, b: number, extra: string[] = []) => ['--frontend', `tcp://127.0.0.1:${f}`, '--backend', `tcp://127.0.0.1:${b}`, '--heartbeat', String(HEARTBEAT), ...extra];
-    const one = await mesh.broker(brokerArgs(f1!, b1!, ['--metrics', String(m1)]));
-    const two = await mesh.broker(brokerArgs(f2!, b2!));
+    const one = await faults.mesh.broker(brokerArgs(f1!, b1!, ['--metrics', String(m1)]));
+    const two = await faults.mesh.broker(brokerArgs(f2!, b2!));
     const workers: MeshWorker[] = ['both-a', 'both-b'].map((id) =>
-      mesh.worker([one.backend, two.backend], id, { heartbeatMs: HEARTBEAT, args: ['--concurrency', '2'] }),
+      faults.mesh.worker([one.backend, two.backend], id, { heartbeatMs: HEARTBEAT, args: ['--concurrency', '2'] }),
     );
     for (const w of workers) for (const b of [one, two]) await brokerSaid(b.proc, 'worker registered', w.identity);
 
     const timeout = 1_000;
-    const c = new Client({ broker: [one.frontend, two.frontend], timeout, retries: 3 });
-    clients.push(c);
+    const c = faults.client({ broker: [one.frontend, two.frontend], timeout, retries: 3 });
     const outcomes: Outcome[] = [];
     const slow: string[] = [];
     let killedAt = 0;
@@ -68,7 +55,7 @@ describe('several brokers on loopback (real processes)', () => {
     }
     clearTimeout(killer);
     const elapsed = Date.now() - started;
-    const l = ledger(outcomes, executions(workers.map((w) => w.record)), tap);
+    const l = ledger(outcomes, executions(workers.map((w) => w.record)), faults.tap);
     console.log(
       `2 brokers, one SIGKILLed ${killedAt - started} ms in: 3000 calls in ${elapsed} ms, ${l.answered} answered, ${l.failed} failed, ` +
         `${slow.length} waited out a timeout (${slow.join(', ')}), ${l.executedTwice} executed twice`,
@@ -82,7 +69,7 @@ describe('several brokers on loopback (real processes)', () => {
 
     // The broker comes back on its ports: the client takes it back, and it gets calls again.
     await one.proc.exit();
-    const again = await mesh.broker(brokerArgs(f1!, b1!, ['--metrics', String(m1)]));
+    const again = await faults.mesh.broker(brokerArgs(f1!, b1!, ['--metrics', String(m1)]));
     for (const w of workers) await brokerSaid(again.proc, 'worker registered', w.identity, 0, 10_000);
     await eventually(() => c.brokerStates()[0]!.state === 'alive', 10_000, 20);
     const more: Outcome[] = [];
@@ -97,14 +84,13 @@ describe('several brokers on loopback (real processes)', () => {
   }, 120_000);
 
   it('should keep a worker on two brokers within its concurrency across both, and serve through the other while one is away', async () => {
-    const one = await mesh.broker(['--heartbeat', String(HEARTBEAT)]);
-    const two = await mesh.broker(['--heartbeat', String(HEARTBEAT)]);
-    const w = mesh.worker([one.backend, two.backend], 'capped', { heartbeatMs: HEARTBEAT, delayMs: 50, args: ['--concurrency', '3'] });
+    const one = await faults.mesh.broker(['--heartbeat', String(HEARTBEAT)]);
+    const two = await faults.mesh.broker(['--heartbeat', String(HEARTBEAT)]);
+    const w = faults.mesh.worker([one.backend, two.backend], 'capped', { heartbeatMs: HEARTBEAT, delayMs: 50, args: ['--concurrency', '3'] });
     for (const b of [one, two]) await brokerSaid(b.proc, 'worker registered', w.identity);
     // Clients on each broker alone, each with more in flight than the worker takes: both brokers have work waiting.
-    const c1 = new Client({ broker: one.frontend, timeout: 20_000, retries: 0 });
-    const c2 = new Client({ broker: two.frontend, timeout: 20_000, retries: 0 });
-    clients.push(c1, c2);
+    const c1 = faults.client({ broker: one.frontend, timeout: 20_000, retries: 0 });
+    const c2 = faults.client({ broker: two.frontend, timeout: 20_000, retries: 0 });
     const calls = Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? c1 : c2).call(SERVICE, `cap-${i}`));
     const replies = await Promise.all(calls);
     expect(replies.map((r) => String(r[0]))).toEqual(Array.from({ length: 60 }, (_, i) => `cap-${i}`));

@@ -1,37 +1,24 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Client } from '../../src/api/client.js';
+import { describe, expect, it } from 'vitest';
+import type { Client } from '../../src/api/client.js';
 import { BrokerError, TimeoutError } from '../../src/api/errors.js';
-import { ReplyTap, executions, ledger, runCounted } from '../helpers/counting.js';
-import { FaultMesh, SERVICE, brokerSaid, ids } from '../helpers/fault-mesh.js';
+import { executions, ledger, runCounted } from '../helpers/counting.js';
+import { SERVICE, faultTestScope, brokerSaid, ids } from '../helpers/fault-mesh.js';
 import { eventually, withTimeout } from '../helpers/zmq.js';
 
 const HEARTBEAT = 200;
 
-let mesh: FaultMesh;
-let tap: ReplyTap;
-const clients: Client[] = [];
-beforeEach(() => {
-  mesh = new FaultMesh();
-  tap = new ReplyTap().install();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  tap.uninstall();
-  await mesh.stop();
-});
+const faults = faultTestScope();
 
 function client(timeout: number, retries: number): Client {
-  const c = new Client({ broker: brokerFrontend, timeout, retries, waitForWorker: true });
-  clients.push(c);
-  return c;
+  return faults.client({ broker: brokerFrontend, timeout, retries, waitForWorker: true });
 }
 
 let brokerFrontend = '';
 
 async function brokerWith(...workers: Array<{ identity: string; delayMs: number }>) {
-  const broker = await mesh.broker(['--heartbeat', String(HEARTBEAT)]);
+  const broker = await faults.mesh.broker(['--heartbeat', String(HEARTBEAT)]);
   brokerFrontend = broker.frontend;
-  const started = workers.map((w) => mesh.worker(broker.backend, w.identity, { delayMs: w.delayMs, heartbeatMs: HEARTBEAT }));
+  const started = workers.map((w) => faults.mesh.worker(broker.backend, w.identity, { delayMs: w.delayMs, heartbeatMs: HEARTBEAT }));
   for (const w of started) await brokerSaid(broker.proc, 'worker registered', w.identity);
   return { broker, workers: started };
 }
@@ -47,7 +34,7 @@ describe('process faults: workers (real processes, counted requests)', () => {
     const held = new Set(executions([doomed.record]).keys());
     doomed.proc.signal('SIGKILL');
     const outcomes = await run;
-    const l = ledger(outcomes, executions([doomed.record, survivor.record]), tap);
+    const l = ledger(outcomes, executions([doomed.record, survivor.record]), faults.tap);
     expect(l.problems).toEqual([]);
     expect(l.answered).toBe(12);
     // The request the killed worker held was answered by the survivor, after a retry.
@@ -74,8 +61,8 @@ describe('process faults: workers (real processes, counted requests)', () => {
     expect(error instanceof TimeoutError || error instanceof BrokerError).toBe(true);
     expect((error as Error).message).toContain(SERVICE);
     console.log(`only worker killed: ${(error as Error).name} "${(error as Error).message}" after ${elapsed} ms (timeout ${timeout} x ${retries + 1} attempts)`);
-    expect(tap.counts.size).toBeLessThanOrEqual(retries + 1);
-    expect([...tap.counts.values()].every((n) => n === 1)).toBe(true);
+    expect(faults.tap.counts.size).toBeLessThanOrEqual(retries + 1);
+    expect([...faults.tap.counts.values()].every((n) => n === 1)).toBe(true);
   });
 
   it('should purge a SIGSTOPped worker after the heartbeat expiry without stranding its requests, and take it back after SIGCONT', async () => {
@@ -88,7 +75,7 @@ describe('process faults: workers (real processes, counted requests)', () => {
     frozen.proc.signal('SIGSTOP');
     const left = await brokerSaid(broker.proc, 'worker left', 'frozen', 0, 10_000, (l) => l['reason'] === 'expired');
     const outcomes = await run;
-    const l = ledger(outcomes, executions([frozen.record, other.record]), tap);
+    const l = ledger(outcomes, executions([frozen.record, other.record]), faults.tap);
     expect(l.problems).toEqual([]);
     expect(l.answered).toBe(12);
     // What the frozen worker held was answered by the other one, long before the frozen one could.
@@ -96,9 +83,9 @@ describe('process faults: workers (real processes, counted requests)', () => {
 
     frozen.proc.signal('SIGCONT');
     await brokerSaid(broker.proc, 'worker registered', 'frozen', broker.proc.logs.indexOf(left));
-    // It serves again: its late reply to the request it held went nowhere (the tap saw no second answer).
+    // It serves again: its late reply to the request it held went nowhere (the faults.tap saw no second answer).
     const again = await runCounted(client(2_000, 2), SERVICE, ids('after', 8), 4);
-    const l2 = ledger(again, executions([frozen.record, other.record]), tap);
+    const l2 = ledger(again, executions([frozen.record, other.record]), faults.tap);
     expect(l2.problems).toEqual([]);
     expect(again.some((o) => o.ok && o.pid === frozen.proc.child.pid)).toBe(true);
     frozen.proc.signal('SIGTERM');

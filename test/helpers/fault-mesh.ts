@@ -7,8 +7,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import { Client, type ClientOptions } from '../../src/api/client.js';
 import { CliProcess, type LogLine } from './cli.js';
-import { COUNTING_HANDLER } from './counting.js';
+import { COUNTING_HANDLER, ReplyTap } from './counting.js';
 
 export const SERVICE = 'counted';
 
@@ -88,3 +90,41 @@ export function brokerSaid(broker: CliProcess, msg: string, identity: string, fr
 }
 
 export const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+/**
+ * A fault test file's per-test state, registered once at its top: a reply tap installed before each test;
+ * after it, the clients it made closed, the tap removed and the mesh's processes stopped. A test gets a
+ * plain FaultMesh from `mesh`, or runs one of its own (fault injection, say) given to `use`.
+ */
+export function faultTestScope() {
+  let mesh: FaultMesh | undefined;
+  let tap: ReplyTap | undefined;
+  const clients: Client[] = [];
+  beforeEach(() => {
+    tap = new ReplyTap().install();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    tap?.uninstall();
+    await mesh?.stop();
+    mesh = undefined;
+  });
+  return {
+    get mesh(): FaultMesh {
+      return (mesh ??= new FaultMesh());
+    },
+    use(own: FaultMesh): FaultMesh {
+      mesh = own;
+      return own;
+    },
+    get tap(): ReplyTap {
+      if (!tap) throw new Error('the reply tap is installed before each test');
+      return tap;
+    },
+    client(options: ClientOptions): Client {
+      const c = new Client(options);
+      clients.push(c);
+      return c;
+    },
+  };
+}
