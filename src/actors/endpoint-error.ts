@@ -73,10 +73,19 @@ export function assertEndpoint(where: string, op: EndpointOp, endpoint: string):
 export async function assertResolvable(where: string, endpoint: string): Promise<void> {
   const check = checkEndpoint(endpoint, 'connect');
   if (!check.ok || check.host === undefined || !isHostName(check.host)) return;
+  const unresolvable = (cause: unknown, code = 'ENOTFOUND') => new EndpointError(where, 'connect', endpoint, code, `${PROBLEMS['ENOTFOUND']} "${check.host}"`, { cause });
+  // RFC 6761 6.4: names under .invalid never resolve, and resolvers should say so at once; not every
+  // resolver does (without a reachable name server the answer is EAI_AGAIN), so steward says it itself.
+  if (isReservedInvalid(check.host)) throw unresolvable(undefined);
   try {
     await lookup(check.host);
   } catch (error) {
     if (codeOf(error) === 'EAI_AGAIN') return;
-    throw new EndpointError(where, 'connect', endpoint, codeOf(error) ?? 'ENOTFOUND', `${PROBLEMS['ENOTFOUND']} "${check.host}"`, { cause: error });
+    throw unresolvable(error, codeOf(error));
   }
+}
+
+function isReservedInvalid(host: string): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  return name === 'invalid' || name.endsWith('.invalid');
 }
