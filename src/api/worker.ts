@@ -3,7 +3,8 @@ import { RoleHandle } from './role-handle.js';
 import type { RuntimeOptions } from './runtime-options.js';
 import type { ZmqCommand } from '../actors/zmq-socket.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Handler, ReplyBody, WorkerRequest } from '../machines/worker/worker-call.js';
+import type { Handler, PartialReplies, ReplyBody, WorkerRequest } from '../machines/worker/worker-call.js';
+import { StreamedAnswer } from './streamed-answer.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { JsonValue } from '../protocol/json.js';
 import { DEFAULT_SINK_LIMITS, encodeSinkEvent } from '../protocol/sink.js';
@@ -33,8 +34,14 @@ export interface WorkerOptions extends Omit<WorkerTreeConfig, 'logger' | 'broker
   readonly metrics?: Metrics;
 }
 
-/** A request taken from `worker.requests()`; answer it exactly once. */
+/** A request taken from `worker.requests()`; answer it exactly once, after any partial replies. */
 export interface IncomingRequest extends WorkerRequest {
+  /**
+   * Sends a partial reply, when the caller takes them (`request.stream`); otherwise the part is dropped,
+   * as a handler's yields are. Resolves once the part is on its way: awaiting it paces the loop by the
+   * stream's window. Throws after `reply` or `fail`.
+   */
+  partial(body: ReplyBody): Promise<void>;
   reply(body: ReplyBody): void;
   fail(error: unknown): void;
 }
@@ -201,32 +208,46 @@ export class Worker {
     return methods;
   }
 
-  private enqueue(request: WorkerRequest): Promise<ReplyBody> {
-    return new Promise<ReplyBody>((resolve, rejectReply) => {
-      let answered = false;
-      const incoming: IncomingRequest = {
-        service: request.service,
-        body: request.body,
-        stream: request.stream,
-        get signal() {
-          return request.signal;
-        },
-        text: () => request.text(),
-        json: <T>() => request.json<T>(),
-        reply: (body) => {
-          if (answered) throw new Error('request already answered');
-          answered = true;
-          resolve(body);
-        },
-        fail: (error) => {
-          if (answered) throw new Error('request already answered');
-          answered = true;
-          rejectReply(error);
-        },
-      };
-      const taker = this.takers.shift();
-      if (taker) taker({ value: incoming, done: false });
-      else this.inbox.push(incoming);
-    });
+  private enqueue(request: WorkerRequest): Promise<ReplyBody> | PartialReplies {
+    const answer = request.stream ? new StreamedAnswer(request.signal) : undefined;
+    let answered = false;
+    const settle = (): void => {
+      if (answered) throw new Error('request already answered');
+      answered = true;
+    };
+    let unary: { resolve(body: ReplyBody): void; reject(error: unknown): void } | undefined;
+    const result: Promise<ReplyBody> | PartialReplies =
+      answer?.parts() ??
+      new Promise<ReplyBody>((resolve, reject) => {
+        unary = { resolve, reject };
+      });
+    const incoming: IncomingRequest = {
+      service: request.service,
+      body: request.body,
+      stream: request.stream,
+      get signal() {
+        return request.signal;
+      },
+      text: () => request.text(),
+      json: <T>() => request.json<T>(),
+      partial: (body) => {
+        if (answered) throw new Error('request already answered');
+        return answer ? answer.push(body) : Promise.resolve();
+      },
+      reply: (body) => {
+        settle();
+        if (answer) answer.end({ body });
+        else unary?.resolve(body);
+      },
+      fail: (error) => {
+        settle();
+        if (answer) answer.end({ error });
+        else unary?.reject(error);
+      },
+    };
+    const taker = this.takers.shift();
+    if (taker) taker({ value: incoming, done: false });
+    else this.inbox.push(incoming);
+    return result;
   }
 }

@@ -287,3 +287,66 @@ describe('cancellation', () => {
     await eventually(() => b.core()?.inFlightCount === 0, 5_000);
   });
 });
+
+describe('partial replies from a manual loop (worker.requests())', () => {
+  /** A worker answered by a loop: `parts` partials per streamed request, then "done"; what each push waited for is recorded. */
+  async function loopWorker(backend: string, parts: number) {
+    const w = Worker.start({ broker: backend, service: 'loop', drainTimeoutMs: 500 });
+    scope.defer(() => w.stop());
+    await w.registered();
+    const seen = { pushed: 0, aborted: false };
+    void (async () => {
+      for await (const req of w.requests()) {
+        for (let i = 0; i < parts && !req.signal.aborted; i++) {
+          await req.partial(`part ${i}`);
+          seen.pushed += 1;
+        }
+        seen.aborted = req.signal.aborted;
+        req.reply('done');
+      }
+    })();
+    return seen;
+  }
+
+  it('should stream what the loop sends with partial(), then its reply; a unary caller gets the reply alone', async () => {
+    const { b, frontend, backend } = await scope.broker();
+    await loopWorker(backend, 20);
+    const c = client({ broker: frontend });
+    const parts = await c.stream('loop', 'go', { window: 4 }).collect();
+    expect(parts.map((p) => [p.text(), p.final])).toEqual([...Array.from({ length: 20 }, (_, i) => [`part ${i}`, false]), ['done', true]]);
+    expect((await c.call('loop', 'go')).map(String)).toEqual(['done']);
+    expect(b.core()?.stats.partials).toBe(20);
+  });
+
+  it("should pace the loop by the stream's window: each partial() resolves once its part is on its way", async () => {
+    const { frontend, backend } = await scope.broker();
+    const seen = await loopWorker(backend, 500);
+    const c = client({ broker: frontend });
+    const window = 8;
+    let read = 0;
+    let maxAhead = 0;
+    for await (const part of c.stream('loop', 'go', { window })) {
+      if (part.final) break;
+      read += 1;
+      maxAhead = Math.max(maxAhead, seen.pushed - read);
+      if (read % 50 === 0) await pause(20);
+    }
+    expect(read).toBe(500);
+    // The loop never gets further ahead of the reader than the window (plus the part it is pushing).
+    expect(maxAhead).toBeLessThanOrEqual(window + 1);
+  });
+
+  it("should abort the request's signal when the reader stops, and drop what the loop sends after", async () => {
+    const { b, frontend, backend } = await scope.broker();
+    const seen = await loopWorker(backend, 1_000_000);
+    const c = client({ broker: frontend });
+    let read = 0;
+    for await (const part of c.stream('loop', 'go', { window: 4 })) {
+      expect(part.final).toBe(false);
+      if (++read === 3) break;
+    }
+    await eventually(() => seen.aborted, 5_000);
+    expect(seen.pushed).toBeLessThan(20);
+    await eventually(() => b.core()?.inFlightCount === 0, 5_000);
+  });
+});
