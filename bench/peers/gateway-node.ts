@@ -1,6 +1,6 @@
 /**
  * The TypeScript backend behind the gateway, in its own process:
- * `node gateway-node.js DIST ENDPOINT NODE` imports DIST/api/gateway-backend.js
+ * `node gateway-node.js DIST ENDPOINT NODE [TRANSPORT]` imports DIST/api/gateway-backend.js
  * at run time and answers like bench/peers/http-backend.ts (the same bodies:
  * `GET /chunked` as four 16 KiB chunks, any other request, an upload
  * included once it is whole, the small body), echoing WebSocket messages.
@@ -23,6 +23,7 @@ interface GatewayBackendModule {
     start(options: {
       endpoint: string;
       node: string;
+      transport: 'auto' | 'libzmq';
       maxBodySize: number;
       onRequest: (request: RequestLike) => { status: number; headers: Record<string, string>; body: Buffer | AsyncIterable<Buffer> };
       onWebSocket: (socket: BackendWebSocketLike) => void;
@@ -34,11 +35,13 @@ async function* chunked(): AsyncIterable<Buffer> {
   for (let i = 0; i < CHUNKS; i++) yield CHUNK;
 }
 
-const [dist = 'dist', endpoint = 'tcp://127.0.0.1:5000', node = 'bench1'] = process.argv.slice(2);
+const [dist = 'dist', endpoint = 'tcp://127.0.0.1:5000', node = 'bench1', transport = 'auto'] = process.argv.slice(2);
+if (transport !== 'auto' && transport !== 'libzmq') throw new Error(`TRANSPORT must be auto or libzmq, got ${transport}`);
 const mod = (await import(pathToFileURL(join(dist, 'api/gateway-backend.js')).href)) as GatewayBackendModule;
 const backend = mod.GatewayBackend.start({
   endpoint,
   node,
+  transport,
   maxBodySize: 2 * UPLOAD_BYTES,
   onRequest: (request) =>
     request.path === '/chunked'

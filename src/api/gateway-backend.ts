@@ -1,11 +1,13 @@
 import { STATUS_CODES } from 'node:http';
 import * as zmq from 'zeromq';
+import { usesZmtp, type SocketTransport } from '../actors/socket-transport.js';
+import { ZmtpDealerSocket, zmtpCanConnect } from '../actors/zmtp-dealer-socket.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Rejection } from '../protocol/codec.js';
 import { BATCH, isBatchOffer, planBatches, type BatchUnit } from '../protocol/blastbeat/batch.js';
 import { decodeGatewayFrames, EMPTY, KIND_FRAME, type BackendKind, type GatewayMessage } from '../protocol/blastbeat/message.js';
 import { visitUwsgi } from '../protocol/blastbeat/uwsgi.js';
-import { curveClientSocketOptions, resolveCurveClient, watchClientHandshakes, type CurveClientOptions } from '../security/curve.js';
+import { curveClientSocketOptions, resolveCurveClient, watchClientHandshakes, type CurveClientOptions, type ResolvedCurveClient } from '../security/curve.js';
 import { Deque } from '../util/deque.js';
 
 /** A request as a node sees it, built from the gateway's `uwsgi` vars and `body` messages. */
@@ -68,6 +70,11 @@ export interface GatewayBackendOptions {
    * node's pair (its public key must be on the gateway's allow-list).
    */
   readonly curve?: CurveClientOptions;
+  /**
+   * Which ZeroMQ stack speaks to the gateways. `auto` (the default): steward's own ZMTP DEALER for plain
+   * tcp:// and ipc:// gateways, libzmq with CURVE and for the rest. `libzmq`: libzmq always (zeromq.js).
+   */
+  readonly transport?: SocketTransport;
   readonly logger?: Logger;
 }
 
@@ -97,12 +104,23 @@ interface GatewayLink {
   /** Its place among the node's gateways, in session keys. */
   readonly index: number;
   readonly endpoint: string;
-  readonly socket: zmq.Dealer;
+  readonly socket: NodeSocket;
   readonly queue: Deque<BatchUnit>;
   writing: boolean;
   /** The gateway offered steward's batch extension (ping/pong body `batch`, or it sent one). */
   readsBatches: boolean;
   readonly unwatch: (() => void) | undefined;
+}
+
+/**
+ * The node's DEALER to one gateway: steward's ZMTP DEALER (a burst is one write, every message of a read
+ * handed on together) or zeromq.js's (one awaited send and receive per message).
+ */
+interface NodeSocket {
+  /** The zeromq.js socket, when that is the stack. */
+  readonly libzmq: zmq.Dealer | undefined;
+  send(messages: Buffer[][]): Promise<void> | void;
+  close(): void;
 }
 
 class WebSocketHandle implements BackendWebSocket {
@@ -264,8 +282,6 @@ function isAsyncIterable(x: unknown): x is AsyncIterable<string | Buffer> {
  * streamed as `chunk` messages.
  */
 export class GatewayBackend {
-  /** The socket to the first gateway (the only one, unless several were given). */
-  readonly socket: zmq.Dealer;
   private readonly links: GatewayLink[];
   /** Sessions by gateway and sid: sids are random per gateway, so two gateways could, in principle, pick the same. */
   private readonly sessions = new Map<string, SessionState>();
@@ -280,29 +296,75 @@ export class GatewayBackend {
     const keys = options.curve ? resolveCurveClient(options.curve) : undefined;
     const endpoints = typeof options.endpoint === 'string' ? [options.endpoint] : [...options.endpoint];
     if (endpoints.length === 0) throw new TypeError('a GatewayBackend needs at least one gateway endpoint');
+    const zmtp = usesZmtp(options.transport, keys, endpoints, zmtpCanConnect);
     this.links = endpoints.map((endpoint, index) => {
-      const socket = new zmq.Dealer({
-        routingId: options.node,
-        linger: 0,
-        receiveHighWaterMark: 100_000,
-        sendHighWaterMark: 100_000,
-        ...(keys ? curveClientSocketOptions(keys) : {}),
-      });
-      // A refused node sees no error from libzmq, only silence: say why in its log.
-      const unwatch = keys ? watchClientHandshakes(socket, this.log, keys) : undefined;
+      const { socket, unwatch } = zmtp ? this.openZmtp(endpoint, index) : this.openLibzmq(endpoint, keys);
       return { index, endpoint, socket, queue: new Deque<BatchUnit>(64), writing: false, readsBatches: false, unwatch };
     });
-    this.socket = (this.links[0] as GatewayLink).socket;
+  }
+
+  private openZmtp(endpoint: string, index: number): { socket: NodeSocket; unwatch: undefined } {
+    const dealer = new ZmtpDealerSocket({
+      endpoint,
+      routingId: Buffer.from(this.options.node),
+      logger: this.log,
+      onMessages: (messages) => {
+        const link = this.links[index] as GatewayLink;
+        for (let i = 0; i < messages.length; i++) this.receive(link, messages[i] as Buffer[]);
+      },
+      onDrop: (reason, detail) => {
+        if (reason !== 'closed') this.log.warn({ reason, detail, gateway: endpoint }, 'message dropped');
+      },
+    });
+    const socket: NodeSocket = {
+      libzmq: undefined,
+      send: (messages) => void dealer.send(messages),
+      close: () => void dealer.close(),
+    };
+    return { socket, unwatch: undefined };
+  }
+
+  private openLibzmq(endpoint: string, keys: ResolvedCurveClient | undefined): { socket: NodeSocket; unwatch: (() => void) | undefined } {
+    const dealer = new zmq.Dealer({
+      routingId: this.options.node,
+      linger: 0,
+      receiveHighWaterMark: 100_000,
+      sendHighWaterMark: 100_000,
+      ...(keys ? curveClientSocketOptions(keys) : {}),
+    });
+    const socket: NodeSocket = {
+      libzmq: dealer,
+      // zeromq.js takes one message per awaited send.
+      send: async (messages) => {
+        for (const frames of messages) {
+          try {
+            await dealer.send(frames);
+          } catch (error) {
+            if (this.closed) return;
+            this.log.warn({ err: error, gateway: endpoint }, 'send failed');
+          }
+        }
+      },
+      close: () => dealer.close(),
+    };
+    // A refused node sees no error from libzmq, only silence: say why in its log.
+    return { socket, unwatch: keys ? watchClientHandshakes(dealer, this.log, keys) : undefined };
+  }
+
+  /** The zeromq.js socket to the first gateway; undefined where the node speaks ZMTP itself (`transport`). */
+  get socket(): zmq.Dealer | undefined {
+    return (this.links[0] as GatewayLink).socket.libzmq;
   }
 
   static start(options: GatewayBackendOptions): GatewayBackend {
     const backend = new GatewayBackend(options);
     for (const link of backend.links) {
-      link.socket.connect(link.endpoint);
+      const socket = link.socket.libzmq;
+      socket?.connect(link.endpoint);
       // Announce at once: a node is available from its first pong, so it need not wait for a ping.
       // Its body offers batches; a gateway that does not know them ignores it.
       backend.send(link, EMPTY, 'pong', BATCH);
-      void backend.read(link);
+      if (socket) void backend.read(link, socket);
     }
     return backend;
   }
@@ -340,40 +402,39 @@ export class GatewayBackend {
         const messages: Buffer[][] = [];
         if (units.length === 1 || !link.readsBatches) for (const u of units) messages.push([u[0], u[1], u[2]]);
         else planBatches(units, (m) => messages.push('plain' in m ? [m.plain[0], m.plain[1], m.plain[2]] : [EMPTY, BATCH, m.packed]));
-        for (const frames of messages) {
-          try {
-            await link.socket.send(frames);
-          } catch (error) {
-            if (this.closed) return;
-            this.log.warn({ err: error, gateway: link.endpoint }, 'send failed');
-          }
-        }
+        await link.socket.send(messages);
       }
     } finally {
       link.writing = false;
     }
   }
 
-  private async read(link: GatewayLink): Promise<void> {
+  private async read(link: GatewayLink, socket: zmq.Dealer): Promise<void> {
     while (!this.closed) {
       let frames: Buffer[];
       try {
-        frames = await link.socket.receive();
+        frames = await socket.receive();
       } catch (error) {
         if (this.closed) return;
         this.log.error({ err: error, gateway: link.endpoint }, 'receive failed');
         return;
       }
-      const decoded = decodeGatewayFrames(frames);
-      if (!Array.isArray(decoded)) {
-        const m = decoded as GatewayMessage | Rejection;
-        if (m.type === 'rejected') this.log.warn({ reason: m.reason, detail: m.detail, gateway: link.endpoint }, 'message dropped');
-        else this.handle(link, m);
-        continue;
-      }
-      link.readsBatches = true;
-      for (const m of decoded as readonly GatewayMessage[]) this.handle(link, m);
+      this.receive(link, frames);
     }
+  }
+
+  /** One message from a gateway: a message, a batch of them, or a refusal to log. */
+  private receive(link: GatewayLink, frames: Buffer[]): void {
+    if (this.closed) return;
+    const decoded = decodeGatewayFrames(frames);
+    if (!Array.isArray(decoded)) {
+      const m = decoded as GatewayMessage | Rejection;
+      if (m.type === 'rejected') this.log.warn({ reason: m.reason, detail: m.detail, gateway: link.endpoint }, 'message dropped');
+      else this.handle(link, m);
+      return;
+    }
+    link.readsBatches = true;
+    for (const m of decoded as readonly GatewayMessage[]) this.handle(link, m);
   }
 
   private handle(link: GatewayLink, m: GatewayMessage): void {
