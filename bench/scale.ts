@@ -16,6 +16,7 @@
  *
  *   npm run bench -- --only scale [--quick] [--rounds N]
  *   STEWARD_SCALE_ONLY=brokers npm run bench -- --only scale     (the spread over brokers alone)
+ *   STEWARD_SCALE_ONLY=clients npm run bench -- --only scale     (the clients curve alone)
  */
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -331,9 +332,15 @@ export const suite: BenchSuite = {
   description:
     'broker throughput and RSS as workers grow (1, 10, 100, 1,000) and as clients grow (1, 100, 10,000), each step a fresh broker process; throughput over 1, 2 and 3 brokers sharing the same workers, and with one of 3 killed mid-run',
   async run(options: BenchOptions): Promise<BenchRow[]> {
-    // STEWARD_SCALE_ONLY=brokers: only the spread over brokers (the other curves take minutes).
-    if (process.env['STEWARD_SCALE_ONLY'] === 'brokers') return brokerSpread(options);
+    // STEWARD_SCALE_ONLY=brokers or =clients: one part alone (the whole suite takes minutes).
+    const only = process.env['STEWARD_SCALE_ONLY'];
+    if (only === 'brokers') return brokerSpread(options);
     const durationMs = options.quick ? 1_000 : 3_000;
+    if (only === 'clients') {
+      const steps: Step[] = [];
+      for (const count of [1, 100, 10_000]) steps.push(await clientsStep(count, options, durationMs));
+      return rows('clients', steps, options.rounds);
+    }
     const workerSteps: Step[] = [];
     for (const count of [1, 10, 100, 1_000]) workerSteps.push(await workersStep(count, options, durationMs));
     const clientSteps: Step[] = [];

@@ -132,6 +132,8 @@ export class ZmtpDealerSocket {
   private beat: NodeJS.Timeout | undefined;
   /** Whether anything arrived since the last heartbeat tick, and the tick that last saw something. */
   private heard = false;
+  /** Something was written to the connection since the last heartbeat tick. */
+  private wrote = false;
   private lastHeard = 0;
   /** Why the current connection is going, for the log and `onDown`. */
   private reason = '';
@@ -203,8 +205,10 @@ export class ZmtpDealerSocket {
       taken = kept;
     }
     if (taken.length === 0) return 0;
-    if (socket !== undefined) writeMessages(socket, taken, 0, total);
-    else {
+    if (socket !== undefined) {
+      writeMessages(socket, taken, 0, total);
+      this.wrote = true;
+    } else {
       for (let i = 0; i < taken.length; i++) this.queue.push(taken[i] as Buffer[]);
       this.queuedBytes += total;
     }
@@ -324,16 +328,25 @@ export class ZmtpDealerSocket {
     else this.options.onUp?.();
   }
 
-  /** Once per heartbeat interval: a PING, or the end of a connection that has been silent too long. */
+  /**
+   * Once per heartbeat interval: a PING, or the end of a connection that has been silent too long. A
+   * connection that carried traffic both ways since the last tick needs no PING (the peer heard from this
+   * socket, and this socket from the peer): under load heartbeats cost nothing, and a broker with
+   * thousands of busy clients is not also answering thousands of PINGs a second.
+   */
   private tick(socket: net.Socket): void {
     const now = Date.now();
-    if (this.heard) {
+    const heard = this.heard;
+    const wrote = this.wrote;
+    this.wrote = false;
+    if (heard) {
       this.heard = false;
       this.lastHeard = now;
     } else if (now - this.lastHeard >= this.silenceMs) {
       this.lose(socket, `nothing heard for ${this.silenceMs} ms (ZMTP heartbeat timeout)`);
       return;
     }
+    if (heard && wrote) return;
     if (socket.writable) socket.write(this.ping);
   }
 

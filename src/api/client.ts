@@ -426,8 +426,12 @@ export class Client {
 
   private ping(only?: number): void {
     this.pingSeq = (this.pingSeq + 1) >>> 0;
+    const now = Date.now();
     for (let i = 0; i < this.links.length; i++) {
       if (only !== undefined && i !== only) continue;
+      // A live broker that answered within the interval needs no PING: a busy client costs its brokers
+      // no heartbeats. One that goes quiet is pinged from the next tick, so it is found dead as soon.
+      if (only === undefined && this.brokers.state(i) === 'alive' && now - this.brokers.lastHeard(i) < this.heartbeat) continue;
       const link = this.links[i] as ClientLink;
       // A broker that is down holds up its writer: one ping waiting is enough.
       if (link.backlog === 0) link.write(pingUnit(this.pingSeq));

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as zmq from 'zeromq';
-import { clientReplyUnit, decodeUnits, Kind, type StewardMessage } from '../../src/protocol/steward-wire.js';
+import { clientReplyUnit, decodeUnits, Kind, pongUnit, type StewardMessage } from '../../src/protocol/steward-wire.js';
 import { Broker, type BrokerOptions } from '../../src/api/broker.js';
 import { Client } from '../../src/api/client.js';
 import { BrokerError, TimeoutError } from '../../src/api/errors.js';
@@ -196,5 +196,41 @@ describe('client options against slow, dead and late workers', () => {
     const peers = [await fake.nextRequest(), await fake.nextRequest(), await fake.nextRequest()].map((r) => r.peer.toString('hex'));
     expect(new Set(peers).size).toBe(3);
     expect(await call).toMatchObject({ name: 'TimeoutError', attempts: 3 });
+  });
+});
+
+describe('client heartbeats', () => {
+  it('should ping no broker that answered within the interval, and ping again once the traffic stops', async () => {
+    // A broker stand-in that answers every call at once and every PING with a PONG, counting the PINGs.
+    const router = new zmq.Router({ linger: 0 });
+    cleanups.push(() => router.close());
+    await router.bind(ANY);
+    const seen = { pings: 0 };
+    void (async () => {
+      for await (const frames of router) {
+        const peer = frames[0] as Buffer;
+        const out: Buffer[] = [];
+        decodeUnits(frames, 1, (m) => {
+          if ('type' in m) return;
+          if (m.kind === Kind.Ping) {
+            seen.pings += 1;
+            out.push(...pongUnit(m.nonce, 0));
+          } else if ('requestId' in m) out.push(...clientReplyUnit(m.requestId, 200, [Buffer.from('ok')]));
+        });
+        if (out.length > 0) await router.send([peer, ...out]);
+      }
+    })().catch(() => undefined);
+    const c = client({ broker: router.lastEndpoint!, heartbeat: 50 });
+    expect((await c.call('svc', 'first')).map(String)).toEqual(['ok']);
+    // Calls every 10 ms for at least twelve intervals: a PING per interval would be twelve or more (a loaded
+    // machine may leave an interval without an answer, so a couple may still go).
+    const busyFrom = seen.pings;
+    for (let i = 0; i < 60; i++) {
+      await c.call('svc', `n${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(seen.pings - busyFrom).toBeLessThanOrEqual(2);
+    const quietFrom = seen.pings;
+    await eventually(() => seen.pings - quietFrom >= 2, 2_000);
   });
 });

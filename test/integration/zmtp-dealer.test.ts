@@ -9,7 +9,7 @@ import * as zmq from 'zeromq';
 import { ZmtpDealerSocket, parseConnectEndpoint, type ZmtpDealerOptions } from '../../src/actors/zmtp-dealer-socket.js';
 import { encodeCommand, encodeReady, readCommand } from '../../src/protocol/zmtp/commands.js';
 import { encodeGreeting, GREETING_SIZE } from '../../src/protocol/zmtp/greeting.js';
-import { FrameReader } from '../../src/protocol/zmtp/frames.js';
+import { encodeMessage, FrameReader } from '../../src/protocol/zmtp/frames.js';
 import { peer, PYTHON } from '../helpers/python.js';
 import { ANY, eventually, receiveWithin, strings } from '../helpers/zmq.js';
 
@@ -231,6 +231,31 @@ describe("steward's ZMTP DEALER against peers that fail", () => {
     frames.push(Buffer.concat(server.received).subarray(GREETING_SIZE));
     expect(pings).toContainEqual(expect.objectContaining({ name: 'PING' }));
     await eventually(() => server.connections.length >= 2);
+  });
+
+  it('should send no PING over a connection busy both ways, and PING again once it goes quiet', async () => {
+    const server = await rawServer(true);
+    const d = dealer(server.endpoint, { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 2_000 });
+    await eventually(() => d.events.includes('up'));
+    const pingsSince = (at: number): number => {
+      let n = 0;
+      const reader = new FrameReader({ message: () => undefined, command: (c) => (n += (readCommand(c) as { name?: string }).name === 'PING' ? 1 : 0), skipped: () => undefined });
+      reader.push(Buffer.concat(server.received).subarray(at));
+      return n;
+    };
+    // Reads and writes every 10 ms for at least twelve intervals: the connection needs no heartbeat (a
+    // PING per interval would be twelve or more; a loaded machine may leave an interval without traffic).
+    const busyFrom = Buffer.concat(server.received).length;
+    for (let i = 0; i < 60; i++) {
+      d.socket.send([[b(`m${i}`)]]);
+      server.connections[0]!.write(encodeMessage([b(`r${i}`)]));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await eventually(() => d.messages.length === 60);
+    expect(pingsSince(busyFrom)).toBeLessThanOrEqual(2);
+    // Quiet for a few intervals: the PINGs come back.
+    const quietFrom = Buffer.concat(server.received).length;
+    await eventually(() => pingsSince(quietFrom) >= 2, 2_000);
   });
 
   it('should close (and count) a connection whose peer never completes the handshake, and try again', async () => {
