@@ -65,15 +65,19 @@ describe('gateway lifecycle', () => {
     const gw = await startGateway(cleanup, { drainTimeoutMs: 3_000 });
     let release: () => void = () => undefined;
     const answered = new Promise<void>((resolve) => (release = resolve));
+    let atNode = false;
     await startBackend(cleanup, gw, {
       node: 'n1',
       onRequest: async () => {
+        atNode = true;
         await answered;
         return { body: 'finished' };
       },
     });
     const inFlight = rawExchange(gw.port, ['GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'], { timeoutMs: 5_000 });
-    await eventually(() => gw.gateway.tables.sessions.size === 1);
+    // In flight means at the node: a session exists from the connection on, before its request is read,
+    // and a connection with no request yet is idle, which a stop closes (the next test).
+    await eventually(() => atNode);
     const stopped = gw.gateway.stop();
     await eventually(() => refused(gw.port));
     release();
