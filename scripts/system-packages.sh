@@ -5,7 +5,8 @@
 #
 # Usage: scripts/system-packages.sh test|bench|start
 #   test   python3-zmq (Python peers), chromium (the inspector's browser test), curl, openssl (gateway tests),
-#          procps (pkill, a command the mesh prints), gcc and libzmq3-dev (the C MDP peers' tests)
+#          procps (pkill, a command the mesh prints), gcc and libzmq3-dev (the C MDP peers' tests),
+#          systemd (systemd-analyze, which checks the units in deploy/systemd)
 #   bench  nats-server, nginx (nginx-light), wrk (the baselines), gcc and libzmq3-dev (C MDP peers)
 #   start  python3-zmq and curl: two of the commands `npm start` prints use them; the mesh itself
 #          needs neither, so for start a missing package is a note, not a failure
@@ -21,7 +22,7 @@
 #   STEWARD_NGINX        default /usr/sbin/nginx
 #   STEWARD_WRK          default /usr/bin/wrk
 #   STEWARD_INSTALL      auto (default: install when root and apt-get is on PATH), yes, or no
-# curl, openssl and gcc are looked up on PATH.
+# curl, openssl, gcc and systemd-analyze are looked up on PATH.
 set -u
 
 profile=${1:-test}
@@ -59,6 +60,8 @@ probe() {
       have pkill || need procps
       # The tests of the benchmark's C MDP peers build them, as the benchmark does.
       c_peers
+      # The deploy units' test runs systemd-analyze verify (a tool; systemd need not be running).
+      have systemd-analyze || need systemd
       ;;
     bench)
       [ -x "$nats" ] || need nats-server

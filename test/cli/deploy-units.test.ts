@@ -17,7 +17,7 @@ import { loadAllRoles } from '../../src/cli/roles/index.js';
 const UNITS = fileURLToPath(new URL('../../deploy/systemd/', import.meta.url));
 const DEPLOY_DOC = fileURLToPath(new URL('../../docs/deploy.md', import.meta.url));
 const ANALYZE = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze', '/usr/local/bin/systemd-analyze'].find((p) => existsSync(p));
-if (!ANALYZE) console.warn('systemd unit check SKIPPED: no systemd-analyze on this machine (apt-get install systemd to run it)');
+if (!ANALYZE) console.warn('systemd unit check SKIPPED: no systemd-analyze on this machine (apt-get install systemd, which npm test does as root)');
 
 const units = readdirSync(UNITS).filter((f) => f.endsWith('.service'));
 const dirs: string[] = [];

@@ -23,7 +23,7 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; st
 
 /**
  * A machine without the packages: a PATH holding only `id` (no curl, openssl,
- * pkill, apt-get), a Python that cannot see Debian's dist-packages (so no zmq), and
+ * pkill, systemd-analyze, apt-get), a Python that cannot see Debian's dist-packages (so no zmq), and
  * no Chromium where the tests look for it.
  */
 function bareMachine(): { bin: string; env: NodeJS.ProcessEnv } {
@@ -49,13 +49,13 @@ describe('scripts/system-packages.sh (what npm test, npm run bench and npm start
     expect(result.code).toBe(1);
     const sudo = root ? '' : 'sudo ';
     expect(result.stderr).toBe(
-      `steward: npm test needs Debian packages that are missing: python3-zmq chromium curl openssl procps gcc libzmq3-dev; install them with: ${sudo}apt-get install -y python3-zmq chromium curl openssl procps gcc libzmq3-dev\n`,
+      `steward: npm test needs Debian packages that are missing: python3-zmq chromium curl openssl procps gcc libzmq3-dev systemd; install them with: ${sudo}apt-get install -y python3-zmq chromium curl openssl procps gcc libzmq3-dev systemd\n`,
     );
   });
 
   it('should name only what is missing', async () => {
     const { bin, env } = bareMachine();
-    for (const tool of ['curl', 'openssl', 'pkill']) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+    for (const tool of ['curl', 'openssl', 'pkill', 'systemd-analyze']) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
     // A compiler that finds zmq.h: the C peers' tests need nothing more.
     writeFileSync(join(bin, 'gcc'), '#!/bin/sh\nexit 0\n');
     chmodSync(join(bin, 'gcc'), 0o755);
@@ -72,10 +72,10 @@ describe('scripts/system-packages.sh (what npm test, npm run bench and npm start
     writeFileSync(join(bin, 'apt-get'), `#!/bin/sh\necho "$DEBIAN_FRONTEND $*" >> ${calls}\n`);
     chmodSync(join(bin, 'apt-get'), 0o755);
     const result = await run(['test'], { ...env, STEWARD_INSTALL: 'yes' });
-    expect(readFileSync(calls, 'utf8')).toBe('noninteractive update -qq\nnoninteractive install -y -qq python3-zmq chromium curl openssl procps gcc libzmq3-dev\n');
+    expect(readFileSync(calls, 'utf8')).toBe('noninteractive update -qq\nnoninteractive install -y -qq python3-zmq chromium curl openssl procps gcc libzmq3-dev systemd\n');
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('steward: npm test needs Debian packages that are missing; installing: python3-zmq chromium curl openssl procps gcc libzmq3-dev\n');
-    expect(result.stderr).toContain('still misses python3-zmq chromium curl openssl procps gcc libzmq3-dev after apt-get install');
+    expect(result.stderr).toContain('steward: npm test needs Debian packages that are missing; installing: python3-zmq chromium curl openssl procps gcc libzmq3-dev systemd\n');
+    expect(result.stderr).toContain('still misses python3-zmq chromium curl openssl procps gcc libzmq3-dev systemd after apt-get install');
   });
 
   it('should check the bench profile by capability: the baselines and a C compiler with the libzmq headers', async () => {

@@ -1,24 +1,17 @@
-import { createServer } from 'node:net';
 import * as zmq from 'zeromq';
+import { freePorts } from './ports.js';
 
 /** Bind to an ephemeral loopback port and read the endpoint back, so tests never fight over ports. */
 export const ANY = 'tcp://127.0.0.1:*';
 
 /**
- * A loopback endpoint whose port is free now, for tests that must bind the same address twice.
- * Found with a Node listener, not a ZeroMQ socket: libzmq closes a socket's listener on its I/O
+ * A loopback endpoint whose port is free now, for tests that must bind the same address twice. Found
+ * with a Node listener (`freePorts`), not a ZeroMQ socket: libzmq closes a socket's listener on its I/O
  * thread some time after close() returns, so a ZeroMQ probe may still hold the port at the next bind.
  */
 export async function freeEndpoint(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('a TCP listener has no port');
-  return `tcp://127.0.0.1:${address.port}`;
+  const [port] = await freePorts(1);
+  return `tcp://127.0.0.1:${port}`;
 }
 
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
